@@ -1,0 +1,3 @@
+//! Containers: detecting what an input is and reading ZIP archives safely.
+
+pub mod zip;

@@ -1,0 +1,11 @@
+//! Pure parsers over `&[u8]`: each takes bytes and returns a typed result
+//! plus diagnostics, never panics and never trusts a length.
+
+pub mod android_attrs;
+pub mod arsc;
+pub mod axml;
+pub mod dex;
+pub mod elf;
+pub mod proto_xml;
+pub mod signing;
+pub mod xml_tree;

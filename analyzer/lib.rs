@@ -1,0 +1,14 @@
+//! appvet: static analysis of mobile app binaries for data collection,
+//! ownership and jurisdiction.
+//!
+//! Data flows one way through the stages (see DESIGN.md): `archive` ->
+//! `formats` -> `android` -> `evidence` -> `signatures` -> `report`.
+
+pub mod android;
+pub mod archive;
+pub mod evidence;
+pub mod formats;
+pub mod reader;
+pub mod report;
+pub mod scan;
+pub mod signatures;
