@@ -1,1 +1,7 @@
-fn main() {}
+//! The `appvet` command; see `cli` for subcommands and exit codes.
+
+mod cli;
+
+fn main() {
+    std::process::exit(cli::run());
+}

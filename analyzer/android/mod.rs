@@ -1,1 +1,398 @@
-//! (in progress)
+//! Android: assembles the facts of an APK (or of every split of a bundle, or
+//! of an AAB's modules) into the report and the evidence set.
+
+pub mod bundle;
+pub mod code;
+pub mod entries;
+pub mod manifest;
+
+use std::borrow::Cow;
+
+use crate::archive::zip::{ZipArchive, ZipEntry};
+use crate::formats::{arsc, axml, proto_xml, signing};
+use crate::report::{Diagnostic, EmbeddedApp, Permission, Split};
+use crate::scan::Context;
+use entries::EntryRole;
+use manifest::Manifest;
+
+/// Text assets larger than this are scanned only up to this many bytes.
+const MAX_TEXT_SCAN: usize = 4 << 20;
+/// Opaque assets up to this size are inflated to look for hidden code.
+const MAX_SNIFF: u64 = 32 << 20;
+
+/// How an APK relates to the app being reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The app itself (a plain APK, or the base of a bundle).
+    Base,
+    /// A split of a bundle: its code and permissions join the app's.
+    Split,
+}
+
+/// Reads one entry, turning failures into diagnostics.
+pub(crate) fn read_entry<'a>(
+    ctx: &mut Context,
+    zip: &ZipArchive<'a>,
+    e: &ZipEntry,
+    prefix: &str,
+) -> Option<Cow<'a, [u8]>> {
+    match zip.read(e, &mut ctx.budget) {
+        Ok(data) => Some(data),
+        Err(err) => {
+            ctx.diag(
+                Diagnostic::warning("zip.entry_unreadable", err.to_string())
+                    .at(format!("{prefix}{}", e.name)),
+            );
+            None
+        }
+    }
+}
+
+/// Decodes the manifest and resource table of an APK.
+fn read_manifest(
+    ctx: &mut Context,
+    zip: &ZipArchive,
+    prefix: &str,
+    is_aab: bool,
+) -> Option<Manifest> {
+    let arsc_table = zip
+        .by_name("resources.arsc")
+        .cloned()
+        .and_then(|e| read_entry(ctx, zip, &e, prefix))
+        .and_then(|data| {
+            let parsed = arsc::parse(&data);
+            ctx.diags_at(prefix, "resources.arsc", parsed.diagnostics);
+            parsed.table
+        });
+    let manifest_name = if is_aab {
+        "base/manifest/AndroidManifest.xml"
+    } else {
+        "AndroidManifest.xml"
+    };
+    let Some(entry) = zip.by_name(manifest_name).cloned() else {
+        ctx.diag(
+            Diagnostic::error(
+                "manifest.missing",
+                format!("no {manifest_name} in the archive"),
+            )
+            .at(prefix.trim_end_matches('!').to_string()),
+        );
+        return None;
+    };
+    let data = read_entry(ctx, zip, &entry, prefix)?;
+    let parsed = if is_aab {
+        proto_xml::parse(&data)
+    } else {
+        axml::parse(&data)
+    };
+    ctx.diags_at(prefix, manifest_name, parsed.diagnostics);
+    let Some(root) = parsed.root else {
+        ctx.diag(
+            Diagnostic::error("manifest.undecodable", "the manifest could not be decoded")
+                .at(format!("{prefix}{manifest_name}")),
+        );
+        return None;
+    };
+    let mut diags = Vec::new();
+    let m = manifest::read(&root, arsc_table.as_ref(), &mut diags);
+    ctx.diags_at(prefix, manifest_name, diags);
+    Some(m)
+}
+
+/// Analyses one APK (or AAB) archive. `prefix` is the path of the archive
+/// inside the input (`""` for the input itself, `"base.apk!"` for a split).
+pub fn analyze_apk(
+    ctx: &mut Context,
+    zip: &ZipArchive,
+    prefix: &str,
+    role: Role,
+    is_aab: bool,
+) -> Option<Manifest> {
+    ctx.diags_at(prefix, "", zip.diagnostics.clone());
+    let manifest = read_manifest(ctx, zip, prefix, is_aab);
+    if let Some(m) = &manifest {
+        ctx.hosts
+            .add_code_packages(m.package.iter().map(String::as_str));
+        apply_manifest(ctx, m, prefix, role);
+    }
+    let min_sdk = manifest
+        .as_ref()
+        .and_then(|m| m.min_sdk.as_ref())
+        .map(|l| l.api_or_preview());
+    let max_sdk = manifest.as_ref().and_then(|m| m.max_sdk);
+    let outcome = signing::analyze(zip, &mut ctx.budget, min_sdk, max_sdk);
+    ctx.diags_at(prefix, "", outcome.diagnostics);
+    merge_signing(ctx, outcome.signing, role);
+
+    for e in &zip.entries {
+        ctx.evidence.entry_names.push(format!("{prefix}{}", e.name));
+    }
+    read_code_and_assets(ctx, zip, prefix, is_aab);
+    manifest
+}
+
+fn merge_signing(ctx: &mut Context, s: crate::report::Signing, role: Role) {
+    let signing = &mut ctx.report.signing;
+    match role {
+        Role::Base => {
+            signing.schemes = s.schemes;
+            signing.verified = s.verified;
+        }
+        // A bundle installs only if every split verifies with the same signer.
+        Role::Split => {
+            signing.verified = match (signing.verified, s.verified) {
+                (Some(a), Some(b)) => Some(a && b),
+                (a, b) => a.or(b),
+            };
+        }
+    }
+    for c in s.certificates {
+        if !signing
+            .certificates
+            .iter()
+            .any(|have| have.sha256 == c.sha256)
+        {
+            signing.certificates.push(c);
+        }
+    }
+}
+
+fn apply_manifest(ctx: &mut Context, m: &Manifest, prefix: &str, role: Role) {
+    for v in &m.string_values {
+        ctx.hosts
+            .scan(&format!("{prefix}AndroidManifest.xml"), "manifest", v);
+    }
+    let source_prefix = if prefix.is_empty() {
+        String::new()
+    } else {
+        prefix.to_string()
+    };
+    for p in &m.permissions {
+        if ctx
+            .report
+            .permissions
+            .iter()
+            .any(|have| have.name == p.name)
+        {
+            continue;
+        }
+        let source = match &p.implied_reason {
+            Some(reason) => format!("{source_prefix}implied ({reason})"),
+            None => format!("{source_prefix}{}", p.element),
+        };
+        ctx.report.permissions.push(Permission {
+            name: p.name.clone(),
+            protection: ctx
+                .db
+                .permission(&p.name)
+                .map(|i| i.protection_level.clone()),
+            source,
+            max_sdk_version: p.max_sdk_version,
+        });
+    }
+    for md in &m.facts.meta_data {
+        ctx.evidence.config_keys.push(crate::evidence::ConfigKey {
+            source: format!("{prefix}AndroidManifest.xml"),
+            key: md.name.clone(),
+            value: md.value.clone(),
+        });
+    }
+    let app = &mut ctx.report.app;
+    app.splits.push(Split {
+        entry: prefix.trim_end_matches('!').to_string(),
+        split: m.split.clone(),
+        package: m.package.clone(),
+    });
+    if role == Role::Base {
+        app.platform = Some("android".into());
+        app.id = m.package.clone();
+        app.name = m.label.clone();
+        app.version = m.version_name.clone();
+        app.version_code = m.version_code.clone();
+        app.min_sdk = m.min_sdk.clone();
+        app.target_sdk = m.target_sdk.clone();
+        app.max_sdk = m.max_sdk;
+        app.declared_permissions = m.declared_permissions.clone();
+        app.android = Some(m.facts.clone());
+    } else if let Some(facts) = app.android.as_mut() {
+        // Feature splits may add components and metadata of their own.
+        facts.components.extend(m.facts.components.iter().cloned());
+        facts.meta_data.extend(m.facts.meta_data.iter().cloned());
+    }
+}
+
+/// Walks every entry once, reading only those that can hold code or endpoints.
+fn read_code_and_assets(ctx: &mut Context, zip: &ZipArchive, prefix: &str, is_aab: bool) {
+    let mut seen_dex = Vec::new();
+    for e in &zip.entries {
+        let role = entries::classify(&e.name, is_aab);
+        let path = format!("{prefix}{}", e.name);
+        match role {
+            EntryRole::Skip => {}
+            EntryRole::PrimaryDex | EntryRole::SecondaryDex => {
+                // Android loads the first of duplicate names; later copies are a hiding trick.
+                if seen_dex.contains(&e.name) {
+                    continue;
+                }
+                seen_dex.push(e.name.clone());
+                if let Some(data) = read_entry(ctx, zip, e, prefix) {
+                    let primary = role == EntryRole::PrimaryDex && ctx.depth == 0;
+                    if role == EntryRole::SecondaryDex {
+                        ctx.diag(Diagnostic::warning("code.secondary_dex", "DEX outside the primary classes*.dex set: loaded only by dynamic code loading").at(path.clone()));
+                    }
+                    code::add_dex(ctx, &path, &data, primary);
+                }
+            }
+            EntryRole::NativeLib { abi } => {
+                if let Some(data) = read_entry(ctx, zip, e, prefix) {
+                    code::add_native(ctx, &path, &data, Some(&abi));
+                }
+            }
+            EntryRole::StrayNativeLib => {
+                if let Some(data) = read_entry(ctx, zip, e, prefix) {
+                    ctx.diag(Diagnostic::warning("code.native_outside_lib", "native library outside lib/<abi>/: loaded manually (packers and plugin loaders do this)").at(path.clone()));
+                    code::add_native(ctx, &path, &data, None);
+                }
+            }
+            EntryRole::NestedArchive => {
+                if let Some(data) = read_entry(ctx, zip, e, prefix) {
+                    analyze_nested(ctx, &data, &path);
+                }
+            }
+            EntryRole::ResourceXml => {
+                if let Some(data) = read_entry(ctx, zip, e, prefix) {
+                    let parsed = axml::parse(&data);
+                    if let Some(root) = parsed.root {
+                        scan_xml_values(ctx, &root, &path);
+                    }
+                }
+            }
+            EntryRole::TextAsset => {
+                if let Some(data) = read_entry(ctx, zip, e, prefix) {
+                    if data.starts_with(b"\x03\x00\x08\x00") {
+                        if let Some(root) = axml::parse(&data).root {
+                            scan_xml_values(ctx, &root, &path);
+                        }
+                    } else {
+                        let text = String::from_utf8_lossy(&data[..data.len().min(MAX_TEXT_SCAN)]);
+                        ctx.hosts.scan(&path, "asset", &text);
+                    }
+                }
+            }
+            EntryRole::OpaqueAsset => {
+                if e.uncompressed_size <= MAX_SNIFF {
+                    if let Some(data) = read_entry(ctx, zip, e, prefix) {
+                        sniff_opaque(ctx, &data, &path);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn scan_xml_values(ctx: &mut Context, e: &crate::formats::xml_tree::XmlElement, path: &str) {
+    for a in &e.attributes {
+        if let crate::formats::xml_tree::AttrValue::String(s) = &a.value {
+            ctx.hosts.scan(path, "resource", s);
+        }
+    }
+    for c in &e.children {
+        scan_xml_values(ctx, c, path);
+    }
+}
+
+/// Code hidden under an innocent name (`assets/a.dat` that is a DEX or a
+/// ZIP) is a packer or dropper technique: analyse it and say so.
+fn sniff_opaque(ctx: &mut Context, data: &[u8], path: &str) {
+    match crate::archive::sniff(data) {
+        crate::archive::Sniffed::Dex => {
+            ctx.diag(
+                Diagnostic::warning("code.hidden_dex", "a DEX file under a non-DEX name")
+                    .at(path.to_string()),
+            );
+            code::add_dex(ctx, path, data, false);
+        }
+        crate::archive::Sniffed::Elf => {
+            ctx.diag(
+                Diagnostic::warning(
+                    "code.hidden_native",
+                    "an ELF library under a non-library name",
+                )
+                .at(path.to_string()),
+            );
+            code::add_native(ctx, path, data, None);
+        }
+        crate::archive::Sniffed::Zip => analyze_nested(ctx, data, path),
+        _ => {}
+    }
+}
+
+/// A JAR, ZIP or APK inside the app: DEX inside is dynamically loadable
+/// code; a whole APK is an embedded app (droppers install these).
+fn analyze_nested(ctx: &mut Context, data: &[u8], path: &str) {
+    if ctx.depth + 1 > ctx.limits.max_depth {
+        ctx.diag(
+            Diagnostic::warning(
+                "archive.nesting_limit",
+                format!(
+                    "nested archive not opened: nesting depth limit {} reached",
+                    ctx.limits.max_depth
+                ),
+            )
+            .at(path.to_string()),
+        );
+        return;
+    }
+    let zip = match ZipArchive::parse(data, ctx.limits) {
+        Ok(z) => z,
+        Err(err) => {
+            ctx.diag(
+                Diagnostic::info(
+                    "archive.nested_unreadable",
+                    format!("not a readable archive: {err}"),
+                )
+                .at(path.to_string()),
+            );
+            return;
+        }
+    };
+    let prefix = format!("{path}!");
+    if zip.by_name("AndroidManifest.xml").is_some() {
+        ctx.diag(
+            Diagnostic::warning(
+                "archive.embedded_apk",
+                "an APK embedded inside the app (installed or loaded at run time)",
+            )
+            .at(path.to_string()),
+        );
+        let mut child = ctx.child();
+        let manifest = analyze_apk(&mut child, &zip, &prefix, Role::Base, false);
+        let summary = EmbeddedApp {
+            entry: path.to_string(),
+            sha256: crate::scan::sha256_hex(data),
+            kind: "apk".into(),
+            package: manifest.as_ref().and_then(|m| m.package.clone()),
+            version: manifest.as_ref().and_then(|m| m.version_name.clone()),
+            permissions: child
+                .report
+                .permissions
+                .iter()
+                .map(|p| p.name.clone())
+                .collect(),
+            certificates: child
+                .report
+                .signing
+                .certificates
+                .iter()
+                .map(|c| c.sha256.clone())
+                .collect(),
+        };
+        ctx.absorb_child(child);
+        ctx.report.embedded.push(summary);
+    } else {
+        ctx.depth += 1;
+        read_code_and_assets(ctx, &zip, &prefix, false);
+        ctx.depth -= 1;
+        ctx.diags_at(&prefix, "", zip.diagnostics);
+    }
+}

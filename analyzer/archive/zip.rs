@@ -36,7 +36,9 @@ pub struct Budget {
 
 impl Budget {
     pub fn new(limits: &Limits) -> Self {
-        Budget { remaining: limits.max_total_inflated }
+        Budget {
+            remaining: limits.max_total_inflated,
+        }
     }
 }
 

@@ -1,3 +1,69 @@
-//! Evidence gathered from an app: where each class, API, string, library and host was seen.
+//! Evidence gathered from an app: where each class, API, library, symbol and
+//! host was seen. The signature and risk stages match against this; the
+//! report carries only what matched, each item with its location.
 
 pub mod hosts;
+
+/// What kind of code unit a set of evidence came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnitKind {
+    Dex,
+    Native,
+    Macho,
+}
+
+/// Evidence from one code unit (a DEX file, a native library, a Mach-O).
+#[derive(Debug, Clone)]
+pub struct CodeUnit {
+    /// Entry path inside the input (`classes2.dex`, `lib/arm64-v8a/libfoo.so`).
+    pub source: String,
+    pub kind: UnitKind,
+    /// Classes defined here, as descriptors (`Lcom/umeng/analytics/MobclickAgent;`)
+    /// or Objective-C / Swift class names.
+    pub classes: Vec<String>,
+    /// References to code defined elsewhere: framework and library APIs
+    /// (`Landroid/location/LocationManager;->getLastKnownLocation`) or
+    /// imported symbols.
+    pub apis: Vec<String>,
+    /// Linked libraries (DT_NEEDED, LC_LOAD_DYLIB).
+    pub libraries: Vec<String>,
+    /// Exported symbols (native only).
+    pub exports: Vec<String>,
+}
+
+impl CodeUnit {
+    pub fn new(source: impl Into<String>, kind: UnitKind) -> Self {
+        CodeUnit {
+            source: source.into(),
+            kind,
+            classes: Vec::new(),
+            apis: Vec::new(),
+            libraries: Vec::new(),
+            exports: Vec::new(),
+        }
+    }
+}
+
+/// A manifest or Info.plist key/value that can reveal an SDK
+/// (`UMENG_APPKEY`, `com.facebook.sdk.ApplicationId`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigKey {
+    pub source: String,
+    pub key: String,
+    pub value: Option<String>,
+}
+
+/// Everything the matching stages read, kept in memory for one app.
+#[derive(Debug, Clone, Default)]
+pub struct AppEvidence {
+    pub units: Vec<CodeUnit>,
+    pub config_keys: Vec<ConfigKey>,
+    /// Every archive entry name (files such as `assets/libjiagu.so` identify packers).
+    pub entry_names: Vec<String>,
+}
+
+impl AppEvidence {
+    pub fn class_count(&self) -> usize {
+        self.units.iter().map(|u| u.classes.len()).sum()
+    }
+}

@@ -37,7 +37,10 @@ pub enum AttrValue {
     Bool(bool),
     Float(f32),
     /// Dimensions, fractions, colours and anything else: raw type and data.
-    Other { data_type: u8, data: u32 },
+    Other {
+        data_type: u8,
+        data: u32,
+    },
 }
 
 impl AttrValue {
@@ -78,10 +81,16 @@ impl XmlElement {
 
     /// Attribute with this name in any namespace (manifest `package`, `split`).
     pub fn attr(&self, name: &str) -> Option<&AttrValue> {
-        self.attributes.iter().find(|a| a.name == name).map(|a| &a.value)
+        self.attributes
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| &a.value)
     }
 
-    pub fn children_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s XmlElement> + 's {
+    pub fn children_named<'s>(
+        &'s self,
+        name: &'s str,
+    ) -> impl Iterator<Item = &'s XmlElement> + 's {
         self.children.iter().filter(move |c| c.name == name)
     }
 }

@@ -1,5 +1,7 @@
 //! The report model and its renderers.
 
+pub mod json;
 pub mod model;
+pub mod text;
 
 pub use model::*;

@@ -61,8 +61,8 @@ pub struct App {
     pub version: Option<String>,
     /// versionCode / CFBundleVersion, as text.
     pub version_code: Option<String>,
-    pub min_sdk: Option<u32>,
-    pub target_sdk: Option<u32>,
+    pub min_sdk: Option<SdkLevel>,
+    pub target_sdk: Option<SdkLevel>,
     pub max_sdk: Option<u32>,
     pub min_os: Option<String>,
     /// Permissions the app itself defines (`<permission>`).
@@ -71,6 +71,27 @@ pub struct App {
     pub android: Option<AndroidFacts>,
     /// Split APKs merged into this report (XAPK / APKS / APKM), base first.
     pub splits: Vec<Split>,
+}
+
+/// An SDK level as written: a number, or a preview codename
+/// (`minSdkVersion="VanillaIceCream"`), which the platform only accepts on a
+/// matching preview build. Serialized as a number or a string.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum SdkLevel {
+    Api(u32),
+    Codename(String),
+}
+
+impl SdkLevel {
+    /// API level to compare against; codenames count as newer than any
+    /// released level, as the platform treats them as the development API.
+    pub fn api_or_preview(&self) -> u32 {
+        match self {
+            SdkLevel::Api(v) => *v,
+            SdkLevel::Codename(_) => 10_000,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -350,7 +371,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(level: Level, code: &str, message: impl Into<String>) -> Self {
-        Diagnostic { level, code: code.to_string(), message: message.into(), location: None }
+        Diagnostic {
+            level,
+            code: code.to_string(),
+            message: message.into(),
+            location: None,
+        }
     }
 
     pub fn info(code: &str, message: impl Into<String>) -> Self {
