@@ -1,6 +1,6 @@
-//! resources.arsc writer: one package (id 0x7f) with types `string` (type id
-//! 1) and `xml` (type id 2), each holding string-valued entries in the default
-//! configuration only.
+//! resources.arsc writer: one package (id 0x7f) with types `string` (type
+//! id 1) and `xml` (type id 2), each holding string-valued entries in the
+//! default configuration only.
 //!
 //! Layout: ResTable header (0x0002) + global value string pool (UTF-8), then a
 //! ResTable_package chunk (0x0200, header 288) with type- and key-name pools
@@ -97,7 +97,10 @@ fn encode(package_name: &str, types: &[(&str, Vec<(&str, &str)>)]) -> Vec<u8> {
     put_u32(&mut package, package_size as u32);
     put_u32(&mut package, PACKAGE_ID);
     let name_units: Vec<u16> = package_name.encode_utf16().collect();
-    assert!(name_units.len() < 128, "package name fits in 128 UTF-16 units");
+    assert!(
+        name_units.len() < 128,
+        "package name fits in 128 UTF-16 units"
+    );
     for i in 0..128 {
         put_u16(&mut package, name_units.get(i).copied().unwrap_or(0));
     }

@@ -273,7 +273,7 @@ pub fn build(spec: &DexSpec) -> Vec<u8> {
             type_list_offsets.push(0);
             continue;
         }
-        while data.len() % 4 != 0 {
+        while !data.len().is_multiple_of(4) {
             data.push(0);
         }
         type_list_offsets.push(data_off + data.len() as u32);
@@ -284,7 +284,11 @@ pub fn build(spec: &DexSpec) -> Vec<u8> {
         }
     }
     let type_lists_off = if type_list_count > 0 {
-        type_list_offsets.iter().copied().find(|&o| o != 0).unwrap_or(0)
+        type_list_offsets
+            .iter()
+            .copied()
+            .find(|&o| o != 0)
+            .unwrap_or(0)
     } else {
         0
     };
@@ -296,7 +300,7 @@ pub fn build(spec: &DexSpec) -> Vec<u8> {
         data.extend_from_slice(&mutf8(s));
         data.push(0);
     }
-    while data.len() % 4 != 0 {
+    while !data.len().is_multiple_of(4) {
         data.push(0);
     }
     let map_off = data_off + data.len() as u32;
@@ -388,10 +392,7 @@ pub fn build(spec: &DexSpec) -> Vec<u8> {
         put_u32(&mut out, 0); // interfaces
         put_u32(
             &mut out,
-            class
-                .source_file
-                .as_deref()
-                .map_or(NO_INDEX, |s| string_index(s)),
+            class.source_file.as_deref().map_or(NO_INDEX, &string_index),
         );
         put_u32(&mut out, 0); // annotations
         put_u32(&mut out, 0); // class_data: none, the class has no code

@@ -76,7 +76,7 @@ pub fn elf_hash(name: &[u8]) -> u32 {
 }
 
 fn align(out: &mut Vec<u8>, to: usize) {
-    while out.len() % to != 0 {
+    while !out.len().is_multiple_of(to) {
         out.push(0);
     }
 }
@@ -179,103 +179,68 @@ pub fn build(so: &SharedObject) -> Vec<u8> {
         symbol(&mut symbols, name, STT_FUNC, 0, 0, 0);
     }
     for (i, &name) in export_names.iter().enumerate() {
-        symbol(&mut symbols, name, STT_FUNC, 4, (text_off + 4 * i) as u64, 4);
+        symbol(
+            &mut symbols,
+            name,
+            STT_FUNC,
+            4,
+            (text_off + 4 * i) as u64,
+            4,
+        );
     }
     out[dynsym_off..dynsym_off + symbols.len()].copy_from_slice(&symbols);
 
     // Section headers (section 4 = .text is referenced by the exports).
     let mut sh = vec![0u8; 64];
     let dynstr_index = 2;
-    let sections: [(u32, u32, u64, usize, usize, u32, u32, u64, u64); 7] = [
-        (
+    let sections = [
+        Section::new(
             names[0],
             SHT_DYNSYM,
             SHF_ALLOC,
             dynsym_off,
             24 * symbol_count,
-            dynstr_index,
-            1,
-            8,
-            24,
-        ),
-        (
+        )
+        .linked(dynstr_index, 1)
+        .entries(8, 24),
+        Section::new(
             names[1],
             SHT_STRTAB,
             SHF_ALLOC,
             dynstr_off,
             dynstr.bytes.len(),
-            0,
-            0,
-            1,
-            0,
         ),
-        (
+        Section::new(
             names[2],
             SHT_HASH,
             SHF_ALLOC,
             hash_off,
             4 * (2 + buckets.len() + chains.len()),
-            1,
-            0,
-            4,
-            4,
-        ),
-        (
+        )
+        .linked(1, 0)
+        .entries(4, 4),
+        Section::new(
             names[3],
             SHT_PROGBITS,
             SHF_ALLOC | SHF_EXECINSTR,
             text_off,
             text_size,
-            0,
-            0,
-            16,
-            0,
-        ),
-        (
-            names[4],
-            SHT_PROGBITS,
-            SHF_ALLOC,
-            rodata_off,
-            rodata_size,
-            0,
-            0,
-            16,
-            0,
-        ),
-        (
+        )
+        .entries(16, 0),
+        Section::new(names[4], SHT_PROGBITS, SHF_ALLOC, rodata_off, rodata_size).entries(16, 0),
+        Section::new(
             names[5],
             SHT_DYNAMIC,
             SHF_ALLOC | SHF_WRITE,
             dynamic_off,
             dynamic.len(),
-            dynstr_index,
-            0,
-            8,
-            16,
-        ),
-        (
-            names[6],
-            SHT_STRTAB,
-            0,
-            shstrtab_off,
-            shstrtab.bytes.len(),
-            0,
-            0,
-            1,
-            0,
-        ),
+        )
+        .linked(dynstr_index, 0)
+        .entries(8, 16),
+        Section::new(names[6], SHT_STRTAB, 0, shstrtab_off, shstrtab.bytes.len()),
     ];
-    for (name, kind, flags, offset, size, link, info, alignment, entsize) in sections {
-        put_u32(&mut sh, name);
-        put_u32(&mut sh, kind);
-        put_u64(&mut sh, flags);
-        put_u64(&mut sh, if flags & SHF_ALLOC != 0 { offset as u64 } else { 0 });
-        put_u64(&mut sh, offset as u64);
-        put_u64(&mut sh, size as u64);
-        put_u32(&mut sh, link);
-        put_u32(&mut sh, info);
-        put_u64(&mut sh, alignment);
-        put_u64(&mut sh, entsize);
+    for section in &sections {
+        section.write(&mut sh);
     }
     out.extend_from_slice(&sh);
     let shnum = 1 + sections.len();
@@ -313,6 +278,66 @@ pub fn build(so: &SharedObject) -> Vec<u8> {
     }
     out[..header.len()].copy_from_slice(&header);
     out
+}
+
+/// One section header (Elf64_Shdr).
+struct Section {
+    name: u32,
+    kind: u32,
+    flags: u64,
+    offset: usize,
+    size: usize,
+    link: u32,
+    info: u32,
+    alignment: u64,
+    entry_size: u64,
+}
+
+impl Section {
+    fn new(name: u32, kind: u32, flags: u64, offset: usize, size: usize) -> Self {
+        Section {
+            name,
+            kind,
+            flags,
+            offset,
+            size,
+            link: 0,
+            info: 0,
+            alignment: 1,
+            entry_size: 0,
+        }
+    }
+
+    fn linked(mut self, link: u32, info: u32) -> Self {
+        self.link = link;
+        self.info = info;
+        self
+    }
+
+    fn entries(mut self, alignment: u64, entry_size: u64) -> Self {
+        self.alignment = alignment;
+        self.entry_size = entry_size;
+        self
+    }
+
+    fn write(&self, out: &mut Vec<u8>) {
+        put_u32(out, self.name);
+        put_u32(out, self.kind);
+        put_u64(out, self.flags);
+        // Allocated sections live at virtual address == file offset.
+        let address = if self.flags & SHF_ALLOC != 0 {
+            self.offset as u64
+        } else {
+            0
+        };
+        put_u64(out, address);
+        put_u64(out, self.offset as u64);
+        put_u64(out, self.size as u64);
+        put_u32(out, self.link);
+        put_u32(out, self.info);
+        put_u64(out, self.alignment);
+        put_u64(out, self.entry_size);
+    }
 }
 
 fn symbol(out: &mut Vec<u8>, name: u32, kind: u8, section: u16, value: u64, size: u64) {

@@ -36,7 +36,7 @@ pub fn encode(strings: &[String], utf8: bool) -> Vec<u8> {
             put_u16(&mut data, 0);
         }
     }
-    while data.len() % 4 != 0 {
+    while !data.len().is_multiple_of(4) {
         data.push(0);
     }
     let strings_start = u32::from(HEADER_SIZE) + 4 * strings.len() as u32;

@@ -61,7 +61,11 @@ pub fn sign_sha256(key: &RsaPrivateKey, message: &[u8]) -> Vec<u8> {
 }
 
 /// A self-signed certificate for `key` naming `dn` as subject and issuer.
-pub fn self_signed_certificate(key: &RsaPrivateKey, dn: &DistinguishedName, serial: u64) -> Vec<u8> {
+pub fn self_signed_certificate(
+    key: &RsaPrivateKey,
+    dn: &DistinguishedName,
+    serial: u64,
+) -> Vec<u8> {
     let tbs = der::sequence(&[
         der::explicit(0, &der::small_integer(2)), // v3
         der::small_integer(serial),
@@ -72,5 +76,9 @@ pub fn self_signed_certificate(key: &RsaPrivateKey, dn: &DistinguishedName, seri
         subject_public_key_info(&key.to_public_key()),
     ]);
     let signature = sign_sha256(key, &tbs);
-    der::sequence(&[tbs, sha256_with_rsa_algorithm(), der::bit_string(&signature)])
+    der::sequence(&[
+        tbs,
+        sha256_with_rsa_algorithm(),
+        der::bit_string(&signature),
+    ])
 }

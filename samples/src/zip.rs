@@ -206,7 +206,9 @@ pub fn layout(zip: &[u8]) -> ZipLayout {
 /// Raw deflate (no zlib header) at [`DEFLATE_LEVEL`].
 pub fn deflate(data: &[u8]) -> Vec<u8> {
     let mut encoder = DeflateEncoder::new(Vec::new(), Level::new(DEFLATE_LEVEL));
-    encoder.write_all(data).expect("writing to a Vec cannot fail");
+    encoder
+        .write_all(data)
+        .expect("writing to a Vec cannot fail");
     encoder.finish().expect("writing to a Vec cannot fail")
 }
 

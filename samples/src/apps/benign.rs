@@ -1,5 +1,5 @@
 //! benign.apk: "Notes" (org.example.notes), an ordinary app that asks for
-//! INTERNET only, talks to https://api.example.org and is v2-signed by a Dutch
+//! INTERNET only, talks to `https://api.example.org` and is v2-signed by a Dutch
 //! publisher.
 
 use crate::apk_sign_v2;

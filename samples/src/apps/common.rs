@@ -54,8 +54,8 @@ pub fn network_security_config(cleartext: bool, trust_user_certificates: bool) -
     let mut anchors = Element::new("trust-anchors")
         .child(Element::new("certificates").plain("src", Value::Str("system".into())));
     if trust_user_certificates {
-        anchors = anchors
-            .child(Element::new("certificates").plain("src", Value::Str("user".into())));
+        anchors =
+            anchors.child(Element::new("certificates").plain("src", Value::Str("user".into())));
     }
     let config = Element::new("network-security-config").child(
         Element::new("base-config")

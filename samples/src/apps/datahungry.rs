@@ -60,9 +60,13 @@ fn manifest() -> Vec<u8> {
         .child(common::uses_permission(own_permission))
         .child(
             Element::new("queries").children(
-                ["com.tencent.mm", "com.eg.android.AlipayGphone", "org.telegram.messenger"]
-                    .iter()
-                    .map(|p| Element::new("package").android_str("name", p)),
+                [
+                    "com.tencent.mm",
+                    "com.eg.android.AlipayGphone",
+                    "org.telegram.messenger",
+                ]
+                .iter()
+                .map(|p| Element::new("package").android_str("name", p)),
             ),
         )
         .child(
@@ -207,7 +211,11 @@ fn plugin_apk() -> Vec<u8> {
         &axml::encode(&doc, axml::Options::default()),
         Compression::Deflated,
     );
-    zip.add("classes.dex", &crate::dex::build(&dex), Compression::Deflated);
+    zip.add(
+        "classes.dex",
+        &crate::dex::build(&dex),
+        Compression::Deflated,
+    );
     zip.finish()
 }
 
@@ -237,7 +245,11 @@ pub fn datahungry_apk() -> Vec<u8> {
         &native_tracker(),
         Compression::Stored,
     );
-    zip.add("assets/config.json", CONFIG_JSON.as_bytes(), Compression::Deflated);
+    zip.add(
+        "assets/config.json",
+        CONFIG_JSON.as_bytes(),
+        Compression::Deflated,
+    );
     zip.add("assets/payload.dex", &payload_dex(), Compression::Deflated);
     zip.add("assets/plugin.apk", &plugin_apk(), Compression::Stored);
     let signer = common::signer(DemoKey::Flashlight, &FLASHLIGHT_SUBJECT, 0x2001);

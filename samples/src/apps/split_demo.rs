@@ -37,15 +37,24 @@ fn base_apk() -> Vec<u8> {
         .child(
             Element::new("application")
                 .android_str("label", "Split Demo")
-                .child(common::launcher_activity("org.example.splitdemo.MainActivity")),
+                .child(common::launcher_activity(
+                    "org.example.splitdemo.MainActivity",
+                )),
         );
     let mut dex = DexSpec::default();
-    dex.class("Lorg/example/splitdemo/MainActivity;", "Landroid/app/Activity;")
-        .method("Landroid/app/Activity;->onCreate(Landroid/os/Bundle;)V")
-        .string("https://cdn.example.org/splitdemo/");
+    dex.class(
+        "Lorg/example/splitdemo/MainActivity;",
+        "Landroid/app/Activity;",
+    )
+    .method("Landroid/app/Activity;->onCreate(Landroid/os/Bundle;)V")
+    .string("https://cdn.example.org/splitdemo/");
     let mut zip = ZipWriter::new();
     zip.add("AndroidManifest.xml", &encode(&doc), Compression::Deflated);
-    zip.add("classes.dex", &crate::dex::build(&dex), Compression::Deflated);
+    zip.add(
+        "classes.dex",
+        &crate::dex::build(&dex),
+        Compression::Deflated,
+    );
     signed(zip)
 }
 
@@ -62,7 +71,11 @@ fn config_split_apk() -> Vec<u8> {
     });
     let mut zip = ZipWriter::new();
     zip.add("AndroidManifest.xml", &encode(&doc), Compression::Deflated);
-    zip.add("lib/arm64-v8a/libsplitdemo.so", &library, Compression::Stored);
+    zip.add(
+        "lib/arm64-v8a/libsplitdemo.so",
+        &library,
+        Compression::Stored,
+    );
     signed(zip)
 }
 
@@ -86,7 +99,11 @@ fn feature_split_apk() -> Vec<u8> {
     .string("https://upload.example.org/photos");
     let mut zip = ZipWriter::new();
     zip.add("AndroidManifest.xml", &encode(&doc), Compression::Deflated);
-    zip.add("classes.dex", &crate::dex::build(&dex), Compression::Deflated);
+    zip.add(
+        "classes.dex",
+        &crate::dex::build(&dex),
+        Compression::Deflated,
+    );
     signed(zip)
 }
 
@@ -122,7 +139,11 @@ pub fn split_demo_apks() -> Vec<u8> {
 "#
     );
     let mut zip = ZipWriter::new();
-    zip.add("manifest.json", manifest_json.as_bytes(), Compression::Deflated);
+    zip.add(
+        "manifest.json",
+        manifest_json.as_bytes(),
+        Compression::Deflated,
+    );
     zip.add("base.apk", &base, Compression::Stored);
     zip.add("split_config.arm64_v8a.apk", &config, Compression::Stored);
     zip.add("split_feature_camera.apk", &feature, Compression::Stored);
