@@ -61,6 +61,7 @@ fn base_apk() -> Vec<u8> {
 fn config_split_apk() -> Vec<u8> {
     let doc = common::manifest(PACKAGE, 5, "0.5.0")
         .plain("split", Value::Str("config.arm64_v8a".into()))
+        .child(common::uses_sdk(24, 34))
         .child(Element::new("application").android("hasCode", Value::Bool(false)));
     let library = elf::build(&SharedObject {
         soname: "libsplitdemo.so".into(),
@@ -83,6 +84,7 @@ fn feature_split_apk() -> Vec<u8> {
     let doc = common::manifest(PACKAGE, 5, "0.5.0")
         .android("isFeatureSplit", Value::Bool(true))
         .plain("split", Value::Str("feature_camera".into()))
+        .child(common::uses_sdk(24, 34))
         .child(
             Element::new("application").child(
                 Element::new("activity")
