@@ -4,9 +4,10 @@
 //! `cargo test -p appvet-samples` checks that the committed files are current.
 //!
 //! Writers: [`zip`], [`axml`], [`arsc`], [`dex`], [`elf`], [`der`] +
-//! [`x509`], [`apk_sign_v2`].
+//! [`x509`], [`apk_sign_v2`] and [`apk_sign_v1`] (JAR signing).
 //! The samples themselves are assembled in [`apps`].
 
+pub mod apk_sign_v1;
 pub mod apk_sign_v2;
 pub mod apps;
 pub mod arsc;

@@ -1,7 +1,8 @@
 //! benign.apk: "Notes" (org.example.notes), an ordinary app that asks for
 //! INTERNET only, talks to `https://api.example.org` and is v2-signed by a Dutch
-//! publisher.
+//! publisher with both a v1 (JAR) and a v2 signature.
 
+use crate::apk_sign_v1;
 use crate::apk_sign_v2;
 use crate::arsc;
 use crate::axml::{self, Element, Value};
@@ -57,27 +58,40 @@ pub fn classes_dex() -> Vec<u8> {
     crate::dex::build(&dex)
 }
 
-/// The unsigned archive; `about` is the text of [`ABOUT_ENTRY`].
+/// The archive before the v2 signature (it already carries the v1 JAR
+/// signature); `about` is the text of [`ABOUT_ENTRY`].
 pub fn unsigned(about: &str) -> Vec<u8> {
+    let manifest = manifest();
+    let dex = classes_dex();
+    let resources = arsc::app_resources(PACKAGE, "Notes");
+    let network_config = common::network_security_config(false, false);
+    let entries: [(&str, &[u8], Compression); 5] = [
+        ("AndroidManifest.xml", &manifest, Compression::Deflated),
+        ("classes.dex", &dex, Compression::Deflated),
+        ("resources.arsc", &resources, Compression::Stored),
+        (
+            arsc::NETWORK_SECURITY_CONFIG_PATH,
+            &network_config,
+            Compression::Deflated,
+        ),
+        (ABOUT_ENTRY, about.as_bytes(), Compression::Stored),
+    ];
+    let named: Vec<(&str, &[u8])> = entries.iter().map(|&(n, d, _)| (n, d)).collect();
+    let jar_signature = apk_sign_v1::signature_files(&named, &signer(), &BENIGN_SUBJECT, SERIAL);
     let mut zip = ZipWriter::new();
-    zip.add("AndroidManifest.xml", &manifest(), Compression::Deflated);
-    zip.add("classes.dex", &classes_dex(), Compression::Deflated);
-    zip.add(
-        "resources.arsc",
-        &arsc::app_resources(PACKAGE, "Notes"),
-        Compression::Stored,
-    );
-    zip.add(
-        arsc::NETWORK_SECURITY_CONFIG_PATH,
-        &common::network_security_config(false, false),
-        Compression::Deflated,
-    );
-    zip.add(ABOUT_ENTRY, about.as_bytes(), Compression::Stored);
+    for (name, data, compression) in entries {
+        zip.add(name, data, compression);
+    }
+    for (name, data) in &jar_signature {
+        zip.add(name, data, Compression::Deflated);
+    }
     zip.finish()
 }
 
+const SERIAL: u64 = 0x1001;
+
 pub fn signer() -> apk_sign_v2::Signer {
-    common::signer(DemoKey::Notes, &BENIGN_SUBJECT, 0x1001)
+    common::signer(DemoKey::Notes, &BENIGN_SUBJECT, SERIAL)
 }
 
 pub fn benign_apk() -> Vec<u8> {
