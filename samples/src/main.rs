@@ -1,1 +1,56 @@
-fn main() {}
+//! `appvet-samples`: (re)writes the demo apps into the samples/ directory.
+//!
+//! `cargo run -p appvet-samples` regenerates every sample;
+//! `cargo run -p appvet-samples -- keygen` creates the demo keys under
+//! samples/keys/ if they are missing (done once; the keys are committed).
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use appvet_samples::keys::{generate_pem, DemoKey};
+
+fn main() -> ExitCode {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        None => write_samples(root),
+        Some("keygen") => keygen(root),
+        Some(other) => Err(format!(
+            "unknown command {other:?} (expected nothing or `keygen`)"
+        )),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("appvet-samples: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn write_samples(root: &Path) -> Result<(), String> {
+    for sample in appvet_samples::all_samples() {
+        let path = root.join(sample.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        std::fs::write(&path, &sample.bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("{:>9} bytes  {}", sample.bytes.len(), sample.path);
+    }
+    Ok(())
+}
+
+fn keygen(root: &Path) -> Result<(), String> {
+    let dir = root.join("keys");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    for key in DemoKey::ALL {
+        let path = dir.join(key.file_name());
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() > 0) {
+            println!("exists   {}", path.display());
+            continue;
+        }
+        std::fs::write(&path, generate_pem(key)).map_err(|e| format!("{}: {e}", path.display()))?;
+        println!("created  {}", path.display());
+    }
+    Ok(())
+}
