@@ -24,22 +24,119 @@ const MAX_KNOWN_PACKAGES: usize = 500_000;
 
 /// Schemes whose authority is a network host: trusted as written.
 const NETWORK_SCHEMES: &[&str] = &[
-    "http", "https", "ws", "wss", "ftp", "ftps", "sftp", "ssh", "telnet", "rtmp", "rtmps", "rtmpe",
-    "rtmpt", "rtsp", "rtsps", "rtp", "srt", "mms", "mmsh", "hls", "mqtt", "mqtts", "tcp", "udp",
-    "tls", "ssl", "quic", "grpc", "grpcs", "socks", "socks4", "socks5", "smtp", "smtps", "imap",
-    "imaps", "pop3", "pop3s", "ldap", "ldaps", "irc", "ircs", "xmpp", "sip", "sips", "stun",
-    "stuns", "turn", "turns", "git", "svn", "nntp", "news", "gopher", "coap", "coaps", "amqp",
-    "amqps", "redis", "rediss", "mongodb", "mongodb+srv", "postgres", "postgresql", "mysql",
-    "smb", "nfs", "afp", "webdav", "dav", "davs", "h2", "h3", "http2",
+    "http",
+    "https",
+    "ws",
+    "wss",
+    "ftp",
+    "ftps",
+    "sftp",
+    "ssh",
+    "telnet",
+    "rtmp",
+    "rtmps",
+    "rtmpe",
+    "rtmpt",
+    "rtsp",
+    "rtsps",
+    "rtp",
+    "srt",
+    "mms",
+    "mmsh",
+    "hls",
+    "mqtt",
+    "mqtts",
+    "tcp",
+    "udp",
+    "tls",
+    "ssl",
+    "quic",
+    "grpc",
+    "grpcs",
+    "socks",
+    "socks4",
+    "socks5",
+    "smtp",
+    "smtps",
+    "imap",
+    "imaps",
+    "pop3",
+    "pop3s",
+    "ldap",
+    "ldaps",
+    "irc",
+    "ircs",
+    "xmpp",
+    "sip",
+    "sips",
+    "stun",
+    "stuns",
+    "turn",
+    "turns",
+    "git",
+    "svn",
+    "nntp",
+    "news",
+    "gopher",
+    "coap",
+    "coaps",
+    "amqp",
+    "amqps",
+    "redis",
+    "rediss",
+    "mongodb",
+    "mongodb+srv",
+    "postgres",
+    "postgresql",
+    "mysql",
+    "smb",
+    "nfs",
+    "afp",
+    "webdav",
+    "dav",
+    "davs",
+    "h2",
+    "h3",
+    "http2",
 ];
 
 /// Schemes whose authority is not a network host (a content-provider
 /// authority, a package, a local path): never reported.
 const LOCAL_SCHEMES: &[&str] = &[
-    "content", "file", "android.resource", "android-app", "market", "intent", "package", "jar",
-    "chrome", "chrome-extension", "moz-extension", "about", "data", "javascript", "blob", "asset",
-    "assets", "res", "resource", "raw", "drawable", "ms-appx", "ms-appdata", "app-data", "sqlite",
-    "realm", "classpath", "bundle", "local", "cid", "mid", "urn", "tag", "x-apple-data-detectors",
+    "content",
+    "file",
+    "android.resource",
+    "android-app",
+    "market",
+    "intent",
+    "package",
+    "jar",
+    "chrome",
+    "chrome-extension",
+    "moz-extension",
+    "about",
+    "data",
+    "javascript",
+    "blob",
+    "asset",
+    "assets",
+    "res",
+    "resource",
+    "raw",
+    "drawable",
+    "ms-appx",
+    "ms-appdata",
+    "app-data",
+    "sqlite",
+    "realm",
+    "classpath",
+    "bundle",
+    "local",
+    "cid",
+    "mid",
+    "urn",
+    "tag",
+    "x-apple-data-detectors",
 ];
 
 /// How a scheme's authority is treated.
@@ -82,6 +179,7 @@ const IDENTIFIER_URL_PREFIXES: &[&str] = &[
     "schemas.microsoft.com/",
     "schemas.openxmlformats.org/",
     "purl.org/dc/",
+    "schema.org/",
     "www.apple.com/dtds/",
     "apple.com/dtds/",
     "xmlns.com/",
@@ -97,7 +195,9 @@ const IDENTIFIER_URL_PREFIXES: &[&str] = &[
 
 /// True when `host_and_path` (lower case, no scheme) is an identifier URL.
 pub(super) fn is_identifier_url(host_and_path: &str) -> bool {
-    IDENTIFIER_URL_PREFIXES.iter().any(|prefix| host_and_path.starts_with(prefix))
+    IDENTIFIER_URL_PREFIXES
+        .iter()
+        .any(|prefix| host_and_path.starts_with(prefix))
 }
 
 /// First labels that open a Java/Kotlin package name (reverse DNS) or a
@@ -106,38 +206,222 @@ pub(super) fn is_identifier_url(host_and_path: &str) -> bool {
 /// with one of these labels (`net.example.com`) are rare and still reported
 /// in URL form.
 const PACKAGE_ROOTS: &[&str] = &[
-    "com", "org", "net", "edu", "gov", "mil", "android", "androidx", "java", "javax", "kotlin",
-    "kotlinx", "dalvik", "sun", "jdk", "junit", "libcore", "io", "scala", "groovy", "okhttp3",
-    "okio", "retrofit2", "dagger", "butterknife", "bolts", "lombok", "flutter", "dart",
+    "com",
+    "org",
+    "net",
+    "edu",
+    "gov",
+    "mil",
+    "android",
+    "androidx",
+    "java",
+    "javax",
+    "kotlin",
+    "kotlinx",
+    "dalvik",
+    "sun",
+    "jdk",
+    "junit",
+    "libcore",
+    "io",
+    "scala",
+    "groovy",
+    "okhttp3",
+    "okio",
+    "retrofit2",
+    "dagger",
+    "butterknife",
+    "bolts",
+    "lombok",
+    "flutter",
+    "dart",
     // Android system property roots (`ro.build.id`, `persist.sys.locale`).
-    "ro", "persist", "sys", "gsm", "vendor", "ril",
+    "ro",
+    "persist",
+    "sys",
+    "gsm",
+    "vendor",
+    "ril",
     // Java system property roots (`os.arch`, `http.agent`, `socks.proxyHost`).
-    "os", "http", "https", "ftp", "socks",
+    "os",
+    "http",
+    "https",
+    "ftp",
+    "socks",
 ];
 
 /// First labels that are programming-language receivers, not hosts
 /// (`window.top`, `this.name`, `self.location` in JavaScript assets).
 const IDENTIFIER_ROOTS: &[&str] = &[
-    "this", "self", "window", "document", "parent", "top", "navigator", "location", "console",
-    "module", "exports", "super", "that", "event", "math", "json", "object", "array", "string",
-    "promise", "process", "global", "globalthis", "prototype", "e", "t", "n", "r", "i", "o", "a",
+    "this",
+    "self",
+    "window",
+    "document",
+    "parent",
+    "top",
+    "navigator",
+    "location",
+    "console",
+    "module",
+    "exports",
+    "super",
+    "that",
+    "event",
+    "math",
+    "json",
+    "object",
+    "array",
+    "string",
+    "promise",
+    "process",
+    "global",
+    "globalthis",
+    "prototype",
+    "e",
+    "t",
+    "n",
+    "r",
+    "i",
+    "o",
+    "a",
 ];
 
 /// Last labels that are file extensions. Most are not TLDs and fail the
 /// suffix check anyway; the ones listed first *are* TLDs (`libfoo.so`,
 /// `README.md`, `Android.mk`, `proguard.pro`, `Assets.car`, `app.properties`).
 const FILE_EXTENSIONS: &[&str] = &[
-    "so", "md", "py", "sh", "rs", "pl", "pm", "mk", "am", "in", "cc", "mm", "ai", "ps", "mo", "gd",
-    "pro", "zip", "mov", "car", "key", "data", "properties", "cab", "mobi", "inc", "bin",
-    "dll", "exe", "dex", "odex", "oat", "vdex", "apk", "jar", "aar", "arsc", "class", "java", "kt",
-    "kts", "smali", "xml", "json", "txt", "html", "htm", "css", "js", "mjs", "ts", "map", "png",
-    "jpg", "jpeg", "gif", "webp", "bmp", "ico", "svg", "ttf", "otf", "woff", "woff2", "mp3", "mp4",
-    "ogg", "wav", "aac", "m4a", "flac", "webm", "mkv", "avi", "3gp", "db", "sqlite", "realm",
-    "pem", "crt", "cer", "der", "p12", "pfx", "bks", "jks", "keystore", "pb", "proto", "tflite",
-    "onnx", "lua", "yml", "yaml", "toml", "ini", "cfg", "conf", "log", "csv", "dat", "tmp", "bak",
-    "lock", "gz", "tgz", "bz2", "xz", "7z", "rar", "tar", "pdf", "c", "h", "cpp", "hpp", "m",
-    "swift", "plist", "nib", "storyboard", "strings", "dylib", "framework", "bundle", "gradle",
-    "kotlin_module", "version", "pak", "dict", "mp", "lproj",
+    "so",
+    "md",
+    "py",
+    "sh",
+    "rs",
+    "pl",
+    "pm",
+    "mk",
+    "am",
+    "in",
+    "cc",
+    "mm",
+    "ai",
+    "ps",
+    "mo",
+    "gd",
+    "pro",
+    "zip",
+    "mov",
+    "car",
+    "key",
+    "data",
+    "properties",
+    "cab",
+    "mobi",
+    "inc",
+    "bin",
+    "dll",
+    "exe",
+    "dex",
+    "odex",
+    "oat",
+    "vdex",
+    "apk",
+    "jar",
+    "aar",
+    "arsc",
+    "class",
+    "java",
+    "kt",
+    "kts",
+    "smali",
+    "xml",
+    "json",
+    "txt",
+    "html",
+    "htm",
+    "css",
+    "js",
+    "mjs",
+    "ts",
+    "map",
+    "png",
+    "jpg",
+    "jpeg",
+    "gif",
+    "webp",
+    "bmp",
+    "ico",
+    "svg",
+    "ttf",
+    "otf",
+    "woff",
+    "woff2",
+    "mp3",
+    "mp4",
+    "ogg",
+    "wav",
+    "aac",
+    "m4a",
+    "flac",
+    "webm",
+    "mkv",
+    "avi",
+    "3gp",
+    "db",
+    "sqlite",
+    "realm",
+    "pem",
+    "crt",
+    "cer",
+    "der",
+    "p12",
+    "pfx",
+    "bks",
+    "jks",
+    "keystore",
+    "pb",
+    "proto",
+    "tflite",
+    "onnx",
+    "lua",
+    "yml",
+    "yaml",
+    "toml",
+    "ini",
+    "cfg",
+    "conf",
+    "log",
+    "csv",
+    "dat",
+    "tmp",
+    "bak",
+    "lock",
+    "gz",
+    "tgz",
+    "bz2",
+    "xz",
+    "7z",
+    "rar",
+    "tar",
+    "pdf",
+    "c",
+    "h",
+    "cpp",
+    "hpp",
+    "m",
+    "swift",
+    "plist",
+    "nib",
+    "storyboard",
+    "strings",
+    "dylib",
+    "framework",
+    "bundle",
+    "gradle",
+    "kotlin_module",
+    "version",
+    "pak",
+    "dict",
+    "mp",
+    "lproj",
 ];
 
 /// TLDs accepted for a bare name found *inside* other text (not a whole
@@ -148,6 +432,18 @@ const FILE_EXTENSIONS: &[&str] = &[
 const LEGACY_OR_POPULAR_TLDS: &[&str] = &[
     "com", "net", "org", "edu", "gov", "mil", "int", "info", "biz", "mobi", "asia", "xyz", "top",
     "icu", "vip", "club", "online", "site", "website", "tech", "ltd", "cloud", "shop",
+];
+
+/// Country codes that services commonly use for a bare second-level name
+/// (`qq.com`-style strings naming `baidu.cn`, `yandex.ru`). A two-label bare
+/// name on any other country code (`coverage.ec`, `press.jm`) is far more
+/// often a file or key than a host; with a subdomain it is accepted.
+const HOSTING_CCTLDS: &[&str] = &[
+    "cn", "ru", "ir", "kp", "ua", "kz", "uz", "hk", "tw", "jp", "kr", "de", "fr", "uk", "nl", "es",
+    "pt", "pl", "cz", "sk", "hu", "ro", "bg", "gr", "tr", "il", "sa", "ae", "eg", "za", "ng", "ke",
+    "pk", "bd", "lk", "vn", "th", "sg", "ph", "au", "nz", "ca", "mx", "br", "ar", "cl", "co", "pe",
+    "ve", "eu", "io", "cc", "ly", "gl", "gg", "la", "ai", "fm", "ws", "su", "ch", "se", "fi", "dk",
+    "ie", "lu", "lt", "lv", "ee", "si", "hr", "rs", "ge", "az", "cx", "vc", "nu", "sx", "gd",
 ];
 
 /// Country codes that are also common English/code words. A two-label bare
@@ -195,13 +491,22 @@ impl KnownPackages {
     /// Accepts `com.foo.Bar`, `com/foo/Bar` and `Lcom/foo/Bar;`.
     pub fn add(&mut self, name: &str) {
         let trimmed = name.trim();
-        let trimmed = match trimmed.strip_prefix('L').and_then(|rest| rest.strip_suffix(';')) {
+        let trimmed = match trimmed
+            .strip_prefix('L')
+            .and_then(|rest| rest.strip_suffix(';'))
+        {
             Some(inner) => inner,
             None => trimmed,
         };
         let dotted: String = trimmed
             .chars()
-            .map(|c| if c == '/' { '.' } else { c.to_ascii_lowercase() })
+            .map(|c| {
+                if c == '/' {
+                    '.'
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
             .collect();
         let labels: Vec<&str> = dotted.split('.').filter(|l| !l.is_empty()).collect();
         self.add_prefixes(&labels);
@@ -273,7 +578,33 @@ pub(super) fn bare_ipv4_is_suspect(ip: Ipv4Addr) -> bool {
     let bits = u32::from(ip);
     let is_netmask = o[0] == 255 && bits.leading_ones() + bits.trailing_zeros() == 32;
     let is_oid = (o[0] == 2 && o[1] == 5) || (o[0] == 1 && o[1] == 3 && o[2] == 6);
-    is_netmask || o[3] == 0 || o[0] == 0 || is_oid
+    // Versions (`2.12.9.2`, `4.1.2.3`) start small; so do a few well-known
+    // resolvers, which are kept.
+    let is_version = o[0] < 10 && !WELL_KNOWN_LOW_IPS.contains(&o);
+    is_netmask || o[3] == 0 || o[0] == 0 || is_oid || is_version
+}
+
+/// Public resolvers in the low ranges that apps hard-code for DNS or
+/// connectivity checks.
+const WELL_KNOWN_LOW_IPS: &[[u8; 4]] = &[
+    [1, 1, 1, 1],
+    [1, 0, 0, 1],
+    [8, 8, 8, 8],
+    [8, 8, 4, 4],
+    [9, 9, 9, 9],
+    [4, 2, 2, 1],
+    [4, 2, 2, 2],
+];
+
+/// ELF section names (`.data.rel.ro`, `.text.startup`) seen in native
+/// string dumps; `.ro` is a country code.
+pub(super) fn is_section_name(host: &str) -> bool {
+    let first = host.split('.').next().unwrap_or_default();
+    [
+        "data", "rodata", "text", "bss", "rel", "rela", "init", "fini", "tdata", "tbss", "note",
+        "gnu", "got", "plt", "debug", "eh_frame",
+    ]
+    .contains(&first)
 }
 
 /// Checks DNS shape: 2+ labels, lengths, characters, a non-numeric TLD.
@@ -344,10 +675,18 @@ pub(super) fn validate(
         if matches!(form, Form::BareWhole | Form::BareEmbedded) && bare_ipv4_is_suspect(ip) {
             return Err("ipv4 looks like a mask, version or OID");
         }
-        return Ok(ValidHost { host, ip: true, domain: None });
+        return Ok(ValidHost {
+            host,
+            ip: true,
+            domain: None,
+        });
     }
     if host == "localhost" && form != Form::BareEmbedded {
-        return Ok(ValidHost { host, ip: false, domain: None });
+        return Ok(ValidHost {
+            host,
+            ip: false,
+            domain: None,
+        });
     }
     let lenient = form == Form::Url;
     if !dns_shape_ok(&host, lenient) {
@@ -365,7 +704,11 @@ pub(super) fn validate(
         }
     }
     let domain = Some(registrable_domain(&host));
-    Ok(ValidHost { host, ip: false, domain })
+    Ok(ValidHost {
+        host,
+        ip: false,
+        domain,
+    })
 }
 
 /// The heuristics for names not written as URLs. Returns why a candidate
@@ -390,24 +733,31 @@ fn reject_bare(
         // without a scheme are all lower case or all upper case.
         return Some("class name or constant");
     }
-    if known.covers(host) {
+    if form != Form::Addressed && known.covers(host) {
         // The app's own package tree or an SDK's (`com.umeng.analytics.pro`).
         return Some("known code package");
     }
-    if form == Form::Addressed {
-        return None;
-    }
-    if PACKAGE_ROOTS.contains(&first) {
+    if form != Form::Addressed && PACKAGE_ROOTS.contains(&first) {
         // `com.facebook.ads`, `android.intent.action.MAIN`, `ro.build.id`.
         return Some("package or property name");
     }
-    if labels.iter().filter(|l| l.bytes().all(|b| b.is_ascii_digit())).count() >= 2 {
+    if labels
+        .iter()
+        .filter(|l| l.bytes().all(|b| b.is_ascii_digit()))
+        .count()
+        >= 2
+    {
         // `1.2.3.beta`, `2.5.29.cn`: numbered versions and OIDs.
         return Some("version-like");
     }
     if labels.len() >= 3 && labels.iter().all(|l| l.len() <= 2) {
         // `a.b.cn`: obfuscated class names (ProGuard renames to short labels).
         return Some("obfuscated identifier");
+    }
+    if typ == psl::Type::Icann && suffix.len() >= host.len() {
+        // The whole name is a public suffix (`co.uk`, or `press.jm` under
+        // the `*.jm` wildcard): nothing is registered there.
+        return Some("name is a public suffix");
     }
     // A private suffix (`web.app`, `github.io`, `pages.dev`) is a hosting
     // platform's namespace: a name under it is a host.
@@ -427,6 +777,13 @@ fn reject_bare(
     }
     if registrable_labels == 1 && WORD_CCTLDS.contains(&tld) {
         return Some("two-label name on a word-like country code");
+    }
+    if registrable_labels == 1 && is_cc && !HOSTING_CCTLDS.contains(&tld) {
+        return Some("two-label name on a rarely used country code");
+    }
+    if registrable_labels == 1 && tld == "info" {
+        // `patch.info`, `build.info`: metadata files.
+        return Some("two-label .info name");
     }
     match form {
         Form::BareEmbedded => {
@@ -461,7 +818,9 @@ fn reject_bare(
 fn looks_like_class_name(original: &str) -> bool {
     original.split('.').enumerate().any(|(index, label)| {
         let bytes = label.as_bytes();
-        let camel = bytes.windows(2).any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase());
+        let camel = bytes
+            .windows(2)
+            .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase());
         let capitalised = index > 0
             && bytes.first().is_some_and(|b| b.is_ascii_uppercase())
             && bytes.iter().skip(1).any(|b| b.is_ascii_lowercase());

@@ -24,7 +24,10 @@ fn one(text: &str) -> Option<Host> {
 #[track_caller]
 fn assert_none(text: &str) {
     let found = names(&[text]);
-    assert!(found.is_empty(), "{text:?} should give no host, gave {found:?}");
+    assert!(
+        found.is_empty(),
+        "{text:?} should give no host, gave {found:?}"
+    );
 }
 
 #[track_caller]
@@ -51,20 +54,32 @@ fn url_with_path_gives_host_domain_and_scheme() {
 #[test]
 fn url_with_port_and_other_schemes() {
     let h = one("http://collect.example.cn:8080/upload").unwrap();
-    assert_eq!((h.host.as_str(), h.domain.as_deref()), ("collect.example.cn", Some("example.cn")));
+    assert_eq!(
+        (h.host.as_str(), h.domain.as_deref()),
+        ("collect.example.cn", Some("example.cn"))
+    );
     assert_eq!(h.evidence[0].value, "http://collect.example.cn:8080/upload");
     let h = one("wss://push.example.ru/ws").unwrap();
-    assert_eq!((h.host.as_str(), h.schemes.as_slice()), ("push.example.ru", &["wss".to_string()][..]));
+    assert_eq!(
+        (h.host.as_str(), h.schemes.as_slice()),
+        ("push.example.ru", &["wss".to_string()][..])
+    );
     let h = one("rtmp://live.example.com.cn/app/stream").unwrap();
     assert_eq!(h.domain.as_deref(), Some("example.com.cn"));
     assert_host("mqtt://broker.example.io:1883", "broker.example.io");
-    assert_host("ftp://user:secret@files.example.org/pub", "files.example.org");
+    assert_host(
+        "ftp://user:secret@files.example.org/pub",
+        "files.example.org",
+    );
 }
 
 #[test]
 fn ip_literals_in_urls() {
     let h = one("http://203.0.113.7/beacon").unwrap();
-    assert_eq!((h.host.as_str(), h.ip, h.domain.clone()), ("203.0.113.7", true, None));
+    assert_eq!(
+        (h.host.as_str(), h.ip, h.domain.clone()),
+        ("203.0.113.7", true, None)
+    );
     let h = one("http://[2001:db8::1]/x").unwrap();
     assert_eq!((h.host.as_str(), h.ip), ("2001:db8::1", true));
     assert_host("http://[2001:DB8:0:0::1]:8443/", "2001:db8::1");
@@ -90,6 +105,8 @@ fn bare_ipv4_rules() {
     assert_none("version 1.2.3.4.5");
     assert_none("Chrome/58.0.3029.110");
     assert_none("01.02.03.04");
+    assert_none("2.12.9.2");
+    assert_host("1.1.1.1", "1.1.1.1");
 }
 
 #[test]
@@ -147,7 +164,11 @@ fn ambiguous_word_tlds_use_context() {
     // `.ads` is a real TLD; alone `facebook.ads` is ambiguous and a
     // two-label name on a word TLD is not believed without a scheme.
     assert_none("facebook.ads");
-    assert!(hosts_of(&["com.facebook.ads"], &["facebook.ads.internal.example.ads"]).is_empty());
+    assert!(hosts_of(
+        &["com.facebook.ads"],
+        &["facebook.ads.internal.example.ads"]
+    )
+    .is_empty());
     assert_host("https://facebook.ads/x", "facebook.ads");
     assert_host("api.example.app", "api.example.app");
     assert_host("myproject.web.app", "myproject.web.app");
@@ -190,6 +211,14 @@ fn file_version_and_format_decoys() {
     assert_none("v2.4.1");
     assert_none("icon@2x.png");
     assert_none("-Dfoo.example.com");
+    assert_none(".data.rel.ro");
+    assert_none("coverage.ec");
+    assert_none("patch.info");
+    assert_none("press.jm");
+    assert_none("co.uk");
+    assert_host("yandex.ru", "yandex.ru");
+    assert_host("api.example.ec", "api.example.ec");
+    assert_none("http://schema.org/ViewAction");
     assert_none("foo_bar.example.com");
     assert_none("Thread.currentThread().getName()");
 }
@@ -215,16 +244,37 @@ fn local_and_identifier_urls_are_skipped() {
 fn templates_escapes_and_encodings() {
     assert_host("https://%s.umeng.com/v1", "umeng.com");
     assert_host("https://{region}.api.example.com/x", "api.example.com");
-    assert_host("{\"url\":\"https:\\/\\/api.example.com\\/v2\"}", "api.example.com");
-    assert_host("redirect=https%3A%2F%2Fsso.example.com%2Flogin", "sso.example.com");
+    assert_host(
+        "{\"url\":\"https:\\/\\/api.example.com\\/v2\"}",
+        "api.example.com",
+    );
+    assert_host(
+        "redirect=https%3A%2F%2Fsso.example.com%2Flogin",
+        "sso.example.com",
+    );
     assert_host("%s.example.com", "example.com");
     assert_host("<script src=\"//cdn.example.com/x.js\">", "cdn.example.com");
-    assert_host("see (https://docs.example.com/a) for more", "docs.example.com");
+    assert_host(
+        "see (https://docs.example.com/a) for more",
+        "docs.example.com",
+    );
+    let h = one("updatescrollHeighttps://facebook.github.io/react-native/").unwrap();
+    assert_eq!(
+        (h.host.as_str(), h.schemes.as_slice()),
+        ("facebook.github.io", &["https".to_string()][..])
+    );
+    assert_eq!(
+        h.evidence[0].value,
+        "https://facebook.github.io/react-native/"
+    );
 }
 
 #[test]
 fn nested_urls_and_multiple_hosts_in_order() {
-    let h = hosts_of(&[], &["https://a.example.com/r?u=https://b.example.org/x and c.example.net"]);
+    let h = hosts_of(
+        &[],
+        &["https://a.example.com/r?u=https://b.example.org/x and c.example.net"],
+    );
     let got: Vec<&str> = h.iter().map(|h| h.host.as_str()).collect();
     assert_eq!(got, vec!["a.example.com", "b.example.org", "c.example.net"]);
 }
@@ -237,14 +287,25 @@ fn emails_count_with_mailto_scheme() {
     assert_eq!(h.evidence[0].value, "support@example.com");
     assert_host("john.doe@mail.example.de", "mail.example.de");
     assert_none("@kotlin.jvm.JvmStatic");
+    assert_host("foo@163.com", "163.com");
+    // Dart private-name mangling, not an address.
+    assert_none("_Uri@0150898.directory");
 }
 
 #[test]
 fn aggregation_is_deterministic_and_capped() {
     let mut extractor = HostExtractor::new(&[]);
     for i in 0..10 {
-        extractor.scan(&format!("classes{i}.dex"), "string", "https://z.example.com/a");
-        extractor.scan("lib/arm64-v8a/libx.so", "native-string", "http://z.example.com/b");
+        extractor.scan(
+            &format!("classes{i}.dex"),
+            "string",
+            "https://z.example.com/a",
+        );
+        extractor.scan(
+            "lib/arm64-v8a/libx.so",
+            "native-string",
+            "http://z.example.com/b",
+        );
     }
     extractor.scan("AndroidManifest.xml", "manifest", "a.example.com");
     let hosts = extractor.finish();
@@ -263,7 +324,11 @@ fn aggregation_is_deterministic_and_capped() {
 fn distinct_host_cap_reports_a_diagnostic() {
     let mut extractor = HostExtractor::new(&[]);
     for i in 0..(MAX_HOSTS + 3) {
-        extractor.scan("classes.dex", "string", &format!("https://h{i}.example.com/"));
+        extractor.scan(
+            "classes.dex",
+            "string",
+            &format!("https://h{i}.example.com/"),
+        );
     }
     let (hosts, diagnostics) = extractor.finish_with_diagnostics();
     assert_eq!(hosts.len(), MAX_HOSTS);
@@ -280,7 +345,26 @@ fn hostile_inputs_do_not_panic_and_stay_bounded() {
     let huge = "https://x.example.com/".to_string() + &"é".repeat(1000);
     let h = one(&huge).unwrap();
     assert!(h.evidence[0].value.len() <= scan::MAX_VALUE_LEN);
-    for text in ["", ".", "..", "://", ":\\/\\/", "%3A%2F%2F", "@", "a@", "@.", "[", "http://[", "http://[::1", "x:", "é.é", "//", "1.", ".1", "a.b:99999999"] {
+    for text in [
+        "",
+        ".",
+        "..",
+        "://",
+        ":\\/\\/",
+        "%3A%2F%2F",
+        "@",
+        "a@",
+        "@.",
+        "[",
+        "http://[",
+        "http://[::1",
+        "x:",
+        "é.é",
+        "//",
+        "1.",
+        ".1",
+        "a.b:99999999",
+    ] {
         let _ = names(&[text]);
     }
     let many_dots = ".".repeat(100_000);
@@ -290,12 +374,19 @@ fn hostile_inputs_do_not_panic_and_stay_bounded() {
 #[test]
 fn corpus_apks_scan_without_panicking() {
     let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/dex");
-    let Ok(entries) = std::fs::read_dir(&corpus) else { return };
+    let Ok(entries) = std::fs::read_dir(&corpus) else {
+        return;
+    };
     for entry in entries.flatten() {
-        let Ok(bytes) = std::fs::read(entry.path()) else { continue };
+        let Ok(bytes) = std::fs::read(entry.path()) else {
+            continue;
+        };
         let mut extractor = HostExtractor::new(&[]);
         // A crude strings dump: printable runs, like a strings(1) pass.
-        for run in bytes.split(|b| !(0x20..0x7f).contains(b)).filter(|r| r.len() >= 4) {
+        for run in bytes
+            .split(|b| !(0x20..0x7f).contains(b))
+            .filter(|r| r.len() >= 4)
+        {
             if let Ok(text) = std::str::from_utf8(run) {
                 extractor.scan("classes.dex", "string", text);
             }
@@ -312,8 +403,12 @@ fn corpus_apks_scan_without_panicking() {
 #[test]
 #[ignore]
 fn dump_records() {
-    let Ok(path) = std::env::var("APPVET_HOSTS_RECORDS") else { return };
-    let Ok(data) = std::fs::read_to_string(path) else { return };
+    let Ok(path) = std::env::var("APPVET_HOSTS_RECORDS") else {
+        return;
+    };
+    let Ok(data) = std::fs::read_to_string(path) else {
+        return;
+    };
     let records: Vec<(&str, &str, &str)> = data
         .split('\0')
         .filter_map(|r| {
@@ -328,6 +423,9 @@ fn dump_records() {
     }
     for h in extractor.finish() {
         let e = &h.evidence[0];
-        println!("{}\t{:?}\t{:?}\t{}\t{}\t{}", h.host, h.domain, h.schemes, h.evidence_total, e.kind, e.value);
+        println!(
+            "{}\t{:?}\t{:?}\t{}\t{}\t{}",
+            h.host, h.domain, h.schemes, h.evidence_total, e.kind, e.value
+        );
     }
 }
