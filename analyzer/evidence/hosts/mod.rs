@@ -1,0 +1,181 @@
+//! Host and URL extraction: the evidence for *where an app talks to*.
+//!
+//! One [`HostExtractor`] is built per app and fed every string worth
+//! scanning (DEX strings, ELF rodata strings, manifest values, text assets);
+//! [`HostExtractor::finish`] returns the report's `hosts[]`, sorted by host.
+//! Pure and deterministic: no I/O, no clocks, evidence kept in scan order.
+//!
+//! What counts as a host, and why (details in `rules.rs`):
+//! - **URLs** with a network scheme (`https`, `wss`, `rtmp`, `mqtt`, ...) are
+//!   trusted; only the name's shape and TLD are checked. Local schemes
+//!   (`content://`, `file://`, `android.resource://`, `market://`) are
+//!   skipped: their authority is a provider or package. App-defined schemes
+//!   (`myapp://x.y`) go through the bare-name rules. XML namespace, DTD and
+//!   licence URLs (`http://schemas.android.com/apk/res/android`) are
+//!   identifiers, not endpoints, and are dropped.
+//! - **Bare names** (`api.umeng.com`, `log.example.cn:8080`) need a real
+//!   public suffix and must not look like a package, class, file, property
+//!   key, version or script member access. A whole string that is just a
+//!   name is trusted more than a name inside text.
+//! - **E-mail domains** count, with scheme `mailto`: they name who runs a
+//!   service (support and abuse contacts, SDK vendors) even when the app
+//!   never connects there. The evidence kind stays the caller's kind so the
+//!   place it was found is not lost.
+//! - **IP literals**: IPv4 anywhere, IPv6 only bracketed in URLs. `0.0.0.0`
+//!   and `255.255.255.255` are dropped; loopback and private addresses are
+//!   kept (a hard-coded `127.0.0.1:8080` or LAN address is a finding).
+//!   Bare quads that read as netmasks, `x.x.x.0` versions or OIDs
+//!   (`2.5.4.3`) are dropped; in URL form they are kept.
+//! - Internationalised names are kept as written (lower-cased) in URL form;
+//!   they are not converted to punycode (no IDNA dependency); punycode
+//!   (`xn--`) names are ordinary ASCII names.
+
+mod rules;
+mod scan;
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::report::{Diagnostic, Evidence, Host};
+use rules::KnownPackages;
+
+/// Distinct hosts kept per app: a hostile app could otherwise carry a
+/// million generated names.
+pub const MAX_HOSTS: usize = 20_000;
+/// Evidence items kept per host (`evidence_total` counts all sightings).
+pub const MAX_EVIDENCE_PER_HOST: usize = 5;
+
+#[derive(Debug)]
+struct HostEntry {
+    domain: Option<String>,
+    ip: bool,
+    schemes: BTreeSet<String>,
+    evidence: Vec<Evidence>,
+    total: u32,
+}
+
+/// Collects hosts from the strings of one app.
+#[derive(Debug)]
+pub struct HostExtractor {
+    known: KnownPackages,
+    hosts: HashMap<String, HostEntry>,
+    dropped_hosts: u64,
+}
+
+impl HostExtractor {
+    /// `own_packages`: the app's package name and its code package prefixes
+    /// (`com.example.app`, `com.umeng.analytics`), used to reject Java
+    /// package and class names that look like domains.
+    pub fn new(own_packages: &[String]) -> Self {
+        let mut extractor = HostExtractor {
+            known: KnownPackages::default(),
+            hosts: HashMap::new(),
+            dropped_hosts: 0,
+        };
+        extractor.add_code_packages(own_packages.iter().map(String::as_str));
+        extractor
+    }
+
+    /// Adds package or class names seen in code (dotted, slashed or DEX
+    /// descriptors). Strings scanned before this call are not re-judged,
+    /// so feed class names first when possible.
+    pub fn add_code_packages<'a>(&mut self, packages: impl IntoIterator<Item = &'a str>) {
+        for package in packages {
+            self.known.add(package);
+        }
+    }
+
+    /// Scans one string found at `source` (archive entry path) with evidence
+    /// kind `kind` (`string`, `native-string`, `manifest`, `asset`, `resource`).
+    pub fn scan(&mut self, source: &str, kind: &str, text: &str) {
+        for found in scan::scan(text, &self.known) {
+            self.record(source, kind, found);
+        }
+    }
+
+    fn record(&mut self, source: &str, kind: &str, found: scan::Found) {
+        let at_capacity = self.hosts.len() >= MAX_HOSTS;
+        let entry = match self.hosts.get_mut(&found.host.host) {
+            Some(entry) => entry,
+            None if at_capacity => {
+                self.dropped_hosts = self.dropped_hosts.saturating_add(1);
+                return;
+            }
+            None => self
+                .hosts
+                .entry(found.host.host.clone())
+                .or_insert(HostEntry {
+                    domain: found.host.domain.clone(),
+                    ip: found.host.ip,
+                    schemes: BTreeSet::new(),
+                    evidence: Vec::new(),
+                    total: 0,
+                }),
+        };
+        entry.total = entry.total.saturating_add(1);
+        if let Some(scheme) = found.scheme {
+            entry.schemes.insert(scheme);
+        }
+        if entry.evidence.len() < MAX_EVIDENCE_PER_HOST
+            && !entry
+                .evidence
+                .iter()
+                .any(|e| e.source == source && e.kind == kind && e.value == found.value)
+        {
+            entry.evidence.push(Evidence {
+                source: scan::clip(source),
+                kind: kind.to_string(),
+                value: found.value,
+            });
+        }
+    }
+
+    /// The hosts, sorted by host name.
+    pub fn finish(self) -> Vec<Host> {
+        self.finish_with_diagnostics().0
+    }
+
+    /// The hosts, plus a `hosts.capped` warning when more than
+    /// [`MAX_HOSTS`] distinct names were seen.
+    pub fn finish_with_diagnostics(self) -> (Vec<Host>, Vec<Diagnostic>) {
+        let mut diagnostics = Vec::new();
+        if self.dropped_hosts > 0 {
+            diagnostics.push(Diagnostic::warning(
+                "hosts.capped",
+                format!(
+                    "more than {MAX_HOSTS} distinct hosts; {} later sightings of new hosts ignored",
+                    self.dropped_hosts
+                ),
+            ));
+        }
+        let mut hosts: Vec<Host> = self
+            .hosts
+            .into_iter()
+            .map(|(host, entry)| Host {
+                host,
+                domain: entry.domain,
+                owner: None,
+                country: None,
+                schemes: entry.schemes.into_iter().collect(),
+                ip: entry.ip,
+                evidence: entry.evidence,
+                evidence_total: entry.total,
+            })
+            .collect();
+        hosts.sort_by(|a, b| a.host.cmp(&b.host));
+        (hosts, diagnostics)
+    }
+}
+
+/// Entry point for the `hosts` fuzz target: scans `data` as one string
+/// (lossy UTF-8) with a package context and finishes.
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut extractor = HostExtractor::new(&["com.example.app".to_string()]);
+    extractor.add_code_packages(text.split(['\n', ' ']).take(8));
+    extractor.scan("fuzz", "string", &text);
+    let _ = extractor.finish_with_diagnostics();
+}
+
+#[cfg(test)]
+mod tests;

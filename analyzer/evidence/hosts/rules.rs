@@ -1,0 +1,835 @@
+//! Deciding whether a candidate string is a network host: DNS shape, public
+//! suffix, IP literals, and the heuristics that tell a hostname apart from the
+//! Java package names, file names, property keys and version numbers that
+//! share its dotted shape inside an app.
+//!
+//! Two levels of trust:
+//! - **URL form** (`https://api.example.com/...`): the author wrote a network
+//!   address, so only the shape is checked (labels, lengths, a TLD that is in
+//!   the public suffix list, or an IP literal).
+//! - **Bare form** (`api.example.com` alone or inside text): most dotted
+//!   strings in an app are code identifiers, so a bare name must also pass
+//!   every heuristic in [`reject_bare`], each of which names the decoy it
+//!   exists for.
+
+use std::collections::HashSet;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// RFC 1035: a name is at most 253 characters in text form.
+const MAX_HOST_LEN: usize = 253;
+/// RFC 1035: a label is at most 63 octets.
+const MAX_LABEL_LEN: usize = 63;
+/// Bound on the remembered package prefixes so a hostile DEX cannot grow it without limit.
+const MAX_KNOWN_PACKAGES: usize = 500_000;
+
+/// Schemes whose authority is a network host: trusted as written.
+const NETWORK_SCHEMES: &[&str] = &[
+    "http",
+    "https",
+    "ws",
+    "wss",
+    "ftp",
+    "ftps",
+    "sftp",
+    "ssh",
+    "telnet",
+    "rtmp",
+    "rtmps",
+    "rtmpe",
+    "rtmpt",
+    "rtsp",
+    "rtsps",
+    "rtp",
+    "srt",
+    "mms",
+    "mmsh",
+    "hls",
+    "mqtt",
+    "mqtts",
+    "tcp",
+    "udp",
+    "tls",
+    "ssl",
+    "quic",
+    "grpc",
+    "grpcs",
+    "socks",
+    "socks4",
+    "socks5",
+    "smtp",
+    "smtps",
+    "imap",
+    "imaps",
+    "pop3",
+    "pop3s",
+    "ldap",
+    "ldaps",
+    "irc",
+    "ircs",
+    "xmpp",
+    "sip",
+    "sips",
+    "stun",
+    "stuns",
+    "turn",
+    "turns",
+    "git",
+    "svn",
+    "nntp",
+    "news",
+    "gopher",
+    "coap",
+    "coaps",
+    "amqp",
+    "amqps",
+    "redis",
+    "rediss",
+    "mongodb",
+    "mongodb+srv",
+    "postgres",
+    "postgresql",
+    "mysql",
+    "smb",
+    "nfs",
+    "afp",
+    "webdav",
+    "dav",
+    "davs",
+    "h2",
+    "h3",
+    "http2",
+];
+
+/// Schemes whose authority is not a network host (a content-provider
+/// authority, a package, a local path): never reported.
+const LOCAL_SCHEMES: &[&str] = &[
+    "content",
+    "file",
+    "android.resource",
+    "android-app",
+    "market",
+    "intent",
+    "package",
+    "jar",
+    "chrome",
+    "chrome-extension",
+    "moz-extension",
+    "about",
+    "data",
+    "javascript",
+    "blob",
+    "asset",
+    "assets",
+    "res",
+    "resource",
+    "raw",
+    "drawable",
+    "ms-appx",
+    "ms-appdata",
+    "app-data",
+    "sqlite",
+    "realm",
+    "classpath",
+    "bundle",
+    "local",
+    "cid",
+    "mid",
+    "urn",
+    "tag",
+    "x-apple-data-detectors",
+];
+
+/// How a scheme's authority is treated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SchemeClass {
+    /// A network protocol: the host is trusted.
+    Network,
+    /// A local or identifier scheme: skip.
+    Local,
+    /// An app-defined scheme (`myapp://`): its authority may be a host or a
+    /// package, so it goes through the bare-name heuristics.
+    Custom,
+}
+
+pub(super) fn classify_scheme(scheme_lower: &str) -> SchemeClass {
+    if NETWORK_SCHEMES.contains(&scheme_lower) {
+        SchemeClass::Network
+    } else if LOCAL_SCHEMES.contains(&scheme_lower) {
+        SchemeClass::Local
+    } else {
+        SchemeClass::Custom
+    }
+}
+
+/// URL prefixes (host + path, lower case) that are identifiers rather than
+/// endpoints: XML namespaces, DTDs and licence texts are in nearly every app
+/// and nobody connects to them, so reporting them would bury real hosts.
+const IDENTIFIER_URL_PREFIXES: &[&str] = &[
+    "schemas.android.com/",
+    "www.w3.org/",
+    "w3.org/",
+    "ns.adobe.com/",
+    "xml.org/sax/",
+    "apache.org/xml/",
+    "xml.apache.org/",
+    "java.sun.com/xml/",
+    "java.sun.com/dtd/",
+    "xmlpull.org/",
+    "schemas.xmlsoap.org/",
+    "schemas.microsoft.com/",
+    "schemas.openxmlformats.org/",
+    "purl.org/dc/",
+    "schema.org/",
+    "www.apple.com/dtds/",
+    "apple.com/dtds/",
+    "xmlns.com/",
+    "www.apache.org/licenses/",
+    "apache.org/licenses/",
+    "www.gnu.org/licenses/",
+    "opensource.org/licenses/",
+    "www.opensource.org/licenses/",
+    "creativecommons.org/licenses/",
+    "iptc.org/std/",
+    "www.iec.ch/",
+];
+
+/// True when `host_and_path` (lower case, no scheme) is an identifier URL.
+pub(super) fn is_identifier_url(host_and_path: &str) -> bool {
+    IDENTIFIER_URL_PREFIXES
+        .iter()
+        .any(|prefix| host_and_path.starts_with(prefix))
+}
+
+/// First labels that open a Java/Kotlin package name (reverse DNS) or a
+/// system property key rather than a hostname. `com.facebook.ads` has a real
+/// TLD (`.ads`), so only its shape gives it away. Hostnames that really start
+/// with one of these labels (`net.example.com`) are rare and still reported
+/// in URL form.
+const PACKAGE_ROOTS: &[&str] = &[
+    "com",
+    "org",
+    "net",
+    "edu",
+    "gov",
+    "mil",
+    "android",
+    "androidx",
+    "java",
+    "javax",
+    "kotlin",
+    "kotlinx",
+    "dalvik",
+    "sun",
+    "jdk",
+    "junit",
+    "libcore",
+    "io",
+    "scala",
+    "groovy",
+    "okhttp3",
+    "okio",
+    "retrofit2",
+    "dagger",
+    "butterknife",
+    "bolts",
+    "lombok",
+    "flutter",
+    "dart",
+    // Android system property roots (`ro.build.id`, `persist.sys.locale`).
+    "ro",
+    "persist",
+    "sys",
+    "gsm",
+    "vendor",
+    "ril",
+    // Java system property roots (`os.arch`, `http.agent`, `socks.proxyHost`).
+    "os",
+    "http",
+    "https",
+    "ftp",
+    "socks",
+];
+
+/// First labels that are programming-language receivers, not hosts
+/// (`window.top`, `this.name`, `self.location` in JavaScript assets).
+const IDENTIFIER_ROOTS: &[&str] = &[
+    "this",
+    "self",
+    "window",
+    "document",
+    "parent",
+    "top",
+    "navigator",
+    "location",
+    "console",
+    "module",
+    "exports",
+    "super",
+    "that",
+    "event",
+    "math",
+    "json",
+    "object",
+    "array",
+    "string",
+    "promise",
+    "process",
+    "global",
+    "globalthis",
+    "prototype",
+    "e",
+    "t",
+    "n",
+    "r",
+    "i",
+    "o",
+    "a",
+];
+
+/// Last labels that are file extensions. Most are not TLDs and fail the
+/// suffix check anyway; the ones listed first *are* TLDs (`libfoo.so`,
+/// `README.md`, `Android.mk`, `proguard.pro`, `Assets.car`, `app.properties`).
+const FILE_EXTENSIONS: &[&str] = &[
+    "so",
+    "md",
+    "py",
+    "sh",
+    "rs",
+    "pl",
+    "pm",
+    "mk",
+    "am",
+    "in",
+    "cc",
+    "mm",
+    "ai",
+    "ps",
+    "mo",
+    "gd",
+    "pro",
+    "zip",
+    "mov",
+    "car",
+    "key",
+    "data",
+    "properties",
+    "cab",
+    "mobi",
+    "inc",
+    "bin",
+    "dll",
+    "exe",
+    "dex",
+    "odex",
+    "oat",
+    "vdex",
+    "apk",
+    "jar",
+    "aar",
+    "arsc",
+    "class",
+    "java",
+    "kt",
+    "kts",
+    "smali",
+    "xml",
+    "json",
+    "txt",
+    "html",
+    "htm",
+    "css",
+    "js",
+    "mjs",
+    "ts",
+    "map",
+    "png",
+    "jpg",
+    "jpeg",
+    "gif",
+    "webp",
+    "bmp",
+    "ico",
+    "svg",
+    "ttf",
+    "otf",
+    "woff",
+    "woff2",
+    "mp3",
+    "mp4",
+    "ogg",
+    "wav",
+    "aac",
+    "m4a",
+    "flac",
+    "webm",
+    "mkv",
+    "avi",
+    "3gp",
+    "db",
+    "sqlite",
+    "realm",
+    "pem",
+    "crt",
+    "cer",
+    "der",
+    "p12",
+    "pfx",
+    "bks",
+    "jks",
+    "keystore",
+    "pb",
+    "proto",
+    "tflite",
+    "onnx",
+    "lua",
+    "yml",
+    "yaml",
+    "toml",
+    "ini",
+    "cfg",
+    "conf",
+    "log",
+    "csv",
+    "dat",
+    "tmp",
+    "bak",
+    "lock",
+    "gz",
+    "tgz",
+    "bz2",
+    "xz",
+    "7z",
+    "rar",
+    "tar",
+    "pdf",
+    "c",
+    "h",
+    "cpp",
+    "hpp",
+    "m",
+    "swift",
+    "plist",
+    "nib",
+    "storyboard",
+    "strings",
+    "dylib",
+    "framework",
+    "bundle",
+    "gradle",
+    "kotlin_module",
+    "version",
+    "pak",
+    "dict",
+    "mp",
+    "lproj",
+];
+
+/// TLDs accepted for a bare name found *inside* other text (not a whole
+/// string): country codes and the legacy gTLDs, plus new gTLDs that are
+/// popular for hosts and unlikely as identifier words. Word TLDs such as
+/// `.target`, `.name`, `.style`, `.data`, `.app`, `.ads` match member
+/// accesses (`e.target`, `this.name`) far more often than hosts.
+const LEGACY_OR_POPULAR_TLDS: &[&str] = &[
+    "com", "net", "org", "edu", "gov", "mil", "int", "info", "biz", "mobi", "asia", "xyz", "top",
+    "icu", "vip", "club", "online", "site", "website", "tech", "ltd", "cloud", "shop",
+];
+
+/// Country codes that services commonly use for a bare second-level name
+/// (`qq.com`-style strings naming `baidu.cn`, `yandex.ru`). A two-label bare
+/// name on any other country code (`coverage.ec`, `press.jm`) is far more
+/// often a file or key than a host; with a subdomain it is accepted.
+const HOSTING_CCTLDS: &[&str] = &[
+    "cn", "ru", "ir", "kp", "ua", "kz", "uz", "hk", "tw", "jp", "kr", "de", "fr", "uk", "nl", "es",
+    "pt", "pl", "cz", "sk", "hu", "ro", "bg", "gr", "tr", "il", "sa", "ae", "eg", "za", "ng", "ke",
+    "pk", "bd", "lk", "vn", "th", "sg", "ph", "au", "nz", "ca", "mx", "br", "ar", "cl", "co", "pe",
+    "ve", "eu", "io", "cc", "ly", "gl", "gg", "la", "ai", "fm", "ws", "su", "ch", "se", "fi", "dk",
+    "ie", "lu", "lt", "lv", "ee", "si", "hr", "rs", "ge", "az", "cx", "vc", "nu", "sx", "gd",
+];
+
+/// Country codes that are also common English/code words. A two-label bare
+/// name on them (`user.id`, `this.is`, `config.in`) is a key path far more
+/// often than a host; three labels (`api.example.in`) are accepted.
+const WORD_CCTLDS: &[&str] = &[
+    "id", "is", "it", "at", "as", "by", "no", "in", "do", "so", "my", "am", "pm", "us", "to", "be",
+    "me", "md", "ps", "st", "mp", "tv", "ms", "ml", "sh", "im",
+];
+
+/// How a candidate was written, which decides how much it is trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Form {
+    /// `scheme://host` with a network scheme.
+    Url,
+    /// `//host/path` (protocol-relative) or an e-mail domain: clearly a host,
+    /// but still checked against file names.
+    Addressed,
+    /// A custom-scheme authority or a whole string that is just a name.
+    BareWhole,
+    /// A dotted token inside longer text.
+    BareEmbedded,
+}
+
+/// A validated host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ValidHost {
+    /// Lower case, no trailing dot; IPv6 without brackets.
+    pub host: String,
+    pub ip: bool,
+    /// Registrable domain; None for IP literals and `localhost`.
+    pub domain: Option<String>,
+}
+
+/// Prefixes of package and class names known to be code in this app.
+#[derive(Debug, Default)]
+pub(super) struct KnownPackages {
+    prefixes: HashSet<String>,
+}
+
+impl KnownPackages {
+    /// Remembers every dotted prefix of `name` with at least two labels, and
+    /// the same with a reverse-DNS root dropped (`com.facebook.ads` also
+    /// yields `facebook.ads`, the form a crude scan meets after the root).
+    /// Accepts `com.foo.Bar`, `com/foo/Bar` and `Lcom/foo/Bar;`.
+    pub fn add(&mut self, name: &str) {
+        let trimmed = name.trim();
+        let trimmed = match trimmed
+            .strip_prefix('L')
+            .and_then(|rest| rest.strip_suffix(';'))
+        {
+            Some(inner) => inner,
+            None => trimmed,
+        };
+        let dotted: String = trimmed
+            .chars()
+            .map(|c| {
+                if c == '/' {
+                    '.'
+                } else {
+                    c.to_ascii_lowercase()
+                }
+            })
+            .collect();
+        let labels: Vec<&str> = dotted.split('.').filter(|l| !l.is_empty()).collect();
+        self.add_prefixes(&labels);
+        if labels.len() > 2 {
+            if let Some(tail) = labels.get(1..) {
+                self.add_prefixes(tail);
+            }
+        }
+    }
+
+    fn add_prefixes(&mut self, labels: &[&str]) {
+        let mut prefix = String::new();
+        for (index, label) in labels.iter().enumerate() {
+            if self.prefixes.len() >= MAX_KNOWN_PACKAGES {
+                return;
+            }
+            if index > 0 {
+                prefix.push('.');
+            }
+            prefix.push_str(label);
+            if index >= 1 {
+                self.prefixes.insert(prefix.clone());
+            }
+        }
+    }
+
+    /// True when some prefix of `host` (two labels or more) is a known
+    /// package or class prefix.
+    pub fn covers(&self, host: &str) -> bool {
+        if self.prefixes.is_empty() {
+            return false;
+        }
+        let mut dots = host.match_indices('.').map(|(i, _)| i).skip(1);
+        loop {
+            match dots.next() {
+                Some(end) => {
+                    if host.get(..end).is_some_and(|p| self.prefixes.contains(p)) {
+                        return true;
+                    }
+                }
+                None => return host.contains('.') && self.prefixes.contains(host),
+            }
+        }
+    }
+}
+
+/// Parses a dotted-quad IPv4 literal (no leading zeros, std's rules).
+pub(super) fn parse_ipv4(text: &str) -> Option<Ipv4Addr> {
+    text.parse::<Ipv4Addr>().ok()
+}
+
+/// Parses the inside of `[...]` in a URL.
+pub(super) fn parse_ipv6(text: &str) -> Option<Ipv6Addr> {
+    text.parse::<Ipv6Addr>().ok()
+}
+
+/// Addresses that never name a remote peer: `0.0.0.0` (bind-all) and the
+/// limited broadcast. Loopback and private ranges are kept: a hard-coded
+/// `127.0.0.1:8080` or `192.168.1.10` is something a reviewer wants to see.
+pub(super) fn ipv4_is_never_a_host(ip: Ipv4Addr) -> bool {
+    ip.is_unspecified() || ip.is_broadcast()
+}
+
+/// Dotted quads that, written bare, are probably not addresses: netmasks
+/// (`255.255.255.0`), network addresses and version numbers ending in `.0`
+/// (`1.0.0.0`), and X.509/ASN.1 object identifiers (`2.5.4.3`, `1.3.6.1`).
+pub(super) fn bare_ipv4_is_suspect(ip: Ipv4Addr) -> bool {
+    let o = ip.octets();
+    let bits = u32::from(ip);
+    let is_netmask = o[0] == 255 && bits.leading_ones() + bits.trailing_zeros() == 32;
+    let is_oid = (o[0] == 2 && o[1] == 5) || (o[0] == 1 && o[1] == 3 && o[2] == 6);
+    // Versions (`2.12.9.2`, `4.1.2.3`) start small; so do a few well-known
+    // resolvers, which are kept.
+    let is_version = o[0] < 10 && !WELL_KNOWN_LOW_IPS.contains(&o);
+    is_netmask || o[3] == 0 || o[0] == 0 || is_oid || is_version
+}
+
+/// Public resolvers in the low ranges that apps hard-code for DNS or
+/// connectivity checks.
+const WELL_KNOWN_LOW_IPS: &[[u8; 4]] = &[
+    [1, 1, 1, 1],
+    [1, 0, 0, 1],
+    [8, 8, 8, 8],
+    [8, 8, 4, 4],
+    [9, 9, 9, 9],
+    [4, 2, 2, 1],
+    [4, 2, 2, 2],
+];
+
+/// ELF section names (`.data.rel.ro`, `.text.startup`) seen in native
+/// string dumps; `.ro` is a country code.
+pub(super) fn is_section_name(host: &str) -> bool {
+    let first = host.split('.').next().unwrap_or_default();
+    [
+        "data", "rodata", "text", "bss", "rel", "rela", "init", "fini", "tdata", "tbss", "note",
+        "gnu", "got", "plt", "debug", "eh_frame",
+    ]
+    .contains(&first)
+}
+
+/// Checks DNS shape: 2+ labels, lengths, characters, a non-numeric TLD.
+/// `lenient` admits `_` and non-ASCII letters (URL form only: SRV-style
+/// names and unconverted IDNs occur there).
+fn dns_shape_ok(host: &str, lenient: bool) -> bool {
+    if host.is_empty() || host.len() > MAX_HOST_LEN {
+        return false;
+    }
+    let mut labels = 0usize;
+    let mut last = "";
+    for label in host.split('.') {
+        labels += 1;
+        if label.is_empty() || label.len() > MAX_LABEL_LEN {
+            return false;
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return false;
+        }
+        let chars_ok = label.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || c == '-'
+                || (lenient && (c == '_' || (!c.is_ascii() && c.is_alphanumeric())))
+        });
+        if !chars_ok {
+            return false;
+        }
+        last = label;
+    }
+    labels >= 2 && !last.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// The public suffix of `host` when the list knows it.
+fn known_suffix(host: &str) -> Option<(&str, psl::Type)> {
+    let suffix = psl::suffix(host.as_bytes())?;
+    let typ = suffix.typ()?;
+    let text = std::str::from_utf8(suffix.trim().as_bytes()).ok()?;
+    Some((text, typ))
+}
+
+fn registrable_domain(host: &str) -> String {
+    match psl::domain_str(host) {
+        Some(domain) => domain.to_string(),
+        // The host is itself a public suffix (`github.io`, `web.app`):
+        // its own name is the most useful grouping key.
+        None => host.to_string(),
+    }
+}
+
+/// Lower-cases and drops one trailing dot (an absolute name means the same host).
+pub(super) fn normalize(raw: &str) -> String {
+    let trimmed = raw.strip_suffix('.').unwrap_or(raw);
+    trimmed.to_lowercase()
+}
+
+/// Validates a host name or IP literal (not bracketed) in `form`.
+/// `original` keeps the case as written, for the class-name check.
+pub(super) fn validate(
+    original: &str,
+    form: Form,
+    known: &KnownPackages,
+) -> Result<ValidHost, &'static str> {
+    let host = normalize(original);
+    if let Some(ip) = parse_ipv4(&host) {
+        if ipv4_is_never_a_host(ip) {
+            return Err("ipv4 unspecified or broadcast");
+        }
+        if matches!(form, Form::BareWhole | Form::BareEmbedded) && bare_ipv4_is_suspect(ip) {
+            return Err("ipv4 looks like a mask, version or OID");
+        }
+        return Ok(ValidHost {
+            host,
+            ip: true,
+            domain: None,
+        });
+    }
+    if host == "localhost" && form != Form::BareEmbedded {
+        return Ok(ValidHost {
+            host,
+            ip: false,
+            domain: None,
+        });
+    }
+    let lenient = form == Form::Url;
+    if !dns_shape_ok(&host, lenient) {
+        return Err("not a DNS name");
+    }
+    let Some((suffix, typ)) = known_suffix(&host) else {
+        return Err("unknown TLD");
+    };
+    if suffix.len() >= host.len() && !suffix.contains('.') {
+        return Err("TLD only");
+    }
+    if form != Form::Url {
+        if let Some(reason) = reject_bare(original, &host, suffix, typ, form, known) {
+            return Err(reason);
+        }
+    }
+    let domain = Some(registrable_domain(&host));
+    Ok(ValidHost {
+        host,
+        ip: false,
+        domain,
+    })
+}
+
+/// The heuristics for names not written as URLs. Returns why a candidate
+/// is rejected, or None when it is accepted as a host.
+fn reject_bare(
+    original: &str,
+    host: &str,
+    suffix: &str,
+    typ: psl::Type,
+    form: Form,
+    known: &KnownPackages,
+) -> Option<&'static str> {
+    let labels: Vec<&str> = host.split('.').collect();
+    let first = labels.first().copied().unwrap_or_default();
+    let last = labels.last().copied().unwrap_or_default();
+    if FILE_EXTENSIONS.contains(&last) {
+        // `foo.png`, `libfoo.so`, `README.md`.
+        return Some("file name");
+    }
+    if looks_like_class_name(original) || mixed_case(original) {
+        // `com.example.MainActivity`, `Foo.app`, `Log.INFO`: hosts written
+        // without a scheme are all lower case or all upper case.
+        return Some("class name or constant");
+    }
+    if form != Form::Addressed && known.covers(host) {
+        // The app's own package tree or an SDK's (`com.umeng.analytics.pro`).
+        return Some("known code package");
+    }
+    if form != Form::Addressed && PACKAGE_ROOTS.contains(&first) {
+        // `com.facebook.ads`, `android.intent.action.MAIN`, `ro.build.id`.
+        return Some("package or property name");
+    }
+    if labels
+        .iter()
+        .filter(|l| l.bytes().all(|b| b.is_ascii_digit()))
+        .count()
+        >= 2
+    {
+        // `1.2.3.beta`, `2.5.29.cn`: numbered versions and OIDs.
+        return Some("version-like");
+    }
+    if labels.len() >= 3 && labels.iter().all(|l| l.len() <= 2) {
+        // `a.b.cn`: obfuscated class names (ProGuard renames to short labels).
+        return Some("obfuscated identifier");
+    }
+    if typ == psl::Type::Icann && suffix.len() >= host.len() {
+        // The whole name is a public suffix (`co.uk`, or `press.jm` under
+        // the `*.jm` wildcard): nothing is registered there.
+        return Some("name is a public suffix");
+    }
+    // A private suffix (`web.app`, `github.io`, `pages.dev`) is a hosting
+    // platform's namespace: a name under it is a host.
+    let private_suffix = typ == psl::Type::Private && suffix.contains('.');
+    if private_suffix {
+        return None;
+    }
+    let tld = last;
+    let is_cc = tld.len() == 2 && tld.bytes().all(|b| b.is_ascii_lowercase());
+    let is_common = is_cc || LEGACY_OR_POPULAR_TLDS.contains(&tld);
+    let registrable_labels = labels.len().saturating_sub(suffix.split('.').count());
+    let first_is_tld = (first.len() == 2 && first.bytes().all(|b| b.is_ascii_lowercase()))
+        || LEGACY_OR_POPULAR_TLDS.contains(&first);
+    if first_is_tld && !is_common {
+        // Reverse DNS ending in a word TLD: `cn.jpush.android`, `de.foo.app`.
+        return Some("reverse-DNS package name");
+    }
+    if registrable_labels == 1 && WORD_CCTLDS.contains(&tld) {
+        return Some("two-label name on a word-like country code");
+    }
+    if registrable_labels == 1 && is_cc && !HOSTING_CCTLDS.contains(&tld) {
+        return Some("two-label name on a rarely used country code");
+    }
+    if registrable_labels == 1 && tld == "info" {
+        // `patch.info`, `build.info`: metadata files.
+        return Some("two-label .info name");
+    }
+    match form {
+        Form::BareEmbedded => {
+            if IDENTIFIER_ROOTS.contains(&first) {
+                return Some("script member access");
+            }
+            if !is_common {
+                return Some("word TLD inside text");
+            }
+            if registrable_labels == 1 && first.len() == 1 {
+                // `R.cn`-like one-letter receivers; `t.cn` is seen as a URL.
+                return Some("one-letter name inside text");
+            }
+            None
+        }
+        _ => {
+            if !is_common && labels.len() < 3 {
+                // `facebook.ads`, `user.name`, `e.target`: a word TLD needs a
+                // subdomain (`api.example.app`) to be believed without a scheme.
+                return Some("two-label name on a word TLD");
+            }
+            None
+        }
+    }
+}
+
+/// A label with a lower-to-upper transition (`MainActivity`, `getString`)
+/// or a capitalised label after the first (`com.foo.Bar`, `Foo.app` has it
+/// in the first label followed by a non-country TLD, handled by the TLD
+/// rules) is a Java/Kotlin/ObjC identifier. All-capital hosts
+/// (`API.EXAMPLE.COM`) pass.
+fn looks_like_class_name(original: &str) -> bool {
+    original.split('.').enumerate().any(|(index, label)| {
+        let bytes = label.as_bytes();
+        let camel = bytes
+            .windows(2)
+            .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase());
+        let capitalised = index > 0
+            && bytes.first().is_some_and(|b| b.is_ascii_uppercase())
+            && bytes.iter().skip(1).any(|b| b.is_ascii_lowercase());
+        camel || capitalised
+    })
+}
+
+/// Both upper- and lower-case letters in one name.
+fn mixed_case(original: &str) -> bool {
+    let bytes = original.as_bytes();
+    bytes.iter().any(u8::is_ascii_uppercase) && bytes.iter().any(u8::is_ascii_lowercase)
+}
