@@ -110,7 +110,9 @@ impl<'a> Context<'a> {
     }
 
     fn finish(mut self) -> ScanOutput {
-        self.report.hosts = self.hosts.finish();
+        let (hosts, diags) = self.hosts.finish_with_diagnostics();
+        self.report.hosts = hosts;
+        self.report.diagnostics.extend(diags);
         ScanOutput {
             report: self.report,
             evidence: self.evidence,

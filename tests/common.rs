@@ -16,7 +16,9 @@ pub fn sample_files() -> Vec<PathBuf> {
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(rd) = std::fs::read_dir(dir) else { return };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in rd.flatten() {
         let p = e.path();
         let name = e.file_name().to_string_lossy().into_owned();
@@ -36,7 +38,10 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Path relative to the repository root, with `/` separators, for reports
 /// that must not depend on where the checkout lives.
 pub fn rel(p: &Path) -> String {
-    p.strip_prefix(root()).unwrap_or(p).to_string_lossy().replace('\\', "/")
+    p.strip_prefix(root())
+        .unwrap_or(p)
+        .to_string_lossy()
+        .replace('\\', "/")
 }
 
 /// `../shared/corpus` beside the checkout, when present.

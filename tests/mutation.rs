@@ -62,7 +62,11 @@ fn mutate(rng: &mut Rng, data: &[u8]) -> Vec<u8> {
 }
 
 fn limits() -> Limits {
-    Limits { max_total_inflated: 256 << 20, max_entry_size: 64 << 20, ..Limits::default() }
+    Limits {
+        max_total_inflated: 256 << 20,
+        max_entry_size: 64 << 20,
+        ..Limits::default()
+    }
 }
 
 fn run_mutations(inputs: Vec<(String, Vec<u8>)>, per_input: usize, seed: u64) -> usize {
@@ -87,7 +91,9 @@ fn run_mutations(inputs: Vec<(String, Vec<u8>)>, per_input: usize, seed: u64) ->
         match rx.recv_timeout(HANG_AFTER) {
             Ok(label) => last = label,
             Err(mpsc::RecvTimeoutError::Disconnected) => break,
-            Err(mpsc::RecvTimeoutError::Timeout) => panic!("no progress for {HANG_AFTER:?} after {last}"),
+            Err(mpsc::RecvTimeoutError::Timeout) => {
+                panic!("no progress for {HANG_AFTER:?} after {last}")
+            }
         }
     }
     match worker.join() {
@@ -111,16 +117,23 @@ fn mutated_samples_never_panic_or_hang() {
 
 #[test]
 fn mutated_corpus_files_never_panic_or_hang() {
-    let Some(dir) = common::corpus_dir() else { return };
+    let Some(dir) = common::corpus_dir() else {
+        return;
+    };
     let mut inputs = Vec::new();
     for sub in ["apk", "dex", "elf", "bundle"] {
-        let Ok(rd) = std::fs::read_dir(dir.join(sub)) else { continue };
+        let Ok(rd) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
         let mut files: Vec<_> = rd.flatten().map(|e| e.path()).collect();
         files.sort();
         for p in files {
             let data = std::fs::read(&p).unwrap();
             if data.len() <= 64 << 10 {
-                inputs.push((format!("{sub}/{}", p.file_name().unwrap().to_string_lossy()), data));
+                inputs.push((
+                    format!("{sub}/{}", p.file_name().unwrap().to_string_lossy()),
+                    data,
+                ));
             }
         }
     }

@@ -645,13 +645,23 @@ fn known_suffix(host: &str) -> Option<(&str, psl::Type)> {
     Some((text, typ))
 }
 
+/// Public suffix + 1 label, by the list's ICANN section only: private-section
+/// entries (`googleapis.com`, `github.io`) name hosting platforms, and the
+/// ownership stage needs the company's domain (`www.googleapis.com` ->
+/// `googleapis.com`).
 fn registrable_domain(host: &str) -> String {
-    match psl::domain_str(host) {
-        Some(domain) => domain.to_string(),
-        // The host is itself a public suffix (`github.io`, `web.app`):
-        // its own name is the most useful grouping key.
-        None => host.to_string(),
+    let labels: Vec<&str> = host.split('.').collect();
+    for i in 1..labels.len() {
+        let candidate = labels[i..].join(".");
+        let is_icann_suffix = psl::suffix(candidate.as_bytes()).is_some_and(|s| {
+            s.typ() == Some(psl::Type::Icann) && s.as_bytes() == candidate.as_bytes()
+        });
+        if is_icann_suffix {
+            return labels[i - 1..].join(".");
+        }
     }
+    // The host is itself a public suffix: its own name is the grouping key.
+    host.to_string()
 }
 
 /// Lower-cases and drops one trailing dot (an absolute name means the same host).

@@ -429,3 +429,27 @@ fn dump_records() {
         );
     }
 }
+
+#[test]
+fn registrable_domain_uses_the_icann_section() {
+    let mut x = HostExtractor::new(&[]);
+    x.scan("classes.dex", "string", "https://www.googleapis.com/auth");
+    x.scan("classes.dex", "string", "https://alog.umeng.com/app_logs");
+    x.scan("classes.dex", "string", "https://a.b.example.co.uk/");
+    let hosts = x.finish();
+    let domain = |h: &str| {
+        hosts
+            .iter()
+            .find(|x| x.host == h)
+            .and_then(|x| x.domain.clone())
+    };
+    assert_eq!(
+        domain("www.googleapis.com").as_deref(),
+        Some("googleapis.com")
+    );
+    assert_eq!(domain("alog.umeng.com").as_deref(), Some("umeng.com"));
+    assert_eq!(
+        domain("a.b.example.co.uk").as_deref(),
+        Some("example.co.uk")
+    );
+}
