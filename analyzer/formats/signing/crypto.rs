@@ -2,10 +2,11 @@
 //! APK Signature Scheme v2/v3 verifiers.
 //!
 //! Keys come from a certificate's or signer's SubjectPublicKeyInfo. RSA
-//! (PKCS#1 v1.5 and PSS), ECDSA on P-256 / P-384 are verified; DSA, P-521 and
-//! MD5 are reported as unsupported so the caller can say "cannot tell"
+//! (PKCS#1 v1.5 and PSS), ECDSA on P-256 / P-384 are verified; DSA and P-521
+//! are reported as unsupported so the caller can say "cannot tell"
 //! instead of "does not verify".
 
+use md5::Md5;
 use rsa::traits::PublicKeyParts;
 use rsa::{BigUint, Pkcs1v15Sign, RsaPublicKey};
 use sha1::Sha1;
@@ -48,7 +49,7 @@ impl HashAlg {
         }
     }
 
-    /// Digest of `data`; `None` for MD5 (no MD5 implementation is linked).
+    /// Digest of `data` (`None` only if an algorithm lacks an implementation).
     pub fn digest(self, data: &[u8]) -> Option<Vec<u8>> {
         let mut h = Hasher::new(self)?;
         h.update(data);
@@ -99,6 +100,7 @@ impl HashAlg {
 
 /// Incremental hash over one of the supported algorithms.
 pub enum Hasher {
+    Md5(Md5),
     Sha1(Sha1),
     Sha224(Sha224),
     Sha256(Sha256),
@@ -109,7 +111,7 @@ pub enum Hasher {
 impl Hasher {
     pub fn new(alg: HashAlg) -> Option<Self> {
         Some(match alg {
-            HashAlg::Md5 => return None,
+            HashAlg::Md5 => Hasher::Md5(Md5::new()),
             HashAlg::Sha1 => Hasher::Sha1(Sha1::new()),
             HashAlg::Sha224 => Hasher::Sha224(Sha224::new()),
             HashAlg::Sha256 => Hasher::Sha256(Sha256::new()),
@@ -120,6 +122,7 @@ impl Hasher {
 
     pub fn update(&mut self, data: &[u8]) {
         match self {
+            Hasher::Md5(h) => h.update(data),
             Hasher::Sha1(h) => h.update(data),
             Hasher::Sha224(h) => h.update(data),
             Hasher::Sha256(h) => h.update(data),
@@ -130,6 +133,7 @@ impl Hasher {
 
     pub fn finish(self) -> Vec<u8> {
         match self {
+            Hasher::Md5(h) => h.finalize().to_vec(),
             Hasher::Sha1(h) => h.finalize().to_vec(),
             Hasher::Sha224(h) => h.finalize().to_vec(),
             Hasher::Sha256(h) => h.finalize().to_vec(),
@@ -349,7 +353,10 @@ mod tests {
             hex::encode(HashAlg::Sha1.digest(b"abc").unwrap()),
             "a9993e364706816aba3e25717850c26c9cd0d89d"
         );
-        assert!(HashAlg::Md5.digest(b"abc").is_none());
+        assert_eq!(
+            hex::encode(HashAlg::Md5.digest(b"abc").unwrap()),
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
     }
 
     #[test]

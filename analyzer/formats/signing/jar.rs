@@ -320,7 +320,7 @@ pub struct V1Result {
     pub verified: bool,
     pub errors: Vec<String>,
     pub warnings: Vec<String>,
-    /// Checks this build cannot perform (DSA key, MD5 digest).
+    /// Checks this build cannot perform (DSA or P-521 key).
     pub unsupported: Vec<String>,
     /// Fatal structural problems apksig reports as an exception (no verdict).
     pub exception: Option<String>,

@@ -240,6 +240,13 @@ pub fn analyze_parts(
             signers: Vec::new(),
         });
     }
+    if v1.is_some() && jar::has_signature_files(entries) {
+        // Verification may stop before reading the signature blocks; the
+        // certificates are still worth reporting.
+        for (der_cert, source) in &jar::collect_certificates(entries, read) {
+            push_cert(&mut certs, der_cert, source);
+        }
+    }
     if let Some(r) = &v1 {
         for signer in &r.signers {
             for c in &signer.chain {
@@ -279,7 +286,7 @@ pub fn analyze_parts(
     } else if indeterminate {
         diags.push(Diagnostic::warning(
             "signing.unsupported_algorithm",
-            "a signature uses an algorithm or key this build cannot check (DSA, MD5 or EC P-521)",
+            "a signature uses an algorithm or key this build cannot check (DSA or EC P-521)",
         ));
         None
     } else {
@@ -465,12 +472,12 @@ fn cross_check(
                 .collect()
         })
         .unwrap_or_default();
-    if v1.is_some() && v2.is_some() {
-        if v1_certs.iter().any(|c| !v2_certs.contains(c))
-            || v2_certs.iter().any(|c| !v1_certs.contains(c))
-        {
-            return Some("v1 and v2 signers differ".into());
-        }
+    if v1.is_some()
+        && v2.is_some()
+        && (v1_certs.iter().any(|c| !v2_certs.contains(c))
+            || v2_certs.iter().any(|c| !v1_certs.contains(c)))
+    {
+        return Some("v1 and v2 signers differ".into());
     }
     let v3 = v3?;
     let old = if v1.is_some() {

@@ -135,7 +135,7 @@ pub enum SignerCheck {
     NotVerified,
     /// Android rejects the whole signature block.
     Fatal(String),
-    /// This build cannot check the algorithm or key (DSA, MD5, P-521).
+    /// This build cannot check the algorithm or key (DSA, P-521).
     Unsupported(String),
 }
 
@@ -457,35 +457,43 @@ fn find_certificate(sd: &SignedData<'_>, info: &SignerInfo<'_>) -> Option<usize>
 pub fn certificate_chain<'a>(sd: &SignedData<'a>, leaf: usize) -> Vec<&'a [u8]> {
     let mut chain = Vec::new();
     let mut used = vec![false; sd.certificates.len()];
-    let mut current = leaf;
-    loop {
-        let Some(cert) = sd.certificates.get(current) else {
+    let mut current = Some(leaf);
+    while let Some(index) = current.take() {
+        let Some(cert) = sd.certificates.get(index) else {
             break;
         };
-        if used[current] {
+        if used[index] {
             break;
         }
-        used[current] = true;
+        used[index] = true;
         chain.push(*cert);
         let Ok((_, parsed)) = X509Certificate::from_der(cert) else {
             break;
         };
-        if parsed.subject().as_raw() == parsed.issuer().as_raw() {
+        let issuer = parsed.issuer().as_raw();
+        if parsed.subject().as_raw() == issuer {
             break;
         }
-        let issuer = parsed.issuer().as_raw();
-        let next = sd.certificates.iter().enumerate().position(|(i, c)| {
+        current = sd.certificates.iter().enumerate().position(|(i, c)| {
             !used[i]
                 && X509Certificate::from_der(c)
                     .map(|(_, p)| p.subject().as_raw() == issuer)
                     .unwrap_or(false)
         });
-        match next {
-            Some(n) => current = n,
-            None => break,
-        }
     }
     chain
+}
+
+/// Parses a signature block and checks each SignerInfo against `content`
+/// (for fuzzing and quick inspection).
+pub fn inspect(block: &[u8], content: &[u8]) -> Vec<SignerCheck> {
+    let Ok(sd) = parse(block) else {
+        return Vec::new();
+    };
+    sd.signer_infos
+        .iter()
+        .map(|info| verify_signer_info(&sd, info, content, 24, i32::MAX as u32))
+        .collect()
 }
 
 #[cfg(test)]
