@@ -113,6 +113,7 @@ fn verdicts_and_certificates_agree_with_reference_tools() {
     files.sort();
     let (mut verdicts, mut verdict_ok, mut cert_sets, mut cert_ok) = (0, 0, 0, 0);
     let (mut scheme_total, mut scheme_ok) = (0, 0);
+    let (mut subject_total, mut subject_ok) = (0, 0);
     let mut disagreements = Vec::new();
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -220,6 +221,29 @@ fn verdicts_and_certificates_agree_with_reference_tools() {
                 .iter()
                 .filter(|h| !ours.contains(&h.as_str()))
                 .collect();
+            for theirs in reference
+                .pointer("/androguard/certificates")
+                .and_then(|c| c.as_array())
+                .into_iter()
+                .flatten()
+            {
+                let ours = outcome
+                    .signing
+                    .certificates
+                    .iter()
+                    .find(|c| Some(c.sha256.as_str()) == theirs["sha256"].as_str());
+                if let (Some(ours), Some(subject)) = (ours, theirs["subject"].as_str()) {
+                    subject_total += 1;
+                    if ours.subject == subject {
+                        subject_ok += 1;
+                    } else {
+                        eprintln!(
+                            "{name}: subject {:?} vs androguard {subject:?}",
+                            ours.subject
+                        );
+                    }
+                }
+            }
             if missing.is_empty() {
                 cert_ok += 1;
             } else {
@@ -228,11 +252,71 @@ fn verdicts_and_certificates_agree_with_reference_tools() {
         }
     }
     eprintln!(
-        "signing corpus: verdicts {verdict_ok}/{verdicts}, certificate sets {cert_ok}/{cert_sets}, per-scheme flags {scheme_ok}/{scheme_total}"
+        "signing corpus: verdicts {verdict_ok}/{verdicts}, certificate sets {cert_ok}/{cert_sets}, per-scheme flags {scheme_ok}/{scheme_total}, subjects {subject_ok}/{subject_total}"
     );
     assert!(
         disagreements.is_empty(),
         "disagreements:\n{}",
         disagreements.join("\n")
     );
+}
+
+#[test]
+fn tampered_and_truncated_v2_apk() {
+    let path = shared().join("corpus/apk/f-droid__fdroidserver__tests__v2.only.sig_2.apk");
+    let Ok(original) = std::fs::read(&path) else {
+        return;
+    };
+    let run = |data: &[u8]| {
+        let Some((layout, local)) = local_entries(data) else {
+            return signing::analyze_parts(
+                data,
+                None,
+                &[],
+                &mut |_| Err("none".into()),
+                Some(27),
+                None,
+            );
+        };
+        let entries: Vec<jar::JarEntry> = local
+            .iter()
+            .map(|e| jar::JarEntry {
+                name: e.name.clone(),
+                local_header_offset: e.local_header_offset as u64,
+            })
+            .collect();
+        let mut read = |i: usize| read_local(data, &local[i]).map(Cow::Owned);
+        signing::analyze_parts(data, Some(&layout), &entries, &mut read, Some(27), None)
+    };
+    assert_eq!(run(&original).signing.verified, Some(true));
+
+    // One flipped bit in the first entry's data: the v2 content digest catches it.
+    let mut tampered = original.clone();
+    tampered[40] ^= 1;
+    let out = run(&tampered);
+    assert_eq!(out.signing.verified, Some(false));
+    assert!(out
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "signing.digest_mismatch"));
+
+    // A flipped bit inside the signing block's signed data: the signature fails.
+    let layout = block::find_eocd(&original).unwrap();
+    let found = block::locate(&original, &layout).unwrap().unwrap();
+    let v2_offset = found
+        .pairs
+        .iter()
+        .find(|p| p.id == block::ID_V2)
+        .unwrap()
+        .offset;
+    let mut tampered = original.clone();
+    tampered[v2_offset + 12 + 4 + 4 + 4 + 40] ^= 1;
+    let out = run(&tampered);
+    assert_eq!(out.signing.verified, Some(false));
+
+    // Truncations and a signing-block-only view never panic.
+    for cut in (0..original.len()).step_by(original.len() / 97 + 1) {
+        let _ = run(&original[..cut]);
+        let _ = signing::inspect_signing_block(&original[..cut]);
+    }
 }
