@@ -114,6 +114,7 @@ fn verdicts_and_certificates_agree_with_reference_tools() {
     let (mut verdicts, mut verdict_ok, mut cert_sets, mut cert_ok) = (0, 0, 0, 0);
     let (mut scheme_total, mut scheme_ok) = (0, 0);
     let (mut subject_total, mut subject_ok) = (0, 0);
+    let mut via_zip_runs = 0;
     let mut disagreements = Vec::new();
     for path in files {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
@@ -141,6 +142,7 @@ fn verdicts_and_certificates_agree_with_reference_tools() {
         if let Ok(zip) = ZipArchive::parse(&data, &Limits::default()) {
             let mut budget = Budget::new(&Limits::default());
             let via_zip = signing::analyze(&zip, &mut budget, sdk, None);
+            via_zip_runs += 1;
             if via_zip.signing.verified != outcome.signing.verified {
                 disagreements.push(format!(
                     "{name}: ZipArchive path gives {:?}, local reader {:?}",
@@ -252,7 +254,7 @@ fn verdicts_and_certificates_agree_with_reference_tools() {
         }
     }
     eprintln!(
-        "signing corpus: verdicts {verdict_ok}/{verdicts}, certificate sets {cert_ok}/{cert_sets}, per-scheme flags {scheme_ok}/{scheme_total}, subjects {subject_ok}/{subject_total}"
+        "signing corpus: verdicts {verdict_ok}/{verdicts}, certificate sets {cert_ok}/{cert_sets}, per-scheme flags {scheme_ok}/{scheme_total}, subjects {subject_ok}/{subject_total}, ZipArchive runs {via_zip_runs}"
     );
     assert!(
         disagreements.is_empty(),

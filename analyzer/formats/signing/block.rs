@@ -93,7 +93,8 @@ pub fn find_eocd(data: &[u8]) -> Result<ZipLayout, EocdError> {
         eocd_offset,
         cd_offset,
         cd_size,
-        prefix_len: 0,
+        eocd_found: true,
+        ..ZipLayout::default()
     })
 }
 
@@ -243,7 +244,7 @@ pub(crate) mod tests {
             eocd_offset: eocd_offset as u64,
             cd_offset: cd_offset as u64,
             cd_size: cd.len() as u64,
-            prefix_len: 0,
+            ..ZipLayout::default()
         };
         (data, layout)
     }
@@ -296,14 +297,14 @@ pub(crate) mod tests {
             eocd_offset: 100,
             cd_offset: 40,
             cd_size: 60,
-            prefix_len: 0,
+            ..ZipLayout::default()
         };
         assert_eq!(locate(&[0u8; 10], &layout), Ok(None));
         let huge = ZipLayout {
             eocd_offset: u64::MAX,
             cd_offset: u64::MAX - 1,
             cd_size: 1,
-            prefix_len: 0,
+            ..ZipLayout::default()
         };
         assert!(locate(&[0u8; 10], &huge).unwrap_or(None).is_none());
     }

@@ -64,22 +64,22 @@ pub fn analyze(
     analyze_parts(data, layout.as_ref(), &entries, &mut read, min_sdk, max_sdk)
 }
 
-/// The ZIP layout apksig would use: the archive's own when consistent,
-/// else one found from the EOCD directly.
+/// The ZIP layout apksig would use: the EOCD's stored offsets as written
+/// (no correction for prepended data, which would break the v2/v3 digests
+/// anyway), else the archive's own view when it found a plain end record.
 fn usable_layout(data: &[u8], layout: &ZipLayout) -> Option<ZipLayout> {
+    if let Ok(found) = block::find_eocd(data) {
+        return Some(found);
+    }
     let len = data.len() as u64;
-    let consistent = layout.eocd_offset > 0
+    let consistent = layout.eocd_found
+        && layout.offset_shift == 0
         && layout.eocd_offset < len
-        && layout.cd_offset <= layout.eocd_offset
         && layout
             .cd_offset
             .checked_add(layout.cd_size)
             .is_some_and(|end| end <= layout.eocd_offset);
-    if consistent {
-        Some(layout.clone())
-    } else {
-        block::find_eocd(data).ok()
-    }
+    consistent.then(|| layout.clone())
 }
 
 /// [`analyze`] over the pieces it needs, for callers and tests without a
