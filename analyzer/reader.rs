@@ -17,11 +17,7 @@ pub struct OutOfBounds {
 
 impl fmt::Display for OutOfBounds {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "read of {} bytes at offset {:#x} runs past the end",
-            self.wanted, self.offset
-        )
+        write!(f, "read of {} bytes at offset {:#x} runs past the end", self.wanted, self.offset)
     }
 }
 
@@ -31,14 +27,8 @@ pub type ReadResult<T> = Result<T, OutOfBounds>;
 
 /// Returns `data[offset..offset + len]` if it lies inside `data`.
 pub fn slice(data: &[u8], offset: usize, len: usize) -> ReadResult<&[u8]> {
-    let end = offset.checked_add(len).ok_or(OutOfBounds {
-        offset,
-        wanted: len,
-    })?;
-    data.get(offset..end).ok_or(OutOfBounds {
-        offset,
-        wanted: len,
-    })
+    let end = offset.checked_add(len).ok_or(OutOfBounds { offset, wanted: len })?;
+    data.get(offset..end).ok_or(OutOfBounds { offset, wanted: len })
 }
 
 /// Little-endian `u16` at `offset`.
@@ -153,10 +143,7 @@ impl<'a> Reader<'a> {
                 return Ok(result);
             }
         }
-        Err(OutOfBounds {
-            offset: start,
-            wanted: 11,
-        })
+        Err(OutOfBounds { offset: start, wanted: 11 })
     }
 
     /// Signed LEB128 (DEX encoded values, at most 5 bytes for 32-bit values
@@ -178,10 +165,7 @@ impl<'a> Reader<'a> {
                 return Ok(result);
             }
         }
-        Err(OutOfBounds {
-            offset: start,
-            wanted: 11,
-        })
+        Err(OutOfBounds { offset: start, wanted: 11 })
     }
 }
 

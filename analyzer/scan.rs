@@ -83,9 +83,7 @@ impl<'a> Context<'a> {
     /// A context for an app embedded in this one, sharing the inflate budget.
     pub fn child(&mut self) -> Context<'a> {
         let mut c = Context::new(self.db, self.limits, self.report.input.clone());
-        c.budget = Budget {
-            remaining: self.budget.remaining,
-        };
+        c.budget = Budget { remaining: self.budget.remaining };
         c.depth = self.depth + 1;
         c
     }
@@ -113,10 +111,7 @@ impl<'a> Context<'a> {
         let (hosts, diags) = self.hosts.finish_with_diagnostics();
         self.report.hosts = hosts;
         self.report.diagnostics.extend(diags);
-        ScanOutput {
-            report: self.report,
-            evidence: self.evidence,
-        }
+        ScanOutput { report: self.report, evidence: self.evidence }
     }
 }
 
@@ -178,10 +173,8 @@ impl Scanner {
             kind: "unknown".into(),
         };
         let mut ctx = Context::new(&self.db, &self.limits, input);
-        let file_name = Path::new(display_path)
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let file_name =
+            Path::new(display_path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let sniffed = archive::sniff(data);
         // A ZIP trailer wins over a DEX/ELF magic: that is how Janus files are built.
         if sniffed == Sniffed::Zip || archive::has_zip_trailer(data) {
@@ -239,11 +232,7 @@ fn scan_zip(ctx: &mut Context, zip: &ZipArchive, file_name: &str) -> Result<(), 
             android::analyze_apk(ctx, zip, "", Role::Base, true);
         }
         ContainerKind::Bundle(kind) => {
-            ctx.report.input.kind = if kind == "xapk" {
-                "xapk".into()
-            } else {
-                "apks".into()
-            };
+            ctx.report.input.kind = if kind == "xapk" { "xapk".into() } else { "apks".into() };
             bundle::analyze_bundle(ctx, zip);
         }
         ContainerKind::Ipa | ContainerKind::App => {

@@ -10,14 +10,9 @@ use appvet::scan::Scanner;
 use appvet::signatures::Database;
 
 fn files_in(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map(|rd| rd.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    out.retain(|p| {
-        p.extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| exts.contains(&e))
-    });
+    let mut out: Vec<PathBuf> =
+        std::fs::read_dir(dir).map(|rd| rd.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    out.retain(|p| p.extension().and_then(|e| e.to_str()).is_some_and(|e| exts.contains(&e)));
     out.sort();
     out
 }
@@ -31,11 +26,7 @@ fn bench_samples(c: &mut Criterion) {
         let name = path.file_name().unwrap().to_string_lossy().into_owned();
         group.throughput(Throughput::Bytes(data.len() as u64));
         group.bench_function(&name, |b| {
-            b.iter(|| {
-                scanner
-                    .scan_bytes(&data, &name)
-                    .map(|o| o.report.hosts.len())
-            })
+            b.iter(|| scanner.scan_bytes(&data, &name).map(|o| o.report.hosts.len()))
         });
     }
     group.finish();
@@ -43,20 +34,14 @@ fn bench_samples(c: &mut Criterion) {
     let corpus = root.join("../shared/corpus/apk");
     let apks = files_in(&corpus, &["apk"]);
     if !apks.is_empty() {
-        let data: Vec<(String, Vec<u8>)> = apks
-            .iter()
-            .map(|p| (p.display().to_string(), std::fs::read(p).unwrap()))
-            .collect();
+        let data: Vec<(String, Vec<u8>)> =
+            apks.iter().map(|p| (p.display().to_string(), std::fs::read(p).unwrap())).collect();
         let total: usize = data.iter().map(|(_, d)| d.len()).sum();
         let mut group = c.benchmark_group("corpus");
         group.sample_size(10);
         group.throughput(Throughput::Bytes(total as u64));
         group.bench_function("all_apks_single_thread", |b| {
-            b.iter(|| {
-                data.iter()
-                    .filter(|(n, d)| scanner.scan_bytes(d, n).is_ok())
-                    .count()
-            })
+            b.iter(|| data.iter().filter(|(n, d)| scanner.scan_bytes(d, n).is_ok()).count())
         });
         group.finish();
     }

@@ -12,13 +12,7 @@ fn appvet() -> Command {
 
 #[test]
 fn one_input_prints_one_json_document() {
-    let out = appvet()
-        .args(["scan", "samples/benign.apk"])
-        .assert()
-        .code(0)
-        .get_output()
-        .stdout
-        .clone();
+    let out = appvet().args(["scan", "samples/benign.apk"]).assert().code(0).get_output().stdout.clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["schema"], "appvet/report/v1");
     assert_eq!(v["app"]["id"], "org.example.notes");
@@ -31,26 +25,17 @@ fn several_inputs_print_json_lines_with_an_error_record_for_bad_ones() {
     std::fs::create_dir_all(&dir).unwrap();
     let junk = dir.join("junk.apk");
     std::fs::write(&junk, b"this is not an app").unwrap();
-    let assert = appvet()
-        .args(["scan", "samples/benign.apk"])
-        .arg(&junk)
-        .assert()
-        .code(3);
+    let assert = appvet().args(["scan", "samples/benign.apk"]).arg(&junk).assert().code(3);
     let out = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
     let err = String::from_utf8(assert.get_output().stderr.clone()).unwrap();
-    let lines: Vec<serde_json::Value> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines: Vec<serde_json::Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2);
-    assert!(lines.iter().any(|l| l["schema"] == "appvet/error/v1"
-        && l["input"]["path"].as_str().unwrap().ends_with("junk.apk")));
+    assert!(lines
+        .iter()
+        .any(|l| l["schema"] == "appvet/error/v1"
+            && l["input"]["path"].as_str().unwrap().ends_with("junk.apk")));
     assert!(lines.iter().any(|l| l["app"]["id"] == "org.example.notes"));
-    assert_eq!(
-        err.lines().count(),
-        1,
-        "one clear line per failed input: {err}"
-    );
+    assert_eq!(err.lines().count(), 1, "one clear line per failed input: {err}");
     assert!(err.contains("junk.apk"));
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -68,13 +53,7 @@ fn text_format_and_output_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("report.txt");
     appvet()
-        .args([
-            "scan",
-            "samples/datahungry.apk",
-            "--format",
-            "text",
-            "--output",
-        ])
+        .args(["scan", "samples/datahungry.apk", "--format", "text", "--output"])
         .arg(&out)
         .assert()
         .code(0);

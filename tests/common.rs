@@ -38,10 +38,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Path relative to the repository root, with `/` separators, for reports
 /// that must not depend on where the checkout lives.
 pub fn rel(p: &Path) -> String {
-    p.strip_prefix(root())
-        .unwrap_or(p)
-        .to_string_lossy()
-        .replace('\\', "/")
+    p.strip_prefix(root()).unwrap_or(p).to_string_lossy().replace('\\', "/")
 }
 
 /// `../shared/corpus` beside the checkout, when present.

@@ -12,10 +12,7 @@ use appvet::signatures::Database;
 #[test]
 fn sample_reports_match_golden_files() {
     let samples = common::sample_files();
-    assert!(
-        !samples.is_empty(),
-        "no samples: run `cargo run -p appvet-samples`"
-    );
+    assert!(!samples.is_empty(), "no samples: run `cargo run -p appvet-samples`");
     let scanner = Scanner::new(Database::embedded(), Limits::default());
     let bless = std::env::var_os("APPVET_BLESS").is_some();
     let mut failures = Vec::new();
@@ -26,9 +23,7 @@ fn sample_reports_match_golden_files() {
             Ok(o) => json::render_pretty(&o.report),
             Err(e) => json::render_error_line(&rel, &e.to_string()),
         };
-        let golden = common::root()
-            .join("tests/golden")
-            .join(rel.replace('/', "__") + ".json");
+        let golden = common::root().join("tests/golden").join(rel.replace('/', "__") + ".json");
         if bless {
             std::fs::write(&golden, &got).unwrap();
             continue;
@@ -39,9 +34,5 @@ fn sample_reports_match_golden_files() {
             Err(_) => failures.push(format!("{rel}: no golden file {}", golden.display())),
         }
     }
-    assert!(
-        failures.is_empty(),
-        "{}\n(run with APPVET_BLESS=1 to accept)",
-        failures.join("\n")
-    );
+    assert!(failures.is_empty(), "{}\n(run with APPVET_BLESS=1 to accept)", failures.join("\n"));
 }

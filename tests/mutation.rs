@@ -62,11 +62,7 @@ fn mutate(rng: &mut Rng, data: &[u8]) -> Vec<u8> {
 }
 
 fn limits() -> Limits {
-    Limits {
-        max_total_inflated: 256 << 20,
-        max_entry_size: 64 << 20,
-        ..Limits::default()
-    }
+    Limits { max_total_inflated: 256 << 20, max_entry_size: 64 << 20, ..Limits::default() }
 }
 
 fn run_mutations(inputs: Vec<(String, Vec<u8>)>, per_input: usize, seed: u64) -> usize {
@@ -130,10 +126,7 @@ fn mutated_corpus_files_never_panic_or_hang() {
         for p in files {
             let data = std::fs::read(&p).unwrap();
             if data.len() <= 64 << 10 {
-                inputs.push((
-                    format!("{sub}/{}", p.file_name().unwrap().to_string_lossy()),
-                    data,
-                ));
+                inputs.push((format!("{sub}/{}", p.file_name().unwrap().to_string_lossy()), data));
             }
         }
     }

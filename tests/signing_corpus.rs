@@ -28,12 +28,7 @@ struct LocalEntry {
 /// Central directory records of `data` (no ZIP64; enough for the corpus).
 fn local_entries(data: &[u8]) -> Option<(appvet::archive::zip::ZipLayout, Vec<LocalEntry>)> {
     let layout = block::find_eocd(data).ok()?;
-    let count = u16::from_le_bytes(
-        data.get(layout.eocd_offset as usize + 10..)?
-            .get(..2)?
-            .try_into()
-            .ok()?,
-    );
+    let count = u16::from_le_bytes(data.get(layout.eocd_offset as usize + 10..)?.get(..2)?.try_into().ok()?);
     let mut pos = layout.cd_offset as usize;
     let mut out = Vec::new();
     for _ in 0..count {
@@ -42,8 +37,7 @@ fn local_entries(data: &[u8]) -> Option<(appvet::archive::zip::ZipLayout, Vec<Lo
             return None;
         }
         let u16_at = |o: usize| u16::from_le_bytes([rec[o], rec[o + 1]]) as usize;
-        let u32_at =
-            |o: usize| u32::from_le_bytes([rec[o], rec[o + 1], rec[o + 2], rec[o + 3]]) as usize;
+        let u32_at = |o: usize| u32::from_le_bytes([rec[o], rec[o + 1], rec[o + 2], rec[o + 3]]) as usize;
         let (name_len, extra_len, comment_len) = (u16_at(28), u16_at(30), u16_at(32));
         let name = String::from_utf8_lossy(data.get(pos + 46..pos + 46 + name_len)?).into_owned();
         out.push(LocalEntry {
@@ -63,16 +57,12 @@ fn read_local(data: &[u8], e: &LocalEntry) -> Result<Vec<u8>, String> {
     let name_len = u16::from_le_bytes([lh[26], lh[27]]) as usize;
     let extra_len = u16::from_le_bytes([lh[28], lh[29]]) as usize;
     let start = h + 30 + name_len + extra_len;
-    let raw = data
-        .get(start..start + e.compressed_size)
-        .ok_or("entry data out of range")?;
+    let raw = data.get(start..start + e.compressed_size).ok_or("entry data out of range")?;
     match e.method {
         0 => Ok(raw.to_vec()),
         8 => {
             let mut out = Vec::new();
-            flate2::read::DeflateDecoder::new(raw)
-                .read_to_end(&mut out)
-                .map_err(|e| e.to_string())?;
+            flate2::read::DeflateDecoder::new(raw).read_to_end(&mut out).map_err(|e| e.to_string())?;
             Ok(out)
         }
         m => Err(format!("unsupported compression method {m}")),
@@ -80,12 +70,8 @@ fn read_local(data: &[u8], e: &LocalEntry) -> Result<Vec<u8>, String> {
 }
 
 fn min_sdk(reference: &serde_json::Value) -> Option<u32> {
-    let ag = reference
-        .pointer("/androguard/min_sdk")
-        .and_then(|v| v.as_str());
-    let aapt = reference
-        .pointer("/aapt_badging/sdk_version")
-        .and_then(|v| v.as_str());
+    let ag = reference.pointer("/androguard/min_sdk").and_then(|v| v.as_str());
+    let aapt = reference.pointer("/aapt_badging/sdk_version").and_then(|v| v.as_str());
     let text = ag.or(aapt)?;
     if let Ok(n) = text.parse() {
         return Some(n);
@@ -172,11 +158,7 @@ fn verdicts_and_certificates_agree_with_reference_tools() {
                 disagreements.push(format!(
                     "{name}: verified {:?}, apksigner {want} ({:?}); ours: {:?}",
                     outcome.signing.verified,
-                    a["errors"]
-                        .as_array()
-                        .and_then(|e| e.first())
-                        .and_then(|e| e.as_str())
-                        .unwrap_or(""),
+                    a["errors"].as_array().and_then(|e| e.first()).and_then(|e| e.as_str()).unwrap_or(""),
                     outcome
                         .signing
                         .schemes
@@ -189,11 +171,7 @@ fn verdicts_and_certificates_agree_with_reference_tools() {
         // Per-scheme agreement is informational: apksigner prints it only on success.
         if let Some(vs) = a["verified_schemes"].as_object() {
             for (scheme, theirs) in vs {
-                let ours = outcome
-                    .signing
-                    .schemes
-                    .iter()
-                    .any(|s| &s.scheme == scheme && s.verified);
+                let ours = outcome.signing.schemes.iter().any(|s| &s.scheme == scheme && s.verified);
                 scheme_total += 1;
                 if theirs.as_bool() == Some(ours) {
                     scheme_ok += 1;
@@ -205,29 +183,14 @@ fn verdicts_and_certificates_agree_with_reference_tools() {
         let expected: Vec<String> = reference
             .pointer("/androguard/certificates")
             .and_then(|c| c.as_array())
-            .map(|c| {
-                c.iter()
-                    .filter_map(|x| x["sha256"].as_str().map(str::to_lowercase))
-                    .collect()
-            })
+            .map(|c| c.iter().filter_map(|x| x["sha256"].as_str().map(str::to_lowercase)).collect())
             .unwrap_or_default();
         if !expected.is_empty() {
             cert_sets += 1;
-            let ours: Vec<&str> = outcome
-                .signing
-                .certificates
-                .iter()
-                .map(|c| c.sha256.as_str())
-                .collect();
-            let missing: Vec<&String> = expected
-                .iter()
-                .filter(|h| !ours.contains(&h.as_str()))
-                .collect();
-            for theirs in reference
-                .pointer("/androguard/certificates")
-                .and_then(|c| c.as_array())
-                .into_iter()
-                .flatten()
+            let ours: Vec<&str> = outcome.signing.certificates.iter().map(|c| c.sha256.as_str()).collect();
+            let missing: Vec<&String> = expected.iter().filter(|h| !ours.contains(&h.as_str())).collect();
+            for theirs in
+                reference.pointer("/androguard/certificates").and_then(|c| c.as_array()).into_iter().flatten()
             {
                 let ours = outcome
                     .signing
@@ -239,10 +202,7 @@ fn verdicts_and_certificates_agree_with_reference_tools() {
                     if ours.subject == subject {
                         subject_ok += 1;
                     } else {
-                        eprintln!(
-                            "{name}: subject {:?} vs androguard {subject:?}",
-                            ours.subject
-                        );
+                        eprintln!("{name}: subject {:?} vs androguard {subject:?}", ours.subject);
                     }
                 }
             }
@@ -256,11 +216,7 @@ fn verdicts_and_certificates_agree_with_reference_tools() {
     eprintln!(
         "signing corpus: verdicts {verdict_ok}/{verdicts}, certificate sets {cert_ok}/{cert_sets}, per-scheme flags {scheme_ok}/{scheme_total}, subjects {subject_ok}/{subject_total}, ZipArchive runs {via_zip_runs}"
     );
-    assert!(
-        disagreements.is_empty(),
-        "disagreements:\n{}",
-        disagreements.join("\n")
-    );
+    assert!(disagreements.is_empty(), "disagreements:\n{}", disagreements.join("\n"));
 }
 
 #[test]
@@ -271,14 +227,7 @@ fn tampered_and_truncated_v2_apk() {
     };
     let run = |data: &[u8]| {
         let Some((layout, local)) = local_entries(data) else {
-            return signing::analyze_parts(
-                data,
-                None,
-                &[],
-                &mut |_| Err("none".into()),
-                Some(27),
-                None,
-            );
+            return signing::analyze_parts(data, None, &[], &mut |_| Err("none".into()), Some(27), None);
         };
         let entries: Vec<jar::JarEntry> = local
             .iter()
@@ -297,20 +246,12 @@ fn tampered_and_truncated_v2_apk() {
     tampered[40] ^= 1;
     let out = run(&tampered);
     assert_eq!(out.signing.verified, Some(false));
-    assert!(out
-        .diagnostics
-        .iter()
-        .any(|d| d.code == "signing.digest_mismatch"));
+    assert!(out.diagnostics.iter().any(|d| d.code == "signing.digest_mismatch"));
 
     // A flipped bit inside the signing block's signed data: the signature fails.
     let layout = block::find_eocd(&original).unwrap();
     let found = block::locate(&original, &layout).unwrap().unwrap();
-    let v2_offset = found
-        .pairs
-        .iter()
-        .find(|p| p.id == block::ID_V2)
-        .unwrap()
-        .offset;
+    let v2_offset = found.pairs.iter().find(|p| p.id == block::ID_V2).unwrap().offset;
     let mut tampered = original.clone();
     tampered[v2_offset + 12 + 4 + 4 + 4 + 40] ^= 1;
     let out = run(&tampered);

@@ -13,10 +13,7 @@ fn base_rank(name: &str) -> u8 {
     let lower = name.to_ascii_lowercase();
     if lower == "base.apk" {
         0
-    } else if lower.starts_with("split_")
-        || lower.starts_with("config.")
-        || lower.contains("split_config")
-    {
+    } else if lower.starts_with("split_") || lower.starts_with("config.") || lower.contains("split_config") {
         2
     } else {
         1
@@ -60,10 +57,7 @@ pub fn analyze_bundle(ctx: &mut Context, zip: &ZipArchive) {
                     ctx.diag(
                         Diagnostic::warning(
                             "bundle.no_base",
-                            format!(
-                                "first split is '{}', not a base APK",
-                                m.split.as_deref().unwrap_or("")
-                            ),
+                            format!("first split is '{}', not a base APK", m.split.as_deref().unwrap_or("")),
                         )
                         .at(e.name.clone()),
                     );
@@ -73,17 +67,13 @@ pub fn analyze_bundle(ctx: &mut Context, zip: &ZipArchive) {
         }
     }
     if !have_base {
-        ctx.diag(Diagnostic::error(
-            "bundle.no_base",
-            "no base APK found in the bundle",
-        ));
+        ctx.diag(Diagnostic::error("bundle.no_base", "no base APK found in the bundle"));
     }
     // The archive's own listing (e.g. manifest.json of an XAPK) may hold endpoints too.
     for e in &zip.entries {
         if e.name == "manifest.json" || e.name == "info.json" {
             if let Some(data) = read_entry(ctx, zip, e, "") {
-                ctx.hosts
-                    .scan(&e.name, "asset", &String::from_utf8_lossy(&data));
+                ctx.hosts.scan(&e.name, "asset", &String::from_utf8_lossy(&data));
             }
         }
     }

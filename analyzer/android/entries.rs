@@ -99,11 +99,7 @@ fn extension(name: &str) -> &str {
 /// Classifies an entry by path. `aab_module` strips the AAB module folder
 /// (`base/dex/classes.dex` plays the role `classes.dex` plays in an APK).
 pub fn classify(name: &str, is_aab: bool) -> EntryRole {
-    let path = if is_aab {
-        aab_relative(name)
-    } else {
-        Some(name.to_string())
-    };
+    let path = if is_aab { aab_relative(name) } else { Some(name.to_string()) };
     let Some(path) = path else {
         return EntryRole::Skip;
     };
@@ -119,9 +115,7 @@ pub fn classify(name: &str, is_aab: bool) -> EntryRole {
     if let Some(rest) = path.strip_prefix("lib/") {
         if let Some((abi, file)) = rest.split_once('/') {
             if ext == "so" || file.starts_with("lib") && !file.contains('/') {
-                return EntryRole::NativeLib {
-                    abi: abi.to_string(),
-                };
+                return EntryRole::NativeLib { abi: abi.to_string() };
             }
         }
     }
@@ -164,29 +158,15 @@ mod tests {
     fn classifies_apk_paths() {
         assert_eq!(classify("classes.dex", false), EntryRole::PrimaryDex);
         assert_eq!(classify("classes12.dex", false), EntryRole::PrimaryDex);
-        assert_eq!(
-            classify("assets/classes.dex", false),
-            EntryRole::SecondaryDex
-        );
+        assert_eq!(classify("assets/classes.dex", false), EntryRole::SecondaryDex);
         assert_eq!(
             classify("lib/arm64-v8a/libfoo.so", false),
-            EntryRole::NativeLib {
-                abi: "arm64-v8a".into()
-            }
+            EntryRole::NativeLib { abi: "arm64-v8a".into() }
         );
-        assert_eq!(
-            classify("assets/libjiagu.so", false),
-            EntryRole::StrayNativeLib
-        );
-        assert_eq!(
-            classify("assets/plugin.apk", false),
-            EntryRole::NestedArchive
-        );
+        assert_eq!(classify("assets/libjiagu.so", false), EntryRole::StrayNativeLib);
+        assert_eq!(classify("assets/plugin.apk", false), EntryRole::NestedArchive);
         assert_eq!(classify("assets/config.json", false), EntryRole::TextAsset);
-        assert_eq!(
-            classify("res/xml/network_security_config.xml", false),
-            EntryRole::ResourceXml
-        );
+        assert_eq!(classify("res/xml/network_security_config.xml", false), EntryRole::ResourceXml);
         assert_eq!(classify("res/drawable/icon.png", false), EntryRole::Skip);
         assert_eq!(classify("META-INF/CERT.RSA", false), EntryRole::Skip);
         assert_eq!(classify("assets/blob", false), EntryRole::OpaqueAsset);
@@ -194,18 +174,9 @@ mod tests {
 
     #[test]
     fn classifies_aab_module_paths() {
-        assert_eq!(
-            classify("base/dex/classes.dex", true),
-            EntryRole::PrimaryDex
-        );
-        assert_eq!(
-            classify("feature/lib/x86/libz.so", true),
-            EntryRole::NativeLib { abi: "x86".into() }
-        );
-        assert_eq!(
-            classify("base/manifest/AndroidManifest.xml", true),
-            EntryRole::Skip
-        );
+        assert_eq!(classify("base/dex/classes.dex", true), EntryRole::PrimaryDex);
+        assert_eq!(classify("feature/lib/x86/libz.so", true), EntryRole::NativeLib { abi: "x86".into() });
+        assert_eq!(classify("base/manifest/AndroidManifest.xml", true), EntryRole::Skip);
         assert_eq!(classify("BundleConfig.pb", true), EntryRole::Skip);
     }
 }

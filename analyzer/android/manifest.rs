@@ -4,8 +4,7 @@
 use crate::formats::arsc::ResourceTable;
 use crate::formats::xml_tree::{AttrValue, XmlElement};
 use crate::report::{
-    AndroidFacts, Component, DeclaredPermission, Diagnostic, IntentFilter, MetaData, Queries,
-    SdkLevel,
+    AndroidFacts, Component, DeclaredPermission, Diagnostic, IntentFilter, MetaData, Queries, SdkLevel,
 };
 
 /// One requested permission with the element it came from.
@@ -46,10 +45,9 @@ struct Resolver<'a> {
 impl Resolver<'_> {
     fn text(&self, v: &AttrValue) -> String {
         match v {
-            AttrValue::Reference(id) => self
-                .table
-                .and_then(|t| t.resolve_string(*id))
-                .unwrap_or_else(|| v.display()),
+            AttrValue::Reference(id) => {
+                self.table.and_then(|t| t.resolve_string(*id)).unwrap_or_else(|| v.display())
+            }
             _ => v.display(),
         }
     }
@@ -105,11 +103,7 @@ fn qualify(name: &str, package: Option<&str>) -> String {
 }
 
 /// Reads the manifest model from the decoded tree.
-pub fn read(
-    root: &XmlElement,
-    table: Option<&ResourceTable>,
-    diags: &mut Vec<Diagnostic>,
-) -> Manifest {
+pub fn read(root: &XmlElement, table: Option<&ResourceTable>, diags: &mut Vec<Diagnostic>) -> Manifest {
     let res = Resolver { table };
     let mut m = Manifest::default();
     if root.name != "manifest" {
@@ -132,8 +126,7 @@ pub fn read(
     for child in &root.children {
         match child.name.as_str() {
             "uses-sdk" => {
-                m.min_sdk =
-                    sdk_level(child.android_attr("minSdkVersion"), &res).or(m.min_sdk.take());
+                m.min_sdk = sdk_level(child.android_attr("minSdkVersion"), &res).or(m.min_sdk.take());
                 m.target_sdk =
                     sdk_level(child.android_attr("targetSdkVersion"), &res).or(m.target_sdk.take());
                 m.max_sdk = as_u32(child.android_attr("maxSdkVersion")).or(m.max_sdk);
@@ -162,9 +155,7 @@ pub fn read(
                 if let Some(name) = res.text_opt(child.android_attr("name")) {
                     m.declared_permissions.push(DeclaredPermission {
                         name,
-                        protection_level: child
-                            .android_attr("protectionLevel")
-                            .map(protection_level_text),
+                        protection_level: child.android_attr("protectionLevel").map(protection_level_text),
                         group: res.text_opt(child.android_attr("permissionGroup")),
                     });
                 }
@@ -238,12 +229,7 @@ fn collect_strings(e: &XmlElement, res: &Resolver, out: &mut Vec<String>) {
     }
 }
 
-fn read_application(
-    app: &XmlElement,
-    res: &Resolver,
-    m: &mut Manifest,
-    diags: &mut Vec<Diagnostic>,
-) {
+fn read_application(app: &XmlElement, res: &Resolver, m: &mut Manifest, diags: &mut Vec<Diagnostic>) {
     let pkg = m.package.clone();
     m.label = res.text_opt(app.android_attr("label"));
     let f = &mut m.facts;
@@ -252,22 +238,14 @@ fn read_application(
     f.uses_cleartext_traffic = as_bool(app.android_attr("usesCleartextTraffic"));
     f.test_only = as_bool(app.android_attr("testOnly"));
     f.network_security_config = res.text_opt(app.android_attr("networkSecurityConfig"));
-    f.application_class = res
-        .text_opt(app.android_attr("name"))
-        .map(|n| qualify(&n, pkg.as_deref()));
-    let target = m
-        .target_sdk
-        .as_ref()
-        .or(m.min_sdk.as_ref())
-        .map(SdkLevel::api_or_preview)
-        .unwrap_or(1);
+    f.application_class = res.text_opt(app.android_attr("name")).map(|n| qualify(&n, pkg.as_deref()));
+    let target = m.target_sdk.as_ref().or(m.min_sdk.as_ref()).map(SdkLevel::api_or_preview).unwrap_or(1);
     for child in &app.children {
         match child.name.as_str() {
             "activity" | "activity-alias" | "service" | "receiver" | "provider" => {
                 let c = read_component(child, res, pkg.as_deref(), target);
                 for md in child.children_named("meta-data") {
-                    f.meta_data
-                        .push(read_meta_data(md, res, Some(c.name.clone())));
+                    f.meta_data.push(read_meta_data(md, res, Some(c.name.clone())));
                 }
                 f.components.push(c);
             }
@@ -289,35 +267,20 @@ fn read_application(
 }
 
 fn read_component(e: &XmlElement, res: &Resolver, pkg: Option<&str>, target_sdk: u32) -> Component {
-    let name_attr = if e.name == "activity-alias" {
-        "targetActivity"
-    } else {
-        "name"
-    };
+    let name_attr = if e.name == "activity-alias" { "targetActivity" } else { "name" };
     let name = res
         .text_opt(e.android_attr("name").or_else(|| e.android_attr(name_attr)))
         .map(|n| qualify(&n, pkg))
         .unwrap_or_default();
-    let intent_filters: Vec<IntentFilter> = e
-        .children_named("intent-filter")
-        .map(|f| read_intent_filter(f, res))
-        .collect();
+    let intent_filters: Vec<IntentFilter> =
+        e.children_named("intent-filter").map(|f| read_intent_filter(f, res)).collect();
     let explicit = as_bool(e.android_attr("exported"));
     // Platform defaults: a component with an intent filter is exported;
     // a provider is exported by default only for apps targeting API <= 16.
-    let implicit = if e.name == "provider" {
-        target_sdk <= 16
-    } else {
-        !intent_filters.is_empty()
-    };
+    let implicit = if e.name == "provider" { target_sdk <= 16 } else { !intent_filters.is_empty() };
     let mut authorities = Vec::new();
     if let Some(a) = res.text_opt(e.android_attr("authorities")) {
-        authorities = a
-            .split(';')
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-            .collect();
+        authorities = a.split(';').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
     }
     Component {
         kind: e.name.clone(),
@@ -351,13 +314,7 @@ fn read_intent_filter(f: &XmlElement, res: &Resolver) -> IntentFilter {
                     s.push(':');
                     s.push_str(&port);
                 }
-                for p in [
-                    "path",
-                    "pathPrefix",
-                    "pathPattern",
-                    "pathAdvancedPattern",
-                    "pathSuffix",
-                ] {
+                for p in ["path", "pathPrefix", "pathPattern", "pathAdvancedPattern", "pathSuffix"] {
                     if let Some(v) = get(p) {
                         s.push_str(&v);
                     }
@@ -383,9 +340,7 @@ fn read_queries(q: &XmlElement, res: &Resolver, out: &mut Queries) {
         match c.name.as_str() {
             "package" => out.packages.extend(res.text_opt(c.android_attr("name"))),
             "intent" => out.intents.push(read_intent_filter(c, res)),
-            "provider" => out
-                .providers
-                .extend(res.text_opt(c.android_attr("authorities"))),
+            "provider" => out.providers.extend(res.text_opt(c.android_attr("authorities"))),
             _ => {}
         }
     }
@@ -405,49 +360,30 @@ fn read_meta_data(e: &XmlElement, res: &Resolver, component: Option<String>) -> 
 fn add_implied_permissions(m: &mut Manifest) {
     // aapt and the platform take the target SDK from minSdkVersion when
     // targetSdkVersion is absent, and 0 (pre-Donut) when both are.
-    let target = m
-        .target_sdk
-        .as_ref()
-        .or(m.min_sdk.as_ref())
-        .map(SdkLevel::api_or_preview)
-        .unwrap_or(0);
+    let target = m.target_sdk.as_ref().or(m.min_sdk.as_ref()).map(SdkLevel::api_or_preview).unwrap_or(0);
     let has = |m: &Manifest, n: &str| m.permissions.iter().any(|p| p.name == n);
     let mut implied: Vec<(&str, &str)> = Vec::new();
     if target < 4 {
         if !has(m, "android.permission.WRITE_EXTERNAL_STORAGE") {
-            implied.push((
-                "android.permission.WRITE_EXTERNAL_STORAGE",
-                "targetSdkVersion < 4",
-            ));
+            implied.push(("android.permission.WRITE_EXTERNAL_STORAGE", "targetSdkVersion < 4"));
         }
         if !has(m, "android.permission.READ_PHONE_STATE") {
-            implied.push((
-                "android.permission.READ_PHONE_STATE",
-                "targetSdkVersion < 4",
-            ));
+            implied.push(("android.permission.READ_PHONE_STATE", "targetSdkVersion < 4"));
         }
     }
     let writes = has(m, "android.permission.WRITE_EXTERNAL_STORAGE")
-        || implied
-            .iter()
-            .any(|(n, _)| n.ends_with("WRITE_EXTERNAL_STORAGE"));
+        || implied.iter().any(|(n, _)| n.ends_with("WRITE_EXTERNAL_STORAGE"));
     if writes && !has(m, "android.permission.READ_EXTERNAL_STORAGE") {
-        implied.push((
-            "android.permission.READ_EXTERNAL_STORAGE",
-            "requested WRITE_EXTERNAL_STORAGE",
-        ));
+        implied.push(("android.permission.READ_EXTERNAL_STORAGE", "requested WRITE_EXTERNAL_STORAGE"));
     }
     if target < 16 {
-        if has(m, "android.permission.READ_CONTACTS") && !has(m, "android.permission.READ_CALL_LOG")
-        {
+        if has(m, "android.permission.READ_CONTACTS") && !has(m, "android.permission.READ_CALL_LOG") {
             implied.push((
                 "android.permission.READ_CALL_LOG",
                 "targetSdkVersion < 16 and requested READ_CONTACTS",
             ));
         }
-        if has(m, "android.permission.WRITE_CONTACTS")
-            && !has(m, "android.permission.WRITE_CALL_LOG")
-        {
+        if has(m, "android.permission.WRITE_CONTACTS") && !has(m, "android.permission.WRITE_CALL_LOG") {
             implied.push((
                 "android.permission.WRITE_CALL_LOG",
                 "targetSdkVersion < 16 and requested WRITE_CONTACTS",
@@ -501,16 +437,8 @@ mod tests {
                 ("versionName", s("1.0")),
             ],
             vec![
-                el(
-                    "uses-sdk",
-                    vec![("minSdkVersion", AttrValue::IntDec(3))],
-                    vec![],
-                ),
-                el(
-                    "uses-permission",
-                    vec![("name", s("android.permission.READ_CONTACTS"))],
-                    vec![],
-                ),
+                el("uses-sdk", vec![("minSdkVersion", AttrValue::IntDec(3))], vec![]),
+                el("uses-permission", vec![("name", s("android.permission.READ_CONTACTS"))], vec![]),
             ],
         );
         let m = read(&root, None, &mut Vec::new());
@@ -535,11 +463,7 @@ mod tests {
         let filter = el(
             "intent-filter",
             vec![],
-            vec![el(
-                "action",
-                vec![("name", s("android.intent.action.BOOT_COMPLETED"))],
-                vec![],
-            )],
+            vec![el("action", vec![("name", s("android.intent.action.BOOT_COMPLETED"))], vec![])],
         );
         let root = el(
             "manifest",
@@ -559,16 +483,8 @@ mod tests {
                     vec![
                         el("receiver", vec![("name", s(".Boot"))], vec![filter]),
                         el("service", vec![("name", s("Sync"))], vec![]),
-                        el(
-                            "provider",
-                            vec![("name", s(".P")), ("authorities", s("a;b"))],
-                            vec![],
-                        ),
-                        el(
-                            "activity",
-                            vec![("name", s(".A")), ("exported", AttrValue::Bool(true))],
-                            vec![],
-                        ),
+                        el("provider", vec![("name", s(".P")), ("authorities", s("a;b"))], vec![]),
+                        el("activity", vec![("name", s(".A")), ("exported", AttrValue::Bool(true))], vec![]),
                     ],
                 ),
             ],
@@ -579,10 +495,7 @@ mod tests {
             (c[0].name.as_str(), c[0].exported, c[0].exported_explicit),
             ("com.example.Boot", true, false)
         );
-        assert_eq!(
-            (c[1].name.as_str(), c[1].exported),
-            ("com.example.Sync", false)
-        );
+        assert_eq!((c[1].name.as_str(), c[1].exported), ("com.example.Sync", false));
         assert_eq!((c[2].exported, c[2].authorities.len()), (false, 2));
         assert!(c[3].exported && c[3].exported_explicit);
     }
@@ -592,20 +505,10 @@ mod tests {
         let root = el(
             "manifest",
             vec![],
-            vec![el(
-                "uses-sdk",
-                vec![("minSdkVersion", s("VanillaIceCream"))],
-                vec![],
-            )],
+            vec![el("uses-sdk", vec![("minSdkVersion", s("VanillaIceCream"))], vec![])],
         );
         let m = read(&root, None, &mut Vec::new());
-        assert_eq!(
-            m.min_sdk,
-            Some(SdkLevel::Codename("VanillaIceCream".into()))
-        );
-        assert_eq!(
-            protection_level_text(&AttrValue::IntHex(0x12)),
-            "signature|privileged"
-        );
+        assert_eq!(m.min_sdk, Some(SdkLevel::Codename("VanillaIceCream".into())));
+        assert_eq!(protection_level_text(&AttrValue::IntHex(0x12)), "signature|privileged");
     }
 }

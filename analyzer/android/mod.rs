@@ -49,42 +49,25 @@ pub(crate) fn read_entry<'a>(
 }
 
 /// Decodes the manifest and resource table of an APK.
-fn read_manifest(
-    ctx: &mut Context,
-    zip: &ZipArchive,
-    prefix: &str,
-    is_aab: bool,
-) -> Option<Manifest> {
-    let arsc_table = zip
-        .by_name("resources.arsc")
-        .cloned()
-        .and_then(|e| read_entry(ctx, zip, &e, prefix))
-        .and_then(|data| {
-            let parsed = arsc::parse(&data);
-            ctx.diags_at(prefix, "resources.arsc", parsed.diagnostics);
-            parsed.table
-        });
-    let manifest_name = if is_aab {
-        "base/manifest/AndroidManifest.xml"
-    } else {
-        "AndroidManifest.xml"
-    };
+fn read_manifest(ctx: &mut Context, zip: &ZipArchive, prefix: &str, is_aab: bool) -> Option<Manifest> {
+    let arsc_table =
+        zip.by_name("resources.arsc").cloned().and_then(|e| read_entry(ctx, zip, &e, prefix)).and_then(
+            |data| {
+                let parsed = arsc::parse(&data);
+                ctx.diags_at(prefix, "resources.arsc", parsed.diagnostics);
+                parsed.table
+            },
+        );
+    let manifest_name = if is_aab { "base/manifest/AndroidManifest.xml" } else { "AndroidManifest.xml" };
     let Some(entry) = zip.by_name(manifest_name).cloned() else {
         ctx.diag(
-            Diagnostic::error(
-                "manifest.missing",
-                format!("no {manifest_name} in the archive"),
-            )
-            .at(prefix.trim_end_matches('!').to_string()),
+            Diagnostic::error("manifest.missing", format!("no {manifest_name} in the archive"))
+                .at(prefix.trim_end_matches('!').to_string()),
         );
         return None;
     };
     let data = read_entry(ctx, zip, &entry, prefix)?;
-    let parsed = if is_aab {
-        proto_xml::parse(&data)
-    } else {
-        axml::parse(&data)
-    };
+    let parsed = if is_aab { proto_xml::parse(&data) } else { axml::parse(&data) };
     ctx.diags_at(prefix, manifest_name, parsed.diagnostics);
     let Some(root) = parsed.root else {
         ctx.diag(
@@ -111,14 +94,10 @@ pub fn analyze_apk(
     ctx.diags_at(prefix, "", zip.diagnostics.clone());
     let manifest = read_manifest(ctx, zip, prefix, is_aab);
     if let Some(m) = &manifest {
-        ctx.hosts
-            .add_code_packages(m.package.iter().map(String::as_str));
+        ctx.hosts.add_code_packages(m.package.iter().map(String::as_str));
         apply_manifest(ctx, m, prefix, role);
     }
-    let min_sdk = manifest
-        .as_ref()
-        .and_then(|m| m.min_sdk.as_ref())
-        .map(|l| l.api_or_preview());
+    let min_sdk = manifest.as_ref().and_then(|m| m.min_sdk.as_ref()).map(|l| l.api_or_preview());
     let max_sdk = manifest.as_ref().and_then(|m| m.max_sdk);
     let outcome = signing::analyze(zip, &mut ctx.budget, min_sdk, max_sdk);
     ctx.diags_at(prefix, "", outcome.diagnostics);
@@ -147,11 +126,7 @@ fn merge_signing(ctx: &mut Context, s: crate::report::Signing, role: Role) {
         }
     }
     for c in s.certificates {
-        if !signing
-            .certificates
-            .iter()
-            .any(|have| have.sha256 == c.sha256)
-        {
+        if !signing.certificates.iter().any(|have| have.sha256 == c.sha256) {
             signing.certificates.push(c);
         }
     }
@@ -159,21 +134,11 @@ fn merge_signing(ctx: &mut Context, s: crate::report::Signing, role: Role) {
 
 fn apply_manifest(ctx: &mut Context, m: &Manifest, prefix: &str, role: Role) {
     for v in &m.string_values {
-        ctx.hosts
-            .scan(&format!("{prefix}AndroidManifest.xml"), "manifest", v);
+        ctx.hosts.scan(&format!("{prefix}AndroidManifest.xml"), "manifest", v);
     }
-    let source_prefix = if prefix.is_empty() {
-        String::new()
-    } else {
-        prefix.to_string()
-    };
+    let source_prefix = if prefix.is_empty() { String::new() } else { prefix.to_string() };
     for p in &m.permissions {
-        if ctx
-            .report
-            .permissions
-            .iter()
-            .any(|have| have.name == p.name)
-        {
+        if ctx.report.permissions.iter().any(|have| have.name == p.name) {
             continue;
         }
         let source = match &p.implied_reason {
@@ -182,10 +147,7 @@ fn apply_manifest(ctx: &mut Context, m: &Manifest, prefix: &str, role: Role) {
         };
         ctx.report.permissions.push(Permission {
             name: p.name.clone(),
-            protection: ctx
-                .db
-                .permission(&p.name)
-                .map(|i| i.protection_level.clone()),
+            protection: ctx.db.permission(&p.name).map(|i| i.protection_level.clone()),
             source,
             max_sdk_version: p.max_sdk_version,
         });
@@ -314,11 +276,8 @@ fn sniff_opaque(ctx: &mut Context, data: &[u8], path: &str) {
         }
         crate::archive::Sniffed::Elf => {
             ctx.diag(
-                Diagnostic::warning(
-                    "code.hidden_native",
-                    "an ELF library under a non-library name",
-                )
-                .at(path.to_string()),
+                Diagnostic::warning("code.hidden_native", "an ELF library under a non-library name")
+                    .at(path.to_string()),
             );
             code::add_native(ctx, path, data, None);
         }
@@ -334,10 +293,7 @@ fn analyze_nested(ctx: &mut Context, data: &[u8], path: &str) {
         ctx.diag(
             Diagnostic::warning(
                 "archive.nesting_limit",
-                format!(
-                    "nested archive not opened: nesting depth limit {} reached",
-                    ctx.limits.max_depth
-                ),
+                format!("nested archive not opened: nesting depth limit {} reached", ctx.limits.max_depth),
             )
             .at(path.to_string()),
         );
@@ -347,11 +303,8 @@ fn analyze_nested(ctx: &mut Context, data: &[u8], path: &str) {
         Ok(z) => z,
         Err(err) => {
             ctx.diag(
-                Diagnostic::info(
-                    "archive.nested_unreadable",
-                    format!("not a readable archive: {err}"),
-                )
-                .at(path.to_string()),
+                Diagnostic::info("archive.nested_unreadable", format!("not a readable archive: {err}"))
+                    .at(path.to_string()),
             );
             return;
         }
@@ -373,19 +326,8 @@ fn analyze_nested(ctx: &mut Context, data: &[u8], path: &str) {
             kind: "apk".into(),
             package: manifest.as_ref().and_then(|m| m.package.clone()),
             version: manifest.as_ref().and_then(|m| m.version_name.clone()),
-            permissions: child
-                .report
-                .permissions
-                .iter()
-                .map(|p| p.name.clone())
-                .collect(),
-            certificates: child
-                .report
-                .signing
-                .certificates
-                .iter()
-                .map(|c| c.sha256.clone())
-                .collect(),
+            permissions: child.report.permissions.iter().map(|p| p.name.clone()).collect(),
+            certificates: child.report.signing.certificates.iter().map(|c| c.sha256.clone()).collect(),
         };
         ctx.absorb_child(child);
         ctx.report.embedded.push(summary);

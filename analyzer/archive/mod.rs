@@ -21,9 +21,9 @@ pub fn sniff(data: &[u8]) -> Sniffed {
         b"dex\n" => return Sniffed::Dex,
         b"\x7fELF" => return Sniffed::Elf,
         // Mach-O thin (both byte orders, 32/64-bit) and universal (fat) headers.
-        [0xfe, 0xed, 0xfa, 0xce | 0xcf]
-        | [0xce | 0xcf, 0xfa, 0xed, 0xfe]
-        | [0xca, 0xfe, 0xba, 0xbe] => return Sniffed::Macho,
+        [0xfe, 0xed, 0xfa, 0xce | 0xcf] | [0xce | 0xcf, 0xfa, 0xed, 0xfe] | [0xca, 0xfe, 0xba, 0xbe] => {
+            return Sniffed::Macho
+        }
         _ => {}
     }
     if has_zip_trailer(data) {
@@ -36,8 +36,7 @@ pub fn sniff(data: &[u8]) -> Sniffed {
 /// prepended (Janus, self-extractors) ends like any other ZIP.
 pub fn has_zip_trailer(data: &[u8]) -> bool {
     let tail_start = data.len().saturating_sub(65_557);
-    data.get(tail_start..)
-        .is_some_and(|tail| memchr::memmem::rfind(tail, b"PK\x05\x06").is_some())
+    data.get(tail_start..).is_some_and(|tail| memchr::memmem::rfind(tail, b"PK\x05\x06").is_some())
 }
 
 /// The container kinds of the report's `input.kind`.

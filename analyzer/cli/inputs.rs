@@ -4,9 +4,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Extensions of inputs appvet analyses when they are found in a directory.
-const APP_EXTENSIONS: &[&str] = &[
-    "apk", "xapk", "apks", "apkm", "aab", "ipa", "dex", "so", "jar",
-];
+const APP_EXTENSIONS: &[&str] = &["apk", "xapk", "apks", "apkm", "aab", "ipa", "dex", "so", "jar"];
 
 /// Files named on the command line are always analysed; inside directories,
 /// files are picked by extension or by content (magic bytes), recursively,
@@ -37,10 +35,7 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, String)
     };
     entries.sort();
     for p in entries {
-        let name = p
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         if name.starts_with('.') || name == "target" {
             continue;
         }
@@ -53,10 +48,7 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, String)
 }
 
 fn looks_like_app(p: &Path) -> bool {
-    let ext = p
-        .extension()
-        .map(|e| e.to_string_lossy().to_ascii_lowercase())
-        .unwrap_or_default();
+    let ext = p.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
     if APP_EXTENSIONS.contains(&ext.as_str()) {
         return true;
     }

@@ -93,16 +93,9 @@ fn scan(args: ScanArgs) -> i32 {
     };
     let (files, mut errors) = inputs::expand(&args.paths);
     let scanner = Scanner::new(db, Limits::default());
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(args.jobs.unwrap_or(0))
-        .build();
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(0)).build();
     let results: Vec<_> = match pool {
-        Ok(pool) => pool.install(|| {
-            files
-                .par_iter()
-                .map(|p| (p, scanner.scan_path(p)))
-                .collect()
-        }),
+        Ok(pool) => pool.install(|| files.par_iter().map(|p| (p, scanner.scan_path(p))).collect()),
         Err(_) => files.iter().map(|p| (p, scanner.scan_path(p))).collect(),
     };
 
@@ -123,10 +116,7 @@ fn scan(args: ScanArgs) -> i32 {
             Err(e) => {
                 errors.push(((*path).clone(), e.to_string()));
                 if args.format == Format::Json && several {
-                    out.push_str(&json::render_error_line(
-                        &path.display().to_string(),
-                        &e.to_string(),
-                    ));
+                    out.push_str(&json::render_error_line(&path.display().to_string(), &e.to_string()));
                 }
             }
         }

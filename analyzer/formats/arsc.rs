@@ -14,8 +14,5 @@ impl ResourceTable {
     }
 }
 pub fn parse(_data: &[u8]) -> ArscParse {
-    ArscParse {
-        table: None,
-        diagnostics: vec![],
-    }
+    ArscParse { table: None, diagnostics: vec![] }
 }

@@ -6,8 +6,5 @@ pub struct XmlParse {
     pub diagnostics: Vec<Diagnostic>,
 }
 pub fn parse(_data: &[u8]) -> XmlParse {
-    XmlParse {
-        root: None,
-        diagnostics: vec![],
-    }
+    XmlParse { root: None, diagnostics: vec![] }
 }

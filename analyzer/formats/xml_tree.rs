@@ -81,16 +81,10 @@ impl XmlElement {
 
     /// Attribute with this name in any namespace (manifest `package`, `split`).
     pub fn attr(&self, name: &str) -> Option<&AttrValue> {
-        self.attributes
-            .iter()
-            .find(|a| a.name == name)
-            .map(|a| &a.value)
+        self.attributes.iter().find(|a| a.name == name).map(|a| &a.value)
     }
 
-    pub fn children_named<'s>(
-        &'s self,
-        name: &'s str,
-    ) -> impl Iterator<Item = &'s XmlElement> + 's {
+    pub fn children_named<'s>(&'s self, name: &'s str) -> impl Iterator<Item = &'s XmlElement> + 's {
         self.children.iter().filter(move |c| c.name == name)
     }
 }

@@ -371,12 +371,7 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn new(level: Level, code: &str, message: impl Into<String>) -> Self {
-        Diagnostic {
-            level,
-            code: code.to_string(),
-            message: message.into(),
-            location: None,
-        }
+        Diagnostic { level, code: code.to_string(), message: message.into(), location: None }
     }
 
     pub fn info(code: &str, message: impl Into<String>) -> Self {

@@ -7,27 +7,38 @@ use super::{Level, Report, SdkLevel};
 fn sdk(v: &Option<SdkLevel>) -> String {
     match v {
         Some(SdkLevel::Api(n)) => n.to_string(),
-        Some(SdkLevel::Codename(c)) => c.clone(),
+        Some(SdkLevel::Codename(c)) => clean(c),
         None => "-".into(),
     }
 }
 
-fn or_dash(v: &Option<String>) -> &str {
-    v.as_deref().unwrap_or("-")
+fn or_dash(v: &Option<String>) -> String {
+    v.as_deref().map(clean).unwrap_or_else(|| "-".into())
+}
+
+/// App-controlled text may hold newlines, escapes and other control
+/// characters meant to forge or hide lines of a terminal report.
+fn clean(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A readable summary of one report.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
     let a = &r.app;
+    let i = &r.input;
+    let _ = writeln!(o, "{} ({}, {} bytes, sha256 {})", clean(&i.path), i.kind, i.size, i.sha256);
     let _ = writeln!(
         o,
-        "{} ({}, {} bytes, sha256 {})",
-        r.input.path, r.input.kind, r.input.size, r.input.sha256
-    );
-    let _ = writeln!(
-        o,
-        "  app        {} {} (code {}) \"{}\"  min sdk {}  target sdk {}",
+        "  app         {} {} (code {}) \"{}\"  min sdk {}  target sdk {}",
         or_dash(&a.id),
         or_dash(&a.version),
         or_dash(&a.version_code),
@@ -36,13 +47,40 @@ pub fn render(r: &Report) -> String {
         sdk(&a.target_sdk)
     );
     if a.splits.len() > 1 {
-        let names: Vec<_> = a.splits.iter().map(|s| s.entry.as_str()).collect();
-        let _ = writeln!(o, "  splits     {}", names.join(", "));
+        let names: Vec<_> = a.splits.iter().map(|s| clean(&s.entry)).collect();
+        let _ = writeln!(o, "  splits      {}", names.join(", "));
     }
+    render_signing(&mut o, r);
+    let dangerous: Vec<_> = r
+        .permissions
+        .iter()
+        .filter(|p| p.protection.as_deref().is_some_and(|l| l.starts_with("dangerous")))
+        .collect();
+    let _ = writeln!(o, "  permissions {} requested, {} dangerous", r.permissions.len(), dangerous.len());
+    for p in dangerous {
+        let _ = writeln!(o, "    {}", clean(&p.name));
+    }
+    let classes: u32 = r.code.dex.iter().map(|d| d.classes).sum();
+    let _ = writeln!(
+        o,
+        "  code        {} dex ({} classes), {} native libraries",
+        r.code.dex.len(),
+        classes,
+        r.code.native.len()
+    );
+    for e in &r.embedded {
+        let _ = writeln!(o, "  embedded    {} ({}) package {}", clean(&e.entry), e.kind, or_dash(&e.package));
+    }
+    render_hosts(&mut o, r);
+    render_diagnostics(&mut o, r);
+    o
+}
+
+fn render_signing(o: &mut String, r: &Report) {
     let verified = match r.signing.verified {
         Some(true) => "verifies",
         Some(false) => "DOES NOT VERIFY",
-        None => "not applicable",
+        None => "not checked",
     };
     let schemes: Vec<_> = r
         .signing
@@ -50,99 +88,53 @@ pub fn render(r: &Report) -> String {
         .iter()
         .map(|s| format!("{}{}", s.scheme, if s.verified { "" } else { " (fails)" }))
         .collect();
-    let _ = writeln!(
-        o,
-        "  signing    {verified}; schemes: {}",
-        if schemes.is_empty() {
-            "none".into()
-        } else {
-            schemes.join(", ")
-        }
-    );
+    let schemes = if schemes.is_empty() { "none".to_string() } else { schemes.join(", ") };
+    let _ = writeln!(o, "  signing     {verified}; schemes: {schemes}");
     for c in &r.signing.certificates {
         let _ = writeln!(
             o,
-            "    cert     {}  [C={} O={}] sha256 {}",
-            c.subject,
+            "    cert      {}  [C={} O={}] sha256 {}",
+            clean(&c.subject),
             or_dash(&c.country),
             or_dash(&c.organization),
             c.sha256
         );
     }
-    let dangerous: Vec<_> = r
-        .permissions
-        .iter()
-        .filter(|p| {
-            p.protection
-                .as_deref()
-                .is_some_and(|l| l.starts_with("dangerous"))
-        })
-        .collect();
-    let _ = writeln!(
-        o,
-        "  permissions {} requested, {} dangerous",
-        r.permissions.len(),
-        dangerous.len()
-    );
-    for p in dangerous {
-        let _ = writeln!(o, "    {}", p.name);
+}
+
+fn render_hosts(o: &mut String, r: &Report) {
+    const SHOWN: usize = 25;
+    let _ = writeln!(o, "  hosts       {}", r.hosts.len());
+    for h in r.hosts.iter().take(SHOWN) {
+        let source = h.evidence.first().map(|e| clean(&e.source)).unwrap_or_default();
+        let _ = writeln!(o, "    {:40} {}", clean(&h.host), source);
     }
-    let classes: u32 = r.code.dex.iter().map(|d| d.classes).sum();
-    let _ = writeln!(
-        o,
-        "  code       {} dex ({} classes), {} native libraries",
-        r.code.dex.len(),
-        classes,
-        r.code.native.len()
-    );
-    for e in &r.embedded {
-        let _ = writeln!(
-            o,
-            "  embedded   {} ({}) package {}",
-            e.entry,
-            e.kind,
-            or_dash(&e.package)
-        );
+    if r.hosts.len() > SHOWN {
+        let _ = writeln!(o, "    ... {} more", r.hosts.len() - SHOWN);
     }
-    let _ = writeln!(o, "  hosts      {}", r.hosts.len());
-    for h in r.hosts.iter().take(25) {
-        let _ = writeln!(
-            o,
-            "    {:40} {}",
-            h.host,
-            h.evidence.first().map(|e| e.source.as_str()).unwrap_or("")
-        );
+}
+
+fn render_diagnostics(o: &mut String, r: &Report) {
+    const SHOWN: usize = 20;
+    let serious: Vec<_> = r.diagnostics.iter().filter(|d| d.level >= Level::Warning).collect();
+    let _ = writeln!(o, "  diagnostics {} ({} warnings or errors)", r.diagnostics.len(), serious.len());
+    for d in serious.iter().take(SHOWN) {
+        let level = if d.level == Level::Error { "error" } else { "warn " };
+        let location = d.location.as_deref().map(|l| format!(" [{}]", clean(l))).unwrap_or_default();
+        let _ = writeln!(o, "    {level} {:28} {}{location}", d.code, clean(&d.message));
     }
-    if r.hosts.len() > 25 {
-        let _ = writeln!(o, "    ... {} more", r.hosts.len() - 25);
+    if serious.len() > SHOWN {
+        let _ = writeln!(o, "    ... {} more", serious.len() - SHOWN);
     }
-    let serious: Vec<_> = r
-        .diagnostics
-        .iter()
-        .filter(|d| d.level >= Level::Warning)
-        .collect();
-    let _ = writeln!(
-        o,
-        "  diagnostics {} ({} warnings or errors)",
-        r.diagnostics.len(),
-        serious.len()
-    );
-    for d in serious.iter().take(20) {
-        let level = if d.level == Level::Error {
-            "error"
-        } else {
-            "warn "
-        };
-        let _ = writeln!(
-            o,
-            "    {level} {:28} {}{}",
-            d.code,
-            d.message,
-            d.location
-                .as_deref()
-                .map(|l| format!(" [{l}]"))
-                .unwrap_or_default()
-        );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::clean;
+
+    #[test]
+    fn control_characters_cannot_forge_lines() {
+        assert_eq!(clean("a\nb\u{0}c\u{1b}[31m"), "a\\nb\\u{0}c\\u{1b}[31m");
+        assert_eq!(clean("普通话 ok"), "普通话 ok");
     }
-    o
 }

@@ -18,16 +18,9 @@ const EMBEDDED_PERMISSIONS: &str = include_str!("../../signatures/android/permis
 #[derive(Debug, thiserror::Error)]
 pub enum SignatureError {
     #[error("{path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
+    Io { path: String, source: std::io::Error },
     #[error("{path}:{line}: {message}")]
-    Syntax {
-        path: String,
-        line: usize,
-        message: String,
-    },
+    Syntax { path: String, line: usize, message: String },
 }
 
 /// Everything the later stages match against.
@@ -51,18 +44,12 @@ impl Database {
     pub fn load_dir(dir: &Path) -> Result<Self, SignatureError> {
         let read = |rel: &str| {
             let path = dir.join(rel);
-            std::fs::read_to_string(&path).map_err(|source| SignatureError::Io {
-                path: path.display().to_string(),
-                source,
-            })
+            std::fs::read_to_string(&path)
+                .map_err(|source| SignatureError::Io { path: path.display().to_string(), source })
         };
         let version = read("VERSION")?.trim().to_string();
-        let permissions =
-            permissions::parse(&read("android/permissions.tsv")?, "android/permissions.tsv")?;
-        Ok(Database {
-            version,
-            permissions,
-        })
+        let permissions = permissions::parse(&read("android/permissions.tsv")?, "android/permissions.tsv")?;
+        Ok(Database { version, permissions })
     }
 
     pub fn permission(&self, name: &str) -> Option<&PermissionInfo> {
@@ -78,16 +65,9 @@ mod tests {
     fn embedded_database_knows_dangerous_permissions() {
         let db = Database::embedded();
         assert!(!db.version.is_empty());
-        let p = db
-            .permission("android.permission.ACCESS_FINE_LOCATION")
-            .unwrap();
+        let p = db.permission("android.permission.ACCESS_FINE_LOCATION").unwrap();
         assert_eq!(p.protection_level, "dangerous");
-        assert_eq!(
-            db.permission("android.permission.INTERNET")
-                .unwrap()
-                .protection_level,
-            "normal"
-        );
+        assert_eq!(db.permission("android.permission.INTERNET").unwrap().protection_level, "normal");
         assert!(db.permission("com.example.NOT_A_PERMISSION").is_none());
     }
 

@@ -25,14 +25,8 @@ pub fn signature_files(
     let mut manifest = header.to_string();
     let mut signature_file_sections = String::new();
     for (name, data) in entries {
-        assert!(
-            name.len() < 60,
-            "long names would need 72-byte line wrapping"
-        );
-        let section = format!(
-            "Name: {name}\r\nSHA-256-Digest: {}\r\n\r\n",
-            base64(&Sha256::digest(data))
-        );
+        assert!(name.len() < 60, "long names would need 72-byte line wrapping");
+        let section = format!("Name: {name}\r\nSHA-256-Digest: {}\r\n\r\n", base64(&Sha256::digest(data)));
         signature_file_sections.push_str(&format!(
             "Name: {name}\r\nSHA-256-Digest: {}\r\n\r\n",
             base64(&Sha256::digest(section.as_bytes()))
@@ -55,12 +49,7 @@ pub fn signature_files(
 
 /// Detached PKCS#7 SignedData: one certificate, one SignerInfo whose
 /// encryptedDigest is RSA PKCS#1 v1.5 SHA-256 over `content`.
-fn pkcs7_signed_data(
-    content: &[u8],
-    signer: &Signer,
-    subject: &DistinguishedName,
-    serial: u64,
-) -> Vec<u8> {
+fn pkcs7_signed_data(content: &[u8], signer: &Signer, subject: &DistinguishedName, serial: u64) -> Vec<u8> {
     let sha256 = der::sequence(&[der::oid(OID_SHA256), der::null()]);
     let signer_info = der::sequence(&[
         der::small_integer(1),
@@ -84,11 +73,7 @@ pub fn base64(data: &[u8]) -> String {
     const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {

@@ -45,26 +45,17 @@ pub fn signing_block(unsigned_zip: &[u8], signer: &Signer) -> Vec<u8> {
 
     let mut signed_data = Vec::new();
     length_prefixed(&mut signed_data, &prefixed_sequence(&[digest_entry]));
-    length_prefixed(
-        &mut signed_data,
-        &prefixed_sequence(std::slice::from_ref(&signer.certificate)),
-    );
+    length_prefixed(&mut signed_data, &prefixed_sequence(std::slice::from_ref(&signer.certificate)));
     length_prefixed(&mut signed_data, &[]); // no additional attributes
 
     let mut signature_entry = Vec::new();
     put_u32(&mut signature_entry, RSA_PKCS1_V1_5_WITH_SHA256);
-    length_prefixed(
-        &mut signature_entry,
-        &x509::sign_sha256(&signer.key, &signed_data),
-    );
+    length_prefixed(&mut signature_entry, &x509::sign_sha256(&signer.key, &signed_data));
 
     let mut signer_bytes = Vec::new();
     length_prefixed(&mut signer_bytes, &signed_data);
     length_prefixed(&mut signer_bytes, &prefixed_sequence(&[signature_entry]));
-    length_prefixed(
-        &mut signer_bytes,
-        &x509::subject_public_key_info(&signer.key.to_public_key()),
-    );
+    length_prefixed(&mut signer_bytes, &x509::subject_public_key_info(&signer.key.to_public_key()));
     let mut v2_block = Vec::new();
     length_prefixed(&mut v2_block, &prefixed_sequence(&[signer_bytes]));
 

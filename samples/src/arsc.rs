@@ -27,10 +27,7 @@ pub const NETWORK_SECURITY_CONFIG_PATH: &str = "res/xml/network_security_config.
 pub fn app_resources(package_name: &str, app_name: &str) -> Vec<u8> {
     let entries: [(&str, Vec<(&str, &str)>); 2] = [
         ("string", vec![("app_name", app_name)]),
-        (
-            "xml",
-            vec![("network_security_config", NETWORK_SECURITY_CONFIG_PATH)],
-        ),
+        ("xml", vec![("network_security_config", NETWORK_SECURITY_CONFIG_PATH)]),
     ];
     encode(package_name, &entries)
 }
@@ -97,10 +94,7 @@ fn encode(package_name: &str, types: &[(&str, Vec<(&str, &str)>)]) -> Vec<u8> {
     put_u32(&mut package, package_size as u32);
     put_u32(&mut package, PACKAGE_ID);
     let name_units: Vec<u16> = package_name.encode_utf16().collect();
-    assert!(
-        name_units.len() < 128,
-        "package name fits in 128 UTF-16 units"
-    );
+    assert!(name_units.len() < 128, "package name fits in 128 UTF-16 units");
     for i in 0..128 {
         put_u16(&mut package, name_units.get(i).copied().unwrap_or(0));
     }
@@ -133,10 +127,7 @@ mod tests {
     fn table_sizes_are_consistent() {
         let table = app_resources("org.example.notes", "Notes");
         assert_eq!(&table[..2], &[0x02, 0x00]);
-        assert_eq!(
-            u32::from_le_bytes(table[4..8].try_into().unwrap()) as usize,
-            table.len()
-        );
+        assert_eq!(u32::from_le_bytes(table[4..8].try_into().unwrap()) as usize, table.len());
         assert_eq!(table.len() % 4, 0);
     }
 }

@@ -51,10 +51,7 @@ const ANDROID_ATTRIBUTES: &[(&str, u32)] = &[
 
 /// The framework resource id of `android:<name>`, if the writer knows it.
 pub fn android_attribute_id(name: &str) -> Option<u32> {
-    ANDROID_ATTRIBUTES
-        .iter()
-        .find(|(known, _)| *known == name)
-        .map(|&(_, id)| id)
+    ANDROID_ATTRIBUTES.iter().find(|(known, _)| *known == name).map(|&(_, id)| id)
 }
 
 /// A typed attribute value.
@@ -86,24 +83,13 @@ pub struct Element {
 
 impl Element {
     pub fn new(name: &str) -> Self {
-        Element {
-            name: name.to_string(),
-            attributes: Vec::new(),
-            children: Vec::new(),
-        }
+        Element { name: name.to_string(), attributes: Vec::new(), children: Vec::new() }
     }
 
     /// Adds `android:<name>`; panics on an attribute missing from the id table.
     pub fn android(mut self, name: &str, value: Value) -> Self {
-        assert!(
-            android_attribute_id(name).is_some(),
-            "unknown android attribute {name}"
-        );
-        self.attributes.push(Attribute {
-            android: true,
-            name: name.to_string(),
-            value,
-        });
+        assert!(android_attribute_id(name).is_some(), "unknown android attribute {name}");
+        self.attributes.push(Attribute { android: true, name: name.to_string(), value });
         self
     }
 
@@ -114,11 +100,7 @@ impl Element {
 
     /// Adds an attribute without namespace (e.g. `package`, `split`).
     pub fn plain(mut self, name: &str, value: Value) -> Self {
-        self.attributes.push(Attribute {
-            android: false,
-            name: name.to_string(),
-            value,
-        });
+        self.attributes.push(Attribute { android: false, name: name.to_string(), value });
         self
     }
 
@@ -293,10 +275,7 @@ mod tests {
             .child(Element::new("uses-sdk").android("minSdkVersion", Value::Int(24)));
         let bytes = encode(&doc, Options::default());
         assert_eq!(&bytes[..2], &[0x03, 0x00]);
-        assert_eq!(
-            u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize,
-            bytes.len()
-        );
+        assert_eq!(u32::from_le_bytes(bytes[4..8].try_into().unwrap()) as usize, bytes.len());
         let pool_size = u32::from_le_bytes(bytes[12..16].try_into().unwrap()) as usize;
         let map = 8 + pool_size;
         assert_eq!(&bytes[map..map + 2], &[0x80, 0x01]);

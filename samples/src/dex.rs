@@ -183,9 +183,7 @@ pub fn build(spec: &DexSpec) -> Vec<u8> {
         types.push(field.field_type.clone());
     }
     let shorty = |m: &MethodRef| -> String {
-        std::iter::once(shorty_char(&m.return_type))
-            .chain(m.params.iter().map(|p| shorty_char(p)))
-            .collect()
+        std::iter::once(shorty_char(&m.return_type)).chain(m.params.iter().map(|p| shorty_char(p))).collect()
     };
     let mut strings: Vec<String> = types.clone();
     strings.extend(spec.methods.iter().map(|m| m.name.clone()));
@@ -199,15 +197,11 @@ pub fn build(spec: &DexSpec) -> Vec<u8> {
     types.dedup();
 
     let string_index = |s: &str| -> u32 {
-        strings
-            .binary_search_by_key(&utf16_key(s), |x| utf16_key(x))
-            .expect("string collected") as u32
+        strings.binary_search_by_key(&utf16_key(s), |x| utf16_key(x)).expect("string collected") as u32
     };
     // Types sorted by descriptor are also sorted by string index.
     let type_index = |s: &str| -> u32 {
-        types
-            .binary_search_by_key(&utf16_key(s), |x| utf16_key(x))
-            .expect("type collected") as u32
+        types.binary_search_by_key(&utf16_key(s), |x| utf16_key(x)).expect("type collected") as u32
     };
 
     let mut protos: Vec<Proto> = spec
@@ -233,22 +227,13 @@ pub fn build(spec: &DexSpec) -> Vec<u8> {
     let mut fields: Vec<(u32, u32, u32)> = spec
         .fields
         .iter()
-        .map(|f| {
-            (
-                type_index(&f.class),
-                string_index(&f.name),
-                type_index(&f.field_type),
-            )
-        })
+        .map(|f| (type_index(&f.class), string_index(&f.name), type_index(&f.field_type)))
         .collect();
     fields.sort();
     fields.dedup();
 
-    let mut methods: Vec<(u32, u32, u32)> = spec
-        .methods
-        .iter()
-        .map(|m| (type_index(&m.class), string_index(&m.name), proto_index(m)))
-        .collect();
+    let mut methods: Vec<(u32, u32, u32)> =
+        spec.methods.iter().map(|m| (type_index(&m.class), string_index(&m.name), proto_index(m))).collect();
     methods.sort();
     methods.dedup();
 
@@ -284,11 +269,7 @@ pub fn build(spec: &DexSpec) -> Vec<u8> {
         }
     }
     let type_lists_off = if type_list_count > 0 {
-        type_list_offsets
-            .iter()
-            .copied()
-            .find(|&o| o != 0)
-            .unwrap_or(0)
+        type_list_offsets.iter().copied().find(|&o| o != 0).unwrap_or(0)
     } else {
         0
     };
@@ -390,10 +371,7 @@ pub fn build(spec: &DexSpec) -> Vec<u8> {
         put_u32(&mut out, class.access_flags);
         put_u32(&mut out, type_index(&class.superclass));
         put_u32(&mut out, 0); // interfaces
-        put_u32(
-            &mut out,
-            class.source_file.as_deref().map_or(NO_INDEX, &string_index),
-        );
+        put_u32(&mut out, class.source_file.as_deref().map_or(NO_INDEX, &string_index));
         put_u32(&mut out, 0); // annotations
         put_u32(&mut out, 0); // class_data: none, the class has no code
         put_u32(&mut out, 0); // static values
@@ -468,9 +446,6 @@ mod tests {
         assert_eq!(&dex[..8], b"dex\n035\0");
         let file_size = u32::from_le_bytes(dex[0x20..0x24].try_into().unwrap());
         assert_eq!(file_size as usize, dex.len());
-        assert_eq!(
-            u32::from_le_bytes(dex[8..12].try_into().unwrap()),
-            adler32(&dex[12..])
-        );
+        assert_eq!(u32::from_le_bytes(dex[8..12].try_into().unwrap()), adler32(&dex[12..]));
     }
 }

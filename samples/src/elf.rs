@@ -179,14 +179,7 @@ pub fn build(so: &SharedObject) -> Vec<u8> {
         symbol(&mut symbols, name, STT_FUNC, 0, 0, 0);
     }
     for (i, &name) in export_names.iter().enumerate() {
-        symbol(
-            &mut symbols,
-            name,
-            STT_FUNC,
-            4,
-            (text_off + 4 * i) as u64,
-            4,
-        );
+        symbol(&mut symbols, name, STT_FUNC, 4, (text_off + 4 * i) as u64, 4);
     }
     out[dynsym_off..dynsym_off + symbols.len()].copy_from_slice(&symbols);
 
@@ -194,49 +187,18 @@ pub fn build(so: &SharedObject) -> Vec<u8> {
     let mut sh = vec![0u8; 64];
     let dynstr_index = 2;
     let sections = [
-        Section::new(
-            names[0],
-            SHT_DYNSYM,
-            SHF_ALLOC,
-            dynsym_off,
-            24 * symbol_count,
-        )
-        .linked(dynstr_index, 1)
-        .entries(8, 24),
-        Section::new(
-            names[1],
-            SHT_STRTAB,
-            SHF_ALLOC,
-            dynstr_off,
-            dynstr.bytes.len(),
-        ),
-        Section::new(
-            names[2],
-            SHT_HASH,
-            SHF_ALLOC,
-            hash_off,
-            4 * (2 + buckets.len() + chains.len()),
-        )
-        .linked(1, 0)
-        .entries(4, 4),
-        Section::new(
-            names[3],
-            SHT_PROGBITS,
-            SHF_ALLOC | SHF_EXECINSTR,
-            text_off,
-            text_size,
-        )
-        .entries(16, 0),
+        Section::new(names[0], SHT_DYNSYM, SHF_ALLOC, dynsym_off, 24 * symbol_count)
+            .linked(dynstr_index, 1)
+            .entries(8, 24),
+        Section::new(names[1], SHT_STRTAB, SHF_ALLOC, dynstr_off, dynstr.bytes.len()),
+        Section::new(names[2], SHT_HASH, SHF_ALLOC, hash_off, 4 * (2 + buckets.len() + chains.len()))
+            .linked(1, 0)
+            .entries(4, 4),
+        Section::new(names[3], SHT_PROGBITS, SHF_ALLOC | SHF_EXECINSTR, text_off, text_size).entries(16, 0),
         Section::new(names[4], SHT_PROGBITS, SHF_ALLOC, rodata_off, rodata_size).entries(16, 0),
-        Section::new(
-            names[5],
-            SHT_DYNAMIC,
-            SHF_ALLOC | SHF_WRITE,
-            dynamic_off,
-            dynamic.len(),
-        )
-        .linked(dynstr_index, 0)
-        .entries(8, 16),
+        Section::new(names[5], SHT_DYNAMIC, SHF_ALLOC | SHF_WRITE, dynamic_off, dynamic.len())
+            .linked(dynstr_index, 0)
+            .entries(8, 16),
         Section::new(names[6], SHT_STRTAB, 0, shstrtab_off, shstrtab.bytes.len()),
     ];
     for section in &sections {
@@ -295,17 +257,7 @@ struct Section {
 
 impl Section {
     fn new(name: u32, kind: u32, flags: u64, offset: usize, size: usize) -> Self {
-        Section {
-            name,
-            kind,
-            flags,
-            offset,
-            size,
-            link: 0,
-            info: 0,
-            alignment: 1,
-            entry_size: 0,
-        }
+        Section { name, kind, flags, offset, size, link: 0, info: 0, alignment: 1, entry_size: 0 }
     }
 
     fn linked(mut self, link: u32, info: u32) -> Self {
@@ -325,11 +277,7 @@ impl Section {
         put_u32(out, self.kind);
         put_u64(out, self.flags);
         // Allocated sections live at virtual address == file offset.
-        let address = if self.flags & SHF_ALLOC != 0 {
-            self.offset as u64
-        } else {
-            0
-        };
+        let address = if self.flags & SHF_ALLOC != 0 { self.offset as u64 } else { 0 };
         put_u64(out, address);
         put_u64(out, self.offset as u64);
         put_u64(out, self.size as u64);

@@ -55,8 +55,5 @@ pub fn generate_pem(key: DemoKey) -> String {
     use rand_chacha::rand_core::SeedableRng;
     let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(key.seed());
     let private = RsaPrivateKey::new(&mut rng, 2048).expect("RSA key generation");
-    private
-        .to_pkcs8_pem(LineEnding::LF)
-        .expect("PKCS#8 encoding")
-        .to_string()
+    private.to_pkcs8_pem(LineEnding::LF).expect("PKCS#8 encoding").to_string()
 }

@@ -15,9 +15,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         None => write_samples(root),
         Some("keygen") => keygen(root),
-        Some(other) => Err(format!(
-            "unknown command {other:?} (expected nothing or `keygen`)"
-        )),
+        Some(other) => Err(format!("unknown command {other:?} (expected nothing or `keygen`)")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

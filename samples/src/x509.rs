@@ -56,16 +56,11 @@ pub fn subject_public_key_info(key: &RsaPublicKey) -> Vec<u8> {
 /// RSASSA-PKCS1-v1_5 with SHA-256 over `message` (deterministic).
 pub fn sign_sha256(key: &RsaPrivateKey, message: &[u8]) -> Vec<u8> {
     let digest = Sha256::digest(message);
-    key.sign(Pkcs1v15Sign::new::<Sha256>(), &digest)
-        .expect("RSA-2048 signs a SHA-256 digest")
+    key.sign(Pkcs1v15Sign::new::<Sha256>(), &digest).expect("RSA-2048 signs a SHA-256 digest")
 }
 
 /// A self-signed certificate for `key` naming `dn` as subject and issuer.
-pub fn self_signed_certificate(
-    key: &RsaPrivateKey,
-    dn: &DistinguishedName,
-    serial: u64,
-) -> Vec<u8> {
+pub fn self_signed_certificate(key: &RsaPrivateKey, dn: &DistinguishedName, serial: u64) -> Vec<u8> {
     let tbs = der::sequence(&[
         der::explicit(0, &der::small_integer(2)), // v3
         der::small_integer(serial),
@@ -76,9 +71,5 @@ pub fn self_signed_certificate(
         subject_public_key_info(&key.to_public_key()),
     ]);
     let signature = sign_sha256(key, &tbs);
-    der::sequence(&[
-        tbs,
-        sha256_with_rsa_algorithm(),
-        der::bit_string(&signature),
-    ])
+    der::sequence(&[tbs, sha256_with_rsa_algorithm(), der::bit_string(&signature)])
 }

@@ -60,11 +60,7 @@ impl ZipWriter {
     /// Starts the archive after `prefix` (Janus-style polyglots): every offset
     /// in the central directory and EOCD then already counts the prefix.
     pub fn with_prefix(prefix: Vec<u8>) -> Self {
-        ZipWriter {
-            out: prefix,
-            central_directory: Vec::new(),
-            entry_count: 0,
-        }
+        ZipWriter { out: prefix, central_directory: Vec::new(), entry_count: 0 }
     }
 
     /// Adds an entry with an ASCII/UTF-8 name and honest headers.
@@ -85,14 +81,7 @@ impl ZipWriter {
             Compression::Deflated => deflate(data),
         };
         let crc = crc32fast::hash(data);
-        self.add_encoded(
-            name,
-            &payload,
-            compression,
-            crc,
-            len_u32(data.len()),
-            quirks,
-        );
+        self.add_encoded(name, &payload, compression, crc, len_u32(data.len()), quirks);
     }
 
     /// Adds an entry whose data is already encoded (e.g. a streamed deflate of
@@ -110,15 +99,9 @@ impl ZipWriter {
             Compression::Stored => 0,
             Compression::Deflated => 8,
         });
-        let version_needed: u16 = if compression == Compression::Deflated {
-            20
-        } else {
-            10
-        };
+        let version_needed: u16 = if compression == Compression::Deflated { 20 } else { 10 };
         let flags = quirks.extra_flags;
-        let declared_size = quirks
-            .declared_uncompressed_size
-            .unwrap_or(uncompressed_size);
+        let declared_size = quirks.declared_uncompressed_size.unwrap_or(uncompressed_size);
         let local_offset = len_u32(self.out.len());
         let name_len = u16::try_from(name.len()).expect("entry name fits in u16");
 
@@ -197,18 +180,13 @@ pub struct ZipLayout {
 pub fn layout(zip: &[u8]) -> ZipLayout {
     let eocd_offset = zip.len().checked_sub(22).expect("archive has an EOCD");
     assert_eq!(read_u32(zip, eocd_offset), 0x0605_4b50, "EOCD signature");
-    ZipLayout {
-        central_directory_offset: read_u32(zip, eocd_offset + 16) as usize,
-        eocd_offset,
-    }
+    ZipLayout { central_directory_offset: read_u32(zip, eocd_offset + 16) as usize, eocd_offset }
 }
 
 /// Raw deflate (no zlib header) at [`DEFLATE_LEVEL`].
 pub fn deflate(data: &[u8]) -> Vec<u8> {
     let mut encoder = DeflateEncoder::new(Vec::new(), Level::new(DEFLATE_LEVEL));
-    encoder
-        .write_all(data)
-        .expect("writing to a Vec cannot fail");
+    encoder.write_all(data).expect("writing to a Vec cannot fail");
     encoder.finish().expect("writing to a Vec cannot fail")
 }
 
@@ -226,11 +204,7 @@ pub fn deflate_zeros(len: u64) -> (Vec<u8>, u32) {
         let input = &zeros[..take];
         crc.update(input);
         remaining -= take as u64;
-        let flush = if remaining == 0 {
-            FlushCompress::Finish
-        } else {
-            FlushCompress::None
-        };
+        let flush = if remaining == 0 { FlushCompress::Finish } else { FlushCompress::None };
         let mut consumed = 0usize;
         loop {
             if out.capacity() - out.len() < 64 * 1024 {
@@ -301,10 +275,7 @@ mod tests {
         zip.add("a", b"x", Compression::Deflated);
         zip.add("odd-name.bin", b"aligned", Compression::Stored);
         let bytes = zip.finish();
-        let at = bytes
-            .windows(7)
-            .position(|w| w == b"aligned")
-            .expect("stored data present");
+        let at = bytes.windows(7).position(|w| w == b"aligned").expect("stored data present");
         assert_eq!(at % 4, 0);
         let layout = layout(&bytes);
         assert_eq!(layout.eocd_offset, bytes.len() - 22);
@@ -314,9 +285,7 @@ mod tests {
     fn deflated_zeros_round_trip() {
         let (stream, crc) = deflate_zeros(3 << 20);
         let mut inflated = Vec::new();
-        DeflateDecoder::new(&stream[..])
-            .read_to_end(&mut inflated)
-            .expect("valid deflate");
+        DeflateDecoder::new(&stream[..]).read_to_end(&mut inflated).expect("valid deflate");
         assert_eq!(inflated.len(), 3 << 20);
         assert!(inflated.iter().all(|&b| b == 0));
         assert_eq!(crc, crc32fast::hash(&inflated));

@@ -20,18 +20,12 @@ fn committed_samples_match_the_builder() {
             Err(e) => stale.push(format!("{} unreadable: {e}", sample.path)),
         }
     }
-    assert!(
-        stale.is_empty(),
-        "samples are out of date (run `cargo run -p appvet-samples`): {stale:?}"
-    );
+    assert!(stale.is_empty(), "samples are out of date (run `cargo run -p appvet-samples`): {stale:?}");
 }
 
 #[test]
 fn building_twice_gives_identical_bytes() {
-    assert_eq!(
-        appvet_samples::apps::benign_apk(),
-        appvet_samples::apps::benign_apk()
-    );
+    assert_eq!(appvet_samples::apps::benign_apk(), appvet_samples::apps::benign_apk());
 }
 
 /// Pulls a stored entry out of an archive written by our zip writer.
@@ -63,14 +57,8 @@ fn native_library_parses_with_goblin() {
     assert_eq!(elf.header.e_machine, goblin::elf::header::EM_AARCH64);
     assert_eq!(elf.soname, Some("libtracker.so"));
     assert_eq!(elf.libraries, vec!["liblog.so", "libc.so"]);
-    let names: Vec<&str> = elf
-        .dynsyms
-        .iter()
-        .filter_map(|s| elf.dynstrtab.get_at(s.st_name))
-        .collect();
+    let names: Vec<&str> = elf.dynsyms.iter().filter_map(|s| elf.dynstrtab.get_at(s.st_name)).collect();
     assert!(names.contains(&"__android_log_print"));
     assert!(names.contains(&"JNI_OnLoad"));
-    assert!(so
-        .windows(33)
-        .any(|w| w == b"https://sdk.tracker.example.cn/v1"));
+    assert!(so.windows(33).any(|w| w == b"https://sdk.tracker.example.cn/v1"));
 }

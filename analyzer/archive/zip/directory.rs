@@ -360,7 +360,8 @@ fn parse_central_record(
     let extra_len = usize::from(u16_at(30));
     let comment_len = usize::from(u16_at(32));
     let raw_name = slice(directory, pos + CENTRAL_LEN, name_len).map_err(|_| "has a name cut short")?;
-    let extra = slice(directory, pos + CENTRAL_LEN + name_len, extra_len).map_err(|_| "has extra data cut short")?;
+    let extra =
+        slice(directory, pos + CENTRAL_LEN + name_len, extra_len).map_err(|_| "has extra data cut short")?;
     let next = pos + CENTRAL_LEN + name_len + extra_len + comment_len;
     if next > directory.len() {
         return Err("has a comment cut short");
@@ -378,8 +379,11 @@ fn parse_central_record(
                 .at(name.as_str())
         }),
         ExtraOutcome::Zip64Short => sink.emit(codes::ZIP64_MALFORMED, || {
-            Diagnostic::warning(codes::ZIP64_MALFORMED, "ZIP64 extra field lacks a saturated value; 32-bit value kept")
-                .at(name.as_str())
+            Diagnostic::warning(
+                codes::ZIP64_MALFORMED,
+                "ZIP64 extra field lacks a saturated value; 32-bit value kept",
+            )
+            .at(name.as_str())
         }),
     }
     let local_header_offset = shifted(local_offset, shift).unwrap_or(local_offset);
@@ -574,13 +578,17 @@ fn inspect_local_header(data: &[u8], entry: &ZipEntry, sink: &mut DiagnosticSink
             .at(entry.name.as_str())
         });
     }
-    let stored_len = if entry.method == METHOD_STORED { entry.uncompressed_size } else { entry.compressed_size };
+    let stored_len =
+        if entry.method == METHOD_STORED { entry.uncompressed_size } else { entry.compressed_size };
     let data_end = (header.data_offset as u64).checked_add(stored_len);
     if data_end.is_none_or(|end| end > data.len() as u64) {
         sink.emit(codes::ENTRY_TRUNCATED, || {
             Diagnostic::warning(
                 codes::ENTRY_TRUNCATED,
-                format!("data ({stored_len} bytes at {:#x}) runs past the end of the archive", header.data_offset),
+                format!(
+                    "data ({stored_len} bytes at {:#x}) runs past the end of the archive",
+                    header.data_offset
+                ),
             )
             .at(entry.name.as_str())
         });
@@ -650,7 +658,8 @@ fn recovered_extent(data: &[u8], header: &LocalHeader) -> (u64, u64, u32, usize)
     let sizes_known = header.flags & FLAG_DATA_DESCRIPTOR == 0 || header.compressed != 0;
     if sizes_known {
         let stored = if header.method == METHOD_STORED { header.uncompressed } else { header.compressed };
-        let end = usize::try_from(stored).ok().and_then(|n| start.checked_add(n)).filter(|&e| e <= data.len());
+        let end =
+            usize::try_from(stored).ok().and_then(|n| start.checked_add(n)).filter(|&e| e <= data.len());
         // A size running past the data is not trusted to skip ahead.
         return (header.compressed, header.uncompressed, header.crc32, end.unwrap_or(start));
     }
@@ -665,7 +674,9 @@ fn recovered_extent(data: &[u8], header: &LocalHeader) -> (u64, u64, u32, usize)
         } else if sig == LOCAL_SIG || sig == CENTRAL_SIG || sig == EOCD_SIG {
             // Descriptor without its optional signature, 32- or 64-bit sizes.
             for (len, wide) in [(12usize, false), (20, true)] {
-                if let Some(found) = rel.checked_sub(len).and_then(|d| descriptor_fields(data, start + d, d, wide)) {
+                if let Some(found) =
+                    rel.checked_sub(len).and_then(|d| descriptor_fields(data, start + d, d, wide))
+                {
                     return found;
                 }
             }
@@ -676,7 +687,8 @@ fn recovered_extent(data: &[u8], header: &LocalHeader) -> (u64, u64, u32, usize)
 }
 
 fn descriptor_at(data: &[u8], fields: usize, data_len: usize) -> Option<(u64, u64, u32, usize)> {
-    descriptor_fields(data, fields, data_len, false).or_else(|| descriptor_fields(data, fields, data_len, true))
+    descriptor_fields(data, fields, data_len, false)
+        .or_else(|| descriptor_fields(data, fields, data_len, true))
 }
 
 /// A descriptor's fields at `at` (crc, compressed, uncompressed) if its
@@ -712,7 +724,11 @@ fn report_prefix(data: &[u8], entries: &[ZipEntry], layout: &mut ZipLayout, sink
     };
     let len = layout.prefix_len;
     sink.emit(codes::PREPENDED_DATA, || {
-        Diagnostic::new(level, codes::PREPENDED_DATA, format!("{len} bytes before the first local header{what}"))
+        Diagnostic::new(
+            level,
+            codes::PREPENDED_DATA,
+            format!("{len} bytes before the first local header{what}"),
+        )
     });
 }
 
@@ -730,7 +746,10 @@ fn report_duplicates(entries: &[ZipEntry], sink: &mut DiagnosticSink) {
         sink.emit(codes::DUPLICATE_NAME, || {
             Diagnostic::warning(
                 codes::DUPLICATE_NAME,
-                format!("entry {} repeats the name of entry {first}; lookups by name return the first", b.index),
+                format!(
+                    "entry {} repeats the name of entry {first}; lookups by name return the first",
+                    b.index
+                ),
             )
             .at(b.name.as_str())
         });
@@ -757,7 +776,9 @@ fn report_overlaps(data: &[u8], entries: &[ZipEntry], layout: &ZipLayout, sink: 
                 sink.emit(codes::OVERLAPPING_ENTRIES, || {
                     Diagnostic::error(
                         codes::OVERLAPPING_ENTRIES,
-                        format!("entry {index} at {start:#x} overlaps entry {other} (overlap bomb technique)"),
+                        format!(
+                            "entry {index} at {start:#x} overlaps entry {other} (overlap bomb technique)"
+                        ),
                     )
                     .at(entries.get(index).map(|e| e.name.as_str()).unwrap_or_default())
                 });

@@ -21,10 +21,8 @@ const FIRST_ALLOCATION_MAX: usize = 8 << 20;
 /// bytes. Bytes after the stream's end marker are ignored.
 pub(super) fn inflate_bounded(input: &[u8], cap: usize) -> Result<Vec<u8>, InflateError> {
     let hard_cap = cap.saturating_add(1);
-    let first = cap
-        .min(input.len().saturating_mul(4).max(64 << 10))
-        .min(FIRST_ALLOCATION_MAX)
-        .saturating_add(1);
+    let first =
+        cap.min(input.len().saturating_mul(4).max(64 << 10)).min(FIRST_ALLOCATION_MAX).saturating_add(1);
     let mut out: Vec<u8> = Vec::with_capacity(first);
     let mut inflater = Decompress::new(false);
     loop {
@@ -79,7 +77,10 @@ mod tests {
         assert_eq!(inflate_bounded(&packed, plain.len()).unwrap(), plain);
         assert!(matches!(inflate_bounded(&packed, 1000), Err(InflateError::PastLimit)));
         assert!(matches!(inflate_bounded(&packed, 0), Err(InflateError::PastLimit)));
-        assert!(matches!(inflate_bounded(&packed[..packed.len() / 2], plain.len()), Err(InflateError::Truncated)));
+        assert!(matches!(
+            inflate_bounded(&packed[..packed.len() / 2], plain.len()),
+            Err(InflateError::Truncated)
+        ));
         assert!(inflate_bounded(&[0xff; 64], 100).is_err());
         assert!(inflate_bounded(&[], 100).is_err());
     }

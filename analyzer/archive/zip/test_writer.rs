@@ -156,7 +156,8 @@ impl ZipBuilder {
         out.extend_from_slice(&[0; 4]);
         out.extend_from_slice(&declared.to_le_bytes());
         out.extend_from_slice(&declared.to_le_bytes());
-        let (size32, offset32) = if self.zip64 { (u32::MAX, u32::MAX) } else { (cd_size as u32, cd_offset as u32) };
+        let (size32, offset32) =
+            if self.zip64 { (u32::MAX, u32::MAX) } else { (cd_size as u32, cd_offset as u32) };
         out.extend_from_slice(&size32.to_le_bytes());
         out.extend_from_slice(&offset32.to_le_bytes());
         out.extend_from_slice(&(self.comment.len() as u16).to_le_bytes());

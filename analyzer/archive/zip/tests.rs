@@ -177,7 +177,8 @@ fn lists_local_headers_when_there_is_no_end_record() {
     let mut described = TestEntry::deflated("described", &text);
     described.flags = 8;
     let data =
-        ZipBuilder::with(vec![TestEntry::stored("one", b"1"), described, TestEntry::stored("last", b"x")]).build();
+        ZipBuilder::with(vec![TestEntry::stored("one", b"1"), described, TestEntry::stored("last", b"x")])
+            .build();
     let first_cd = memchr::memmem::find(&data, b"PK\x01\x02").unwrap();
     let archive = parse(&data[..first_cd + 10]);
     assert!(!archive.layout.eocd_found);
@@ -361,7 +362,8 @@ fn truncations_and_corruptions_never_panic() {
     let text = sample_text();
     let mut described = TestEntry::deflated("d", &text);
     described.flags = 8;
-    let mut builder = ZipBuilder::with(vec![TestEntry::stored("s", b"stored"), described, TestEntry::deflated("z", &text)]);
+    let mut builder =
+        ZipBuilder::with(vec![TestEntry::stored("s", b"stored"), described, TestEntry::deflated("z", &text)]);
     for zip64 in [false, true] {
         builder.zip64 = zip64;
         let data = builder.build();

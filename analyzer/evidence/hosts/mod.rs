@@ -66,11 +66,8 @@ impl HostExtractor {
     /// (`com.example.app`, `com.umeng.analytics`), used to reject Java
     /// package and class names that look like domains.
     pub fn new(own_packages: &[String]) -> Self {
-        let mut extractor = HostExtractor {
-            known: KnownPackages::default(),
-            hosts: HashMap::new(),
-            dropped_hosts: 0,
-        };
+        let mut extractor =
+            HostExtractor { known: KnownPackages::default(), hosts: HashMap::new(), dropped_hosts: 0 };
         extractor.add_code_packages(own_packages.iter().map(String::as_str));
         extractor
     }
@@ -100,26 +97,20 @@ impl HostExtractor {
                 self.dropped_hosts = self.dropped_hosts.saturating_add(1);
                 return;
             }
-            None => self
-                .hosts
-                .entry(found.host.host.clone())
-                .or_insert(HostEntry {
-                    domain: found.host.domain.clone(),
-                    ip: found.host.ip,
-                    schemes: BTreeSet::new(),
-                    evidence: Vec::new(),
-                    total: 0,
-                }),
+            None => self.hosts.entry(found.host.host.clone()).or_insert(HostEntry {
+                domain: found.host.domain.clone(),
+                ip: found.host.ip,
+                schemes: BTreeSet::new(),
+                evidence: Vec::new(),
+                total: 0,
+            }),
         };
         entry.total = entry.total.saturating_add(1);
         if let Some(scheme) = found.scheme {
             entry.schemes.insert(scheme);
         }
         if entry.evidence.len() < MAX_EVIDENCE_PER_HOST
-            && !entry
-                .evidence
-                .iter()
-                .any(|e| e.source == source && e.kind == kind && e.value == found.value)
+            && !entry.evidence.iter().any(|e| e.source == source && e.kind == kind && e.value == found.value)
         {
             entry.evidence.push(Evidence {
                 source: scan::clip(source),

@@ -195,9 +195,7 @@ const IDENTIFIER_URL_PREFIXES: &[&str] = &[
 
 /// True when `host_and_path` (lower case, no scheme) is an identifier URL.
 pub(super) fn is_identifier_url(host_and_path: &str) -> bool {
-    IDENTIFIER_URL_PREFIXES
-        .iter()
-        .any(|prefix| host_and_path.starts_with(prefix))
+    IDENTIFIER_URL_PREFIXES.iter().any(|prefix| host_and_path.starts_with(prefix))
 }
 
 /// First labels that open a Java/Kotlin package name (reverse DNS) or a
@@ -430,8 +428,8 @@ const FILE_EXTENSIONS: &[&str] = &[
 /// `.target`, `.name`, `.style`, `.data`, `.app`, `.ads` match member
 /// accesses (`e.target`, `this.name`) far more often than hosts.
 const LEGACY_OR_POPULAR_TLDS: &[&str] = &[
-    "com", "net", "org", "edu", "gov", "mil", "int", "info", "biz", "mobi", "asia", "xyz", "top",
-    "icu", "vip", "club", "online", "site", "website", "tech", "ltd", "cloud", "shop",
+    "com", "net", "org", "edu", "gov", "mil", "int", "info", "biz", "mobi", "asia", "xyz", "top", "icu",
+    "vip", "club", "online", "site", "website", "tech", "ltd", "cloud", "shop",
 ];
 
 /// Country codes that services commonly use for a bare second-level name
@@ -439,19 +437,19 @@ const LEGACY_OR_POPULAR_TLDS: &[&str] = &[
 /// name on any other country code (`coverage.ec`, `press.jm`) is far more
 /// often a file or key than a host; with a subdomain it is accepted.
 const HOSTING_CCTLDS: &[&str] = &[
-    "cn", "ru", "ir", "kp", "ua", "kz", "uz", "hk", "tw", "jp", "kr", "de", "fr", "uk", "nl", "es",
-    "pt", "pl", "cz", "sk", "hu", "ro", "bg", "gr", "tr", "il", "sa", "ae", "eg", "za", "ng", "ke",
-    "pk", "bd", "lk", "vn", "th", "sg", "ph", "au", "nz", "ca", "mx", "br", "ar", "cl", "co", "pe",
-    "ve", "eu", "io", "cc", "ly", "gl", "gg", "la", "ai", "fm", "ws", "su", "ch", "se", "fi", "dk",
-    "ie", "lu", "lt", "lv", "ee", "si", "hr", "rs", "ge", "az", "cx", "vc", "nu", "sx", "gd",
+    "cn", "ru", "ir", "kp", "ua", "kz", "uz", "hk", "tw", "jp", "kr", "de", "fr", "uk", "nl", "es", "pt",
+    "pl", "cz", "sk", "hu", "ro", "bg", "gr", "tr", "il", "sa", "ae", "eg", "za", "ng", "ke", "pk", "bd",
+    "lk", "vn", "th", "sg", "ph", "au", "nz", "ca", "mx", "br", "ar", "cl", "co", "pe", "ve", "eu", "io",
+    "cc", "ly", "gl", "gg", "la", "ai", "fm", "ws", "su", "ch", "se", "fi", "dk", "ie", "lu", "lt", "lv",
+    "ee", "si", "hr", "rs", "ge", "az", "cx", "vc", "nu", "sx", "gd",
 ];
 
 /// Country codes that are also common English/code words. A two-label bare
 /// name on them (`user.id`, `this.is`, `config.in`) is a key path far more
 /// often than a host; three labels (`api.example.in`) are accepted.
 const WORD_CCTLDS: &[&str] = &[
-    "id", "is", "it", "at", "as", "by", "no", "in", "do", "so", "my", "am", "pm", "us", "to", "be",
-    "me", "md", "ps", "st", "mp", "tv", "ms", "ml", "sh", "im",
+    "id", "is", "it", "at", "as", "by", "no", "in", "do", "so", "my", "am", "pm", "us", "to", "be", "me",
+    "md", "ps", "st", "mp", "tv", "ms", "ml", "sh", "im",
 ];
 
 /// How a candidate was written, which decides how much it is trusted.
@@ -491,23 +489,12 @@ impl KnownPackages {
     /// Accepts `com.foo.Bar`, `com/foo/Bar` and `Lcom/foo/Bar;`.
     pub fn add(&mut self, name: &str) {
         let trimmed = name.trim();
-        let trimmed = match trimmed
-            .strip_prefix('L')
-            .and_then(|rest| rest.strip_suffix(';'))
-        {
+        let trimmed = match trimmed.strip_prefix('L').and_then(|rest| rest.strip_suffix(';')) {
             Some(inner) => inner,
             None => trimmed,
         };
-        let dotted: String = trimmed
-            .chars()
-            .map(|c| {
-                if c == '/' {
-                    '.'
-                } else {
-                    c.to_ascii_lowercase()
-                }
-            })
-            .collect();
+        let dotted: String =
+            trimmed.chars().map(|c| if c == '/' { '.' } else { c.to_ascii_lowercase() }).collect();
         let labels: Vec<&str> = dotted.split('.').filter(|l| !l.is_empty()).collect();
         self.add_prefixes(&labels);
         if labels.len() > 2 {
@@ -586,23 +573,16 @@ pub(super) fn bare_ipv4_is_suspect(ip: Ipv4Addr) -> bool {
 
 /// Public resolvers in the low ranges that apps hard-code for DNS or
 /// connectivity checks.
-const WELL_KNOWN_LOW_IPS: &[[u8; 4]] = &[
-    [1, 1, 1, 1],
-    [1, 0, 0, 1],
-    [8, 8, 8, 8],
-    [8, 8, 4, 4],
-    [9, 9, 9, 9],
-    [4, 2, 2, 1],
-    [4, 2, 2, 2],
-];
+const WELL_KNOWN_LOW_IPS: &[[u8; 4]] =
+    &[[1, 1, 1, 1], [1, 0, 0, 1], [8, 8, 8, 8], [8, 8, 4, 4], [9, 9, 9, 9], [4, 2, 2, 1], [4, 2, 2, 2]];
 
 /// ELF section names (`.data.rel.ro`, `.text.startup`) seen in native
 /// string dumps; `.ro` is a country code.
 pub(super) fn is_section_name(host: &str) -> bool {
     let first = host.split('.').next().unwrap_or_default();
     [
-        "data", "rodata", "text", "bss", "rel", "rela", "init", "fini", "tdata", "tbss", "note",
-        "gnu", "got", "plt", "debug", "eh_frame",
+        "data", "rodata", "text", "bss", "rel", "rela", "init", "fini", "tdata", "tbss", "note", "gnu",
+        "got", "plt", "debug", "eh_frame",
     ]
     .contains(&first)
 }
@@ -653,9 +633,8 @@ fn registrable_domain(host: &str) -> String {
     let labels: Vec<&str> = host.split('.').collect();
     for i in 1..labels.len() {
         let candidate = labels[i..].join(".");
-        let is_icann_suffix = psl::suffix(candidate.as_bytes()).is_some_and(|s| {
-            s.typ() == Some(psl::Type::Icann) && s.as_bytes() == candidate.as_bytes()
-        });
+        let is_icann_suffix = psl::suffix(candidate.as_bytes())
+            .is_some_and(|s| s.typ() == Some(psl::Type::Icann) && s.as_bytes() == candidate.as_bytes());
         if is_icann_suffix {
             return labels[i - 1..].join(".");
         }
@@ -672,11 +651,7 @@ pub(super) fn normalize(raw: &str) -> String {
 
 /// Validates a host name or IP literal (not bracketed) in `form`.
 /// `original` keeps the case as written, for the class-name check.
-pub(super) fn validate(
-    original: &str,
-    form: Form,
-    known: &KnownPackages,
-) -> Result<ValidHost, &'static str> {
+pub(super) fn validate(original: &str, form: Form, known: &KnownPackages) -> Result<ValidHost, &'static str> {
     let host = normalize(original);
     if let Some(ip) = parse_ipv4(&host) {
         if ipv4_is_never_a_host(ip) {
@@ -685,18 +660,10 @@ pub(super) fn validate(
         if matches!(form, Form::BareWhole | Form::BareEmbedded) && bare_ipv4_is_suspect(ip) {
             return Err("ipv4 looks like a mask, version or OID");
         }
-        return Ok(ValidHost {
-            host,
-            ip: true,
-            domain: None,
-        });
+        return Ok(ValidHost { host, ip: true, domain: None });
     }
     if host == "localhost" && form != Form::BareEmbedded {
-        return Ok(ValidHost {
-            host,
-            ip: false,
-            domain: None,
-        });
+        return Ok(ValidHost { host, ip: false, domain: None });
     }
     let lenient = form == Form::Url;
     if !dns_shape_ok(&host, lenient) {
@@ -714,11 +681,7 @@ pub(super) fn validate(
         }
     }
     let domain = Some(registrable_domain(&host));
-    Ok(ValidHost {
-        host,
-        ip: false,
-        domain,
-    })
+    Ok(ValidHost { host, ip: false, domain })
 }
 
 /// The heuristics for names not written as URLs. Returns why a candidate
@@ -751,12 +714,7 @@ fn reject_bare(
         // `com.facebook.ads`, `android.intent.action.MAIN`, `ro.build.id`.
         return Some("package or property name");
     }
-    if labels
-        .iter()
-        .filter(|l| l.bytes().all(|b| b.is_ascii_digit()))
-        .count()
-        >= 2
-    {
+    if labels.iter().filter(|l| l.bytes().all(|b| b.is_ascii_digit())).count() >= 2 {
         // `1.2.3.beta`, `2.5.29.cn`: numbered versions and OIDs.
         return Some("version-like");
     }
@@ -828,9 +786,7 @@ fn reject_bare(
 fn looks_like_class_name(original: &str) -> bool {
     original.split('.').enumerate().any(|(index, label)| {
         let bytes = label.as_bytes();
-        let camel = bytes
-            .windows(2)
-            .any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase());
+        let camel = bytes.windows(2).any(|w| w[0].is_ascii_lowercase() && w[1].is_ascii_uppercase());
         let capitalised = index > 0
             && bytes.first().is_some_and(|b| b.is_ascii_uppercase())
             && bytes.iter().skip(1).any(|b| b.is_ascii_lowercase());

@@ -24,12 +24,8 @@ pub(super) struct Found {
 
 /// Separators that introduce an authority, and whether the authority
 /// itself is percent-encoded (then it ends at the next `%`).
-const URL_SEPARATORS: &[(&[u8], bool)] = &[
-    (b"://", false),
-    (b":\\/\\/", false),
-    (b"%3A%2F%2F", true),
-    (b"%3a%2f%2f", true),
-];
+const URL_SEPARATORS: &[(&[u8], bool)] =
+    &[(b"://", false), (b":\\/\\/", false), (b"%3A%2F%2F", true), (b"%3a%2f%2f", true)];
 
 /// Scans `text` and returns the hosts in it in order of appearance.
 pub(super) fn scan(text: &str, known: &KnownPackages) -> Vec<Found> {
@@ -44,15 +40,7 @@ pub(super) fn scan(text: &str, known: &KnownPackages) -> Vec<Found> {
     if memchr::memchr(b':', bytes).is_some() || memchr::memchr(b'%', bytes).is_some() {
         for (separator, encoded) in URL_SEPARATORS {
             for at in memmem::find_iter(bytes, separator) {
-                scan_url(
-                    text,
-                    at,
-                    separator.len(),
-                    *encoded,
-                    known,
-                    &mut found,
-                    &mut url_spans,
-                );
+                scan_url(text, at, separator.len(), *encoded, known, &mut found, &mut url_spans);
             }
         }
     }
@@ -95,11 +83,7 @@ fn scan_url(
         }
     }
     // A scheme starts with a letter (`1https://` is not one).
-    while scheme_start < at
-        && !bytes
-            .get(scheme_start)
-            .is_some_and(|b| b.is_ascii_alphabetic())
-    {
+    while scheme_start < at && !bytes.get(scheme_start).is_some_and(|b| b.is_ascii_alphabetic()) {
         scheme_start += 1;
     }
     let Some(scheme_written) = text.get(scheme_start..at) else {
@@ -164,17 +148,8 @@ fn scan_url(
         let literal = inner.get(..close).unwrap_or_default();
         if let Some(ip) = rules::parse_ipv6(literal) {
             if !ip.is_unspecified() {
-                let host = ValidHost {
-                    host: ip.to_string(),
-                    ip: true,
-                    domain: None,
-                };
-                found.push(Found {
-                    offset: scheme_start,
-                    host,
-                    scheme: Some(scheme),
-                    value,
-                });
+                let host = ValidHost { host: ip.to_string(), ip: true, domain: None };
+                found.push(Found { offset: scheme_start, host, scheme: Some(scheme), value });
             }
         }
         return;
@@ -189,10 +164,7 @@ fn scan_url(
         Some(i) => {
             // Skip the conversion letters of `%s` / `%1$s` up to the next dot.
             let rest = host_written.get(i + 1..).unwrap_or_default();
-            match rest
-                .find('.')
-                .and_then(|dot| if dot <= 2 { rest.get(dot + 1..) } else { None })
-            {
+            match rest.find('.').and_then(|dot| if dot <= 2 { rest.get(dot + 1..) } else { None }) {
                 Some(after) if after.contains('.') => after,
                 _ => return,
             }
@@ -206,18 +178,9 @@ fn scan_url(
     if rules::is_identifier_url(&lower_host_path) {
         return;
     }
-    let form = if class == SchemeClass::Network {
-        Form::Url
-    } else {
-        Form::BareWhole
-    };
+    let form = if class == SchemeClass::Network { Form::Url } else { Form::BareWhole };
     if let Ok(host) = rules::validate(host_written, form, known) {
-        found.push(Found {
-            offset: scheme_start,
-            host,
-            scheme: Some(scheme),
-            value,
-        });
+        found.push(Found { offset: scheme_start, host, scheme: Some(scheme), value });
     }
 }
 
@@ -233,21 +196,10 @@ fn inside_spans(spans: &[(usize, usize)], start: usize, end: usize) -> bool {
     spans.iter().any(|&(s, e)| start < e && end > s)
 }
 
-fn scan_bare(
-    text: &str,
-    known: &KnownPackages,
-    url_spans: &[(usize, usize)],
-    found: &mut Vec<Found>,
-) {
+fn scan_bare(text: &str, known: &KnownPackages, url_spans: &[(usize, usize)], found: &mut Vec<Found>) {
     let bytes = text.as_bytes();
-    let trimmed_start = bytes
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(bytes.len());
-    let trimmed_end = bytes
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(0, |p| p + 1);
+    let trimmed_start = bytes.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(bytes.len());
+    let trimmed_end = bytes.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(0, |p| p + 1);
     let mut consumed = 0usize;
     for dot in memchr_iter(b'.', bytes) {
         if dot < consumed {
@@ -265,13 +217,7 @@ fn scan_bare(
         if inside_spans(url_spans, raw_start, raw_end) {
             continue;
         }
-        if let Some(f) = bare_candidate(
-            text,
-            raw_start,
-            raw_end,
-            (trimmed_start, trimmed_end),
-            known,
-        ) {
+        if let Some(f) = bare_candidate(text, raw_start, raw_end, (trimmed_start, trimmed_end), known) {
             found.push(f);
         }
     }
@@ -299,20 +245,12 @@ fn bare_candidate(
     // Optional `:port`.
     let mut value_end = end;
     if end == raw_end && bytes.get(end) == Some(&b':') {
-        let digits = bytes
-            .get(end + 1..)?
-            .iter()
-            .take_while(|b| b.is_ascii_digit())
-            .count();
+        let digits = bytes.get(end + 1..)?.iter().take_while(|b| b.is_ascii_digit()).count();
         if (1..=5).contains(&digits) {
             value_end = end + 1 + digits;
         }
     }
-    let after = if value_end > end {
-        bytes.get(value_end)
-    } else {
-        bytes.get(raw_end)
-    };
+    let after = if value_end > end { bytes.get(value_end) } else { bytes.get(raw_end) };
     if after.is_some_and(|b| b"($[@".contains(b)) {
         // Method calls (`dialog.show(`), inner classes (`Foo.Bar$1`),
         // indexing, e-mail local parts and `icon@2x.png`.
@@ -325,11 +263,7 @@ fn bare_candidate(
     match before {
         Some(b'@') => {
             let mut local_start = raw_start - 1;
-            while local_start > 0
-                && bytes
-                    .get(local_start - 1)
-                    .is_some_and(|&b| is_local_part_byte(b))
-            {
+            while local_start > 0 && bytes.get(local_start - 1).is_some_and(|&b| is_local_part_byte(b)) {
                 local_start -= 1;
             }
             if local_start < raw_start - 1 {
@@ -365,15 +299,8 @@ fn bare_candidate(
     let whole = raw_start <= trimmed.0
         && (value_end >= trimmed.1
             || (bytes.get(value_end) == Some(&b'/')
-                && !bytes
-                    .get(value_end..trimmed.1)?
-                    .iter()
-                    .any(|b| b.is_ascii_whitespace())));
-    let form = form.unwrap_or(if whole {
-        Form::BareWhole
-    } else {
-        Form::BareEmbedded
-    });
+                && !bytes.get(value_end..trimmed.1)?.iter().any(|b| b.is_ascii_whitespace())));
+    let form = form.unwrap_or(if whole { Form::BareWhole } else { Form::BareEmbedded });
     let written = text.get(start..end)?;
     if raw.starts_with('.') && rules::is_section_name(written) {
         return None;
@@ -381,12 +308,7 @@ fn bare_candidate(
     let host = rules::validate(written, form, known).ok()?;
     let value_stop = if whole { trimmed.1 } else { value_end };
     let value = clip(text.get(value_start..value_stop).unwrap_or(written));
-    Some(Found {
-        offset: value_start,
-        host,
-        scheme,
-        value,
-    })
+    Some(Found { offset: value_start, host, scheme, value })
 }
 
 /// Evidence values are kept short: enough to recognise, bounded in memory.

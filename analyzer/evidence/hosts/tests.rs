@@ -24,10 +24,7 @@ fn one(text: &str) -> Option<Host> {
 #[track_caller]
 fn assert_none(text: &str) {
     let found = names(&[text]);
-    assert!(
-        found.is_empty(),
-        "{text:?} should give no host, gave {found:?}"
-    );
+    assert!(found.is_empty(), "{text:?} should give no host, gave {found:?}");
 }
 
 #[track_caller]
@@ -54,32 +51,20 @@ fn url_with_path_gives_host_domain_and_scheme() {
 #[test]
 fn url_with_port_and_other_schemes() {
     let h = one("http://collect.example.cn:8080/upload").unwrap();
-    assert_eq!(
-        (h.host.as_str(), h.domain.as_deref()),
-        ("collect.example.cn", Some("example.cn"))
-    );
+    assert_eq!((h.host.as_str(), h.domain.as_deref()), ("collect.example.cn", Some("example.cn")));
     assert_eq!(h.evidence[0].value, "http://collect.example.cn:8080/upload");
     let h = one("wss://push.example.ru/ws").unwrap();
-    assert_eq!(
-        (h.host.as_str(), h.schemes.as_slice()),
-        ("push.example.ru", &["wss".to_string()][..])
-    );
+    assert_eq!((h.host.as_str(), h.schemes.as_slice()), ("push.example.ru", &["wss".to_string()][..]));
     let h = one("rtmp://live.example.com.cn/app/stream").unwrap();
     assert_eq!(h.domain.as_deref(), Some("example.com.cn"));
     assert_host("mqtt://broker.example.io:1883", "broker.example.io");
-    assert_host(
-        "ftp://user:secret@files.example.org/pub",
-        "files.example.org",
-    );
+    assert_host("ftp://user:secret@files.example.org/pub", "files.example.org");
 }
 
 #[test]
 fn ip_literals_in_urls() {
     let h = one("http://203.0.113.7/beacon").unwrap();
-    assert_eq!(
-        (h.host.as_str(), h.ip, h.domain.clone()),
-        ("203.0.113.7", true, None)
-    );
+    assert_eq!((h.host.as_str(), h.ip, h.domain.clone()), ("203.0.113.7", true, None));
     let h = one("http://[2001:db8::1]/x").unwrap();
     assert_eq!((h.host.as_str(), h.ip), ("2001:db8::1", true));
     assert_host("http://[2001:DB8:0:0::1]:8443/", "2001:db8::1");
@@ -164,11 +149,7 @@ fn ambiguous_word_tlds_use_context() {
     // `.ads` is a real TLD; alone `facebook.ads` is ambiguous and a
     // two-label name on a word TLD is not believed without a scheme.
     assert_none("facebook.ads");
-    assert!(hosts_of(
-        &["com.facebook.ads"],
-        &["facebook.ads.internal.example.ads"]
-    )
-    .is_empty());
+    assert!(hosts_of(&["com.facebook.ads"], &["facebook.ads.internal.example.ads"]).is_empty());
     assert_host("https://facebook.ads/x", "facebook.ads");
     assert_host("api.example.app", "api.example.app");
     assert_host("myproject.web.app", "myproject.web.app");
@@ -244,37 +225,19 @@ fn local_and_identifier_urls_are_skipped() {
 fn templates_escapes_and_encodings() {
     assert_host("https://%s.umeng.com/v1", "umeng.com");
     assert_host("https://{region}.api.example.com/x", "api.example.com");
-    assert_host(
-        "{\"url\":\"https:\\/\\/api.example.com\\/v2\"}",
-        "api.example.com",
-    );
-    assert_host(
-        "redirect=https%3A%2F%2Fsso.example.com%2Flogin",
-        "sso.example.com",
-    );
+    assert_host("{\"url\":\"https:\\/\\/api.example.com\\/v2\"}", "api.example.com");
+    assert_host("redirect=https%3A%2F%2Fsso.example.com%2Flogin", "sso.example.com");
     assert_host("%s.example.com", "example.com");
     assert_host("<script src=\"//cdn.example.com/x.js\">", "cdn.example.com");
-    assert_host(
-        "see (https://docs.example.com/a) for more",
-        "docs.example.com",
-    );
+    assert_host("see (https://docs.example.com/a) for more", "docs.example.com");
     let h = one("updatescrollHeighttps://facebook.github.io/react-native/").unwrap();
-    assert_eq!(
-        (h.host.as_str(), h.schemes.as_slice()),
-        ("facebook.github.io", &["https".to_string()][..])
-    );
-    assert_eq!(
-        h.evidence[0].value,
-        "https://facebook.github.io/react-native/"
-    );
+    assert_eq!((h.host.as_str(), h.schemes.as_slice()), ("facebook.github.io", &["https".to_string()][..]));
+    assert_eq!(h.evidence[0].value, "https://facebook.github.io/react-native/");
 }
 
 #[test]
 fn nested_urls_and_multiple_hosts_in_order() {
-    let h = hosts_of(
-        &[],
-        &["https://a.example.com/r?u=https://b.example.org/x and c.example.net"],
-    );
+    let h = hosts_of(&[], &["https://a.example.com/r?u=https://b.example.org/x and c.example.net"]);
     let got: Vec<&str> = h.iter().map(|h| h.host.as_str()).collect();
     assert_eq!(got, vec!["a.example.com", "b.example.org", "c.example.net"]);
 }
@@ -296,16 +259,8 @@ fn emails_count_with_mailto_scheme() {
 fn aggregation_is_deterministic_and_capped() {
     let mut extractor = HostExtractor::new(&[]);
     for i in 0..10 {
-        extractor.scan(
-            &format!("classes{i}.dex"),
-            "string",
-            "https://z.example.com/a",
-        );
-        extractor.scan(
-            "lib/arm64-v8a/libx.so",
-            "native-string",
-            "http://z.example.com/b",
-        );
+        extractor.scan(&format!("classes{i}.dex"), "string", "https://z.example.com/a");
+        extractor.scan("lib/arm64-v8a/libx.so", "native-string", "http://z.example.com/b");
     }
     extractor.scan("AndroidManifest.xml", "manifest", "a.example.com");
     let hosts = extractor.finish();
@@ -324,11 +279,7 @@ fn aggregation_is_deterministic_and_capped() {
 fn distinct_host_cap_reports_a_diagnostic() {
     let mut extractor = HostExtractor::new(&[]);
     for i in 0..(MAX_HOSTS + 3) {
-        extractor.scan(
-            "classes.dex",
-            "string",
-            &format!("https://h{i}.example.com/"),
-        );
+        extractor.scan("classes.dex", "string", &format!("https://h{i}.example.com/"));
     }
     let (hosts, diagnostics) = extractor.finish_with_diagnostics();
     assert_eq!(hosts.len(), MAX_HOSTS);
@@ -383,10 +334,7 @@ fn corpus_apks_scan_without_panicking() {
         };
         let mut extractor = HostExtractor::new(&[]);
         // A crude strings dump: printable runs, like a strings(1) pass.
-        for run in bytes
-            .split(|b| !(0x20..0x7f).contains(b))
-            .filter(|r| r.len() >= 4)
-        {
+        for run in bytes.split(|b| !(0x20..0x7f).contains(b)).filter(|r| r.len() >= 4) {
             if let Ok(text) = std::str::from_utf8(run) {
                 extractor.scan("classes.dex", "string", text);
             }
@@ -437,19 +385,8 @@ fn registrable_domain_uses_the_icann_section() {
     x.scan("classes.dex", "string", "https://alog.umeng.com/app_logs");
     x.scan("classes.dex", "string", "https://a.b.example.co.uk/");
     let hosts = x.finish();
-    let domain = |h: &str| {
-        hosts
-            .iter()
-            .find(|x| x.host == h)
-            .and_then(|x| x.domain.clone())
-    };
-    assert_eq!(
-        domain("www.googleapis.com").as_deref(),
-        Some("googleapis.com")
-    );
+    let domain = |h: &str| hosts.iter().find(|x| x.host == h).and_then(|x| x.domain.clone());
+    assert_eq!(domain("www.googleapis.com").as_deref(), Some("googleapis.com"));
     assert_eq!(domain("alog.umeng.com").as_deref(), Some("umeng.com"));
-    assert_eq!(
-        domain("a.b.example.co.uk").as_deref(),
-        Some("example.co.uk")
-    );
+    assert_eq!(domain("a.b.example.co.uk").as_deref(), Some("example.co.uk"));
 }

@@ -82,20 +82,10 @@ pub fn find_eocd(data: &[u8]) -> Result<ZipLayout, EocdError> {
     let cd_size = u64::from(u32_le_at(data, eocd + 12).map_err(|_| EocdError::NotFound)?);
     let cd_offset = u64::from(u32_le_at(data, eocd + 16).map_err(|_| EocdError::NotFound)?);
     let eocd_offset = eocd as u64;
-    if cd_offset > eocd_offset
-        || cd_offset
-            .checked_add(cd_size)
-            .is_none_or(|end| end > eocd_offset)
-    {
+    if cd_offset > eocd_offset || cd_offset.checked_add(cd_size).is_none_or(|end| end > eocd_offset) {
         return Err(EocdError::CdOutOfRange);
     }
-    Ok(ZipLayout {
-        eocd_offset,
-        cd_offset,
-        cd_size,
-        eocd_found: true,
-        ..ZipLayout::default()
-    })
+    Ok(ZipLayout { eocd_offset, cd_offset, cd_size, eocd_found: true, ..ZipLayout::default() })
 }
 
 /// One ID-value pair of the block.
@@ -131,10 +121,7 @@ impl<'a> SigningBlock<'a> {
 /// Locates the block for a ZIP whose structures sit at `layout`.
 /// `Ok(None)`: no block (no magic before the CD). `Err`: a block-like
 /// structure that is invalid, which Android treats as absent too.
-pub fn locate<'a>(
-    data: &'a [u8],
-    layout: &ZipLayout,
-) -> Result<Option<SigningBlock<'a>>, BlockError> {
+pub fn locate<'a>(data: &'a [u8], layout: &ZipLayout) -> Result<Option<SigningBlock<'a>>, BlockError> {
     let cd_offset = usize::try_from(layout.cd_offset).map_err(|_| BlockError::OffsetOutOfRange)?;
     if cd_offset < 32 {
         return Ok(None);
@@ -153,25 +140,14 @@ pub fn locate<'a>(
         return Err(BlockError::SizeOutOfRange(footer_size));
     }
     let total = (footer_size + 8) as usize;
-    let offset = cd_offset
-        .checked_sub(total)
-        .ok_or(BlockError::OffsetOutOfRange)?;
+    let offset = cd_offset.checked_sub(total).ok_or(BlockError::OffsetOutOfRange)?;
     let header_size = u64_le_at(data, offset).map_err(|_| BlockError::OffsetOutOfRange)?;
     if header_size != footer_size {
-        return Err(BlockError::SizeMismatch {
-            header: header_size,
-            footer: footer_size,
-        });
+        return Err(BlockError::SizeMismatch { header: header_size, footer: footer_size });
     }
-    let pairs_area =
-        slice(data, offset + 8, total - 8 - 24).map_err(|_| BlockError::OffsetOutOfRange)?;
+    let pairs_area = slice(data, offset + 8, total - 8 - 24).map_err(|_| BlockError::OffsetOutOfRange)?;
     let (pairs, pairs_error) = parse_pairs(pairs_area, offset + 8);
-    Ok(Some(SigningBlock {
-        offset,
-        size: total,
-        pairs,
-        pairs_error,
-    }))
+    Ok(Some(SigningBlock { offset, size: total, pairs, pairs_error }))
 }
 
 /// Splits the pair area (`base` = its absolute offset) into pairs.
@@ -186,26 +162,16 @@ pub fn parse_pairs(area: &[u8], base: usize) -> (Vec<Pair<'_>>, Option<String>) 
         }
         let start = r.pos();
         let Ok(len) = r.u64_le() else {
-            return (
-                pairs,
-                Some(format!("insufficient data to read size of entry #{index}")),
-            );
+            return (pairs, Some(format!("insufficient data to read size of entry #{index}")));
         };
         if !(4..=i32::MAX as u64).contains(&len) || len as usize > r.remaining() {
-            return (
-                pairs,
-                Some(format!("entry #{index} size out of range: {len}")),
-            );
+            return (pairs, Some(format!("entry #{index} size out of range: {len}")));
         }
         let Ok(body) = r.bytes(len as usize) else {
             return (pairs, Some(format!("entry #{index} truncated")));
         };
         let id = u32::from_le_bytes([body[0], body[1], body[2], body[3]]);
-        pairs.push(Pair {
-            id,
-            value: &body[4..],
-            offset: base + start,
-        });
+        pairs.push(Pair { id, value: &body[4..], offset: base + start });
     }
     (pairs, None)
 }
@@ -215,11 +181,7 @@ pub(crate) mod tests {
     use super::*;
 
     /// Builds `prefix | block(pairs) | cd | eocd` and returns the file and its layout.
-    pub(crate) fn build_apk(
-        prefix: &[u8],
-        pairs: &[(u32, Vec<u8>)],
-        cd: &[u8],
-    ) -> (Vec<u8>, ZipLayout) {
+    pub(crate) fn build_apk(prefix: &[u8], pairs: &[(u32, Vec<u8>)], cd: &[u8]) -> (Vec<u8>, ZipLayout) {
         let mut body = Vec::new();
         for (id, value) in pairs {
             body.extend_from_slice(&((value.len() + 4) as u64).to_le_bytes());
@@ -251,11 +213,8 @@ pub(crate) mod tests {
 
     #[test]
     fn finds_block_and_pairs() {
-        let (data, layout) = build_apk(
-            b"PK-local-data",
-            &[(ID_V2, vec![1, 2, 3]), (ID_VERITY_PADDING, vec![0; 8])],
-            b"CDCD",
-        );
+        let (data, layout) =
+            build_apk(b"PK-local-data", &[(ID_V2, vec![1, 2, 3]), (ID_VERITY_PADDING, vec![0; 8])], b"CDCD");
         assert_eq!(find_eocd(&data).unwrap().cd_offset, layout.cd_offset);
         let block = locate(&data, &layout).unwrap().unwrap();
         assert_eq!(block.offset, 13);
@@ -268,10 +227,7 @@ pub(crate) mod tests {
     fn size_mismatch_is_an_error() {
         let (mut data, layout) = build_apk(b"0123456789abcdef", &[(ID_V2, vec![9; 10])], b"");
         data[16] ^= 1; // header size field
-        assert!(matches!(
-            locate(&data, &layout),
-            Err(BlockError::SizeMismatch { .. })
-        ));
+        assert!(matches!(locate(&data, &layout), Err(BlockError::SizeMismatch { .. })));
     }
 
     #[test]
@@ -293,19 +249,10 @@ pub(crate) mod tests {
     #[test]
     fn no_block_and_truncated_inputs() {
         assert!(find_eocd(b"short").is_err());
-        let layout = ZipLayout {
-            eocd_offset: 100,
-            cd_offset: 40,
-            cd_size: 60,
-            ..ZipLayout::default()
-        };
+        let layout = ZipLayout { eocd_offset: 100, cd_offset: 40, cd_size: 60, ..ZipLayout::default() };
         assert_eq!(locate(&[0u8; 10], &layout), Ok(None));
-        let huge = ZipLayout {
-            eocd_offset: u64::MAX,
-            cd_offset: u64::MAX - 1,
-            cd_size: 1,
-            ..ZipLayout::default()
-        };
+        let huge =
+            ZipLayout { eocd_offset: u64::MAX, cd_offset: u64::MAX - 1, cd_size: 1, ..ZipLayout::default() };
         assert!(locate(&[0u8; 10], &huge).unwrap_or(None).is_none());
     }
 }

@@ -36,11 +36,7 @@ pub fn cert_fields(der_cert: &[u8]) -> Result<CertFields<'_>, DerError> {
     let _validity = f.next_tlv()?;
     let _subject = f.next_tlv()?;
     let spki = f.next_tlv()?.expect(TAG_SEQUENCE)?;
-    Ok(CertFields {
-        serial: der::integer_magnitude(serial.content),
-        issuer: issuer.raw,
-        spki: spki.raw,
-    })
+    Ok(CertFields { serial: der::integer_magnitude(serial.content), issuer: issuer.raw, spki: spki.raw })
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {
@@ -72,9 +68,8 @@ pub fn describe(der_cert: &[u8], source: &str) -> Certificate {
     out.serial = hex::encode(der::integer_magnitude(cert.raw_serial()));
     out.not_before = Some(iso8601(cert.validity().not_before.timestamp()));
     out.not_after = Some(iso8601(cert.validity().not_after.timestamp()));
-    out.signature_algorithm = Some(signature_algorithm_name(
-        &cert.signature_algorithm.algorithm.to_id_string(),
-    ));
+    out.signature_algorithm =
+        Some(signature_algorithm_name(&cert.signature_algorithm.algorithm.to_id_string()));
     if let Ok(key) = crypto::parse_spki(cert.public_key().raw) {
         let (alg, bits) = key.describe();
         out.key_algorithm = Some(alg);
@@ -89,10 +84,7 @@ pub fn describe(der_cert: &[u8], source: &str) -> Certificate {
 /// Validity bounds as UNIX seconds, for expiry checks.
 pub fn validity(der_cert: &[u8]) -> Option<(i64, i64)> {
     let (_, cert) = X509Certificate::from_der(der_cert).ok()?;
-    Some((
-        cert.validity().not_before.timestamp(),
-        cert.validity().not_after.timestamp(),
-    ))
+    Some((cert.validity().not_before.timestamp(), cert.validity().not_after.timestamp()))
 }
 
 fn first_attr(name: &X509Name<'_>, oid: &str) -> Option<String> {
@@ -106,11 +98,8 @@ fn attr_text(value: &x509_parser::der_parser::asn1_rs::Any<'_>) -> Option<String
     // TeletexString fall back to a lossy read of the raw octets.
     match value.header.tag().0 {
         30 => {
-            let units: Vec<u16> = value
-                .data
-                .chunks_exact(2)
-                .map(|c| u16::from_be_bytes([c[0], c[1]]))
-                .collect();
+            let units: Vec<u16> =
+                value.data.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]])).collect();
             Some(String::from_utf16_lossy(&units))
         }
         _ => Some(String::from_utf8_lossy(value.data).into_owned()),
@@ -224,13 +213,7 @@ pub fn iso8601(ts: i64) -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     let mut s = String::new();
-    let _ = write!(
-        s,
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    );
+    let _ = write!(s, "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60);
     s
 }
 

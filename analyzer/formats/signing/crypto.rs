@@ -60,28 +60,27 @@ impl HashAlg {
     fn pkcs1_prefix(self) -> &'static [u8] {
         match self {
             HashAlg::Md5 => &[
-                0x30, 0x20, 0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02, 0x05,
-                0x05, 0x00, 0x04, 0x10,
+                0x30, 0x20, 0x30, 0x0c, 0x06, 0x08, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x02, 0x05, 0x05,
+                0x00, 0x04, 0x10,
             ],
-            HashAlg::Sha1 => &[
-                0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04,
-                0x14,
-            ],
+            HashAlg::Sha1 => {
+                &[0x30, 0x21, 0x30, 0x09, 0x06, 0x05, 0x2b, 0x0e, 0x03, 0x02, 0x1a, 0x05, 0x00, 0x04, 0x14]
+            }
             HashAlg::Sha224 => &[
-                0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x04, 0x05, 0x00, 0x04, 0x1c,
+                0x30, 0x2d, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x04,
+                0x05, 0x00, 0x04, 0x1c,
             ],
             HashAlg::Sha256 => &[
-                0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x01, 0x05, 0x00, 0x04, 0x20,
+                0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01,
+                0x05, 0x00, 0x04, 0x20,
             ],
             HashAlg::Sha384 => &[
-                0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x02, 0x05, 0x00, 0x04, 0x30,
+                0x30, 0x41, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x02,
+                0x05, 0x00, 0x04, 0x30,
             ],
             HashAlg::Sha512 => &[
-                0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02,
-                0x03, 0x05, 0x00, 0x04, 0x40,
+                0x30, 0x51, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x03,
+                0x05, 0x00, 0x04, 0x40,
             ],
         }
     }
@@ -186,50 +185,21 @@ impl PublicKey {
 /// Decodes a DER SubjectPublicKeyInfo.
 pub fn parse_spki(spki: &[u8]) -> Result<PublicKey, CryptoError> {
     let bad = |e: der::DerError| CryptoError::BadKey(e.to_string());
-    let top = der::parse(spki)
-        .map_err(bad)?
-        .expect(TAG_SEQUENCE)
-        .map_err(bad)?;
+    let top = der::parse(spki).map_err(bad)?.expect(TAG_SEQUENCE).map_err(bad)?;
     let mut kids = top.children();
-    let alg = kids
-        .next_tlv()
-        .map_err(bad)?
-        .expect(TAG_SEQUENCE)
-        .map_err(bad)?;
-    let key_bits = kids
-        .next_tlv()
-        .map_err(bad)?
-        .expect(TAG_BIT_STRING)
-        .map_err(bad)?;
+    let alg = kids.next_tlv().map_err(bad)?.expect(TAG_SEQUENCE).map_err(bad)?;
+    let key_bits = kids.next_tlv().map_err(bad)?.expect(TAG_BIT_STRING).map_err(bad)?;
     let mut alg_kids = alg.children();
-    let alg_oid = alg_kids
-        .next_tlv()
-        .map_err(bad)?
-        .expect(TAG_OID)
-        .map_err(bad)?;
+    let alg_oid = alg_kids.next_tlv().map_err(bad)?.expect(TAG_OID).map_err(bad)?;
     let alg_oid = der::oid_to_string(alg_oid.content).unwrap_or_default();
     // BIT STRING content starts with the count of unused bits (always 0 here).
-    let key = key_bits
-        .content
-        .get(1..)
-        .ok_or_else(|| CryptoError::BadKey("empty key".into()))?;
+    let key = key_bits.content.get(1..).ok_or_else(|| CryptoError::BadKey("empty key".into()))?;
     match alg_oid.as_str() {
         OID_RSA => {
-            let seq = der::parse(key)
-                .map_err(bad)?
-                .expect(TAG_SEQUENCE)
-                .map_err(bad)?;
+            let seq = der::parse(key).map_err(bad)?.expect(TAG_SEQUENCE).map_err(bad)?;
             let mut parts = seq.children();
-            let n = parts
-                .next_tlv()
-                .map_err(bad)?
-                .expect(TAG_INTEGER)
-                .map_err(bad)?;
-            let e = parts
-                .next_tlv()
-                .map_err(bad)?
-                .expect(TAG_INTEGER)
-                .map_err(bad)?;
+            let n = parts.next_tlv().map_err(bad)?.expect(TAG_INTEGER).map_err(bad)?;
+            let e = parts.next_tlv().map_err(bad)?.expect(TAG_INTEGER).map_err(bad)?;
             let n = BigUint::from_bytes_be(n.content);
             let e = BigUint::from_bytes_be(e.content);
             RsaPublicKey::new_with_max_size(n, e, MAX_RSA_BITS)
@@ -268,9 +238,8 @@ pub fn verify(
     message: &[u8],
     signature: &[u8],
 ) -> Result<bool, CryptoError> {
-    let digest = hash
-        .digest(message)
-        .ok_or_else(|| CryptoError::Unsupported(format!("{} digest", hash.name())))?;
+    let digest =
+        hash.digest(message).ok_or_else(|| CryptoError::Unsupported(format!("{} digest", hash.name())))?;
     verify_prehashed(key, padding, hash, &digest, signature)
 }
 
@@ -284,10 +253,8 @@ pub fn verify_prehashed(
 ) -> Result<bool, CryptoError> {
     match (key, padding) {
         (PublicKey::Rsa(k), SigPadding::RsaPkcs1) => {
-            let scheme = Pkcs1v15Sign {
-                hash_len: Some(hash.output_len()),
-                prefix: hash.pkcs1_prefix().into(),
-            };
+            let scheme =
+                Pkcs1v15Sign { hash_len: Some(hash.output_len()), prefix: hash.pkcs1_prefix().into() };
             let sig = left_pad(signature, k.size());
             Ok(k.verify(scheme, digest, &sig).is_ok())
         }
@@ -296,12 +263,7 @@ pub fn verify_prehashed(
             let scheme = match hash {
                 HashAlg::Sha256 => rsa::Pss::new::<Sha256>(),
                 HashAlg::Sha512 => rsa::Pss::new::<Sha512>(),
-                other => {
-                    return Err(CryptoError::Unsupported(format!(
-                        "RSA-PSS with {}",
-                        other.name()
-                    )))
-                }
+                other => return Err(CryptoError::Unsupported(format!("RSA-PSS with {}", other.name()))),
             };
             Ok(k.verify(scheme, digest, &sig).is_ok())
         }
@@ -353,10 +315,7 @@ mod tests {
             hex::encode(HashAlg::Sha1.digest(b"abc").unwrap()),
             "a9993e364706816aba3e25717850c26c9cd0d89d"
         );
-        assert_eq!(
-            hex::encode(HashAlg::Md5.digest(b"abc").unwrap()),
-            "900150983cd24fb0d6963f7d28e17f72"
-        );
+        assert_eq!(hex::encode(HashAlg::Md5.digest(b"abc").unwrap()), "900150983cd24fb0d6963f7d28e17f72");
     }
 
     #[test]
@@ -366,8 +325,8 @@ mod tests {
         assert!(parse_spki(&[0x30, 0x03, 0x30, 0x01, 0x06]).is_err());
         // SEQ { SEQ { OID rsaEncryption }, BIT STRING { 00, garbage } }
         let spki = [
-            0x30, 0x12, 0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01,
-            0x01, 0x03, 0x03, 0x00, 0x30, 0x05,
+            0x30, 0x12, 0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x03,
+            0x03, 0x00, 0x30, 0x05,
         ];
         assert!(parse_spki(&spki).is_err());
     }

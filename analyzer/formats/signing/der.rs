@@ -44,21 +44,14 @@ impl<'a> Tlv<'a> {
 
     /// Children of a constructed value.
     pub fn children(&self) -> Children<'a> {
-        Children {
-            data: self.content,
-            pos: 0,
-            failed: false,
-        }
+        Children { data: self.content, pos: 0, failed: false }
     }
 
     pub fn expect(self, tag: u8) -> Result<Self, DerError> {
         if self.tag == tag {
             Ok(self)
         } else {
-            Err(DerError::UnexpectedTag {
-                expected: tag,
-                found: self.tag,
-            })
+            Err(DerError::UnexpectedTag { expected: tag, found: self.tag })
         }
     }
 }
@@ -139,21 +132,15 @@ fn read_tlv_at(data: &[u8], pos: usize, depth: u32) -> Result<(Tlv<'_>, usize), 
         }
         let mut len = 0usize;
         for i in 0..n {
-            let b = *data
-                .get(len_pos + 1 + i)
-                .ok_or(DerError::Truncated(len_pos))?;
+            let b = *data.get(len_pos + 1 + i).ok_or(DerError::Truncated(len_pos))?;
             len = (len << 8) | usize::from(b);
         }
         (len_pos + 1 + n, Some(len))
     };
     match content_len {
         Some(len) => {
-            let end = content_start
-                .checked_add(len)
-                .ok_or(DerError::BadLength(len_pos))?;
-            let content = data
-                .get(content_start..end)
-                .ok_or(DerError::Truncated(pos))?;
+            let end = content_start.checked_add(len).ok_or(DerError::BadLength(len_pos))?;
+            let content = data.get(content_start..end).ok_or(DerError::Truncated(pos))?;
             let raw = data.get(pos..end).ok_or(DerError::Truncated(pos))?;
             Ok((Tlv { tag, content, raw }, end))
         }
@@ -170,9 +157,7 @@ fn read_tlv_at(data: &[u8], pos: usize, depth: u32) -> Result<(Tlv<'_>, usize), 
                     _ => return Err(DerError::Truncated(cursor)),
                 }
             }
-            let content = data
-                .get(content_start..cursor)
-                .ok_or(DerError::Truncated(pos))?;
+            let content = data.get(content_start..cursor).ok_or(DerError::Truncated(pos))?;
             let raw = data.get(pos..cursor + 2).ok_or(DerError::Truncated(pos))?;
             Ok((Tlv { tag, content, raw }, cursor + 2))
         }
@@ -213,21 +198,12 @@ pub fn oid_to_string(content: &[u8]) -> Option<String> {
     if in_arc || arcs.is_empty() {
         return None;
     }
-    Some(
-        arcs.iter()
-            .map(|a| a.to_string())
-            .collect::<Vec<_>>()
-            .join("."),
-    )
+    Some(arcs.iter().map(|a| a.to_string()).collect::<Vec<_>>().join("."))
 }
 
 /// Reads an AlgorithmIdentifier's OID (parameters ignored).
 pub fn algorithm_oid(alg: Tlv<'_>) -> Result<String, DerError> {
-    let oid = alg
-        .expect(TAG_SEQUENCE)?
-        .children()
-        .next_tlv()?
-        .expect(TAG_OID)?;
+    let oid = alg.expect(TAG_SEQUENCE)?.children().next_tlv()?.expect(TAG_OID)?;
     oid_to_string(oid.content).ok_or(DerError::BadLength(0))
 }
 
@@ -282,10 +258,7 @@ mod tests {
             oid_to_string(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02]).as_deref(),
             Some("1.2.840.113549.1.7.2")
         );
-        assert_eq!(
-            oid_to_string(&[0x2b, 0x0e, 0x03, 0x02, 0x1a]).as_deref(),
-            Some("1.3.14.3.2.26")
-        );
+        assert_eq!(oid_to_string(&[0x2b, 0x0e, 0x03, 0x02, 0x1a]).as_deref(), Some("1.3.14.3.2.26"));
         assert_eq!(oid_to_string(&[0x86]), None);
         assert_eq!(oid_to_string(&[]), None);
     }

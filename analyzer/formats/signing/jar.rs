@@ -33,10 +33,7 @@ pub struct Section {
 impl Section {
     /// First attribute with this name (names are case-insensitive).
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.attributes
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.attributes.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn name(&self) -> Option<&str> {
@@ -56,12 +53,7 @@ pub struct ManifestParser<'a> {
 
 impl<'a> ManifestParser<'a> {
     pub fn new(data: &'a [u8]) -> Self {
-        ManifestParser {
-            data,
-            offset: 0,
-            end_of_stream: false,
-            buffered: None,
-        }
+        ManifestParser { data, offset: 0, end_of_stream: false, buffered: None }
     }
 
     fn read_line(&mut self) -> Option<&'a [u8]> {
@@ -150,11 +142,7 @@ impl<'a> ManifestParser<'a> {
                 _ => break,
             }
         }
-        Some(Section {
-            start,
-            size: self.offset - start,
-            attributes,
-        })
+        Some(Section { start, size: self.offset - start, attributes })
     }
 
     pub fn read_all_sections(&mut self) -> Vec<Section> {
@@ -242,10 +230,7 @@ fn digests_to_verify(
     let decode = |v: &str| base64_decode(v).ok_or_else(|| format!("invalid base64 digest {v:?}"));
     let mut result: Vec<NamedDigest> = Vec::new();
     if min_sdk < SDK_JB_MR2 {
-        let algs = section
-            .get("Digest-Algorithms")
-            .unwrap_or("SHA SHA1")
-            .to_string();
+        let algs = section.get("Digest-Algorithms").unwrap_or("SHA SHA1").to_string();
         for alg_name in algs.split_whitespace() {
             let Some(value) = section.get(&format!("{alg_name}{suffix}")) else {
                 continue;
@@ -256,10 +241,7 @@ fn digests_to_verify(
             if min_sdk_for_manifest_digest(alg) > min_sdk {
                 continue;
             }
-            result.push(NamedDigest {
-                alg,
-                digest: decode(value)?,
-            });
+            result.push(NamedDigest { alg, digest: decode(value)? });
             break;
         }
         if result.is_empty() {
@@ -372,9 +354,7 @@ struct Signer {
 pub fn verify(entries: &[JarEntry], read: &mut EntryReader<'_, '_>, params: &V1Params) -> V1Result {
     let mut out = V1Result::default();
     // Directory entries are ignored, as Android does.
-    let records: Vec<usize> = (0..entries.len())
-        .filter(|&i| !entries[i].name.ends_with('/'))
-        .collect();
+    let records: Vec<usize> = (0..entries.len()).filter(|&i| !entries[i].name.ends_with('/')).collect();
     out.present = records.iter().any(|&i| {
         let n = &entries[i].name;
         n == MANIFEST || (n.starts_with("META-INF/") && is_sig_file(n))
@@ -428,19 +408,15 @@ pub fn verify(entries: &[JarEntry], read: &mut EntryReader<'_, '_>, params: &V1P
     let mut by_name: HashMap<String, Section> = HashMap::with_capacity(sections.len());
     for (n, section) in sections.into_iter().enumerate() {
         let Some(name) = section.name().map(str::to_string) else {
-            out.errors
-                .push(format!("manifest section #{} has no name", n + 1));
+            out.errors.push(format!("manifest section #{} has no name", n + 1));
             continue;
         };
         if by_name.contains_key(&name) {
-            out.errors
-                .push(format!("duplicate manifest section for {name:?}"));
+            out.errors.push(format!("duplicate manifest section for {name:?}"));
             continue;
         }
         if !names.contains_key(name.as_str()) {
-            out.errors.push(format!(
-                "{name} entry referenced by {MANIFEST} not found in the APK"
-            ));
+            out.errors.push(format!("{name} entry referenced by {MANIFEST} not found in the APK"));
         }
         by_name.insert(name, section);
     }
@@ -456,8 +432,7 @@ pub fn verify(entries: &[JarEntry], read: &mut EntryReader<'_, '_>, params: &V1P
         };
         let sf_name = format!("{}.SF", &block_name[..dot]);
         let Some(&sf_index) = sf_files.get(sf_name.as_str()) else {
-            out.warnings
-                .push(format!("{block_name} has no matching {sf_name}"));
+            out.warnings.push(format!("{block_name} has no matching {sf_name}"));
             continue;
         };
         signers.push(Signer {
@@ -476,10 +451,7 @@ pub fn verify(entries: &[JarEntry], read: &mut EntryReader<'_, '_>, params: &V1P
         return out;
     }
     if signers.len() > MAX_SIGNERS {
-        out.errors.push(format!(
-            "{} JAR signers exceed the maximum of {MAX_SIGNERS}",
-            signers.len()
-        ));
+        out.errors.push(format!("{} JAR signers exceed the maximum of {MAX_SIGNERS}", signers.len()));
         return out;
     }
 
@@ -499,14 +471,9 @@ pub fn verify(entries: &[JarEntry], read: &mut EntryReader<'_, '_>, params: &V1P
 
     // Each .SF must verify against the manifest.
     for signer in &mut signers {
-        if let Err(e) = verify_sf_against_manifest(
-            signer,
-            &manifest,
-            main_section.as_ref(),
-            &by_name,
-            params,
-            &mut out,
-        ) {
+        if let Err(e) =
+            verify_sf_against_manifest(signer, &manifest, main_section.as_ref(), &by_name, params, &mut out)
+        {
             out.exception = Some(e);
             return out;
         }
@@ -537,25 +504,21 @@ pub fn verify(entries: &[JarEntry], read: &mut EntryReader<'_, '_>, params: &V1P
         }
         let Some(section) = by_name.get(name.as_str()) else {
             out.uncovered.push(name.clone());
-            out.errors
-                .push(format!("no digest for {name} in {MANIFEST}"));
+            out.errors.push(format!("no digest for {name} in {MANIFEST}"));
             continue;
         };
-        let entry_signers: Vec<usize> = (0..signers.len())
-            .filter(|&s| signers[s].sf_entry_names.iter().any(|n| n == name))
-            .collect();
+        let entry_signers: Vec<usize> =
+            (0..signers.len()).filter(|&s| signers[s].sf_entry_names.iter().any(|n| n == name)).collect();
         if entry_signers.is_empty() {
             out.uncovered.push(name.clone());
-            out.errors
-                .push(format!("{name} is not signed by any JAR signer"));
+            out.errors.push(format!("{name} is not signed by any JAR signer"));
             continue;
         }
         match &first_signers {
             None => first_signers = Some(entry_signers),
             Some(first) if *first != entry_signers => {
-                out.errors.push(format!(
-                    "{name} is signed by a different set of JAR signers than other entries"
-                ));
+                out.errors
+                    .push(format!("{name} is signed by a different set of JAR signers than other entries"));
                 continue;
             }
             Some(_) => {}
@@ -568,8 +531,7 @@ pub fn verify(entries: &[JarEntry], read: &mut EntryReader<'_, '_>, params: &V1P
             }
         };
         if expected.is_empty() {
-            out.errors
-                .push(format!("no usable digest for {name} in {MANIFEST}"));
+            out.errors.push(format!("no usable digest for {name} in {MANIFEST}"));
             continue;
         }
         let data = match read(i) {
@@ -581,17 +543,13 @@ pub fn verify(entries: &[JarEntry], read: &mut EntryReader<'_, '_>, params: &V1P
         };
         for d in &expected {
             let Some(mut h) = Hasher::new(d.alg) else {
-                out.unsupported
-                    .push(format!("{} digest of {name}", d.alg.name()));
+                out.unsupported.push(format!("{} digest of {name}", d.alg.name()));
                 continue;
             };
             h.update(&data);
             if h.finish() != d.digest {
                 out.digest_mismatch = true;
-                out.errors.push(format!(
-                    "{} digest of {name} does not match {MANIFEST}",
-                    d.alg.name()
-                ));
+                out.errors.push(format!("{} digest of {name} does not match {MANIFEST}", d.alg.name()));
             }
         }
     }
@@ -600,20 +558,15 @@ pub fn verify(entries: &[JarEntry], read: &mut EntryReader<'_, '_>, params: &V1P
     }
     for &i in &records {
         let name = &entries[i].name;
-        let is_signature_file = name == MANIFEST
-            || signers
-                .iter()
-                .any(|s| s.block_index == i || s.sf_index == i);
+        let is_signature_file =
+            name == MANIFEST || signers.iter().any(|s| s.block_index == i || s.sf_index == i);
         if name.starts_with("META-INF/") && !is_signature_file {
-            out.warnings
-                .push(format!("{name} is not protected by the JAR signature"));
+            out.warnings.push(format!("{name} is not protected by the JAR signature"));
         }
     }
     for signer in &signers {
-        out.signers.push(V1Signer {
-            block: entries[signer.block_index].name.clone(),
-            chain: signer.chain.clone(),
-        });
+        out.signers
+            .push(V1Signer { block: entries[signer.block_index].name.clone(), chain: signer.chain.clone() });
     }
     out.verified = out.errors.is_empty() && out.unsupported.is_empty();
     out
@@ -621,22 +574,16 @@ pub fn verify(entries: &[JarEntry], read: &mut EntryReader<'_, '_>, params: &V1P
 
 /// Whether any JAR signature block or .SF file is present.
 pub fn has_signature_files(entries: &[JarEntry]) -> bool {
-    entries
-        .iter()
-        .any(|e| e.name.starts_with("META-INF/") && is_sig_file(&e.name))
+    entries.iter().any(|e| e.name.starts_with("META-INF/") && is_sig_file(&e.name))
 }
 
 /// Certificates of every signature block, without verifying anything (for
 /// reporting when Android would not look at the JAR signature).
-pub fn collect_certificates(
-    entries: &[JarEntry],
-    read: &mut EntryReader<'_, '_>,
-) -> Vec<(Vec<u8>, String)> {
+pub fn collect_certificates(entries: &[JarEntry], read: &mut EntryReader<'_, '_>) -> Vec<(Vec<u8>, String)> {
     let mut out: Vec<(Vec<u8>, String)> = Vec::new();
     for (i, e) in entries.iter().enumerate() {
         let n = &e.name;
-        if !(n.starts_with("META-INF/")
-            && (n.ends_with(".RSA") || n.ends_with(".DSA") || n.ends_with(".EC")))
+        if !(n.starts_with("META-INF/") && (n.ends_with(".RSA") || n.ends_with(".DSA") || n.ends_with(".EC")))
         {
             continue;
         }
@@ -654,10 +601,7 @@ pub fn collect_certificates(
 }
 
 fn is_sig_file(name: &str) -> bool {
-    name.ends_with(".SF")
-        || name.ends_with(".RSA")
-        || name.ends_with(".DSA")
-        || name.ends_with(".EC")
+    name.ends_with(".SF") || name.ends_with(".RSA") || name.ends_with(".DSA") || name.ends_with(".EC")
 }
 
 fn verify_block_against_sf(
@@ -678,19 +622,14 @@ fn verify_block_against_sf(
     match read(signer.sf_index) {
         Ok(sf) => signer.sf_bytes = sf.into_owned(),
         Err(e) => {
-            out.exception = Some(format!(
-                "cannot read {}: {e}",
-                entries[signer.sf_index].name
-            ));
+            out.exception = Some(format!("cannot read {}: {e}", entries[signer.sf_index].name));
             return;
         }
     }
     let sd = match pkcs7::parse(&block) {
         Ok(sd) => sd,
         Err(e) => {
-            signer
-                .errors
-                .push(format!("failed to parse {block_name}: {e}"));
+            signer.errors.push(format!("failed to parse {block_name}: {e}"));
             return;
         }
     };
@@ -703,15 +642,10 @@ fn verify_block_against_sf(
         signer.errors.push(format!("{block_name} has no signers"));
         return;
     }
-    let tries = if params.min_sdk < SDK_N {
-        &sd.signer_infos[..1]
-    } else {
-        &sd.signer_infos[..]
-    };
+    let tries = if params.min_sdk < SDK_N { &sd.signer_infos[..1] } else { &sd.signer_infos[..] };
     let mut first_verified = None;
     for info in tries {
-        match pkcs7::verify_signer_info(&sd, info, &signer.sf_bytes, params.min_sdk, params.max_sdk)
-        {
+        match pkcs7::verify_signer_info(&sd, info, &signer.sf_bytes, params.min_sdk, params.max_sdk) {
             SignerCheck::Verified(cert) => {
                 first_verified.get_or_insert(cert);
             }
@@ -728,15 +662,11 @@ fn verify_block_against_sf(
     }
     match first_verified {
         Some(cert) => {
-            signer.chain = pkcs7::certificate_chain(&sd, cert)
-                .into_iter()
-                .map(<[u8]>::to_vec)
-                .collect();
+            signer.chain = pkcs7::certificate_chain(&sd, cert).into_iter().map(<[u8]>::to_vec).collect();
         }
-        None => signer.errors.push(format!(
-            "{block_name} signature over {} did not verify",
-            entries[signer.sf_index].name
-        )),
+        None => signer
+            .errors
+            .push(format!("{block_name} signature over {} did not verify", entries[signer.sf_index].name)),
     }
 }
 
@@ -750,33 +680,21 @@ fn verify_sf_against_manifest(
 ) -> Result<(), String> {
     let sf_bytes = std::mem::take(&mut signer.sf_bytes);
     let mut sf = ManifestParser::new(&sf_bytes);
-    let Some(sf_main) = sf
-        .read_section()
-        .filter(|s| s.get("Signature-Version").is_some())
-    else {
-        signer
-            .errors
-            .push("signature file has no Signature-Version".into());
+    let Some(sf_main) = sf.read_section().filter(|s| s.get("Signature-Version").is_some()) else {
+        signer.errors.push("signature file has no Signature-Version".into());
         signer.ignored = true;
         return Ok(());
     };
 
     if let Some(list) = sf_main.get("X-Android-APK-Signed") {
-        let ids: Vec<u32> = list
-            .split(',')
-            .filter_map(|t| t.trim().parse().ok())
-            .collect();
+        let ids: Vec<u32> = list.split(',').filter_map(|t| t.trim().parse().ok()).collect();
         for id in &ids {
             if !out.apk_signed_schemes.contains(id) {
                 out.apk_signed_schemes.push(*id);
             }
         }
         if params.max_sdk >= SDK_N {
-            let supported: &[u32] = if params.max_sdk >= SDK_P {
-                &[2, 3]
-            } else {
-                &[2]
-            };
+            let supported: &[u32] = if params.max_sdk >= SDK_P { &[2, 3] } else { &[2] };
             for id in ids.iter().filter(|id| supported.contains(id)) {
                 if !params.found_scheme_ids.contains(id) {
                     signer.errors.push(format!(
@@ -790,14 +708,8 @@ fn verify_sf_against_manifest(
         }
     }
 
-    let signtool = sf_main
-        .get("Created-By")
-        .is_some_and(|c| c.contains("signtool"));
-    let whole_suffix = if signtool {
-        "-Digest"
-    } else {
-        "-Digest-Manifest"
-    };
+    let signtool = sf_main.get("Created-By").is_some_and(|c| c.contains("signtool"));
+    let whole_suffix = if signtool { "-Digest" } else { "-Digest-Manifest" };
     let whole = digests_to_verify(&sf_main, whole_suffix, params.min_sdk, params.max_sdk)?;
     let manifest_verified = !whole.is_empty() && digest_matches(&whole, manifest) == Some(true);
     if !signtool {
@@ -808,13 +720,9 @@ fn verify_sf_against_manifest(
                 params.min_sdk,
                 params.max_sdk,
             )?;
-            let bytes = manifest
-                .get(main.start..main.start + main.size)
-                .unwrap_or_default();
+            let bytes = manifest.get(main.start..main.start + main.size).unwrap_or_default();
             if !expected.is_empty() && digest_matches(&expected, bytes) == Some(false) {
-                signer
-                    .errors
-                    .push("digest of the manifest main section does not match".into());
+                signer.errors.push("digest of the manifest main section does not match".into());
             }
         }
     }
@@ -824,16 +732,12 @@ fn verify_sf_against_manifest(
     let mut seen: Vec<String> = Vec::new();
     for (n, section) in sf.read_all_sections().into_iter().enumerate() {
         let Some(name) = section.name().map(str::to_string) else {
-            signer
-                .errors
-                .push(format!("signature file section #{} has no name", n + 1));
+            signer.errors.push(format!("signature file section #{} has no name", n + 1));
             signer.ignored = true;
             return Ok(());
         };
         if seen.contains(&name) {
-            signer
-                .errors
-                .push(format!("duplicate signature file section for {name:?}"));
+            signer.errors.push(format!("duplicate signature file section for {name:?}"));
             signer.ignored = true;
             return Ok(());
         }
@@ -842,17 +746,13 @@ fn verify_sf_against_manifest(
             continue;
         }
         let Some(manifest_section) = by_name.get(&name) else {
-            signer.errors.push(format!(
-                "{name} is in the signature file but not in the manifest"
-            ));
+            signer.errors.push(format!("{name} is in the signature file but not in the manifest"));
             signer.ignored = true;
             continue;
         };
         let expected = digests_to_verify(&section, "-Digest", params.min_sdk, params.max_sdk)?;
         if expected.is_empty() {
-            signer
-                .errors
-                .push(format!("no digest for {name} in the signature file"));
+            signer.errors.push(format!("no digest for {name} in the signature file"));
             continue;
         }
         let mut size = manifest_section.size;
@@ -873,9 +773,7 @@ fn verify_sf_against_manifest(
                     "digest of {MANIFEST} section for {name} does not match the signature file"
                 ));
             }
-            None => out
-                .unsupported
-                .push(format!("MD5 digest of manifest section {name}")),
+            None => out.unsupported.push(format!("MD5 digest of manifest section {name}")),
         }
     }
     signer.sf_entry_names = seen;
@@ -910,9 +808,7 @@ mod tests {
     fn parses_degenerate_manifests() {
         assert!(ManifestParser::new(b"").read_section().is_none());
         assert!(ManifestParser::new(b"\n\n\r\n").read_section().is_none());
-        let s = ManifestParser::new(b" continuation-first\nNoColon")
-            .read_section()
-            .unwrap();
+        let s = ManifestParser::new(b" continuation-first\nNoColon").read_section().unwrap();
         assert_eq!(s.attributes.len(), 2);
         assert_eq!(s.get("NoColon"), Some(""));
     }
@@ -930,54 +826,32 @@ mod tests {
         let s = Section {
             start: 0,
             size: 0,
-            attributes: vec![
-                ("Name".into(), "x".into()),
-                ("SHA-256-Digest".into(), "Zm9v".into()),
-            ],
+            attributes: vec![("Name".into(), "x".into()), ("SHA-256-Digest".into(), "Zm9v".into())],
         };
         // Before JB MR2 only SHA/SHA1 (from the default Digest-Algorithms) count.
-        assert!(digests_to_verify(&s, "-Digest", 14, u32::MAX)
-            .unwrap()
-            .is_empty());
-        assert_eq!(
-            digests_to_verify(&s, "-Digest", 18, u32::MAX)
-                .unwrap()
-                .len(),
-            1
-        );
+        assert!(digests_to_verify(&s, "-Digest", 14, u32::MAX).unwrap().is_empty());
+        assert_eq!(digests_to_verify(&s, "-Digest", 18, u32::MAX).unwrap().len(), 1);
     }
 
     fn entries(names: &[&str]) -> Vec<JarEntry> {
         names
             .iter()
             .enumerate()
-            .map(|(i, n)| JarEntry {
-                name: n.to_string(),
-                local_header_offset: i as u64,
-            })
+            .map(|(i, n)| JarEntry { name: n.to_string(), local_header_offset: i as u64 })
             .collect()
     }
 
     #[test]
     fn unsigned_and_broken_jars_do_not_verify() {
-        let params = V1Params {
-            min_sdk: 21,
-            max_sdk: u32::MAX,
-            found_scheme_ids: vec![],
-        };
+        let params = V1Params { min_sdk: 21, max_sdk: u32::MAX, found_scheme_ids: vec![] };
         let list = entries(&["classes.dex"]);
         let r = verify(&list, &mut |_| Ok(Cow::Borrowed(&b""[..])), &params);
         assert!(!r.present);
         assert_eq!(r.verdict(), Some(false));
 
         let list = entries(&["META-INF/MANIFEST.MF", "classes.dex"]);
-        let mf = b"Manifest-Version: 1.0\r\n\r\nName: classes.dex\r\nSHA-256-Digest: Zm9v\r\n\r\n"
-            .to_vec();
-        let r = verify(
-            &list,
-            &mut |i| Ok(Cow::Owned(if i == 0 { mf.clone() } else { vec![] })),
-            &params,
-        );
+        let mf = b"Manifest-Version: 1.0\r\n\r\nName: classes.dex\r\nSHA-256-Digest: Zm9v\r\n\r\n".to_vec();
+        let r = verify(&list, &mut |i| Ok(Cow::Owned(if i == 0 { mf.clone() } else { vec![] })), &params);
         assert!(r.present);
         assert!(r.errors.iter().any(|e| e.contains("no JAR signatures")));
 
@@ -985,28 +859,13 @@ mod tests {
         let r = verify(&list, &mut |_| Ok(Cow::Borrowed(&b""[..])), &params);
         assert!(r.errors[0].contains("duplicate"));
 
-        let list = entries(&[
-            "META-INF/MANIFEST.MF",
-            "META-INF/CERT.SF",
-            "META-INF/CERT.RSA",
-            "classes.dex",
-        ]);
+        let list = entries(&["META-INF/MANIFEST.MF", "META-INF/CERT.SF", "META-INF/CERT.RSA", "classes.dex"]);
         let r = verify(
             &list,
-            &mut |i| {
-                Ok(Cow::Owned(if i == 0 {
-                    mf.clone()
-                } else {
-                    b"\x30\x80garbage".to_vec()
-                }))
-            },
+            &mut |i| Ok(Cow::Owned(if i == 0 { mf.clone() } else { b"\x30\x80garbage".to_vec() })),
             &params,
         );
         assert_eq!(r.verdict(), Some(false));
-        assert!(
-            r.errors.iter().any(|e| e.contains("CERT.RSA")),
-            "{:?}",
-            r.errors
-        );
+        assert!(r.errors.iter().any(|e| e.contains("CERT.RSA")), "{:?}", r.errors);
     }
 }

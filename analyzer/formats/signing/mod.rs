@@ -21,9 +21,7 @@ use crate::archive::zip::{Budget, ZipArchive, ZipLayout};
 use crate::report::{Certificate, Diagnostic, SchemeResult, Signing};
 
 use block::{BlockError, SigningBlock};
-use v2v3::{
-    DigestCache, DigestInput, Scheme, SchemeVerification, VerifyParams, SDK_N, SDK_P, SDK_T,
-};
+use v2v3::{DigestCache, DigestInput, Scheme, SchemeVerification, VerifyParams, SDK_N, SDK_P, SDK_T};
 
 /// Result of [`analyze`]: the report section and what was noticed on the way.
 #[derive(Debug, Clone, Default)]
@@ -48,16 +46,10 @@ pub fn analyze(
     let entries: Vec<jar::JarEntry> = zip
         .entries
         .iter()
-        .map(|e| jar::JarEntry {
-            name: e.name.clone(),
-            local_header_offset: e.local_header_offset,
-        })
+        .map(|e| jar::JarEntry { name: e.name.clone(), local_header_offset: e.local_header_offset })
         .collect();
     let mut read = |i: usize| -> Result<Cow<'_, [u8]>, String> {
-        let entry = zip
-            .entries
-            .get(i)
-            .ok_or_else(|| "no such entry".to_string())?;
+        let entry = zip.entries.get(i).ok_or_else(|| "no such entry".to_string())?;
         zip.read(entry, budget).map_err(|e| e.to_string())
     };
     let layout = usable_layout(data, &zip.layout);
@@ -75,10 +67,7 @@ fn usable_layout(data: &[u8], layout: &ZipLayout) -> Option<ZipLayout> {
     let consistent = layout.eocd_found
         && layout.offset_shift == 0
         && layout.eocd_offset < len
-        && layout
-            .cd_offset
-            .checked_add(layout.cd_size)
-            .is_some_and(|end| end <= layout.eocd_offset);
+        && layout.cd_offset.checked_add(layout.cd_size).is_some_and(|end| end <= layout.eocd_offset);
     consistent.then(|| layout.clone())
 }
 
@@ -110,52 +99,26 @@ pub fn analyze_parts(
     let mut v2_result: Option<SchemeVerification> = None;
     let mut v3_result: Option<SchemeVerification> = None;
     if let (Some(block), Some(layout)) = (&block, layout) {
-        let input = DigestInput {
-            data,
-            layout,
-            block_offset: block.offset,
-        };
+        let input = DigestInput { data, layout, block_offset: block.offset };
         let mut cache = DigestCache::default();
-        let mut params = VerifyParams {
-            min_sdk: min,
-            max_sdk: max,
-            found_scheme_ids: Vec::new(),
-            rotation_min_sdk: None,
-        };
+        let mut params =
+            VerifyParams { min_sdk: min, max_sdk: max, found_scheme_ids: Vec::new(), rotation_min_sdk: None };
 
         if let Some(value) = block.find(block::ID_V31) {
             if max >= SDK_T {
                 let v = v2v3::verify_scheme(Scheme::V31, value, &input, &params, &mut cache);
                 if v.verdict() == Some(true) {
-                    params.rotation_min_sdk = v
-                        .signers
-                        .iter()
-                        .filter_map(|s| s.min_sdk)
-                        .min()
-                        .map(|m| m.max(0) as u32);
+                    params.rotation_min_sdk =
+                        v.signers.iter().filter_map(|s| s.min_sdk).min().map(|m| m.max(0) as u32);
                 }
-                record_scheme(
-                    &v,
-                    &mut schemes,
-                    &mut certs,
-                    &mut diags,
-                    &mut failed,
-                    &mut indeterminate,
-                );
+                record_scheme(&v, &mut schemes, &mut certs, &mut diags, &mut failed, &mut indeterminate);
             }
         }
         if !failed && max >= SDK_P {
             if let Some(value) = block.find(block::ID_V3) {
                 let v = v2v3::verify_scheme(Scheme::V3, value, &input, &params, &mut cache);
                 found_ids.push(3);
-                record_scheme(
-                    &v,
-                    &mut schemes,
-                    &mut certs,
-                    &mut diags,
-                    &mut failed,
-                    &mut indeterminate,
-                );
+                record_scheme(&v, &mut schemes, &mut certs, &mut diags, &mut failed, &mut indeterminate);
                 v3_result = Some(v);
             }
         }
@@ -164,14 +127,7 @@ pub fn analyze_parts(
                 params.found_scheme_ids = found_ids.clone();
                 let v = v2v3::verify_scheme(Scheme::V2, value, &input, &params, &mut cache);
                 found_ids.push(2);
-                record_scheme(
-                    &v,
-                    &mut schemes,
-                    &mut certs,
-                    &mut diags,
-                    &mut failed,
-                    &mut indeterminate,
-                );
+                record_scheme(&v, &mut schemes, &mut certs, &mut diags, &mut failed, &mut indeterminate);
                 v2_result = Some(v);
             }
         } else if let Some(value) = block.find(block::ID_V2) {
@@ -189,11 +145,7 @@ pub fn analyze_parts(
 
     // v1: required before Android N, or when no block scheme was found.
     let v1_needed = !failed && (min < SDK_N || found_ids.is_empty());
-    let params = jar::V1Params {
-        min_sdk: min,
-        max_sdk: max,
-        found_scheme_ids: found_ids.clone(),
-    };
+    let params = jar::V1Params { min_sdk: min, max_sdk: max, found_scheme_ids: found_ids.clone() };
     let mut v1: Option<jar::V1Result> = None;
     if v1_needed {
         let r = jar::verify(entries, read, &params);
@@ -265,14 +217,10 @@ pub fn analyze_parts(
         }
     }
 
-    let any_scheme = !found_ids.is_empty()
-        || v1.as_ref().is_some_and(|r| r.present)
-        || jar::has_signature_files(entries);
+    let any_scheme =
+        !found_ids.is_empty() || v1.as_ref().is_some_and(|r| r.present) || jar::has_signature_files(entries);
     if !any_scheme {
-        diags.push(Diagnostic::warning(
-            "signing.unsigned",
-            "the APK carries no signature",
-        ));
+        diags.push(Diagnostic::warning("signing.unsigned", "the APK carries no signature"));
     } else if found_ids.is_empty() && v1.as_ref().is_some_and(|r| r.verdict() == Some(true)) {
         diags.push(Diagnostic::warning(
             "signing.v1_only",
@@ -292,14 +240,7 @@ pub fn analyze_parts(
     } else {
         Some(true)
     };
-    SigningOutcome {
-        signing: Signing {
-            schemes,
-            verified,
-            certificates: certs,
-        },
-        diagnostics: diags,
-    }
+    SigningOutcome { signing: Signing { schemes, verified, certificates: certs }, diagnostics: diags }
 }
 
 fn locate_block<'a>(
@@ -311,11 +252,8 @@ fn locate_block<'a>(
         Ok(Some(b)) => {
             if let Some(e) = &b.pairs_error {
                 diags.push(
-                    Diagnostic::warning(
-                        "signing.block_malformed",
-                        format!("APK Signing Block entries: {e}"),
-                    )
-                    .at(format!("offset {:#x}", b.offset)),
+                    Diagnostic::warning("signing.block_malformed", format!("APK Signing Block entries: {e}"))
+                        .at(format!("offset {:#x}", b.offset)),
                 );
             }
             for pair in &b.pairs {
@@ -326,11 +264,8 @@ fn locate_block<'a>(
                         .unwrap_or_else(|| format!("unknown ID {id:#010x}")),
                 };
                 diags.push(
-                    Diagnostic::info(
-                        "signing.block_entry",
-                        format!("APK Signing Block carries {what}"),
-                    )
-                    .at(format!("offset {:#x}", pair.offset)),
+                    Diagnostic::info("signing.block_entry", format!("APK Signing Block carries {what}"))
+                        .at(format!("offset {:#x}", pair.offset)),
                 );
             }
             Some(b)
@@ -382,11 +317,8 @@ fn record_scheme(
     match v.verdict() {
         Some(false) => {
             *failed = true;
-            let code = if v.digest_mismatch {
-                "signing.digest_mismatch"
-            } else {
-                "signing.signature_invalid"
-            };
+            let code =
+                if v.digest_mismatch { "signing.digest_mismatch" } else { "signing.signature_invalid" };
             for e in &v.errors {
                 diags.push(Diagnostic::error(code, format!("{label}: {e}")));
             }
@@ -403,12 +335,7 @@ fn record_scheme(
     schemes.push(SchemeResult {
         scheme: label.into(),
         verified: v.verdict() == Some(true),
-        errors: v
-            .errors
-            .iter()
-            .chain(v.unsupported.iter())
-            .cloned()
-            .collect(),
+        errors: v.errors.iter().chain(v.unsupported.iter()).cloned().collect(),
         signers: v2v3::signer_fingerprints(v),
     });
 }
@@ -428,22 +355,9 @@ fn v1_diagnostics(r: &jar::V1Result, diags: &mut Vec<Diagnostic>) {
             ),
         ));
     }
-    let code = if r.digest_mismatch {
-        "signing.digest_mismatch"
-    } else {
-        "signing.signature_invalid"
-    };
-    for e in r
-        .errors
-        .iter()
-        .filter(|e| !e.starts_with("no digest for"))
-        .take(20)
-    {
-        let code = if e.contains("stripped?") {
-            "signing.scheme_stripped"
-        } else {
-            code
-        };
+    let code = if r.digest_mismatch { "signing.digest_mismatch" } else { "signing.signature_invalid" };
+    for e in r.errors.iter().filter(|e| !e.starts_with("no digest for")).take(20) {
+        let code = if e.contains("stripped?") { "signing.scheme_stripped" } else { code };
         diags.push(Diagnostic::error(code, format!("v1: {e}")));
     }
     if let Some(e) = &r.exception {
@@ -461,44 +375,28 @@ fn cross_check(
     let v1 = v1.filter(|r| r.verdict() == Some(true));
     let v2 = v2.filter(|r| r.verdict() == Some(true));
     let v3 = v3.filter(|r| r.verdict() == Some(true));
-    let v1_certs: Vec<&Vec<u8>> = v1
-        .map(|r| r.signers.iter().filter_map(|s| s.chain.first()).collect())
-        .unwrap_or_default();
-    let v2_certs: Vec<&Vec<u8>> = v2
-        .map(|r| {
-            r.signers
-                .iter()
-                .filter_map(|s| s.certificates.first())
-                .collect()
-        })
-        .unwrap_or_default();
+    let v1_certs: Vec<&Vec<u8>> =
+        v1.map(|r| r.signers.iter().filter_map(|s| s.chain.first()).collect()).unwrap_or_default();
+    let v2_certs: Vec<&Vec<u8>> =
+        v2.map(|r| r.signers.iter().filter_map(|s| s.certificates.first()).collect()).unwrap_or_default();
     if v1.is_some()
         && v2.is_some()
-        && (v1_certs.iter().any(|c| !v2_certs.contains(c))
-            || v2_certs.iter().any(|c| !v1_certs.contains(c)))
+        && (v1_certs.iter().any(|c| !v2_certs.contains(c)) || v2_certs.iter().any(|c| !v1_certs.contains(c)))
     {
         return Some("v1 and v2 signers differ".into());
     }
     let v3 = v3?;
-    let old = if v1.is_some() {
-        v1_certs.first().copied()
-    } else {
-        v2_certs.first().copied()
-    }?;
-    let lineage = v3
-        .signers
-        .iter()
-        .map(|s| &s.lineage)
-        .max_by_key(|l| l.len())
-        .filter(|l| !l.is_empty());
+    let old = if v1.is_some() { v1_certs.first().copied() } else { v2_certs.first().copied() }?;
+    let lineage = v3.signers.iter().map(|s| &s.lineage).max_by_key(|l| l.len()).filter(|l| !l.is_empty());
     match lineage {
         None => {
             let v3_cert = v3.signers.first().and_then(|s| s.certificates.first());
             (v3.signers.len() != 1 || v3_cert != Some(old))
                 .then(|| "v3 signer differs from the v1/v2 signer".into())
         }
-        Some(l) => (l.first() != Some(old))
-            .then(|| "v1/v2 signer is not the root of the v3 rotation lineage".into()),
+        Some(l) => {
+            (l.first() != Some(old)).then(|| "v1/v2 signer is not the root of the v3 rotation lineage".into())
+        }
     }
 }
 
@@ -515,18 +413,13 @@ fn certificate_diagnostics(certs: &[Certificate], diags: &mut Vec<Diagnostic>) {
         let at = format!("{} ({})", c.source, &c.sha256[..16.min(c.sha256.len())]);
         if c.debug {
             diags.push(
-                Diagnostic::warning(
-                    "signing.debug_certificate",
-                    "signed with the Android debug certificate",
-                )
-                .at(&at),
+                Diagnostic::warning("signing.debug_certificate", "signed with the Android debug certificate")
+                    .at(&at),
             );
         }
         if let Some(w) = certificate::weakness(c) {
-            diags.push(
-                Diagnostic::warning("signing.weak_algorithm", format!("certificate uses {w}"))
-                    .at(&at),
-            );
+            diags
+                .push(Diagnostic::warning("signing.weak_algorithm", format!("certificate uses {w}")).at(&at));
         }
         // Android ignores certificate validity dates for APK signers, and a
         // report must not change with the day it is made, so dates are only
@@ -555,11 +448,7 @@ pub fn inspect_signing_block(data: &[u8]) -> Vec<SchemeResult> {
     let Ok(Some(block)) = block::locate(data, &layout) else {
         return Vec::new();
     };
-    let input = DigestInput {
-        data,
-        layout: &layout,
-        block_offset: block.offset,
-    };
+    let input = DigestInput { data, layout: &layout, block_offset: block.offset };
     let params = VerifyParams {
         min_sdk: 1,
         max_sdk: i32::MAX as u32,
@@ -568,11 +457,8 @@ pub fn inspect_signing_block(data: &[u8]) -> Vec<SchemeResult> {
     };
     let mut cache = DigestCache::default();
     let mut out = Vec::new();
-    for (id, scheme) in [
-        (block::ID_V31, Scheme::V31),
-        (block::ID_V3, Scheme::V3),
-        (block::ID_V2, Scheme::V2),
-    ] {
+    for (id, scheme) in [(block::ID_V31, Scheme::V31), (block::ID_V3, Scheme::V3), (block::ID_V2, Scheme::V2)]
+    {
         if let Some(value) = block.find(id) {
             let v = v2v3::verify_scheme(scheme, value, &input, &params, &mut cache);
             out.push(SchemeResult {
@@ -594,10 +480,7 @@ mod tests {
     fn unsigned_input_does_not_verify() {
         let (data, layout) = block::tests::build_apk(b"", &[], b"");
         // No block magic before the CD at all: strip the block by using a plain layout.
-        let entries = vec![jar::JarEntry {
-            name: "classes.dex".into(),
-            local_header_offset: 0,
-        }];
+        let entries = vec![jar::JarEntry { name: "classes.dex".into(), local_header_offset: 0 }];
         let out = analyze_parts(
             &data,
             Some(&layout),
@@ -615,19 +498,9 @@ mod tests {
         let (mut data, layout) =
             block::tests::build_apk(b"0123456789abcdef", &[(block::ID_V2, vec![0; 12])], b"");
         data[16] ^= 0x40;
-        let out = analyze_parts(
-            &data,
-            Some(&layout),
-            &[],
-            &mut |_| Err("none".into()),
-            Some(24),
-            None,
-        );
+        let out = analyze_parts(&data, Some(&layout), &[], &mut |_| Err("none".into()), Some(24), None);
         assert_eq!(out.signing.verified, Some(false));
-        assert!(out
-            .diagnostics
-            .iter()
-            .any(|d| d.code == "signing.block_size_mismatch"));
+        assert!(out.diagnostics.iter().any(|d| d.code == "signing.block_size_mismatch"));
     }
 
     #[test]

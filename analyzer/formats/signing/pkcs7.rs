@@ -9,9 +9,7 @@ use x509_parser::x509::X509Name;
 
 use super::certificate::{self, cert_fields};
 use super::crypto::{self, CryptoError, HashAlg, SigPadding};
-use super::der::{
-    self, DerError, Tlv, TAG_INTEGER, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE, TAG_SET,
-};
+use super::der::{self, DerError, Tlv, TAG_INTEGER, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE, TAG_SET};
 
 const OID_SIGNED_DATA: &str = "1.2.840.113549.1.7.2";
 const OID_CONTENT_TYPE: &str = "1.2.840.113549.1.9.3";
@@ -91,11 +89,7 @@ pub fn parse(data: &[u8]) -> Result<SignedData<'_>, Pkcs7Error> {
         }
         signer_infos.push(parse_signer_info(info?)?);
     }
-    Ok(SignedData {
-        content_type,
-        certificates,
-        signer_infos,
-    })
+    Ok(SignedData { content_type, certificates, signer_infos })
 }
 
 fn parse_signer_info(info: Tlv<'_>) -> Result<SignerInfo<'_>, Pkcs7Error> {
@@ -219,11 +213,7 @@ const NONE: &[(u32, u32)] = &[];
 /// Platform levels on which Android accepts this digest / signature
 /// algorithm pair in a JAR signature (apksig's table, derived from testing
 /// each platform release).
-fn supported_levels(
-    digest: Digest,
-    key: KeyKind,
-    sig_hash: Option<Digest>,
-) -> &'static [(u32, u32)] {
+fn supported_levels(digest: Digest, key: KeyKind, sig_hash: Option<Digest>) -> &'static [(u32, u32)] {
     use Digest::*;
     use KeyKind::*;
     match (key, sig_hash) {
@@ -289,20 +279,15 @@ pub fn verify_signer_info(
     min_sdk: u32,
     max_sdk: u32,
 ) -> SignerCheck {
-    let (Some(digest), Some((key_kind, sig_hash))) = (
-        digest_from_oid(&info.digest_oid),
-        signature_from_oid(&info.signature_oid),
-    ) else {
+    let (Some(digest), Some((key_kind, sig_hash))) =
+        (digest_from_oid(&info.digest_oid), signature_from_oid(&info.signature_oid))
+    else {
         return SignerCheck::Fatal(format!(
             "unsupported digest / signature algorithm {} / {}",
             info.digest_oid, info.signature_oid
         ));
     };
-    if !covers(
-        supported_levels(digest, key_kind, sig_hash),
-        min_sdk,
-        max_sdk,
-    ) {
+    if !covers(supported_levels(digest, key_kind, sig_hash), min_sdk, max_sdk) {
         return SignerCheck::Fatal(format!(
             "digest {} with signature {} is not supported on every API level in {min_sdk}..",
             info.digest_oid, info.signature_oid
@@ -381,30 +366,20 @@ fn check_signed_attributes(
     for attr in set.children() {
         let attr = attr.map_err(|e| e.to_string())?;
         let mut f = attr.children();
-        let oid = f
-            .next_tlv()
-            .and_then(|t| t.expect(TAG_OID))
-            .map_err(|e| e.to_string())?;
+        let oid = f.next_tlv().and_then(|t| t.expect(TAG_OID)).map_err(|e| e.to_string())?;
         let oid = der::oid_to_string(oid.content).unwrap_or_default();
         if seen.contains(&oid) {
             return Err(format!("duplicate signed attribute {oid}"));
         }
         seen.push(oid.clone());
         let values = f.next_tlv().map_err(|e| e.to_string())?;
-        let vals: Vec<Tlv<'_>> = values
-            .children()
-            .collect::<Result<_, _>>()
-            .map_err(|e| e.to_string())?;
+        let vals: Vec<Tlv<'_>> = values.children().collect::<Result<_, _>>().map_err(|e| e.to_string())?;
         if vals.len() > 1 && (oid == OID_CONTENT_TYPE || oid == OID_MESSAGE_DIGEST) {
             return Err(format!("attribute {oid} has multiple values"));
         }
         match (oid.as_str(), vals.first()) {
-            (OID_CONTENT_TYPE, Some(v)) if v.tag == TAG_OID => {
-                content_type = der::oid_to_string(v.content)
-            }
-            (OID_MESSAGE_DIGEST, Some(v)) if v.tag == TAG_OCTET_STRING => {
-                message_digest = Some(v.content)
-            }
+            (OID_CONTENT_TYPE, Some(v)) if v.tag == TAG_OID => content_type = der::oid_to_string(v.content),
+            (OID_MESSAGE_DIGEST, Some(v)) if v.tag == TAG_OCTET_STRING => message_digest = Some(v.content),
             (OID_CONTENT_TYPE | OID_MESSAGE_DIGEST, Some(_)) => {
                 return Err(format!("attribute {oid} malformed"))
             }
@@ -430,11 +405,8 @@ fn check_signed_attributes(
 /// The certificate named by the SignerInfo's issuer and serial number.
 fn find_certificate(sd: &SignedData<'_>, info: &SignerInfo<'_>) -> Option<usize> {
     let (issuer, serial) = info.issuer_and_serial?;
-    let issuer_text = || {
-        X509Name::from_der(issuer)
-            .ok()
-            .map(|(_, n)| certificate::rfc4514(&n).to_lowercase())
-    };
+    let issuer_text =
+        || X509Name::from_der(issuer).ok().map(|(_, n)| certificate::rfc4514(&n).to_lowercase());
     sd.certificates.iter().position(|c| {
         let Ok(fields) = cert_fields(c) else {
             return false;
@@ -446,9 +418,8 @@ fn find_certificate(sd: &SignedData<'_>, info: &SignerInfo<'_>) -> Option<usize>
             return true;
         }
         // X500Principal equality is on canonical form (case, spacing, string type).
-        let theirs = X509Name::from_der(fields.issuer)
-            .ok()
-            .map(|(_, n)| certificate::rfc4514(&n).to_lowercase());
+        let theirs =
+            X509Name::from_der(fields.issuer).ok().map(|(_, n)| certificate::rfc4514(&n).to_lowercase());
         theirs.is_some() && theirs == issuer_text()
     })
 }
@@ -476,9 +447,7 @@ pub fn certificate_chain<'a>(sd: &SignedData<'a>, leaf: usize) -> Vec<&'a [u8]> 
         }
         current = sd.certificates.iter().enumerate().position(|(i, c)| {
             !used[i]
-                && X509Certificate::from_der(c)
-                    .map(|(_, p)| p.subject().as_raw() == issuer)
-                    .unwrap_or(false)
+                && X509Certificate::from_der(c).map(|(_, p)| p.subject().as_raw() == issuer).unwrap_or(false)
         });
     }
     chain
@@ -490,10 +459,7 @@ pub fn inspect(block: &[u8], content: &[u8]) -> Vec<SignerCheck> {
     let Ok(sd) = parse(block) else {
         return Vec::new();
     };
-    sd.signer_infos
-        .iter()
-        .map(|info| verify_signer_info(&sd, info, content, 24, i32::MAX as u32))
-        .collect()
+    sd.signer_infos.iter().map(|info| verify_signer_info(&sd, info, content, 24, i32::MAX as u32)).collect()
 }
 
 #[cfg(test)]
@@ -504,36 +470,12 @@ mod tests {
     fn support_table_matches_apksig_examples() {
         use Digest::*;
         // SHA-256 with RSA needs API 18+ (JB MR2) apart from the 0-8 window.
-        assert!(!covers(
-            supported_levels(Sha256, KeyKind::Rsa, Some(Sha256)),
-            14,
-            u32::MAX
-        ));
-        assert!(covers(
-            supported_levels(Sha256, KeyKind::Rsa, Some(Sha256)),
-            18,
-            u32::MAX
-        ));
-        assert!(covers(
-            supported_levels(Sha1, KeyKind::Rsa, Some(Sha1)),
-            1,
-            u32::MAX
-        ));
-        assert!(covers(
-            supported_levels(Sha1, KeyKind::Rsa, None),
-            1,
-            u32::MAX
-        ));
-        assert!(!covers(
-            supported_levels(Sha256, KeyKind::Rsa, Some(Sha1)),
-            21,
-            u32::MAX
-        ));
-        assert!(covers(
-            supported_levels(Sha256, KeyKind::Ec, Some(Sha256)),
-            21,
-            u32::MAX
-        ));
+        assert!(!covers(supported_levels(Sha256, KeyKind::Rsa, Some(Sha256)), 14, u32::MAX));
+        assert!(covers(supported_levels(Sha256, KeyKind::Rsa, Some(Sha256)), 18, u32::MAX));
+        assert!(covers(supported_levels(Sha1, KeyKind::Rsa, Some(Sha1)), 1, u32::MAX));
+        assert!(covers(supported_levels(Sha1, KeyKind::Rsa, None), 1, u32::MAX));
+        assert!(!covers(supported_levels(Sha256, KeyKind::Rsa, Some(Sha1)), 21, u32::MAX));
+        assert!(covers(supported_levels(Sha256, KeyKind::Ec, Some(Sha256)), 21, u32::MAX));
         assert!(!covers(NONE, 0, 0));
     }
 
@@ -542,15 +484,11 @@ mod tests {
         assert!(parse(&[]).is_err());
         assert!(parse(&[0x30, 0x00]).is_err());
         // ContentInfo with the id-data OID instead of signedData.
-        let data_ci = [
-            0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01,
-        ];
+        let data_ci = [0x30, 0x0b, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x01];
         assert!(matches!(parse(&data_ci), Err(Pkcs7Error::NotSignedData(_))));
         // signedData OID but truncated body.
-        let truncated = [
-            0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02, 0xa0,
-            0x05,
-        ];
+        let truncated =
+            [0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x07, 0x02, 0xa0, 0x05];
         assert!(parse(&truncated).is_err());
     }
 }

@@ -91,13 +91,7 @@ pub fn signature_algorithm(id: u32) -> Option<SigAlgorithm> {
         0x0425 => (Dsa, HashAlg::Sha256, VerityChunkedSha256, SDK_P),
         _ => return None,
     };
-    Some(SigAlgorithm {
-        id,
-        padding,
-        hash,
-        content,
-        min_sdk,
-    })
+    Some(SigAlgorithm { id, padding, hash, content, min_sdk })
 }
 
 /// apksig's preference order: stronger content digest first, then PSS over PKCS#1.
@@ -183,10 +177,7 @@ pub struct DigestCache {
 
 impl DigestCache {
     fn get(&mut self, alg: ContentDigest, input: &DigestInput<'_>) -> Option<Vec<u8>> {
-        self.computed
-            .entry(alg)
-            .or_insert_with(|| compute_content_digest(alg, input))
-            .clone()
+        self.computed.entry(alg).or_insert_with(|| compute_content_digest(alg, input)).clone()
     }
 }
 
@@ -205,8 +196,7 @@ pub fn compute_content_digest(alg: ContentDigest, input: &DigestInput<'_>) -> Op
     let cd = slice(input.data, cd_offset, eocd_offset.checked_sub(cd_offset)?).ok()?;
     let mut eocd = input.data.get(eocd_offset..)?.to_vec();
     let block_offset = u32::try_from(input.block_offset).ok()?;
-    eocd.get_mut(16..20)?
-        .copy_from_slice(&block_offset.to_le_bytes());
+    eocd.get_mut(16..20)?.copy_from_slice(&block_offset.to_le_bytes());
     let sections: [&[u8]; 3] = [before, cd, &eocd];
     let chunks: usize = sections.iter().map(|s| s.len().div_ceil(CHUNK)).sum();
     let mut top = Hasher::new(hash)?;
@@ -238,10 +228,7 @@ fn items<'a>(data: &'a [u8], what: &str) -> Result<Vec<&'a [u8]>, String> {
         if out.len() >= MAX_ITEMS {
             return Err(format!("too many {what}"));
         }
-        out.push(
-            length_prefixed(&mut r)
-                .map_err(|e| format!("malformed {what} #{}: {e}", out.len() + 1))?,
-        );
+        out.push(length_prefixed(&mut r).map_err(|e| format!("malformed {what} #{}: {e}", out.len() + 1))?);
     }
     Ok(out)
 }
@@ -282,8 +269,7 @@ pub fn verify_scheme(
         return out;
     }
     if signer_blobs.len() > MAX_SIGNERS {
-        out.errors
-            .push(format!("{} signers exceed the maximum", signer_blobs.len()));
+        out.errors.push(format!("{} signers exceed the maximum", signer_blobs.len()));
         return out;
     }
     let (scheme_min, scheme_max) = match scheme {
@@ -293,19 +279,9 @@ pub fn verify_scheme(
     };
     let mut digests_to_verify: Vec<ContentDigest> = Vec::new();
     for (index, blob) in signer_blobs.iter().enumerate() {
-        let mut signer = SignerResult {
-            index,
-            ..SignerResult::default()
-        };
-        let verified_digests = parse_signer(
-            scheme,
-            blob,
-            scheme_min,
-            scheme_max,
-            params,
-            &mut signer,
-            &mut out.unsupported,
-        );
+        let mut signer = SignerResult { index, ..SignerResult::default() };
+        let verified_digests =
+            parse_signer(scheme, blob, scheme_min, scheme_max, params, &mut signer, &mut out.unsupported);
         for d in verified_digests {
             if !digests_to_verify.contains(&d) {
                 digests_to_verify.push(d);
@@ -337,9 +313,7 @@ pub fn verify_scheme(
             if *alg == ContentDigest::VerityChunkedSha256 {
                 out.skipped_digests.push("VERITY_CHUNKED_SHA256".into());
             } else {
-                out.errors.push(format!(
-                    "cannot compute {alg:?} digest (layout out of range)"
-                ));
+                out.errors.push(format!("cannot compute {alg:?} digest (layout out of range)"));
             }
             continue;
         };
@@ -375,19 +349,15 @@ fn check_sdk_coverage(
     params: &VerifyParams,
     out: &mut SchemeVerification,
 ) {
-    let mut ranges: Vec<(i64, i64)> = out
-        .signers
-        .iter()
-        .filter_map(|s| Some((s.min_sdk?, s.max_sdk?)))
-        .collect();
+    let mut ranges: Vec<(i64, i64)> =
+        out.signers.iter().filter_map(|s| Some((s.min_sdk?, s.max_sdk?))).collect();
     ranges.sort();
     let Some(first) = ranges.first() else { return };
     let first_min = first.0;
     let mut last_max = first.1;
     for (lo, hi) in ranges.iter().skip(1) {
         if *lo != last_max + 1 {
-            out.errors
-                .push("inconsistent SDK versions between signers".into());
+            out.errors.push("inconsistent SDK versions between signers".into());
             return;
         }
         last_max = *hi;
@@ -397,9 +367,8 @@ fn check_sdk_coverage(
         _ => i64::from(max),
     };
     if first_min > i64::from(min) || last_max < needed_max {
-        out.errors.push(format!(
-            "signers cover SDK {first_min}..{last_max}, not the APK's {min}..{needed_max}"
-        ));
+        out.errors
+            .push(format!("signers cover SDK {first_min}..{last_max}, not the APK's {min}..{needed_max}"));
     }
 }
 
@@ -492,10 +461,7 @@ fn parse_signer(
         match crypto::verify(&key, alg.padding, alg.hash, signed_data, sig) {
             Ok(true) => verified_digests.push(alg.content),
             Ok(false) => {
-                signer.errors.push(format!(
-                    "signature {:#06x} over signed data did not verify",
-                    alg.id
-                ));
+                signer.errors.push(format!("signature {:#06x} over signed data did not verify", alg.id));
                 return Vec::new();
             }
             Err(CryptoError::Unsupported(what)) => {
@@ -522,12 +488,8 @@ fn parse_signer(
             malformed(signer, "signed data lacks SDK range".into());
             return Vec::new();
         };
-        if Some(i64::from(lo as i32)) != signer.min_sdk
-            || Some(i64::from(hi as i32)) != signer.max_sdk
-        {
-            signer
-                .errors
-                .push("SDK range differs between signer and signed data".into());
+        if Some(i64::from(lo as i32)) != signer.min_sdk || Some(i64::from(hi as i32)) != signer.max_sdk {
+            signer.errors.push("SDK range differs between signer and signed data".into());
         }
     }
     let attributes = match length_prefixed(&mut sd) {
@@ -551,9 +513,7 @@ fn parse_signer(
     match cert_fields(first_cert) {
         Ok(fields) if fields.spki == public_key => {}
         Ok(_) => {
-            signer
-                .errors
-                .push("public key differs from the first certificate's key".into());
+            signer.errors.push("public key differs from the first certificate's key".into());
             return Vec::new();
         }
         Err(e) => {
@@ -578,9 +538,7 @@ fn parse_signer(
     }
     let digest_ids: Vec<u32> = signer.content_digests.iter().map(|(id, _)| *id).collect();
     if digest_ids != all_sig_ids {
-        signer
-            .errors
-            .push("signature algorithms differ between signatures and digests records".into());
+        signer.errors.push("signature algorithms differ between signatures and digests records".into());
         return Vec::new();
     }
     let attr_items = match items(attributes, "additional attributes") {
@@ -606,9 +564,9 @@ fn parse_signer(
             (Scheme::V3 | Scheme::V31, ATTR_PROOF_OF_ROTATION) => match parse_lineage(value) {
                 Ok(lineage) => {
                     if lineage.last() != signer.certificates.first() {
-                        signer.errors.push(
-                            "proof-of-rotation does not end with the signer's certificate".into(),
-                        );
+                        signer
+                            .errors
+                            .push("proof-of-rotation does not end with the signer's certificate".into());
                     }
                     signer.lineage = lineage;
                 }
@@ -687,10 +645,7 @@ pub fn parse_lineage(value: &[u8]) -> Result<Vec<Vec<u8>>, String> {
             match crypto::verify(key, alg.padding, alg.hash, signed, signature) {
                 Ok(true) | Err(CryptoError::Unsupported(_)) => {}
                 Ok(false) => {
-                    return Err(format!(
-                        "lineage node #{} signature did not verify",
-                        certs.len() + 1
-                    ))
+                    return Err(format!("lineage node #{} signature did not verify", certs.len() + 1))
                 }
                 Err(e) => return Err(e.to_string()),
             }
@@ -708,11 +663,7 @@ pub fn parse_lineage(value: &[u8]) -> Result<Vec<Vec<u8>>, String> {
 
 /// SHA-256 of each signer's own certificate.
 pub fn signer_fingerprints(v: &SchemeVerification) -> Vec<String> {
-    v.signers
-        .iter()
-        .filter_map(|s| s.certificates.first())
-        .map(|c| certificate::sha256_hex(c))
-        .collect()
+    v.signers.iter().filter_map(|s| s.certificates.first()).map(|c| certificate::sha256_hex(c)).collect()
 }
 
 #[cfg(test)]
@@ -739,11 +690,7 @@ mod tests {
     fn chunked_digest_matches_hand_computation() {
         let (data, layout) = build_apk(b"hello", &[(0x1234, vec![0; 4])], b"cd");
         let block_offset = 5;
-        let input = DigestInput {
-            data: &data,
-            layout: &layout,
-            block_offset,
-        };
+        let input = DigestInput { data: &data, layout: &layout, block_offset };
         let got = compute_content_digest(ContentDigest::ChunkedSha256, &input).unwrap();
         let mut eocd = data[layout.eocd_offset as usize..].to_vec();
         eocd[16..20].copy_from_slice(&5u32.to_le_bytes());
@@ -764,11 +711,7 @@ mod tests {
     #[test]
     fn malformed_blocks_fail_without_panicking() {
         let (data, layout) = build_apk(b"x", &[], b"");
-        let input = DigestInput {
-            data: &data,
-            layout: &layout,
-            block_offset: 1,
-        };
+        let input = DigestInput { data: &data, layout: &layout, block_offset: 1 };
         let mut cache = DigestCache::default();
         for value in [
             vec![],
@@ -794,25 +737,9 @@ mod tests {
         let signer = [lp(&signed), lp(&lp(&sig)), lp(b"key")].concat();
         let value = lp(&lp(&signer));
         let (data, layout) = build_apk(b"x", &[], b"");
-        let input = DigestInput {
-            data: &data,
-            layout: &layout,
-            block_offset: 1,
-        };
-        let v = verify_scheme(
-            Scheme::V2,
-            &value,
-            &input,
-            &params(),
-            &mut DigestCache::default(),
-        );
-        assert!(
-            v.errors
-                .iter()
-                .any(|e| e.contains("no supported signatures")),
-            "{:?}",
-            v.errors
-        );
+        let input = DigestInput { data: &data, layout: &layout, block_offset: 1 };
+        let v = verify_scheme(Scheme::V2, &value, &input, &params(), &mut DigestCache::default());
+        assert!(v.errors.iter().any(|e| e.contains("no supported signatures")), "{:?}", v.errors);
     }
 
     #[test]

@@ -13,11 +13,8 @@ use crate::zip::{Compression, ZipWriter};
 
 use super::common;
 
-pub const BENIGN_SUBJECT: DistinguishedName = DistinguishedName {
-    country: "NL",
-    organization: "Example Notes B.V.",
-    common_name: "Example Notes",
-};
+pub const BENIGN_SUBJECT: DistinguishedName =
+    DistinguishedName { country: "NL", organization: "Example Notes B.V.", common_name: "Example Notes" };
 pub const PACKAGE: &str = "org.example.notes";
 /// Stored entry whose bytes tampered.apk changes after signing.
 pub const ABOUT_ENTRY: &str = "assets/about.txt";
@@ -31,10 +28,7 @@ pub fn manifest() -> Vec<u8> {
             Element::new("application")
                 .android("label", Value::Reference(arsc::APP_NAME_ID))
                 .android("allowBackup", Value::Bool(false))
-                .android(
-                    "networkSecurityConfig",
-                    Value::Reference(arsc::NETWORK_SECURITY_CONFIG_ID),
-                )
+                .android("networkSecurityConfig", Value::Reference(arsc::NETWORK_SECURITY_CONFIG_ID))
                 .child(common::launcher_activity("org.example.notes.MainActivity")),
         );
     axml::encode(&doc, axml::Options::default())
@@ -69,11 +63,7 @@ pub fn unsigned(about: &str) -> Vec<u8> {
         ("AndroidManifest.xml", &manifest, Compression::Deflated),
         ("classes.dex", &dex, Compression::Deflated),
         ("resources.arsc", &resources, Compression::Stored),
-        (
-            arsc::NETWORK_SECURITY_CONFIG_PATH,
-            &network_config,
-            Compression::Deflated,
-        ),
+        (arsc::NETWORK_SECURITY_CONFIG_PATH, &network_config, Compression::Deflated),
         (ABOUT_ENTRY, about.as_bytes(), Compression::Stored),
     ];
     let named: Vec<(&str, &[u8])> = entries.iter().map(|&(n, d, _)| (n, d)).collect();

@@ -26,16 +26,8 @@ pub fn uses_permission(name: &str) -> Element {
 
 pub fn intent_filter(actions: &[&str], categories: &[&str]) -> Element {
     Element::new("intent-filter")
-        .children(
-            actions
-                .iter()
-                .map(|a| Element::new("action").android_str("name", a)),
-        )
-        .children(
-            categories
-                .iter()
-                .map(|c| Element::new("category").android_str("name", c)),
-        )
+        .children(actions.iter().map(|a| Element::new("action").android_str("name", a)))
+        .children(categories.iter().map(|c| Element::new("category").android_str("name", c)))
 }
 
 /// An exported activity with the MAIN/LAUNCHER intent filter.
@@ -43,10 +35,7 @@ pub fn launcher_activity(name: &str) -> Element {
     Element::new("activity")
         .android_str("name", name)
         .android("exported", Value::Bool(true))
-        .child(intent_filter(
-            &["android.intent.action.MAIN"],
-            &["android.intent.category.LAUNCHER"],
-        ))
+        .child(intent_filter(&["android.intent.action.MAIN"], &["android.intent.category.LAUNCHER"]))
 }
 
 /// res/xml/network_security_config.xml as binary XML.
@@ -54,13 +43,10 @@ pub fn network_security_config(cleartext: bool, trust_user_certificates: bool) -
     let mut anchors = Element::new("trust-anchors")
         .child(Element::new("certificates").plain("src", Value::Str("system".into())));
     if trust_user_certificates {
-        anchors =
-            anchors.child(Element::new("certificates").plain("src", Value::Str("user".into())));
+        anchors = anchors.child(Element::new("certificates").plain("src", Value::Str("user".into())));
     }
     let config = Element::new("network-security-config").child(
-        Element::new("base-config")
-            .plain("cleartextTrafficPermitted", Value::Bool(cleartext))
-            .child(anchors),
+        Element::new("base-config").plain("cleartextTrafficPermitted", Value::Bool(cleartext)).child(anchors),
     );
     axml::encode(&config, axml::Options::default())
 }

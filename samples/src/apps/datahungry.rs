@@ -49,10 +49,7 @@ fn manifest() -> Vec<u8> {
                 .android("protectionLevel", Value::Hex(PROTECTION_SIGNATURE)),
         )
         .children(PERMISSIONS.iter().map(|p| common::uses_permission(p)))
-        .child(
-            Element::new("uses-permission-sdk-23")
-                .android_str("name", "android.permission.GET_ACCOUNTS"),
-        )
+        .child(Element::new("uses-permission-sdk-23").android_str("name", "android.permission.GET_ACCOUNTS"))
         .child(
             common::uses_permission("android.permission.WRITE_EXTERNAL_STORAGE")
                 .android("maxSdkVersion", Value::Int(28)),
@@ -60,13 +57,9 @@ fn manifest() -> Vec<u8> {
         .child(common::uses_permission(own_permission))
         .child(
             Element::new("queries").children(
-                [
-                    "com.tencent.mm",
-                    "com.eg.android.AlipayGphone",
-                    "org.telegram.messenger",
-                ]
-                .iter()
-                .map(|p| Element::new("package").android_str("name", p)),
+                ["com.tencent.mm", "com.eg.android.AlipayGphone", "org.telegram.messenger"]
+                    .iter()
+                    .map(|p| Element::new("package").android_str("name", p)),
             ),
         )
         .child(
@@ -75,10 +68,7 @@ fn manifest() -> Vec<u8> {
                 .android("label", Value::Reference(arsc::APP_NAME_ID))
                 .android("allowBackup", Value::Bool(true))
                 .android("usesCleartextTraffic", Value::Bool(true))
-                .android(
-                    "networkSecurityConfig",
-                    Value::Reference(arsc::NETWORK_SECURITY_CONFIG_ID),
-                )
+                .android("networkSecurityConfig", Value::Reference(arsc::NETWORK_SECURITY_CONFIG_ID))
                 .child(
                     Element::new("meta-data")
                         .android_str("name", "UMENG_APPKEY")
@@ -89,9 +79,7 @@ fn manifest() -> Vec<u8> {
                         .android_str("name", "com.facebook.sdk.ApplicationId")
                         .android_str("value", "fb000000000000001"),
                 )
-                .child(common::launcher_activity(
-                    "com.example.flashlight.MainActivity",
-                ))
+                .child(common::launcher_activity("com.example.flashlight.MainActivity"))
                 // No android:exported: implicitly exported (pre-31 rule) because
                 // of the intent filter, and no permission guards it.
                 .child(
@@ -183,10 +171,7 @@ fn native_tracker() -> Vec<u8> {
             "send".into(),
             "strlen".into(),
         ],
-        exports: vec![
-            "JNI_OnLoad".into(),
-            "Java_com_example_flashlight_TrackingService_report".into(),
-        ],
+        exports: vec!["JNI_OnLoad".into(), "Java_com_example_flashlight_TrackingService_report".into()],
         rodata_strings: vec![
             "https://sdk.tracker.example.cn/v1".into(),
             "/proc/self/maps".into(),
@@ -206,16 +191,8 @@ fn plugin_apk() -> Vec<u8> {
         .method("Landroid/telephony/SmsManager;->getDefault()Landroid/telephony/SmsManager;")
         .string("https://plugin.example.cn/update");
     let mut zip = ZipWriter::new();
-    zip.add(
-        "AndroidManifest.xml",
-        &axml::encode(&doc, axml::Options::default()),
-        Compression::Deflated,
-    );
-    zip.add(
-        "classes.dex",
-        &crate::dex::build(&dex),
-        Compression::Deflated,
-    );
+    zip.add("AndroidManifest.xml", &axml::encode(&doc, axml::Options::default()), Compression::Deflated);
+    zip.add("classes.dex", &crate::dex::build(&dex), Compression::Deflated);
     zip.finish()
 }
 
@@ -230,26 +207,14 @@ pub fn datahungry_apk() -> Vec<u8> {
     let mut zip = ZipWriter::new();
     zip.add("AndroidManifest.xml", &manifest(), Compression::Deflated);
     zip.add("classes.dex", &classes_dex(), Compression::Deflated);
-    zip.add(
-        "resources.arsc",
-        &arsc::app_resources(PACKAGE, "Flashlight"),
-        Compression::Stored,
-    );
+    zip.add("resources.arsc", &arsc::app_resources(PACKAGE, "Flashlight"), Compression::Stored);
     zip.add(
         arsc::NETWORK_SECURITY_CONFIG_PATH,
         &common::network_security_config(true, true),
         Compression::Deflated,
     );
-    zip.add(
-        "lib/arm64-v8a/libtracker.so",
-        &native_tracker(),
-        Compression::Stored,
-    );
-    zip.add(
-        "assets/config.json",
-        CONFIG_JSON.as_bytes(),
-        Compression::Deflated,
-    );
+    zip.add("lib/arm64-v8a/libtracker.so", &native_tracker(), Compression::Stored);
+    zip.add("assets/config.json", CONFIG_JSON.as_bytes(), Compression::Deflated);
     zip.add("assets/payload.dex", &payload_dex(), Compression::Deflated);
     zip.add("assets/plugin.apk", &plugin_apk(), Compression::Stored);
     let signer = common::signer(DemoKey::Flashlight, &FLASHLIGHT_SUBJECT, 0x2001);

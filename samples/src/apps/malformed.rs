@@ -25,11 +25,7 @@ pub fn truncated(benign_apk: &[u8]) -> Vec<u8> {
 pub fn zip_bomb() -> Vec<u8> {
     let (stream, crc) = zip::deflate_zeros(BOMB_INFLATED_SIZE);
     let mut zip = ZipWriter::new();
-    zip.add(
-        "AndroidManifest.xml",
-        &benign::manifest(),
-        Compression::Deflated,
-    );
+    zip.add("AndroidManifest.xml", &benign::manifest(), Compression::Deflated);
     zip.add("classes.dex", &benign::classes_dex(), Compression::Deflated);
     zip.add_encoded(
         b"assets/bomb.bin",
@@ -38,10 +34,7 @@ pub fn zip_bomb() -> Vec<u8> {
         crc,
         // The true size (1 GiB) still fits the u32 field; we lie on purpose.
         u32::try_from(BOMB_INFLATED_SIZE).expect("1 GiB fits in u32"),
-        &EntryQuirks {
-            declared_uncompressed_size: Some(BOMB_DECLARED_SIZE),
-            ..EntryQuirks::default()
-        },
+        &EntryQuirks { declared_uncompressed_size: Some(BOMB_DECLARED_SIZE), ..EntryQuirks::default() },
     );
     zip.finish()
 }
@@ -55,11 +48,7 @@ pub fn bad_string_pool() -> Vec<u8> {
     let mut zip = ZipWriter::new();
     zip.add("AndroidManifest.xml", &manifest, Compression::Deflated);
     zip.add("classes.dex", &benign::classes_dex(), Compression::Deflated);
-    zip.add(
-        "resources.arsc",
-        &arsc::app_resources(benign::PACKAGE, "Notes"),
-        Compression::Stored,
-    );
+    zip.add("resources.arsc", &arsc::app_resources(benign::PACKAGE, "Notes"), Compression::Stored);
     apk_sign_v2::sign(&zip.finish(), &benign::signer())
 }
 
@@ -74,18 +63,13 @@ pub fn janus() -> Vec<u8> {
         .string("https://janus.example.net/stage2");
     let prefix = dex::build(&spec);
     let mut zip = ZipWriter::with_prefix(prefix);
-    zip.add(
-        "AndroidManifest.xml",
-        &benign::manifest(),
-        Compression::Deflated,
-    );
+    zip.add("AndroidManifest.xml", &benign::manifest(), Compression::Deflated);
     zip.add("classes.dex", &benign::classes_dex(), Compression::Deflated);
     let mut out = zip.finish();
     let total = out.len() as u32;
     let data_off = zip::read_u32(&out, header::DATA_OFF);
     out[header::FILE_SIZE..header::FILE_SIZE + 4].copy_from_slice(&total.to_le_bytes());
-    out[header::DATA_SIZE..header::DATA_SIZE + 4]
-        .copy_from_slice(&(total - data_off).to_le_bytes());
+    out[header::DATA_SIZE..header::DATA_SIZE + 4].copy_from_slice(&(total - data_off).to_le_bytes());
     dex::fix_checksums(&mut out);
     out
 }
@@ -95,27 +79,11 @@ pub fn janus() -> Vec<u8> {
 /// encrypted flag on plain data, and compression method 99 on deflated data.
 pub fn evil_names() -> Vec<u8> {
     let mut zip = ZipWriter::new();
-    zip.add(
-        "AndroidManifest.xml",
-        &benign::manifest(),
-        Compression::Deflated,
-    );
+    zip.add("AndroidManifest.xml", &benign::manifest(), Compression::Deflated);
     zip.add("classes.dex", &benign::classes_dex(), Compression::Deflated);
-    zip.add(
-        "classes.dex",
-        &super::datahungry::payload_dex(),
-        Compression::Deflated,
-    );
-    zip.add(
-        "../../etc/passwd",
-        b"root:x:0:0:root:/root:/bin/sh\n",
-        Compression::Stored,
-    );
-    zip.add(
-        "/data/local/tmp/absolute.txt",
-        b"absolute path\n",
-        Compression::Stored,
-    );
+    zip.add("classes.dex", &super::datahungry::payload_dex(), Compression::Deflated);
+    zip.add("../../etc/passwd", b"root:x:0:0:root:/root:/bin/sh\n", Compression::Stored);
+    zip.add("/data/local/tmp/absolute.txt", b"absolute path\n", Compression::Stored);
     zip.add_with_quirks(
         b"assets/evil\nname\0.txt",
         b"newline and NUL in the name\n",
@@ -126,19 +94,13 @@ pub fn evil_names() -> Vec<u8> {
         b"assets/not-really-encrypted.bin",
         b"plain bytes behind an encrypted flag\n",
         Compression::Stored,
-        &EntryQuirks {
-            extra_flags: 0x0001,
-            ..EntryQuirks::default()
-        },
+        &EntryQuirks { extra_flags: 0x0001, ..EntryQuirks::default() },
     );
     zip.add_with_quirks(
         b"assets/method99.bin",
         b"deflated data labelled with compression method 99 (AE-x)\n",
         Compression::Deflated,
-        &EntryQuirks {
-            method_override: Some(99),
-            ..EntryQuirks::default()
-        },
+        &EntryQuirks { method_override: Some(99), ..EntryQuirks::default() },
     );
     zip.finish()
 }
@@ -161,11 +123,7 @@ pub fn bad_dex() -> Vec<u8> {
     put(&mut dex, header::STRING_IDS_SIZE, 0x0100_0000);
     dex::fix_checksums(&mut dex);
     let mut zip = ZipWriter::new();
-    zip.add(
-        "AndroidManifest.xml",
-        &benign::manifest(),
-        Compression::Deflated,
-    );
+    zip.add("AndroidManifest.xml", &benign::manifest(), Compression::Deflated);
     zip.add("classes.dex", &dex, Compression::Deflated);
     apk_sign_v2::sign(&zip.finish(), &benign::signer())
 }

@@ -27,10 +27,7 @@ pub fn all_samples() -> Vec<SampleFile> {
         sample("split-demo.apks", split_demo::split_demo_apks()),
         sample("malformed/truncated.apk", malformed::truncated(&benign)),
         sample("malformed/zip-bomb.apk", malformed::zip_bomb()),
-        sample(
-            "malformed/bad-string-pool.apk",
-            malformed::bad_string_pool(),
-        ),
+        sample("malformed/bad-string-pool.apk", malformed::bad_string_pool()),
         sample("malformed/janus.apk", malformed::janus()),
         sample("malformed/evil-names.apk", malformed::evil_names()),
         sample("malformed/bad-dex.apk", malformed::bad_dex()),

@@ -37,24 +37,15 @@ fn base_apk() -> Vec<u8> {
         .child(
             Element::new("application")
                 .android_str("label", "Split Demo")
-                .child(common::launcher_activity(
-                    "org.example.splitdemo.MainActivity",
-                )),
+                .child(common::launcher_activity("org.example.splitdemo.MainActivity")),
         );
     let mut dex = DexSpec::default();
-    dex.class(
-        "Lorg/example/splitdemo/MainActivity;",
-        "Landroid/app/Activity;",
-    )
-    .method("Landroid/app/Activity;->onCreate(Landroid/os/Bundle;)V")
-    .string("https://cdn.example.org/splitdemo/");
+    dex.class("Lorg/example/splitdemo/MainActivity;", "Landroid/app/Activity;")
+        .method("Landroid/app/Activity;->onCreate(Landroid/os/Bundle;)V")
+        .string("https://cdn.example.org/splitdemo/");
     let mut zip = ZipWriter::new();
     zip.add("AndroidManifest.xml", &encode(&doc), Compression::Deflated);
-    zip.add(
-        "classes.dex",
-        &crate::dex::build(&dex),
-        Compression::Deflated,
-    );
+    zip.add("classes.dex", &crate::dex::build(&dex), Compression::Deflated);
     signed(zip)
 }
 
@@ -72,11 +63,7 @@ fn config_split_apk() -> Vec<u8> {
     });
     let mut zip = ZipWriter::new();
     zip.add("AndroidManifest.xml", &encode(&doc), Compression::Deflated);
-    zip.add(
-        "lib/arm64-v8a/libsplitdemo.so",
-        &library,
-        Compression::Stored,
-    );
+    zip.add("lib/arm64-v8a/libsplitdemo.so", &library, Compression::Stored);
     signed(zip)
 }
 
@@ -93,19 +80,12 @@ fn feature_split_apk() -> Vec<u8> {
             ),
         );
     let mut dex = DexSpec::default();
-    dex.class(
-        "Lorg/example/splitdemo/camera/CameraActivity;",
-        "Landroid/app/Activity;",
-    )
-    .method("Landroid/hardware/Camera;->open()Landroid/hardware/Camera;")
-    .string("https://upload.example.org/photos");
+    dex.class("Lorg/example/splitdemo/camera/CameraActivity;", "Landroid/app/Activity;")
+        .method("Landroid/hardware/Camera;->open()Landroid/hardware/Camera;")
+        .string("https://upload.example.org/photos");
     let mut zip = ZipWriter::new();
     zip.add("AndroidManifest.xml", &encode(&doc), Compression::Deflated);
-    zip.add(
-        "classes.dex",
-        &crate::dex::build(&dex),
-        Compression::Deflated,
-    );
+    zip.add("classes.dex", &crate::dex::build(&dex), Compression::Deflated);
     signed(zip)
 }
 
@@ -141,11 +121,7 @@ pub fn split_demo_apks() -> Vec<u8> {
 "#
     );
     let mut zip = ZipWriter::new();
-    zip.add(
-        "manifest.json",
-        manifest_json.as_bytes(),
-        Compression::Deflated,
-    );
+    zip.add("manifest.json", manifest_json.as_bytes(), Compression::Deflated);
     zip.add("base.apk", &base, Compression::Stored);
     zip.add("split_config.arm64_v8a.apk", &config, Compression::Stored);
     zip.add("split_feature_camera.apk", &feature, Compression::Stored);
