@@ -64,7 +64,10 @@ struct CentralLocation {
 pub(super) fn read_directory(data: &[u8], limits: &Limits) -> Result<Directory, ZipError> {
     let mut sink = DiagnosticSink::default();
     let mut entries: Vec<ZipEntry> = Vec::new();
-    let mut layout = ZipLayout { eocd_offset: data.len() as u64, ..ZipLayout::default() };
+    let mut layout = ZipLayout {
+        eocd_offset: data.len() as u64,
+        ..ZipLayout::default()
+    };
 
     let found = find_end_record(data);
     let mut damaged = found.is_none();
@@ -92,7 +95,8 @@ pub(super) fn read_directory(data: &[u8], limits: &Limits) -> Result<Directory, 
                         )
                     });
                 }
-                damaged = !walk_central_directory(data, &end, &location, limits, &mut entries, &mut sink);
+                damaged =
+                    !walk_central_directory(data, &end, &location, limits, &mut entries, &mut sink);
             }
             None => {
                 layout.cd_offset = end.cd_offset;
@@ -123,13 +127,19 @@ pub(super) fn read_directory(data: &[u8], limits: &Limits) -> Result<Directory, 
         scan_local_headers(data, limits, &mut entries, &mut sink);
     }
     if !layout.eocd_found && entries.is_empty() {
-        return Err(ZipError::NotZip("no end of central directory record and no local file header".into()));
+        return Err(ZipError::NotZip(
+            "no end of central directory record and no local file header".into(),
+        ));
     }
 
     report_prefix(data, &entries, &mut layout, &mut sink);
     report_duplicates(&entries, &mut sink);
     report_overlaps(data, &entries, &layout, &mut sink);
-    Ok(Directory { entries, layout, diagnostics: sink.finish() })
+    Ok(Directory {
+        entries,
+        layout,
+        diagnostics: sink.finish(),
+    })
 }
 
 /// Scans back from the end for the end record, as libziparchive does, and
@@ -142,10 +152,14 @@ fn find_end_record(data: &[u8]) -> Option<(EndRecord, Option<CentralLocation>)> 
     let finder = memmem::FinderRev::new(b"PK\x05\x06");
     for _ in 0..MAX_EOCD_CANDIDATES {
         let window = data.get(lowest..search_end)?;
-        let Some(rel) = finder.rfind(window) else { break };
+        let Some(rel) = finder.rfind(window) else {
+            break;
+        };
         let offset = lowest + rel;
         search_end = offset + 3;
-        let Some(end) = parse_end_record(data, offset) else { continue };
+        let Some(end) = parse_end_record(data, offset) else {
+            continue;
+        };
         if let Some(location) = locate_central_directory(data, &end) {
             return Some((end, Some(location)));
         }
@@ -177,14 +191,19 @@ fn parse_end_record(data: &[u8], offset: usize) -> Option<EndRecord> {
 
 /// Applies the ZIP64 end record when a locator precedes the end record.
 fn read_zip64_end(data: &[u8], end: &mut EndRecord) {
-    let Some(locator) = end.offset.checked_sub(LOCATOR_LEN) else { return };
+    let Some(locator) = end.offset.checked_sub(LOCATOR_LEN) else {
+        return;
+    };
     if u32_le_at(data, locator) != Ok(LOCATOR_SIG) {
         if end.cd_offset == u64::from(U32_SATURATED) || end.cd_size == u64::from(U32_SATURATED) {
-            end.zip64_problem = Some("end record values are saturated but no ZIP64 locator precedes it");
+            end.zip64_problem =
+                Some("end record values are saturated but no ZIP64 locator precedes it");
         }
         return;
     }
-    let stated = u64_le_at(data, locator + 8).ok().and_then(|o| usize::try_from(o).ok());
+    let stated = u64_le_at(data, locator + 8)
+        .ok()
+        .and_then(|o| usize::try_from(o).ok());
     // The record normally sits right before the locator; a prefix added
     // without fixing offsets moves it, so try there too.
     let adjacent = locator.checked_sub(EOCD64_LEN);
@@ -226,18 +245,27 @@ fn locate_central_directory(data: &[u8], end: &EndRecord) -> Option<CentralLocat
             shift: 0,
         });
     }
-    let is_central = |o: u64| usize::try_from(o).ok().filter(|&o| u32_le_at(data, o) == Ok(CENTRAL_SIG));
+    let is_central = |o: u64| {
+        usize::try_from(o)
+            .ok()
+            .filter(|&o| u32_le_at(data, o) == Ok(CENTRAL_SIG))
+    };
     if let Some(start) = is_central(end.cd_offset) {
         return Some(CentralLocation { start, shift: 0 });
     }
     let expected = expected?;
     let start = is_central(expected)?;
-    let shift = i64::try_from(expected).ok()?.checked_sub(i64::try_from(end.cd_offset).ok()?)?;
+    let shift = i64::try_from(expected)
+        .ok()?
+        .checked_sub(i64::try_from(end.cd_offset).ok()?)?;
     Some(CentralLocation { start, shift })
 }
 
 fn report_end_record(data: &[u8], end: &EndRecord, sink: &mut DiagnosticSink) {
-    let record_end = end.offset.saturating_add(EOCD_LEN).saturating_add(end.comment_len);
+    let record_end = end
+        .offset
+        .saturating_add(EOCD_LEN)
+        .saturating_add(end.comment_len);
     if record_end != data.len() {
         sink.emit(codes::EOCD_COMMENT_MISMATCH, || {
             Diagnostic::info(
@@ -256,12 +284,17 @@ fn report_end_record(data: &[u8], end: &EndRecord, sink: &mut DiagnosticSink) {
         sink.emit(codes::MULTI_DISK, || {
             Diagnostic::warning(
                 codes::MULTI_DISK,
-                format!("disk numbers {} / {} (spanned archive); read as one disk", end.disk, end.cd_disk),
+                format!(
+                    "disk numbers {} / {} (spanned archive); read as one disk",
+                    end.disk, end.cd_disk
+                ),
             )
         });
     }
     if let Some(problem) = end.zip64_problem {
-        sink.emit(codes::ZIP64_MALFORMED, || Diagnostic::warning(codes::ZIP64_MALFORMED, problem));
+        sink.emit(codes::ZIP64_MALFORMED, || {
+            Diagnostic::warning(codes::ZIP64_MALFORMED, problem)
+        });
     }
 }
 
@@ -277,7 +310,10 @@ fn walk_central_directory(
 ) -> bool {
     let structure_end = end.zip64.unwrap_or(end.offset);
     let stated_end = (location.start as u64).saturating_add(end.cd_size);
-    let cd_end = usize::try_from(stated_end).unwrap_or(usize::MAX).min(structure_end).min(data.len());
+    let cd_end = usize::try_from(stated_end)
+        .unwrap_or(usize::MAX)
+        .min(structure_end)
+        .min(data.len());
     let mut intact = true;
     if stated_end > cd_end as u64 {
         intact = false;
@@ -291,14 +327,19 @@ fn walk_central_directory(
             )
         });
     }
-    let Some(directory) = data.get(..cd_end) else { return false };
+    let Some(directory) = data.get(..cd_end) else {
+        return false;
+    };
     let mut pos = location.start;
     while pos < cd_end {
         if entries.len() >= limits.max_entries {
             sink.emit(codes::TOO_MANY_ENTRIES, || {
                 Diagnostic::error(
                     codes::TOO_MANY_ENTRIES,
-                    format!("more than {} entries; the rest are ignored", limits.max_entries),
+                    format!(
+                        "more than {} entries; the rest are ignored",
+                        limits.max_entries
+                    ),
                 )
             });
             return intact;
@@ -359,8 +400,10 @@ fn parse_central_record(
     let name_len = usize::from(u16_at(28));
     let extra_len = usize::from(u16_at(30));
     let comment_len = usize::from(u16_at(32));
-    let raw_name = slice(directory, pos + CENTRAL_LEN, name_len).map_err(|_| "has a name cut short")?;
-    let extra = slice(directory, pos + CENTRAL_LEN + name_len, extra_len).map_err(|_| "has extra data cut short")?;
+    let raw_name =
+        slice(directory, pos + CENTRAL_LEN, name_len).map_err(|_| "has a name cut short")?;
+    let extra = slice(directory, pos + CENTRAL_LEN + name_len, extra_len)
+        .map_err(|_| "has extra data cut short")?;
     let next = pos + CENTRAL_LEN + name_len + extra_len + comment_len;
     if next > directory.len() {
         return Err("has a comment cut short");
@@ -370,16 +413,25 @@ fn parse_central_record(
     let mut compressed = u64::from(u32_at(20));
     let mut local_offset = u64::from(u32_at(42));
     let name = String::from_utf8_lossy(raw_name).into_owned();
-    let zip64_ok = apply_zip64_extra(extra, &mut [&mut uncompressed, &mut compressed, &mut local_offset]);
+    let zip64_ok = apply_zip64_extra(
+        extra,
+        &mut [&mut uncompressed, &mut compressed, &mut local_offset],
+    );
     match zip64_ok {
         ExtraOutcome::Ok => {}
         ExtraOutcome::Malformed => sink.emit(codes::EXTRA_FIELD_MALFORMED, || {
-            Diagnostic::info(codes::EXTRA_FIELD_MALFORMED, "an extra field runs past the extra area")
-                .at(name.as_str())
+            Diagnostic::info(
+                codes::EXTRA_FIELD_MALFORMED,
+                "an extra field runs past the extra area",
+            )
+            .at(name.as_str())
         }),
         ExtraOutcome::Zip64Short => sink.emit(codes::ZIP64_MALFORMED, || {
-            Diagnostic::warning(codes::ZIP64_MALFORMED, "ZIP64 extra field lacks a saturated value; 32-bit value kept")
-                .at(name.as_str())
+            Diagnostic::warning(
+                codes::ZIP64_MALFORMED,
+                "ZIP64 extra field lacks a saturated value; 32-bit value kept",
+            )
+            .at(name.as_str())
         }),
     }
     let local_header_offset = shifted(local_offset, shift).unwrap_or(local_offset);
@@ -412,7 +464,9 @@ fn apply_zip64_extra(extra: &[u8], values: &mut [&mut u64]) -> ExtraOutcome {
     while pos + 4 <= extra.len() {
         let id = u16_le_at(extra, pos).unwrap_or(0);
         let size = usize::from(u16_le_at(extra, pos + 2).unwrap_or(0));
-        let Ok(body) = slice(extra, pos + 4, size) else { return ExtraOutcome::Malformed };
+        let Ok(body) = slice(extra, pos + 4, size) else {
+            return ExtraOutcome::Malformed;
+        };
         if id == ZIP64_EXTRA_ID {
             let mut at = 0;
             for value in values.iter_mut() {
@@ -447,12 +501,18 @@ fn note_entry(entry: &ZipEntry, sink: &mut DiagnosticSink) {
         sink.emit(codes::UNKNOWN_METHOD, || {
             Diagnostic::warning(
                 codes::UNKNOWN_METHOD,
-                format!("compression method {}; read as DEFLATE like Android's installer", entry.method),
+                format!(
+                    "compression method {}; read as DEFLATE like Android's installer",
+                    entry.method
+                ),
             )
             .at(entry.name.as_str())
         });
     }
-    if entry.method == METHOD_STORED && entry.compressed_size != entry.uncompressed_size && !entry.recovered {
+    if entry.method == METHOD_STORED
+        && entry.compressed_size != entry.uncompressed_size
+        && !entry.recovered
+    {
         sink.emit(codes::SIZE_MISMATCH, || {
             Diagnostic::warning(
                 codes::SIZE_MISMATCH,
@@ -466,13 +526,17 @@ fn note_entry(entry: &ZipEntry, sink: &mut DiagnosticSink) {
     }
     if let Some(reason) = suspicious_name_reason(&entry.raw_name) {
         sink.emit(codes::SUSPICIOUS_NAME, || {
-            Diagnostic::warning(codes::SUSPICIOUS_NAME, format!("entry name {reason}: {:?}", entry.name))
-                .at(entry.name.as_str())
+            Diagnostic::warning(
+                codes::SUSPICIOUS_NAME,
+                format!("entry name {reason}: {:?}", entry.name),
+            )
+            .at(entry.name.as_str())
         });
     }
     if std::str::from_utf8(&entry.raw_name).is_err() {
         sink.emit(codes::NAME_NOT_UTF8, || {
-            Diagnostic::info(codes::NAME_NOT_UTF8, "entry name is not valid UTF-8").at(entry.name.as_str())
+            Diagnostic::info(codes::NAME_NOT_UTF8, "entry name is not valid UTF-8")
+                .at(entry.name.as_str())
         });
     }
 }
@@ -526,12 +590,17 @@ pub(super) fn local_data_offset(data: &[u8], local_header_offset: u64) -> Option
 /// Checks the local header against the central record and returns the data
 /// offset. Central values win, as in Android's libziparchive.
 fn inspect_local_header(data: &[u8], entry: &ZipEntry, sink: &mut DiagnosticSink) -> Option<u64> {
-    let header = usize::try_from(entry.local_header_offset).ok().and_then(|o| parse_local_header(data, o));
+    let header = usize::try_from(entry.local_header_offset)
+        .ok()
+        .and_then(|o| parse_local_header(data, o));
     let Some(header) = header else {
         sink.emit(codes::LOCAL_HEADER_MISSING, || {
             Diagnostic::error(
                 codes::LOCAL_HEADER_MISSING,
-                format!("no local file header at {:#x}; entry cannot be read", entry.local_header_offset),
+                format!(
+                    "no local file header at {:#x}; entry cannot be read",
+                    entry.local_header_offset
+                ),
             )
             .at(entry.name.as_str())
         });
@@ -555,7 +624,9 @@ fn inspect_local_header(data: &[u8], entry: &ZipEntry, sink: &mut DiagnosticSink
         note("flags");
     }
     if header.flags & FLAG_DATA_DESCRIPTOR == 0 {
-        if header.compressed != entry.compressed_size || header.uncompressed != entry.uncompressed_size {
+        if header.compressed != entry.compressed_size
+            || header.uncompressed != entry.uncompressed_size
+        {
             note("sizes");
         }
         if header.crc32 != entry.crc32 {
@@ -574,13 +645,20 @@ fn inspect_local_header(data: &[u8], entry: &ZipEntry, sink: &mut DiagnosticSink
             .at(entry.name.as_str())
         });
     }
-    let stored_len = if entry.method == METHOD_STORED { entry.uncompressed_size } else { entry.compressed_size };
+    let stored_len = if entry.method == METHOD_STORED {
+        entry.uncompressed_size
+    } else {
+        entry.compressed_size
+    };
     let data_end = (header.data_offset as u64).checked_add(stored_len);
     if data_end.is_none_or(|end| end > data.len() as u64) {
         sink.emit(codes::ENTRY_TRUNCATED, || {
             Diagnostic::warning(
                 codes::ENTRY_TRUNCATED,
-                format!("data ({stored_len} bytes at {:#x}) runs past the end of the archive", header.data_offset),
+                format!(
+                    "data ({stored_len} bytes at {:#x}) runs past the end of the archive",
+                    header.data_offset
+                ),
             )
             .at(entry.name.as_str())
         });
@@ -591,7 +669,12 @@ fn inspect_local_header(data: &[u8], entry: &ZipEntry, sink: &mut DiagnosticSink
 /// Salvages entries from local headers that the central directory did not
 /// list (it is missing or damaged). Bounded: one forward pass, entries
 /// capped, each search stops at the next header signature.
-fn scan_local_headers(data: &[u8], limits: &Limits, entries: &mut Vec<ZipEntry>, sink: &mut DiagnosticSink) {
+fn scan_local_headers(
+    data: &[u8],
+    limits: &Limits,
+    entries: &mut Vec<ZipEntry>,
+    sink: &mut DiagnosticSink,
+) {
     let mut known: Vec<u64> = entries.iter().map(|e| e.local_header_offset).collect();
     known.sort_unstable();
     let finder = memmem::Finder::new(b"PK\x03\x04");
@@ -599,8 +682,12 @@ fn scan_local_headers(data: &[u8], limits: &Limits, entries: &mut Vec<ZipEntry>,
     while let Some(rel) = data.get(pos..).and_then(|rest| finder.find(rest)) {
         let offset = pos + rel;
         pos = offset + 4;
-        let Some(header) = parse_local_header(data, offset) else { continue };
-        let Some(raw_name) = data.get(header.name.clone()) else { break };
+        let Some(header) = parse_local_header(data, offset) else {
+            continue;
+        };
+        let Some(raw_name) = data.get(header.name.clone()) else {
+            break;
+        };
         let (compressed, uncompressed, crc32, data_end) = recovered_extent(data, &header);
         if data_end > pos {
             pos = data_end;
@@ -612,7 +699,10 @@ fn scan_local_headers(data: &[u8], limits: &Limits, entries: &mut Vec<ZipEntry>,
             sink.emit(codes::TOO_MANY_ENTRIES, || {
                 Diagnostic::error(
                     codes::TOO_MANY_ENTRIES,
-                    format!("more than {} entries; the rest are ignored", limits.max_entries),
+                    format!(
+                        "more than {} entries; the rest are ignored",
+                        limits.max_entries
+                    ),
                 )
             });
             break;
@@ -649,12 +739,26 @@ fn recovered_extent(data: &[u8], header: &LocalHeader) -> (u64, u64, u32, usize)
     let start = header.data_offset;
     let sizes_known = header.flags & FLAG_DATA_DESCRIPTOR == 0 || header.compressed != 0;
     if sizes_known {
-        let stored = if header.method == METHOD_STORED { header.uncompressed } else { header.compressed };
-        let end = usize::try_from(stored).ok().and_then(|n| start.checked_add(n)).filter(|&e| e <= data.len());
+        let stored = if header.method == METHOD_STORED {
+            header.uncompressed
+        } else {
+            header.compressed
+        };
+        let end = usize::try_from(stored)
+            .ok()
+            .and_then(|n| start.checked_add(n))
+            .filter(|&e| e <= data.len());
         // A size running past the data is not trusted to skip ahead.
-        return (header.compressed, header.uncompressed, header.crc32, end.unwrap_or(start));
+        return (
+            header.compressed,
+            header.uncompressed,
+            header.crc32,
+            end.unwrap_or(start),
+        );
     }
-    let Some(rest) = data.get(start..) else { return (0, 0, 0, data.len()) };
+    let Some(rest) = data.get(start..) else {
+        return (0, 0, 0, data.len());
+    };
     for rel in memmem::find_iter(rest, b"PK") {
         let at = start + rel;
         let sig = u32_le_at(data, at).unwrap_or(0);
@@ -665,7 +769,10 @@ fn recovered_extent(data: &[u8], header: &LocalHeader) -> (u64, u64, u32, usize)
         } else if sig == LOCAL_SIG || sig == CENTRAL_SIG || sig == EOCD_SIG {
             // Descriptor without its optional signature, 32- or 64-bit sizes.
             for (len, wide) in [(12usize, false), (20, true)] {
-                if let Some(found) = rel.checked_sub(len).and_then(|d| descriptor_fields(data, start + d, d, wide)) {
+                if let Some(found) = rel
+                    .checked_sub(len)
+                    .and_then(|d| descriptor_fields(data, start + d, d, wide))
+                {
                     return found;
                 }
             }
@@ -676,22 +783,41 @@ fn recovered_extent(data: &[u8], header: &LocalHeader) -> (u64, u64, u32, usize)
 }
 
 fn descriptor_at(data: &[u8], fields: usize, data_len: usize) -> Option<(u64, u64, u32, usize)> {
-    descriptor_fields(data, fields, data_len, false).or_else(|| descriptor_fields(data, fields, data_len, true))
+    descriptor_fields(data, fields, data_len, false)
+        .or_else(|| descriptor_fields(data, fields, data_len, true))
 }
 
 /// A descriptor's fields at `at` (crc, compressed, uncompressed) if its
 /// compressed size equals the bytes between the data start and it.
-fn descriptor_fields(data: &[u8], at: usize, data_len: usize, wide: bool) -> Option<(u64, u64, u32, usize)> {
+fn descriptor_fields(
+    data: &[u8],
+    at: usize,
+    data_len: usize,
+    wide: bool,
+) -> Option<(u64, u64, u32, usize)> {
     let crc = u32_le_at(data, at).ok()?;
     let (compressed, uncompressed, len) = if wide {
-        (u64_le_at(data, at + 4).ok()?, u64_le_at(data, at + 12).ok()?, 20)
+        (
+            u64_le_at(data, at + 4).ok()?,
+            u64_le_at(data, at + 12).ok()?,
+            20,
+        )
     } else {
-        (u64::from(u32_le_at(data, at + 4).ok()?), u64::from(u32_le_at(data, at + 8).ok()?), 12)
+        (
+            u64::from(u32_le_at(data, at + 4).ok()?),
+            u64::from(u32_le_at(data, at + 8).ok()?),
+            12,
+        )
     };
     (compressed == data_len as u64).then_some((compressed, uncompressed, crc, at + len))
 }
 
-fn report_prefix(data: &[u8], entries: &[ZipEntry], layout: &mut ZipLayout, sink: &mut DiagnosticSink) {
+fn report_prefix(
+    data: &[u8],
+    entries: &[ZipEntry],
+    layout: &mut ZipLayout,
+    sink: &mut DiagnosticSink,
+) {
     let first = entries.iter().map(|e| e.local_header_offset).min();
     let first = match first {
         Some(first) => first,
@@ -704,21 +830,36 @@ fn report_prefix(data: &[u8], entries: &[ZipEntry], layout: &mut ZipLayout, sink
     }
     let dex = data.starts_with(b"dex\n");
     let (level, what) = if dex {
-        (crate::report::Level::Error, " starting with a DEX header (Janus, CVE-2017-13156)")
+        (
+            crate::report::Level::Error,
+            " starting with a DEX header (Janus, CVE-2017-13156)",
+        )
     } else if data.starts_with(b"MZ") {
-        (crate::report::Level::Warning, " starting with a Windows executable header (self-extractor)")
+        (
+            crate::report::Level::Warning,
+            " starting with a Windows executable header (self-extractor)",
+        )
     } else {
         (crate::report::Level::Warning, "")
     };
     let len = layout.prefix_len;
     sink.emit(codes::PREPENDED_DATA, || {
-        Diagnostic::new(level, codes::PREPENDED_DATA, format!("{len} bytes before the first local header{what}"))
+        Diagnostic::new(
+            level,
+            codes::PREPENDED_DATA,
+            format!("{len} bytes before the first local header{what}"),
+        )
     });
 }
 
 fn report_duplicates(entries: &[ZipEntry], sink: &mut DiagnosticSink) {
     let mut order: Vec<usize> = (0..entries.len()).collect();
-    order.sort_unstable_by(|&a, &b| entries[a].raw_name.cmp(&entries[b].raw_name).then(a.cmp(&b)));
+    order.sort_unstable_by(|&a, &b| {
+        entries[a]
+            .raw_name
+            .cmp(&entries[b].raw_name)
+            .then(a.cmp(&b))
+    });
     let mut first_of_run = None;
     for pair in order.windows(2) {
         let (a, b) = (&entries[pair[0]], &entries[pair[1]]);
@@ -730,7 +871,10 @@ fn report_duplicates(entries: &[ZipEntry], sink: &mut DiagnosticSink) {
         sink.emit(codes::DUPLICATE_NAME, || {
             Diagnostic::warning(
                 codes::DUPLICATE_NAME,
-                format!("entry {} repeats the name of entry {first}; lookups by name return the first", b.index),
+                format!(
+                    "entry {} repeats the name of entry {first}; lookups by name return the first",
+                    b.index
+                ),
             )
             .at(b.name.as_str())
         });
@@ -739,12 +883,21 @@ fn report_duplicates(entries: &[ZipEntry], sink: &mut DiagnosticSink) {
 
 /// Entries sharing bytes let a small archive expand many times (overlap
 /// bombs) or show different tools different contents.
-fn report_overlaps(data: &[u8], entries: &[ZipEntry], layout: &ZipLayout, sink: &mut DiagnosticSink) {
+fn report_overlaps(
+    data: &[u8],
+    entries: &[ZipEntry],
+    layout: &ZipLayout,
+    sink: &mut DiagnosticSink,
+) {
     let mut spans: Vec<(u64, u64, usize)> = entries
         .iter()
         .filter_map(|e| {
             let data_offset = e.data_offset?;
-            let stored = if e.method == METHOD_STORED { e.uncompressed_size } else { e.compressed_size };
+            let stored = if e.method == METHOD_STORED {
+                e.uncompressed_size
+            } else {
+                e.compressed_size
+            };
             let end = data_offset.saturating_add(stored).min(data.len() as u64);
             Some((e.local_header_offset, end.max(data_offset), e.index))
         })
@@ -779,7 +932,10 @@ fn report_overlaps(data: &[u8], entries: &[ZipEntry], layout: &ZipLayout, sink: 
                     codes::OVERLAPPING_ENTRIES,
                     format!("entry {index} at {start:#x} overlaps the central directory"),
                 )
-                .at(entries.get(index).map(|e| e.name.as_str()).unwrap_or_default())
+                .at(entries
+                    .get(index)
+                    .map(|e| e.name.as_str())
+                    .unwrap_or_default())
             });
         }
     }

@@ -29,7 +29,10 @@ pub(super) fn inflate_bounded(input: &[u8], cap: usize) -> Result<Vec<u8>, Infla
     let mut inflater = Decompress::new(false);
     loop {
         if out.len() == out.capacity() {
-            let growth = out.capacity().max(64 << 10).min(hard_cap.saturating_sub(out.len()));
+            let growth = out
+                .capacity()
+                .max(64 << 10)
+                .min(hard_cap.saturating_sub(out.len()));
             if growth == 0 {
                 return Err(InflateError::PastLimit);
             }
@@ -77,9 +80,18 @@ mod tests {
         let plain: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
         let packed = deflate(&plain);
         assert_eq!(inflate_bounded(&packed, plain.len()).unwrap(), plain);
-        assert!(matches!(inflate_bounded(&packed, 1000), Err(InflateError::PastLimit)));
-        assert!(matches!(inflate_bounded(&packed, 0), Err(InflateError::PastLimit)));
-        assert!(matches!(inflate_bounded(&packed[..packed.len() / 2], plain.len()), Err(InflateError::Truncated)));
+        assert!(matches!(
+            inflate_bounded(&packed, 1000),
+            Err(InflateError::PastLimit)
+        ));
+        assert!(matches!(
+            inflate_bounded(&packed, 0),
+            Err(InflateError::PastLimit)
+        ));
+        assert!(matches!(
+            inflate_bounded(&packed[..packed.len() / 2], plain.len()),
+            Err(InflateError::Truncated)
+        ));
         assert!(inflate_bounded(&[0xff; 64], 100).is_err());
         assert!(inflate_bounded(&[], 100).is_err());
     }

@@ -139,7 +139,9 @@ pub struct Budget {
 
 impl Budget {
     pub fn new(limits: &Limits) -> Self {
-        Budget { remaining: limits.max_total_inflated }
+        Budget {
+            remaining: limits.max_total_inflated,
+        }
     }
 
     fn charge(&mut self, bytes: u64) {
@@ -172,7 +174,10 @@ impl ZipError {
     }
 
     fn limit(entry: &ZipEntry, code: &str, detail: impl std::fmt::Display) -> Self {
-        ZipError::Limit { name: entry.name.clone(), reason: format!("{code}: {detail}") }
+        ZipError::Limit {
+            name: entry.name.clone(),
+            reason: format!("{code}: {detail}"),
+        }
     }
 
     fn entry(entry: &ZipEntry, detail: impl Into<String>) -> Self {
@@ -284,7 +289,9 @@ impl<'a> ZipArchive<'a> {
     pub fn raw_compressed(&self, entry: &ZipEntry) -> Option<&'a [u8]> {
         let start = usize::try_from(self.data_offset(entry)?).ok()?;
         let rest = self.data.get(start..)?;
-        let len = usize::try_from(entry.compressed_size).unwrap_or(usize::MAX).min(rest.len());
+        let len = usize::try_from(entry.compressed_size)
+            .unwrap_or(usize::MAX)
+            .min(rest.len());
         rest.get(..len)
     }
 
@@ -309,31 +316,42 @@ impl<'a> ZipArchive<'a> {
         let data_offset = self
             .data_offset(entry)
             .and_then(|o| usize::try_from(o).ok())
-            .ok_or_else(|| ZipError::entry(entry, "no local file header where the directory points"))?;
+            .ok_or_else(|| {
+                ZipError::entry(entry, "no local file header where the directory points")
+            })?;
         let declared = entry.uncompressed_size;
         if declared > self.limits.max_entry_size {
             return Err(ZipError::limit(
                 entry,
                 codes::ENTRY_TOO_LARGE,
-                format_args!("declares {declared} bytes, limit {}", self.limits.max_entry_size),
+                format_args!(
+                    "declares {declared} bytes, limit {}",
+                    self.limits.max_entry_size
+                ),
             ));
         }
         if declared > budget.remaining {
             return Err(ZipError::limit(
                 entry,
                 codes::BUDGET_EXHAUSTED,
-                format_args!("declares {declared} bytes, {} left for this input", budget.remaining),
+                format_args!(
+                    "declares {declared} bytes, {} left for this input",
+                    budget.remaining
+                ),
             ));
         }
         // Within max_entry_size, so it fits in memory terms; on 32-bit
         // targets a failure here means it could never be read anyway.
-        let declared_len = usize::try_from(declared)
-            .map_err(|_| ZipError::limit(entry, codes::ENTRY_TOO_LARGE, "size does not fit in memory"))?;
+        let declared_len = usize::try_from(declared).map_err(|_| {
+            ZipError::limit(entry, codes::ENTRY_TOO_LARGE, "size does not fit in memory")
+        })?;
 
         if entry.method == METHOD_STORED {
             // Android copies uncompressed_length bytes for STORED entries.
-            let bytes = crate::reader::slice(self.data, data_offset, declared_len)
-                .map_err(|_| ZipError::entry(entry, "stored data runs past the end of the archive"))?;
+            let bytes =
+                crate::reader::slice(self.data, data_offset, declared_len).map_err(|_| {
+                    ZipError::entry(entry, "stored data runs past the end of the archive")
+                })?;
             budget.charge(declared);
             check_crc(entry, bytes, diagnostics);
             return Ok(Cow::Borrowed(bytes));
@@ -374,22 +392,28 @@ impl<'a> ZipArchive<'a> {
                     format_args!("inflates past its declared {declared} bytes; stopped"),
                 ))
             }
-            Err(inflate::InflateError::Truncated) => {
-                Err(ZipError::entry(entry, "deflate stream ends before its end marker (truncated)"))
-            }
+            Err(inflate::InflateError::Truncated) => Err(ZipError::entry(
+                entry,
+                "deflate stream ends before its end marker (truncated)",
+            )),
             Err(inflate::InflateError::Corrupt(why)) => {
                 let what = if entry.method == METHOD_DEFLATED {
                     String::new()
                 } else {
                     format!(" (method {} read as DEFLATE)", entry.method)
                 };
-                Err(ZipError::entry(entry, format!("corrupt deflate data{what}: {why}")))
+                Err(ZipError::entry(
+                    entry,
+                    format!("corrupt deflate data{what}: {why}"),
+                ))
             }
         }
     }
 
     fn data_offset(&self, entry: &ZipEntry) -> Option<u64> {
-        entry.data_offset.or_else(|| directory::local_data_offset(self.data, entry.local_header_offset))
+        entry
+            .data_offset
+            .or_else(|| directory::local_data_offset(self.data, entry.local_header_offset))
     }
 }
 

@@ -3,7 +3,7 @@
 
 /// Why a name looks crafted, or `None` when it is ordinary.
 pub(super) fn suspicious_name_reason(raw: &[u8]) -> Option<&'static str> {
-    if raw.iter().any(|&b| b == 0) {
+    if raw.contains(&0) {
         return Some("contains a NUL byte");
     }
     if raw.iter().any(|&b| b == b'\n' || b == b'\r') {
@@ -18,7 +18,10 @@ pub(super) fn suspicious_name_reason(raw: &[u8]) -> Option<&'static str> {
     if raw.len() >= 2 && raw[0].is_ascii_alphabetic() && raw[1] == b':' {
         return Some("starts with a drive letter");
     }
-    if raw.split(|&b| b == b'/' || b == b'\\').any(|part| part == b"..") {
+    if raw
+        .split(|&b| b == b'/' || b == b'\\')
+        .any(|part| part == b"..")
+    {
         return Some("has a `..` component (path traversal)");
     }
     if raw.contains(&b'\\') {

@@ -49,7 +49,10 @@ impl DiagnosticSink {
             if *n > LISTED_PER_CODE {
                 self.listed.push(Diagnostic::info(
                     codes::DIAGNOSTICS_SUPPRESSED,
-                    format!("{} more {code} diagnostics not listed ({n} in all)", n - LISTED_PER_CODE),
+                    format!(
+                        "{} more {code} diagnostics not listed ({n} in all)",
+                        n - LISTED_PER_CODE
+                    ),
                 ));
             }
         }

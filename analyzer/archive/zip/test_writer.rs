@@ -42,7 +42,11 @@ impl TestEntry {
     }
 
     pub fn deflated(name: &str, data: &[u8]) -> Self {
-        TestEntry { method: 8, payload: deflate(data), ..TestEntry::stored(name, data) }
+        TestEntry {
+            method: 8,
+            payload: deflate(data),
+            ..TestEntry::stored(name, data)
+        }
     }
 }
 
@@ -60,12 +64,19 @@ pub struct ZipBuilder {
 
 impl ZipBuilder {
     pub fn with(entries: Vec<TestEntry>) -> Self {
-        ZipBuilder { entries, ..ZipBuilder::default() }
+        ZipBuilder {
+            entries,
+            ..ZipBuilder::default()
+        }
     }
 
     pub fn build(&self) -> Vec<u8> {
         let mut out = self.prefix.clone();
-        let base = if self.offsets_relative_to_prefix { self.prefix.len() as u64 } else { 0 };
+        let base = if self.offsets_relative_to_prefix {
+            self.prefix.len() as u64
+        } else {
+            0
+        };
         let mut local_offsets = Vec::new();
         for e in &self.entries {
             local_offsets.push(out.len() as u64 - base);
@@ -115,7 +126,11 @@ impl ZipBuilder {
                 extra.extend_from_slice(&lho.to_le_bytes());
                 (u32::MAX, u32::MAX, u32::MAX)
             } else {
-                (e.payload.len() as u32, e.uncompressed_size as u32, lho as u32)
+                (
+                    e.payload.len() as u32,
+                    e.uncompressed_size as u32,
+                    lho as u32,
+                )
             };
             out.extend_from_slice(&0x0201_4b50u32.to_le_bytes());
             out.extend_from_slice(&20u16.to_le_bytes());
@@ -151,12 +166,18 @@ impl ZipBuilder {
             out.extend_from_slice(&record.to_le_bytes());
             out.extend_from_slice(&1u32.to_le_bytes());
         }
-        let declared = self.declared_entries.unwrap_or(if self.zip64 { 0xffff } else { count as u16 });
+        let declared =
+            self.declared_entries
+                .unwrap_or(if self.zip64 { 0xffff } else { count as u16 });
         out.extend_from_slice(&0x0605_4b50u32.to_le_bytes());
         out.extend_from_slice(&[0; 4]);
         out.extend_from_slice(&declared.to_le_bytes());
         out.extend_from_slice(&declared.to_le_bytes());
-        let (size32, offset32) = if self.zip64 { (u32::MAX, u32::MAX) } else { (cd_size as u32, cd_offset as u32) };
+        let (size32, offset32) = if self.zip64 {
+            (u32::MAX, u32::MAX)
+        } else {
+            (cd_size as u32, cd_offset as u32)
+        };
         out.extend_from_slice(&size32.to_le_bytes());
         out.extend_from_slice(&offset32.to_le_bytes());
         out.extend_from_slice(&(self.comment.len() as u16).to_le_bytes());

@@ -12,12 +12,19 @@ fn parse(data: &[u8]) -> ZipArchive<'_> {
 }
 
 fn codes_of<'z>(archive: &'z ZipArchive<'_>) -> Vec<&'z str> {
-    archive.diagnostics.iter().map(|d| d.code.as_str()).collect()
+    archive
+        .diagnostics
+        .iter()
+        .map(|d| d.code.as_str())
+        .collect()
 }
 
 fn read_all(archive: &ZipArchive<'_>, name: &str) -> Vec<u8> {
     let entry = archive.by_name(name).expect("entry exists");
-    archive.read(entry, &mut Budget::new(&Limits::default())).expect("entry reads").into_owned()
+    archive
+        .read(entry, &mut Budget::new(&Limits::default()))
+        .expect("entry reads")
+        .into_owned()
 }
 
 fn sample_text() -> Vec<u8> {
@@ -47,15 +54,23 @@ fn reads_stored_by_borrowing_and_deflated_by_inflating() {
     let inflated = archive.read(&archive.entries[1], &mut budget).unwrap();
     assert!(matches!(inflated, Cow::Owned(_)));
     assert_eq!(&*inflated, &text[..]);
-    assert_eq!(budget.remaining, archive.limits.max_total_inflated - 12 - text.len() as u64);
-    assert_eq!(archive.raw_compressed(&archive.entries[1]).unwrap(), &deflate(&text)[..]);
+    assert_eq!(
+        budget.remaining,
+        archive.limits.max_total_inflated - 12 - text.len() as u64
+    );
+    assert_eq!(
+        archive.raw_compressed(&archive.entries[1]).unwrap(),
+        &deflate(&text)[..]
+    );
 }
 
 #[test]
 fn reads_zip64_records_and_extra_fields() {
     let text = sample_text();
-    let mut builder =
-        ZipBuilder::with(vec![TestEntry::deflated("classes.dex", &text), TestEntry::stored("a.txt", b"abc")]);
+    let mut builder = ZipBuilder::with(vec![
+        TestEntry::deflated("classes.dex", &text),
+        TestEntry::stored("a.txt", b"abc"),
+    ]);
     builder.zip64 = true;
     let data = builder.build();
     let archive = parse(&data);
@@ -79,7 +94,10 @@ fn keeps_duplicate_names_and_returns_the_first() {
     assert_eq!(archive.entries.len(), 3);
     assert_eq!(codes_of(&archive), [codes::DUPLICATE_NAME]);
     assert_eq!(read_all(&archive, "classes.dex"), b"first");
-    let all: Vec<usize> = archive.entries_named("classes.dex").map(|e| e.index).collect();
+    let all: Vec<usize> = archive
+        .entries_named("classes.dex")
+        .map(|e| e.index)
+        .collect();
     assert_eq!(all, [0, 1]);
 }
 
@@ -104,9 +122,14 @@ fn reads_unknown_methods_as_deflate_like_android() {
     not_deflate.method = 12;
     let data = ZipBuilder::with(vec![entry, not_deflate]).build();
     let archive = parse(&data);
-    assert_eq!(codes_of(&archive), [codes::UNKNOWN_METHOD, codes::UNKNOWN_METHOD]);
+    assert_eq!(
+        codes_of(&archive),
+        [codes::UNKNOWN_METHOD, codes::UNKNOWN_METHOD]
+    );
     assert_eq!(read_all(&archive, "classes.dex"), text);
-    let err = archive.read(&archive.entries[1], &mut Budget::new(&archive.limits)).unwrap_err();
+    let err = archive
+        .read(&archive.entries[1], &mut Budget::new(&archive.limits))
+        .unwrap_err();
     assert_eq!(err.code(), codes::ENTRY_UNREADABLE);
     assert!(err.to_string().contains("method 12"), "{err}");
 }
@@ -119,7 +142,11 @@ fn reports_janus_dex_prefix_with_absolute_offsets() {
     let archive = parse(&data);
     assert_eq!(archive.layout.prefix_len, builder.prefix.len() as u64);
     assert_eq!(archive.layout.offset_shift, 0);
-    let prefix = archive.diagnostics.iter().find(|d| d.code == codes::PREPENDED_DATA).unwrap();
+    let prefix = archive
+        .diagnostics
+        .iter()
+        .find(|d| d.code == codes::PREPENDED_DATA)
+        .unwrap();
     assert_eq!(prefix.level, crate::report::Level::Error);
     assert!(prefix.message.contains("DEX"));
     assert_eq!(read_all(&archive, "classes.dex"), b"real");
@@ -128,8 +155,10 @@ fn reports_janus_dex_prefix_with_absolute_offsets() {
 #[test]
 fn shifts_offsets_of_self_extractor_style_archives() {
     let text = sample_text();
-    let mut builder =
-        ZipBuilder::with(vec![TestEntry::stored("a", b"alpha"), TestEntry::deflated("b", &text)]);
+    let mut builder = ZipBuilder::with(vec![
+        TestEntry::stored("a", b"alpha"),
+        TestEntry::deflated("b", &text),
+    ]);
     builder.prefix = b"MZ self-extractor stub".to_vec();
     builder.offsets_relative_to_prefix = true;
     let data = builder.build();
@@ -176,15 +205,22 @@ fn lists_local_headers_when_there_is_no_end_record() {
     let text = sample_text();
     let mut described = TestEntry::deflated("described", &text);
     described.flags = 8;
-    let data =
-        ZipBuilder::with(vec![TestEntry::stored("one", b"1"), described, TestEntry::stored("last", b"x")]).build();
+    let data = ZipBuilder::with(vec![
+        TestEntry::stored("one", b"1"),
+        described,
+        TestEntry::stored("last", b"x"),
+    ])
+    .build();
     let first_cd = memchr::memmem::find(&data, b"PK\x01\x02").unwrap();
     let archive = parse(&data[..first_cd + 10]);
     assert!(!archive.layout.eocd_found);
     assert!(codes_of(&archive).contains(&codes::EOCD_MISSING));
     assert_eq!(archive.entries.len(), 3);
     assert!(archive.entries.iter().all(|e| e.recovered));
-    assert_eq!(archive.entries[1].compressed_size, deflate(&text).len() as u64);
+    assert_eq!(
+        archive.entries[1].compressed_size,
+        deflate(&text).len() as u64
+    );
     assert_eq!(read_all(&archive, "described"), text);
     assert_eq!(read_all(&archive, "last"), b"x");
 }
@@ -206,7 +242,8 @@ fn zeros_bomb() -> &'static (Vec<u8>, u64) {
     static BOMB: OnceLock<(Vec<u8>, u64)> = OnceLock::new();
     BOMB.get_or_init(|| {
         let chunk = vec![0u8; 1 << 20];
-        let mut encoder = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
+        let mut encoder =
+            flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::best());
         for _ in 0..200 {
             encoder.write_all(&chunk).unwrap();
         }
@@ -236,8 +273,16 @@ fn refuses_a_bomb_by_its_declared_ratio_before_inflating() {
     let archive = parse(&data);
     let mut budget = Budget::new(&archive.limits);
     let err = archive.read(&archive.entries[0], &mut budget).unwrap_err();
-    assert_eq!(err.code(), codes::BOMB, "{err} ({} compressed)", packed.len());
-    assert_eq!(budget.remaining, archive.limits.max_total_inflated, "nothing was inflated");
+    assert_eq!(
+        err.code(),
+        codes::BOMB,
+        "{err} ({} compressed)",
+        packed.len()
+    );
+    assert_eq!(
+        budget.remaining, archive.limits.max_total_inflated,
+        "nothing was inflated"
+    );
 }
 
 #[test]
@@ -248,19 +293,34 @@ fn cuts_off_a_bomb_that_lies_about_its_size() {
     let err = archive.read(&archive.entries[0], &mut budget).unwrap_err();
     assert_eq!(err.code(), codes::BOMB, "{err}");
     assert!(err.to_string().contains("past its declared"));
-    assert_eq!(budget.remaining, archive.limits.max_total_inflated - 100_000);
+    assert_eq!(
+        budget.remaining,
+        archive.limits.max_total_inflated - 100_000
+    );
 }
 
 #[test]
 fn enforces_entry_size_and_budget_limits() {
     let text = sample_text();
-    let data = ZipBuilder::with(vec![TestEntry::deflated("a", &text), TestEntry::stored("b", &text)]).build();
-    let small = Limits { max_entry_size: 100, ..Limits::default() };
+    let data = ZipBuilder::with(vec![
+        TestEntry::deflated("a", &text),
+        TestEntry::stored("b", &text),
+    ])
+    .build();
+    let small = Limits {
+        max_entry_size: 100,
+        ..Limits::default()
+    };
     let archive = ZipArchive::parse(&data, &small).unwrap();
-    let err = archive.read(&archive.entries[0], &mut Budget::new(&small)).unwrap_err();
+    let err = archive
+        .read(&archive.entries[0], &mut Budget::new(&small))
+        .unwrap_err();
     assert_eq!(err.code(), codes::ENTRY_TOO_LARGE);
 
-    let limits = Limits { max_total_inflated: text.len() as u64 + 10, ..Limits::default() };
+    let limits = Limits {
+        max_total_inflated: text.len() as u64 + 10,
+        ..Limits::default()
+    };
     let archive = ZipArchive::parse(&data, &limits).unwrap();
     let mut budget = Budget::new(&limits);
     archive.read(&archive.entries[0], &mut budget).unwrap();
@@ -280,7 +340,9 @@ fn returns_data_with_a_crc_mismatch_diagnostic() {
     let mut budget = Budget::new(&archive.limits);
     let mut found = Vec::new();
     for entry in &archive.entries {
-        archive.read_with_diagnostics(entry, &mut budget, &mut found).unwrap();
+        archive
+            .read_with_diagnostics(entry, &mut budget, &mut found)
+            .unwrap();
     }
     let found: Vec<&str> = found.iter().map(|d| d.code.as_str()).collect();
     assert_eq!(found, [codes::CRC_MISMATCH, codes::CRC_MISMATCH]);
@@ -301,10 +363,20 @@ fn prefers_central_values_over_a_mismatched_local_header() {
 
 #[test]
 fn records_suspicious_names() {
-    let names = ["../../evil.so", "/system/bin/sh", "lib\\x.so", "a\nb", "ok/name.txt"];
+    let names = [
+        "../../evil.so",
+        "/system/bin/sh",
+        "lib\\x.so",
+        "a\nb",
+        "ok/name.txt",
+    ];
     let data = ZipBuilder::with(names.iter().map(|n| TestEntry::stored(n, b"x")).collect()).build();
     let archive = parse(&data);
-    let flagged = archive.diagnostics.iter().filter(|d| d.code == codes::SUSPICIOUS_NAME).count();
+    let flagged = archive
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == codes::SUSPICIOUS_NAME)
+        .count();
     assert_eq!(flagged, 4);
 }
 
@@ -314,14 +386,23 @@ fn reports_entries_sharing_data() {
     second.local_header_of = Some(0);
     let data = ZipBuilder::with(vec![TestEntry::stored("shared", b"shared"), second]).build();
     let archive = parse(&data);
-    assert!(codes_of(&archive).contains(&codes::OVERLAPPING_ENTRIES), "{:?}", archive.diagnostics);
+    assert!(
+        codes_of(&archive).contains(&codes::OVERLAPPING_ENTRIES),
+        "{:?}",
+        archive.diagnostics
+    );
 }
 
 #[test]
 fn caps_entries_and_reports_count_mismatch() {
-    let entries: Vec<TestEntry> = (0..5).map(|i| TestEntry::stored(&format!("e{i}"), b"x")).collect();
+    let entries: Vec<TestEntry> = (0..5)
+        .map(|i| TestEntry::stored(&format!("e{i}"), b"x"))
+        .collect();
     let data = ZipBuilder::with(entries.clone()).build();
-    let limits = Limits { max_entries: 2, ..Limits::default() };
+    let limits = Limits {
+        max_entries: 2,
+        ..Limits::default()
+    };
     let archive = ZipArchive::parse(&data, &limits).unwrap();
     assert_eq!(archive.entries.len(), 2);
     assert_eq!(codes_of(&archive), [codes::TOO_MANY_ENTRIES]);
@@ -351,7 +432,9 @@ fn empty_archive_and_non_zip_inputs() {
     assert!(archive.entries.is_empty());
     assert!(archive.diagnostics.is_empty());
     for junk in [&b""[..], b"hello", &[0u8; 100], b"PK\x05\x06"] {
-        let err = ZipArchive::parse(junk, &Limits::default()).err().expect("not a zip");
+        let err = ZipArchive::parse(junk, &Limits::default())
+            .err()
+            .expect("not a zip");
         assert_eq!(err.code(), codes::NOT_ZIP);
     }
 }
@@ -361,11 +444,18 @@ fn truncations_and_corruptions_never_panic() {
     let text = sample_text();
     let mut described = TestEntry::deflated("d", &text);
     described.flags = 8;
-    let mut builder = ZipBuilder::with(vec![TestEntry::stored("s", b"stored"), described, TestEntry::deflated("z", &text)]);
+    let mut builder = ZipBuilder::with(vec![
+        TestEntry::stored("s", b"stored"),
+        described,
+        TestEntry::deflated("z", &text),
+    ]);
     for zip64 in [false, true] {
         builder.zip64 = zip64;
         let data = builder.build();
-        let limits = Limits { max_total_inflated: 1 << 20, ..Limits::default() };
+        let limits = Limits {
+            max_total_inflated: 1 << 20,
+            ..Limits::default()
+        };
         let check = |bytes: &[u8]| {
             if let Ok(archive) = ZipArchive::parse(bytes, &limits) {
                 let mut budget = Budget::new(&limits);
