@@ -142,10 +142,14 @@ fn find_end_record(data: &[u8]) -> Option<(EndRecord, Option<CentralLocation>)> 
     let finder = memmem::FinderRev::new(b"PK\x05\x06");
     for _ in 0..MAX_EOCD_CANDIDATES {
         let window = data.get(lowest..search_end)?;
-        let Some(rel) = finder.rfind(window) else { break };
+        let Some(rel) = finder.rfind(window) else {
+            break;
+        };
         let offset = lowest + rel;
         search_end = offset + 3;
-        let Some(end) = parse_end_record(data, offset) else { continue };
+        let Some(end) = parse_end_record(data, offset) else {
+            continue;
+        };
         if let Some(location) = locate_central_directory(data, &end) {
             return Some((end, Some(location)));
         }
@@ -177,7 +181,9 @@ fn parse_end_record(data: &[u8], offset: usize) -> Option<EndRecord> {
 
 /// Applies the ZIP64 end record when a locator precedes the end record.
 fn read_zip64_end(data: &[u8], end: &mut EndRecord) {
-    let Some(locator) = end.offset.checked_sub(LOCATOR_LEN) else { return };
+    let Some(locator) = end.offset.checked_sub(LOCATOR_LEN) else {
+        return;
+    };
     if u32_le_at(data, locator) != Ok(LOCATOR_SIG) {
         if end.cd_offset == u64::from(U32_SATURATED) || end.cd_size == u64::from(U32_SATURATED) {
             end.zip64_problem = Some("end record values are saturated but no ZIP64 locator precedes it");
@@ -291,7 +297,9 @@ fn walk_central_directory(
             )
         });
     }
-    let Some(directory) = data.get(..cd_end) else { return false };
+    let Some(directory) = data.get(..cd_end) else {
+        return false;
+    };
     let mut pos = location.start;
     while pos < cd_end {
         if entries.len() >= limits.max_entries {
@@ -416,7 +424,9 @@ fn apply_zip64_extra(extra: &[u8], values: &mut [&mut u64]) -> ExtraOutcome {
     while pos + 4 <= extra.len() {
         let id = u16_le_at(extra, pos).unwrap_or(0);
         let size = usize::from(u16_le_at(extra, pos + 2).unwrap_or(0));
-        let Ok(body) = slice(extra, pos + 4, size) else { return ExtraOutcome::Malformed };
+        let Ok(body) = slice(extra, pos + 4, size) else {
+            return ExtraOutcome::Malformed;
+        };
         if id == ZIP64_EXTRA_ID {
             let mut at = 0;
             for value in values.iter_mut() {
@@ -607,8 +617,12 @@ fn scan_local_headers(data: &[u8], limits: &Limits, entries: &mut Vec<ZipEntry>,
     while let Some(rel) = data.get(pos..).and_then(|rest| finder.find(rest)) {
         let offset = pos + rel;
         pos = offset + 4;
-        let Some(header) = parse_local_header(data, offset) else { continue };
-        let Some(raw_name) = data.get(header.name.clone()) else { break };
+        let Some(header) = parse_local_header(data, offset) else {
+            continue;
+        };
+        let Some(raw_name) = data.get(header.name.clone()) else {
+            break;
+        };
         let (compressed, uncompressed, crc32, data_end) = recovered_extent(data, &header);
         if data_end > pos {
             pos = data_end;
@@ -663,7 +677,9 @@ fn recovered_extent(data: &[u8], header: &LocalHeader) -> (u64, u64, u32, usize)
         // A size running past the data is not trusted to skip ahead.
         return (header.compressed, header.uncompressed, header.crc32, end.unwrap_or(start));
     }
-    let Some(rest) = data.get(start..) else { return (0, 0, 0, data.len()) };
+    let Some(rest) = data.get(start..) else {
+        return (0, 0, 0, data.len());
+    };
     for rel in memmem::find_iter(rest, b"PK") {
         let at = start + rel;
         let sig = u32_le_at(data, at).unwrap_or(0);

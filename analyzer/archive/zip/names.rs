@@ -3,7 +3,7 @@
 
 /// Why a name looks crafted, or `None` when it is ordinary.
 pub(super) fn suspicious_name_reason(raw: &[u8]) -> Option<&'static str> {
-    if raw.iter().any(|&b| b == 0) {
+    if raw.contains(&0) {
         return Some("contains a NUL byte");
     }
     if raw.iter().any(|&b| b == b'\n' || b == b'\r') {
