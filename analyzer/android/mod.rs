@@ -36,13 +36,13 @@ pub(crate) fn read_entry<'a>(
     e: &ZipEntry,
     prefix: &str,
 ) -> Option<Cow<'a, [u8]>> {
-    match zip.read(e, &mut ctx.budget) {
+    let mut diags = Vec::new();
+    let result = zip.read_with_diagnostics(e, &mut ctx.budget, &mut diags);
+    ctx.diags_at(prefix, &e.name, diags);
+    match result {
         Ok(data) => Some(data),
         Err(err) => {
-            ctx.diag(
-                Diagnostic::warning("zip.entry_unreadable", err.to_string())
-                    .at(format!("{prefix}{}", e.name)),
-            );
+            ctx.diag(Diagnostic::warning(err.code(), err.to_string()).at(format!("{prefix}{}", e.name)));
             None
         }
     }
@@ -98,8 +98,7 @@ pub fn analyze_apk(
         apply_manifest(ctx, m, prefix, role);
     }
     let min_sdk = manifest.as_ref().and_then(|m| m.min_sdk.as_ref()).map(|l| l.api_or_preview());
-    let max_sdk = manifest.as_ref().and_then(|m| m.max_sdk);
-    let outcome = signing::analyze(zip, &mut ctx.budget, min_sdk, max_sdk);
+    let outcome = signing::analyze(zip, &mut ctx.budget, min_sdk, None);
     ctx.diags_at(prefix, "", outcome.diagnostics);
     merge_signing(ctx, outcome.signing, role);
 
