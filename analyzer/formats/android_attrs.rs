@@ -229,13 +229,19 @@ const FRAMEWORK_ATTRS: &[(u32, &str)] = &[
 
 /// Canonical name of a framework attribute, if the table knows its ID.
 pub fn name_for_id(id: u32) -> Option<&'static str> {
-    FRAMEWORK_ATTRS.binary_search_by_key(&id, |&(k, _)| k).ok().map(|i| FRAMEWORK_ATTRS[i].1)
+    FRAMEWORK_ATTRS
+        .binary_search_by_key(&id, |&(k, _)| k)
+        .ok()
+        .map(|i| FRAMEWORK_ATTRS[i].1)
 }
 
 /// Resource ID of a framework attribute by canonical name (linear: callers
 /// use it for a handful of lookups, not per attribute).
 pub fn id_for_name(name: &str) -> Option<u32> {
-    FRAMEWORK_ATTRS.iter().find(|&&(_, n)| n == name).map(|&(id, _)| id)
+    FRAMEWORK_ATTRS
+        .iter()
+        .find(|&&(_, n)| n == name)
+        .map(|&(id, _)| id)
 }
 
 /// True for IDs in the framework package (`0x01xxxxxx`).

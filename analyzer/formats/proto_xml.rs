@@ -25,16 +25,16 @@ use crate::report::model::Diagnostic;
 
 /// Decodes a serialized `aapt.pb.XmlNode`.
 pub fn parse(data: &[u8]) -> XmlParse {
-    let mut p = ProtoParser { diags: Vec::new(), elements: 0, limit_reported: false };
+    let mut p = ProtoParser {
+        diags: Vec::new(),
+        elements: 0,
+        limit_reported: false,
+    };
     let mut root = None;
     let mut line = None;
     for field in p.collect(data) {
         match field {
-            (1, Value::Bytes(b)) => {
-                if root.is_none() {
-                    root = p.element(b, 0);
-                }
-            }
+            (1, Value::Bytes(b)) if root.is_none() => root = p.element(b, 0),
             (3, Value::Bytes(b)) => line = p.source_line(b),
             _ => {}
         }
@@ -42,9 +42,15 @@ pub fn parse(data: &[u8]) -> XmlParse {
     if let Some(r) = root.as_mut() {
         r.line = r.line.or(line);
     } else {
-        p.diag(Diagnostic::error("proto_xml.no_root", "protobuf XML has no root element"));
+        p.diag(Diagnostic::error(
+            "proto_xml.no_root",
+            "protobuf XML has no root element",
+        ));
     }
-    XmlParse { root, diagnostics: p.diags }
+    XmlParse {
+        root,
+        diagnostics: p.diags,
+    }
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -75,7 +81,8 @@ impl<'a> Iterator for Fields<'a, '_> {
             Err(msg) => {
                 self.done = true;
                 self.parser.diag(
-                    Diagnostic::warning("proto_xml.malformed", msg).at(format!("offset {:#x}", self.reader.pos())),
+                    Diagnostic::warning("proto_xml.malformed", msg)
+                        .at(format!("offset {:#x}", self.reader.pos())),
                 );
                 None
             }
@@ -124,7 +131,11 @@ impl ProtoParser {
     }
 
     fn fields<'a, 'p>(&'p mut self, data: &'a [u8]) -> Fields<'a, 'p> {
-        Fields { reader: Reader::new(data), parser: self, done: false }
+        Fields {
+            reader: Reader::new(data),
+            parser: self,
+            done: false,
+        }
     }
 
     /// Collects a message's fields first so nested decoding can borrow self.
@@ -156,17 +167,17 @@ impl ProtoParser {
             match field {
                 (2, Value::Bytes(b)) if !b.is_empty() => e.namespace = Some(text(b)),
                 (3, Value::Bytes(b)) => e.name = text(b),
-                (4, Value::Bytes(b)) => {
-                    if e.attributes.len() < MAX_ATTRIBUTES {
-                        e.attributes.push(self.attribute(b));
-                    }
+                (4, Value::Bytes(b)) if e.attributes.len() < MAX_ATTRIBUTES => {
+                    e.attributes.push(self.attribute(b));
                 }
                 (5, Value::Bytes(b)) => {
                     let mut child = None;
                     let mut line = None;
                     for f in self.collect(b) {
                         match f {
-                            (1, Value::Bytes(cb)) if child.is_none() => child = self.element(cb, depth + 1),
+                            (1, Value::Bytes(cb)) if child.is_none() => {
+                                child = self.element(cb, depth + 1)
+                            }
                             (3, Value::Bytes(sb)) => line = self.source_line(sb),
                             _ => {}
                         }
@@ -203,14 +214,23 @@ impl ProtoParser {
             .and_then(android_attrs::name_for_id)
             .map(str::to_string)
             .unwrap_or(pool_name);
-        let value = compiled.and_then(|b| self.item(b, &raw)).unwrap_or(AttrValue::String(raw));
-        XmlAttribute { name, namespace, resource_id, value }
+        let value = compiled
+            .and_then(|b| self.item(b, &raw))
+            .unwrap_or(AttrValue::String(raw));
+        XmlAttribute {
+            name,
+            namespace,
+            resource_id,
+            value,
+        }
     }
 
     /// Decodes an `Item`; `raw` is the attribute's source text.
     fn item(&mut self, data: &[u8], raw: &str) -> Option<AttrValue> {
         for field in self.collect(data) {
-            let (n, Value::Bytes(b)) = field else { continue };
+            let (n, Value::Bytes(b)) = field else {
+                continue;
+            };
             return match n {
                 1 => Some(self.reference(b, raw)),
                 2..=5 => Some(AttrValue::String(self.string_value(b))),
@@ -269,19 +289,38 @@ impl ProtoParser {
         }
         fields.into_iter().find_map(|f| {
             Some(match f {
-                (1, Value::Bytes(_)) => AttrValue::Other { data_type: 0x00, data: 0 },
-                (2, Value::Bytes(_)) => AttrValue::Other { data_type: 0x00, data: 1 },
+                (1, Value::Bytes(_)) => AttrValue::Other {
+                    data_type: 0x00,
+                    data: 0,
+                },
+                (2, Value::Bytes(_)) => AttrValue::Other {
+                    data_type: 0x00,
+                    data: 1,
+                },
                 (3, Value::Fixed32(bits)) => AttrValue::Float(f32::from_bits(bits)),
                 (6, Value::Varint(v)) => AttrValue::IntDec(v as i32),
                 (7, Value::Varint(v)) => AttrValue::IntHex(v as u32),
                 (8, Value::Varint(v)) => AttrValue::Bool(v != 0),
-                (n @ 9..=12, Value::Varint(v)) => {
-                    AttrValue::Other { data_type: 0x1c + (n - 9) as u8, data: v as u32 }
-                }
-                (13, Value::Varint(v)) => AttrValue::Other { data_type: 0x05, data: v as u32 },
-                (14, Value::Varint(v)) => AttrValue::Other { data_type: 0x06, data: v as u32 },
-                (4, Value::Fixed32(bits)) => AttrValue::Other { data_type: 0x05, data: bits },
-                (5, Value::Fixed32(bits)) => AttrValue::Other { data_type: 0x06, data: bits },
+                (n @ 9..=12, Value::Varint(v)) => AttrValue::Other {
+                    data_type: 0x1c + (n - 9) as u8,
+                    data: v as u32,
+                },
+                (13, Value::Varint(v)) => AttrValue::Other {
+                    data_type: 0x05,
+                    data: v as u32,
+                },
+                (14, Value::Varint(v)) => AttrValue::Other {
+                    data_type: 0x06,
+                    data: v as u32,
+                },
+                (4, Value::Fixed32(bits)) => AttrValue::Other {
+                    data_type: 0x05,
+                    data: bits,
+                },
+                (5, Value::Fixed32(bits)) => AttrValue::Other {
+                    data_type: 0x06,
+                    data: bits,
+                },
                 _ => return None,
             })
         })
@@ -348,13 +387,24 @@ mod tests {
         let prim_int = bytes_field(7, &varint_field(6, 42));
         let prim_bool = bytes_field(7, &varint_field(8, 1));
         let reference = bytes_field(1, &varint_field(2, 0x7f01_0000));
-        let perm = element("uses-permission", &[attr("zz", "android.permission.CAMERA", 0x0101_0003, None)], &[]);
-        let app = element(
-            "application",
-            &[attr("debuggable", "true", 0x0101_000f, Some(prim_bool)), attr("label", "@string/app", 0x0101_0001, Some(reference))],
+        let perm = element(
+            "uses-permission",
+            &[attr("zz", "android.permission.CAMERA", 0x0101_0003, None)],
             &[],
         );
-        let mut manifest = element("manifest", &[attr("versionCode", "42", 0x0101_021b, Some(prim_int))], &[perm, app]);
+        let app = element(
+            "application",
+            &[
+                attr("debuggable", "true", 0x0101_000f, Some(prim_bool)),
+                attr("label", "@string/app", 0x0101_0001, Some(reference)),
+            ],
+            &[],
+        );
+        let mut manifest = element(
+            "manifest",
+            &[attr("versionCode", "42", 0x0101_021b, Some(prim_int))],
+            &[perm, app],
+        );
         manifest.extend(bytes_field(4, &{
             let mut a = bytes_field(2, b"package");
             a.extend(bytes_field(3, b"com.example"));
@@ -369,23 +419,42 @@ mod tests {
         assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
         let root = p.root.expect("root");
         assert_eq!(root.name, "manifest");
-        assert_eq!(root.attr("package"), Some(&AttrValue::String("com.example".into())));
-        assert_eq!(root.android_attr("versionCode"), Some(&AttrValue::IntDec(42)));
+        assert_eq!(
+            root.attr("package"),
+            Some(&AttrValue::String("com.example".into()))
+        );
+        assert_eq!(
+            root.android_attr("versionCode"),
+            Some(&AttrValue::IntDec(42))
+        );
         let perm = &root.children[0];
         assert_eq!(perm.line, Some(7));
         // Name comes from the resource ID, not the (renamed) string.
-        assert_eq!(perm.android_attr("name"), Some(&AttrValue::String("android.permission.CAMERA".into())));
+        assert_eq!(
+            perm.android_attr("name"),
+            Some(&AttrValue::String("android.permission.CAMERA".into()))
+        );
         let app = &root.children[1];
         assert_eq!(app.android_attr("debuggable"), Some(&AttrValue::Bool(true)));
-        assert_eq!(app.android_attr("label"), Some(&AttrValue::Reference(0x7f01_0000)));
+        assert_eq!(
+            app.android_attr("label"),
+            Some(&AttrValue::Reference(0x7f01_0000))
+        );
     }
 
     #[test]
     fn old_primitive_form_is_read() {
         let prim = bytes_field(7, &[varint_field(1, 0x10), varint_field(2, 5)].concat());
-        let m = element("manifest", &[attr("versionCode", "5", 0x0101_021b, Some(prim))], &[]);
+        let m = element(
+            "manifest",
+            &[attr("versionCode", "5", 0x0101_021b, Some(prim))],
+            &[],
+        );
         let root = parse(&bytes_field(1, &m)).root.expect("root");
-        assert_eq!(root.android_attr("versionCode"), Some(&AttrValue::IntDec(5)));
+        assert_eq!(
+            root.android_attr("versionCode"),
+            Some(&AttrValue::IntDec(5))
+        );
     }
 
     #[test]
@@ -407,7 +476,10 @@ mod tests {
         }
         let p = parse(&bytes_field(1, &nested));
         assert!(p.root.is_some());
-        assert!(p.diagnostics.iter().any(|d| d.code == "proto_xml.limit_reached"));
+        assert!(p
+            .diagnostics
+            .iter()
+            .any(|d| d.code == "proto_xml.limit_reached"));
         assert!(parse(&[0xff; 16]).root.is_none());
     }
 }

@@ -56,7 +56,10 @@ pub enum ResValue {
     /// entry, or a chain too long).
     Reference(u32),
     /// Anything else: raw `Res_value` type and data.
-    Other { data_type: u8, data: u32 },
+    Other {
+        data_type: u8,
+        data: u32,
+    },
 }
 
 /// Byte range of a chunk inside the table's data.
@@ -109,7 +112,10 @@ pub struct ResourceTable {
 pub fn parse(data: &[u8]) -> ArscParse {
     let mut diags = Diags::default();
     let table = parse_table(data, &mut diags);
-    ArscParse { table, diagnostics: diags.finish() }
+    ArscParse {
+        table,
+        diagnostics: diags.finish(),
+    }
 }
 
 #[derive(Default)]
@@ -130,7 +136,10 @@ impl Diags {
     fn finish(mut self) -> Vec<Diagnostic> {
         if self.dropped > 0 {
             let n = self.dropped;
-            self.list.push(Diagnostic::info("arsc.more_diagnostics", format!("{n} further diagnostics omitted")));
+            self.list.push(Diagnostic::info(
+                "arsc.more_diagnostics",
+                format!("{n} further diagnostics omitted"),
+            ));
         }
         self.list
     }
@@ -153,8 +162,11 @@ fn chunk_at(data: &[u8], pos: usize, limit: usize, diags: &mut Diags) -> Option<
     let size = u32_le_at(data, pos + 4).ok()? as usize;
     if size < 8 {
         diags.push(
-            Diagnostic::error("arsc.bad_chunk_size", format!("chunk {chunk_type:#06x} has size {size}; cannot continue"))
-                .at(format!("offset {pos:#x}")),
+            Diagnostic::error(
+                "arsc.bad_chunk_size",
+                format!("chunk {chunk_type:#06x} has size {size}; cannot continue"),
+            )
+            .at(format!("offset {pos:#x}")),
         );
         return None;
     }
@@ -162,37 +174,60 @@ fn chunk_at(data: &[u8], pos: usize, limit: usize, diags: &mut Diags) -> Option<
         Some(e) if e <= limit => (e, false),
         _ => {
             diags.push(
-                Diagnostic::warning("arsc.truncated_chunk", format!("chunk {chunk_type:#06x} runs past its container"))
-                    .at(format!("offset {pos:#x}")),
+                Diagnostic::warning(
+                    "arsc.truncated_chunk",
+                    format!("chunk {chunk_type:#06x} runs past its container"),
+                )
+                .at(format!("offset {pos:#x}")),
             );
             (limit, true)
         }
     };
-    let header_size = if (8..=end - pos).contains(&header_size) { header_size } else { 8 };
-    Some(ChunkHeader { chunk_type, header_size, end, truncated })
+    let header_size = if (8..=end - pos).contains(&header_size) {
+        header_size
+    } else {
+        8
+    };
+    Some(ChunkHeader {
+        chunk_type,
+        header_size,
+        end,
+        truncated,
+    })
 }
 
 fn parse_table(data: &[u8], diags: &mut Diags) -> Option<ResourceTable> {
     let Ok(table_type) = u16_le_at(data, 0) else {
-        diags.push(Diagnostic::error("arsc.truncated", "file is shorter than a chunk header"));
+        diags.push(Diagnostic::error(
+            "arsc.truncated",
+            "file is shorter than a chunk header",
+        ));
         return None;
     };
     if table_type != RES_TABLE_TYPE {
-        diags.push(Diagnostic::warning("arsc.bad_magic", format!("table chunk type is {table_type:#06x}, expected 0x0002")));
+        diags.push(Diagnostic::warning(
+            "arsc.bad_magic",
+            format!("table chunk type is {table_type:#06x}, expected 0x0002"),
+        ));
     }
     let outer = chunk_at(data, 0, data.len(), diags)?;
     // Trailing bytes after the declared table are ignored, as Android does;
     // a declared size past the end is clamped (reported by chunk_at).
     let end = outer.end;
-    let mut table =
-        ResourceTable { data: data[..end].to_vec(), global_strings: None, packages: Vec::new() };
+    let mut table = ResourceTable {
+        data: data[..end].to_vec(),
+        global_strings: None,
+        packages: Vec::new(),
+    };
     let data = &data[..end];
     let mut pos = outer.header_size.max(12).min(end);
     let mut chunks = 0usize;
     let mut type_chunks = 0usize;
     while pos.saturating_add(8) <= end && chunks < MAX_CHUNKS {
         chunks += 1;
-        let Some(ch) = chunk_at(data, pos, end, diags) else { break };
+        let Some(ch) = chunk_at(data, pos, end, diags) else {
+            break;
+        };
         match ch.chunk_type {
             RES_STRING_POOL_TYPE => {
                 if table.global_strings.is_none() {
@@ -201,21 +236,33 @@ fn parse_table(data: &[u8], diags: &mut Diags) -> Option<ResourceTable> {
                     for x in d {
                         diags.push(x);
                     }
-                    table.global_strings = Some(Range { start: pos, end: ch.end });
+                    table.global_strings = Some(Range {
+                        start: pos,
+                        end: ch.end,
+                    });
                 } else {
-                    diags.push(Diagnostic::info("arsc.extra_string_pool", "extra global string pool ignored"));
+                    diags.push(Diagnostic::info(
+                        "arsc.extra_string_pool",
+                        "extra global string pool ignored",
+                    ));
                 }
             }
             RES_TABLE_PACKAGE_TYPE => {
                 if table.packages.len() >= MAX_PACKAGES {
-                    diags.push(Diagnostic::warning("arsc.too_many_packages", "package limit reached"));
+                    diags.push(Diagnostic::warning(
+                        "arsc.too_many_packages",
+                        "package limit reached",
+                    ));
                 } else if let Some(p) = parse_package(data, pos, &ch, diags, &mut type_chunks) {
                     table.packages.push(p);
                 }
             }
             other => diags.push(
-                Diagnostic::info("arsc.unknown_chunk", format!("unknown chunk type {other:#06x} skipped"))
-                    .at(format!("offset {pos:#x}")),
+                Diagnostic::info(
+                    "arsc.unknown_chunk",
+                    format!("unknown chunk type {other:#06x} skipped"),
+                )
+                .at(format!("offset {pos:#x}")),
             ),
         }
         if ch.truncated {
@@ -224,7 +271,10 @@ fn parse_table(data: &[u8], diags: &mut Diags) -> Option<ResourceTable> {
         pos = ch.end;
     }
     if table.packages.is_empty() {
-        diags.push(Diagnostic::warning("arsc.no_packages", "resource table has no package"));
+        diags.push(Diagnostic::warning(
+            "arsc.no_packages",
+            "resource table has no package",
+        ));
     }
     Some(table)
 }
@@ -238,19 +288,33 @@ fn parse_package(
 ) -> Option<Package> {
     let at = |o: usize| u32_le_at(data, pos + o).ok();
     let Some(id) = at(8) else {
-        diags.push(Diagnostic::warning("arsc.truncated_package", "package header is truncated"));
+        diags.push(Diagnostic::warning(
+            "arsc.truncated_package",
+            "package header is truncated",
+        ));
         return None;
     };
     let name_bytes = slice(data, pos + 12, 256).unwrap_or(&[]);
     let name: String = char::decode_utf16(
-        name_bytes.chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])).take_while(|&u| u != 0),
+        name_bytes
+            .chunks_exact(2)
+            .map(|c| u16::from_le_bytes([c[0], c[1]]))
+            .take_while(|&u| u != 0),
     )
     .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
     .collect();
-    let header_size = if ch.header_size >= PACKAGE_HEADER_MIN { ch.header_size } else { PACKAGE_HEADER_MIN };
+    let header_size = if ch.header_size >= PACKAGE_HEADER_MIN {
+        ch.header_size
+    } else {
+        PACKAGE_HEADER_MIN
+    };
     let type_strings_off = at(268).map(|v| v as usize);
     let key_strings_off = at(276).map(|v| v as usize);
-    let type_id_offset = if ch.header_size >= PACKAGE_HEADER_MIN + 4 { at(284).unwrap_or(0) } else { 0 };
+    let type_id_offset = if ch.header_size >= PACKAGE_HEADER_MIN + 4 {
+        at(284).unwrap_or(0)
+    } else {
+        0
+    };
 
     let mut pkg = Package {
         id,
@@ -265,14 +329,22 @@ fn parse_package(
     let mut chunks = 0usize;
     while sub.saturating_add(8) <= ch.end && chunks < MAX_CHUNKS {
         chunks += 1;
-        let Some(sc) = chunk_at(data, sub, ch.end, diags) else { break };
+        let Some(sc) = chunk_at(data, sub, ch.end, diags) else {
+            break;
+        };
         match sc.chunk_type {
-            RES_STRING_POOL_TYPE => pools.push(Range { start: sub, end: sc.end }),
+            RES_STRING_POOL_TYPE => pools.push(Range {
+                start: sub,
+                end: sc.end,
+            }),
             RES_TABLE_TYPE_TYPE => {
                 *type_chunks += 1;
                 if *type_chunks > MAX_TYPE_CHUNKS {
                     if *type_chunks == MAX_TYPE_CHUNKS + 1 {
-                        diags.push(Diagnostic::warning("arsc.too_many_types", "type chunk limit reached"));
+                        diags.push(Diagnostic::warning(
+                            "arsc.too_many_types",
+                            "type chunk limit reached",
+                        ));
                     }
                 } else if let Some((type_id, tc)) = parse_type_chunk(data, sub, &sc, diags) {
                     let info = &mut pkg.types[usize::from(type_id)];
@@ -291,8 +363,11 @@ fn parse_package(
             // overlayables and staged aliases do not affect lookups here.
             RES_TABLE_TYPE_SPEC_TYPE | 0x0203..=0x0206 => {}
             other => diags.push(
-                Diagnostic::info("arsc.unknown_chunk", format!("unknown package chunk {other:#06x} skipped"))
-                    .at(format!("offset {sub:#x}")),
+                Diagnostic::info(
+                    "arsc.unknown_chunk",
+                    format!("unknown package chunk {other:#06x} skipped"),
+                )
+                .at(format!("offset {sub:#x}")),
             ),
         }
         if sc.truncated {
@@ -303,36 +378,56 @@ fn parse_package(
     // The header names its pools by offset; fall back to the order aapt
     // writes them (types, then keys) when the offsets are bogus.
     let by_offset = |off: Option<usize>| {
-        off.and_then(|o| pos.checked_add(o)).and_then(|abs| pools.iter().copied().find(|r| r.start == abs))
+        off.and_then(|o| pos.checked_add(o))
+            .and_then(|abs| pools.iter().copied().find(|r| r.start == abs))
     };
     pkg.type_strings = by_offset(type_strings_off).or_else(|| pools.first().copied());
     pkg.key_strings = by_offset(key_strings_off).or_else(|| pools.get(1).copied());
     if pkg.type_strings.is_none() || pkg.key_strings.is_none() {
-        diags.push(Diagnostic::warning("arsc.missing_pool", format!("package {id:#04x} lacks its type or key strings")));
+        diags.push(Diagnostic::warning(
+            "arsc.missing_pool",
+            format!("package {id:#04x} lacks its type or key strings"),
+        ));
     }
     Some(pkg)
 }
 
-fn parse_type_chunk(data: &[u8], pos: usize, ch: &ChunkHeader, diags: &mut Diags) -> Option<(u8, TypeChunk)> {
+fn parse_type_chunk(
+    data: &[u8],
+    pos: usize,
+    ch: &ChunkHeader,
+    diags: &mut Diags,
+) -> Option<(u8, TypeChunk)> {
     let type_id = *data.get(pos + 8)?;
     let flags = *data.get(pos + 9)?;
     let entry_count = u32_le_at(data, pos + 12).ok()?;
     let entries_start = u32_le_at(data, pos + 16).ok()? as usize;
     if type_id == 0 {
-        diags.push(Diagnostic::warning("arsc.bad_type_id", "type chunk with ID 0 skipped").at(format!("offset {pos:#x}")));
+        diags.push(
+            Diagnostic::warning("arsc.bad_type_id", "type chunk with ID 0 skipped")
+                .at(format!("offset {pos:#x}")),
+        );
         return None;
     }
     let config_at = pos + TYPE_HEADER_FIXED;
     let config_size = u32_le_at(data, config_at).map(|s| s as usize).unwrap_or(0);
     // The default configuration is all zeros apart from its size field.
     let config_end = config_at.saturating_add(config_size).min(ch.end);
-    let is_default_config =
-        data.get(config_at + 4..config_end).is_some_and(|c| c.iter().all(|&b| b == 0));
-    let header_size = if ch.header_size >= TYPE_HEADER_FIXED { ch.header_size } else { TYPE_HEADER_FIXED + config_size };
+    let is_default_config = data
+        .get(config_at + 4..config_end)
+        .is_some_and(|c| c.iter().all(|&b| b == 0));
+    let header_size = if ch.header_size >= TYPE_HEADER_FIXED {
+        ch.header_size
+    } else {
+        TYPE_HEADER_FIXED + config_size
+    };
     Some((
         type_id,
         TypeChunk {
-            range: Range { start: pos, end: ch.end },
+            range: Range {
+                start: pos,
+                end: ch.end,
+            },
             flags,
             entry_count,
             offsets_at: pos.saturating_add(header_size),
@@ -371,7 +466,10 @@ impl ResourceTable {
 
     /// `(package ID, package name)` pairs.
     pub fn packages(&self) -> Vec<(u32, String)> {
-        self.packages.iter().map(|p| (p.id, p.name.clone())).collect()
+        self.packages
+            .iter()
+            .map(|p| (p.id, p.name.clone()))
+            .collect()
     }
 
     fn package(&self, id: u32) -> Option<&Package> {
@@ -421,7 +519,11 @@ impl ResourceTable {
             // byte, u32 data; no separate Res_value.
             let key = u32::from(u16_le_at(data, at).ok()?);
             let data_word = u32_le_at(data, at + 4).ok()?;
-            return Some(RawEntry::Value { key, data_type: (flags >> 8) as u8, data: data_word });
+            return Some(RawEntry::Value {
+                key,
+                data_type: (flags >> 8) as u8,
+                data: data_word,
+            });
         }
         let key = u32_le_at(data, at + 4).ok()?;
         if flags & ENTRY_FLAG_COMPLEX != 0 {
@@ -430,12 +532,17 @@ impl ResourceTable {
         let value_at = at.checked_add(size.max(8))?;
         let data_type = *data.get(value_at + 3)?;
         let value = u32_le_at(data, value_at + 4).ok()?;
-        Some(RawEntry::Value { key, data_type, data: value })
+        Some(RawEntry::Value {
+            key,
+            data_type,
+            data: value,
+        })
     }
 
     fn value_of(&self, data_type: u8, data: u32) -> ResValue {
         use crate::formats::xml_tree::AttrValue;
-        match crate::formats::axml::to_attr_value(data_type, data, &self.pool(self.global_strings)) {
+        match crate::formats::axml::to_attr_value(data_type, data, &self.pool(self.global_strings))
+        {
             AttrValue::String(s) => ResValue::String(s),
             AttrValue::Reference(r) => ResValue::Reference(r),
             AttrValue::IntDec(v) => ResValue::Int(i64::from(v)),
@@ -453,7 +560,9 @@ impl ResourceTable {
         let mut last = None;
         for _ in 0..MAX_REFERENCE_DEPTH {
             let found = self.entries(current).find_map(|e| match e {
-                RawEntry::Value { data_type, data, .. } => Some((data_type, data)),
+                RawEntry::Value {
+                    data_type, data, ..
+                } => Some((data_type, data)),
                 RawEntry::Complex { .. } => None,
             });
             let Some((data_type, data)) = found else {
@@ -507,7 +616,9 @@ fn sparse_offset(data: &[u8], c: &TypeChunk, index: u32) -> Option<usize> {
         match idx.cmp(&index) {
             std::cmp::Ordering::Less => lo = mid + 1,
             std::cmp::Ordering::Greater => hi = mid,
-            std::cmp::Ordering::Equal => return Some(usize::from(u16_le_at(data, at + 2).ok()?) * 4),
+            std::cmp::Ordering::Equal => {
+                return Some(usize::from(u16_le_at(data, at + 2).ok()?) * 4)
+            }
         }
     }
     None

@@ -75,14 +75,20 @@ fn type_chunk(type_id: u8, flags: u8, cfg: &[u8], entries: &[Option<Vec<u8>>]) -
                 present += 1;
             }
             None if flags & TYPE_FLAG_SPARSE != 0 => {}
-            None if flags & TYPE_FLAG_OFFSET16 != 0 => offsets.extend_from_slice(&0xffffu16.to_le_bytes()),
+            None if flags & TYPE_FLAG_OFFSET16 != 0 => {
+                offsets.extend_from_slice(&0xffffu16.to_le_bytes())
+            }
             None => offsets.extend_from_slice(&NO_ENTRY.to_le_bytes()),
         }
     }
     while offsets.len() % 4 != 0 {
         offsets.push(0);
     }
-    let count = if flags & TYPE_FLAG_SPARSE != 0 { present } else { entries.len() as u32 };
+    let count = if flags & TYPE_FLAG_SPARSE != 0 {
+        present
+    } else {
+        entries.len() as u32
+    };
     let header_len = 8 + 12 + cfg.len();
     let mut header = vec![type_id, flags, 0, 0];
     header.extend_from_slice(&count.to_le_bytes());
@@ -122,7 +128,11 @@ fn table(strings: &[&str], packages: &[Vec<u8>]) -> Vec<u8> {
     for p in packages {
         body.extend_from_slice(p);
     }
-    chunk(RES_TABLE_TYPE, &(packages.len() as u32).to_le_bytes(), &body)
+    chunk(
+        RES_TABLE_TYPE,
+        &(packages.len() as u32).to_le_bytes(),
+        &body,
+    )
 }
 
 const STR: u8 = 0x03;
@@ -130,7 +140,12 @@ const REF: u8 = 0x01;
 const DEC: u8 = 0x10;
 
 fn sample() -> Vec<u8> {
-    let strings = ["Example", "Exemple", "res/xml/network_security_config.xml", "1.2.3"];
+    let strings = [
+        "Example",
+        "Exemple",
+        "res/xml/network_security_config.xml",
+        "1.2.3",
+    ];
     let types = ["string", "xml", "integer", "style"];
     let keys = ["app_name", "alias", "nsc", "code", "AppTheme", "version"];
     let spec = chunk(RES_TABLE_TYPE_SPEC_TYPE, &[1, 0, 0, 0, 2, 0, 0, 0], &[0; 8]);
@@ -138,18 +153,40 @@ fn sample() -> Vec<u8> {
         spec,
         // A French string table listed before the default one: the default
         // must still win.
-        type_chunk(1, 0, &config(Some(b"fr")), &[Some(full_entry(0, STR, 1)), None]),
+        type_chunk(
+            1,
+            0,
+            &config(Some(b"fr")),
+            &[Some(full_entry(0, STR, 1)), None],
+        ),
         type_chunk(
             1,
             0,
             &config(None),
-            &[Some(full_entry(0, STR, 0)), Some(full_entry(1, REF, 0x7f01_0000)), Some(full_entry(5, STR, 3))],
+            &[
+                Some(full_entry(0, STR, 0)),
+                Some(full_entry(1, REF, 0x7f01_0000)),
+                Some(full_entry(5, STR, 3)),
+            ],
         ),
-        type_chunk(2, TYPE_FLAG_SPARSE, &config(None), &[None, None, Some(full_entry(2, STR, 2))]),
-        type_chunk(3, TYPE_FLAG_OFFSET16, &config(None), &[None, Some(compact_entry(3, DEC, 42))]),
+        type_chunk(
+            2,
+            TYPE_FLAG_SPARSE,
+            &config(None),
+            &[None, None, Some(full_entry(2, STR, 2))],
+        ),
+        type_chunk(
+            3,
+            TYPE_FLAG_OFFSET16,
+            &config(None),
+            &[None, Some(compact_entry(3, DEC, 42))],
+        ),
         type_chunk(4, 0, &config(None), &[Some(complex_entry(4))]),
     ];
-    table(&strings, &[package(0x7f, "com.example", &types, &keys, &chunks)])
+    table(
+        &strings,
+        &[package(0x7f, "com.example", &types, &keys, &chunks)],
+    )
 }
 
 #[test]
@@ -162,7 +199,10 @@ fn resolves_strings_references_sparse_and_compact_entries() {
     assert_eq!(t.resolve_string(0x7f01_0001).as_deref(), Some("Example"));
     assert_eq!(t.resolve_string(0x7f01_0002).as_deref(), Some("1.2.3"));
     assert_eq!(t.entry_name(0x7f01_0001).as_deref(), Some("string/alias"));
-    assert_eq!(t.resolve_string(0x7f02_0002).as_deref(), Some("res/xml/network_security_config.xml"));
+    assert_eq!(
+        t.resolve_string(0x7f02_0002).as_deref(),
+        Some("res/xml/network_security_config.xml")
+    );
     assert_eq!(t.entry_name(0x7f02_0002).as_deref(), Some("xml/nsc"));
     assert_eq!(t.resolve(0x7f02_0001), None);
     assert_eq!(t.resolve(0x7f03_0001), Some(ResValue::Int(42)));
@@ -186,10 +226,21 @@ fn reference_cycles_terminate() {
         1,
         0,
         &config(None),
-        &[Some(full_entry(0, REF, 0x7f01_0001)), Some(full_entry(1, REF, 0x7f01_0000))],
+        &[
+            Some(full_entry(0, REF, 0x7f01_0001)),
+            Some(full_entry(1, REF, 0x7f01_0000)),
+        ],
     )];
-    let t = parse(&table(&strings, &[package(0x7f, "p", &types, &keys, &chunks)])).table.expect("table");
-    assert!(matches!(t.resolve(0x7f01_0000), Some(ResValue::Reference(_))));
+    let t = parse(&table(
+        &strings,
+        &[package(0x7f, "p", &types, &keys, &chunks)],
+    ))
+    .table
+    .expect("table");
+    assert!(matches!(
+        t.resolve(0x7f01_0000),
+        Some(ResValue::Reference(_))
+    ));
     assert_eq!(t.resolve_string(0x7f01_0000), None);
 }
 
@@ -198,7 +249,13 @@ fn truncation_and_corruption_never_panic() {
     let data = sample();
     for cut in 0..data.len() {
         if let Some(t) = parse(&data[..cut]).table {
-            for id in [0x7f01_0000, 0x7f01_0001, 0x7f02_0002, 0x7f03_0001, 0x7f04_0000] {
+            for id in [
+                0x7f01_0000,
+                0x7f01_0001,
+                0x7f02_0002,
+                0x7f03_0001,
+                0x7f04_0000,
+            ] {
                 let _ = t.resolve_string(id);
                 let _ = t.entry_name(id);
             }

@@ -110,11 +110,17 @@ impl<'a> Parser<'a> {
         let (Ok(doc_type), Ok(header_size), Ok(size)) =
             (u16_le_at(data, 0), u16_le_at(data, 2), u32_le_at(data, 4))
         else {
-            self.diag(Diagnostic::error("axml.truncated", "file is shorter than a chunk header"));
+            self.diag(Diagnostic::error(
+                "axml.truncated",
+                "file is shorter than a chunk header",
+            ));
             return;
         };
         if data.first() == Some(&b'<') || data.starts_with(b"\xef\xbb\xbf<") {
-            self.diag(Diagnostic::error("axml.text_xml", "document is plain-text XML, not binary XML"));
+            self.diag(Diagnostic::error(
+                "axml.text_xml",
+                "document is plain-text XML, not binary XML",
+            ));
             return;
         }
         if doc_type != RES_XML_TYPE {
@@ -130,7 +136,10 @@ impl<'a> Parser<'a> {
         } else {
             self.diag(Diagnostic::warning(
                 "axml.bad_chunk_size",
-                format!("document size {size} does not match the {} bytes present", data.len()),
+                format!(
+                    "document size {size} does not match the {} bytes present",
+                    data.len()
+                ),
             ));
             data.len()
         };
@@ -155,12 +164,17 @@ impl<'a> Parser<'a> {
         while pos.saturating_add(8) <= end {
             chunks += 1;
             if chunks > MAX_CHUNKS {
-                self.diag(Diagnostic::warning("axml.too_many_chunks", "chunk limit reached"));
+                self.diag(Diagnostic::warning(
+                    "axml.too_many_chunks",
+                    "chunk limit reached",
+                ));
                 break;
             }
-            let (Ok(chunk_type), Ok(header_size), Ok(chunk_size)) =
-                (u16_le_at(data, pos), u16_le_at(data, pos + 2), u32_le_at(data, pos + 4))
-            else {
+            let (Ok(chunk_type), Ok(header_size), Ok(chunk_size)) = (
+                u16_le_at(data, pos),
+                u16_le_at(data, pos + 2),
+                u32_le_at(data, pos + 4),
+            ) else {
                 break;
             };
             let chunk_size = chunk_size as usize;
@@ -180,7 +194,9 @@ impl<'a> Parser<'a> {
                     self.diag(
                         Diagnostic::warning(
                             "axml.truncated_chunk",
-                            format!("chunk of type {chunk_type:#06x} runs past the end of the document"),
+                            format!(
+                                "chunk of type {chunk_type:#06x} runs past the end of the document"
+                            ),
                         )
                         .at(format!("offset {pos:#x}")),
                     );
@@ -193,10 +209,16 @@ impl<'a> Parser<'a> {
                 RES_STRING_POOL_TYPE => {
                     if self.seen_node {
                         // Android fixes its pool before the first node.
-                        self.diag(Diagnostic::info("axml.late_string_pool", "string pool after first node ignored"));
+                        self.diag(Diagnostic::info(
+                            "axml.late_string_pool",
+                            "string pool after first node ignored",
+                        ));
                     } else {
                         if !self.pool.is_empty() {
-                            self.diag(Diagnostic::info("axml.duplicate_string_pool", "later string pool replaces earlier one"));
+                            self.diag(Diagnostic::info(
+                                "axml.duplicate_string_pool",
+                                "later string pool replaces earlier one",
+                            ));
                         }
                         let mut d = Vec::new();
                         self.pool = StringPool::parse(chunk, "axml", &mut d);
@@ -207,7 +229,11 @@ impl<'a> Parser<'a> {
                 }
                 RES_XML_RESOURCE_MAP_TYPE => {
                     if !self.seen_node {
-                        let h = if (8..=chunk.len()).contains(&header_size) { header_size } else { 8 };
+                        let h = if (8..=chunk.len()).contains(&header_size) {
+                            header_size
+                        } else {
+                            8
+                        };
                         self.resource_map = &chunk[h..];
                     }
                 }
@@ -229,16 +255,24 @@ impl<'a> Parser<'a> {
                     match chunk_type {
                         RES_XML_START_ELEMENT_TYPE => self.start_element(data, pos, ext, line),
                         RES_XML_END_ELEMENT_TYPE => self.end_element(),
-                        RES_XML_START_NAMESPACE_TYPE | RES_XML_END_NAMESPACE_TYPE | RES_XML_CDATA_TYPE => {}
+                        RES_XML_START_NAMESPACE_TYPE
+                        | RES_XML_END_NAMESPACE_TYPE
+                        | RES_XML_CDATA_TYPE => {}
                         other => self.diag(
-                            Diagnostic::info("axml.unknown_chunk", format!("unknown XML node type {other:#06x} skipped"))
-                                .at(format!("offset {pos:#x}")),
+                            Diagnostic::info(
+                                "axml.unknown_chunk",
+                                format!("unknown XML node type {other:#06x} skipped"),
+                            )
+                            .at(format!("offset {pos:#x}")),
                         ),
                     }
                 }
                 other => self.diag(
-                    Diagnostic::info("axml.unknown_chunk", format!("unknown chunk type {other:#06x} skipped"))
-                        .at(format!("offset {pos:#x}")),
+                    Diagnostic::info(
+                        "axml.unknown_chunk",
+                        format!("unknown chunk type {other:#06x} skipped"),
+                    )
+                    .at(format!("offset {pos:#x}")),
                 ),
             }
             if chunk_end < pos + chunk_size {
@@ -320,7 +354,13 @@ impl<'a> Parser<'a> {
             }
         }
         self.elements += 1;
-        self.stack.push(XmlElement { name, namespace, attributes, children: Vec::new(), line });
+        self.stack.push(XmlElement {
+            name,
+            namespace,
+            attributes,
+            children: Vec::new(),
+            line,
+        });
     }
 
     fn attribute(&mut self, data: &[u8], at: usize) -> Option<XmlAttribute> {
@@ -339,7 +379,9 @@ impl<'a> Parser<'a> {
             Some(n) => n.to_string(),
             None => match self.string(name_index, "attribute name") {
                 Some(n) => n,
-                None => resource_id.map(|id| format!("attr_{id:08x}")).unwrap_or_default(),
+                None => resource_id
+                    .map(|id| format!("attr_{id:08x}"))
+                    .unwrap_or_default(),
             },
         };
         let namespace = self.string(ns, "attribute namespace");
@@ -349,16 +391,27 @@ impl<'a> Parser<'a> {
                 // Android falls back to the raw string for untyped access.
                 None => match self.pool.get(raw) {
                     Some(s) => AttrValue::String(s),
-                    None => AttrValue::Other { data_type, data: value_data },
+                    None => AttrValue::Other {
+                        data_type,
+                        data: value_data,
+                    },
                 },
             },
             res_value::TYPE_NULL if raw != NO_INDEX => match self.pool.get(raw) {
                 Some(s) => AttrValue::String(s),
-                None => AttrValue::Other { data_type, data: value_data },
+                None => AttrValue::Other {
+                    data_type,
+                    data: value_data,
+                },
             },
             _ => to_attr_value(data_type, value_data, &self.pool),
         };
-        Some(XmlAttribute { name, namespace, resource_id, value })
+        Some(XmlAttribute {
+            name,
+            namespace,
+            resource_id,
+            value,
+        })
     }
 
     fn end_element(&mut self) {
@@ -368,7 +421,10 @@ impl<'a> Parser<'a> {
         }
         match self.stack.pop() {
             Some(e) => self.attach(e),
-            None => self.diag(Diagnostic::warning("axml.unbalanced", "end tag without a start tag")),
+            None => self.diag(Diagnostic::warning(
+                "axml.unbalanced",
+                "end tag without a start tag",
+            )),
         }
     }
 
@@ -378,7 +434,10 @@ impl<'a> Parser<'a> {
         } else if self.root.is_none() {
             self.root = Some(e);
         } else {
-            self.diag(Diagnostic::warning("axml.multiple_roots", "extra top-level element ignored"));
+            self.diag(Diagnostic::warning(
+                "axml.multiple_roots",
+                "extra top-level element ignored",
+            ));
         }
     }
 
@@ -386,20 +445,34 @@ impl<'a> Parser<'a> {
         if !self.stack.is_empty() {
             self.diag(Diagnostic::warning(
                 "axml.unclosed",
-                format!("{} element(s) not closed at end of document", self.stack.len()),
+                format!(
+                    "{} element(s) not closed at end of document",
+                    self.stack.len()
+                ),
             ));
             while let Some(e) = self.stack.pop() {
                 self.attach(e);
             }
         }
-        if self.root.is_none() && !self.diags.iter().any(|d| d.code == "axml.truncated" || d.code == "axml.text_xml") {
+        if self.root.is_none()
+            && !self
+                .diags
+                .iter()
+                .any(|d| d.code == "axml.truncated" || d.code == "axml.text_xml")
+        {
             self.diag(Diagnostic::error("axml.no_root", "document has no element"));
         }
         if self.dropped_diags > 0 {
             let n = self.dropped_diags;
-            self.diags.push(Diagnostic::info("axml.more_diagnostics", format!("{n} further diagnostics omitted")));
+            self.diags.push(Diagnostic::info(
+                "axml.more_diagnostics",
+                format!("{n} further diagnostics omitted"),
+            ));
         }
-        XmlParse { root: self.root, diagnostics: self.diags }
+        XmlParse {
+            root: self.root,
+            diagnostics: self.diags,
+        }
     }
 }
 

@@ -31,16 +31,24 @@ pub struct StringPool<'a> {
 impl<'a> StringPool<'a> {
     /// An empty pool (every lookup fails).
     pub fn empty() -> Self {
-        StringPool { chunk: &[], offsets_start: 0, count: 0, strings_start: 0, utf8: true }
+        StringPool {
+            chunk: &[],
+            offsets_start: 0,
+            count: 0,
+            strings_start: 0,
+            utf8: true,
+        }
     }
 
     /// Reads the pool header of `chunk` (which starts at the chunk header).
     /// `code_prefix` names the format for diagnostic codes (`axml`, `arsc`).
     pub fn parse(chunk: &'a [u8], code_prefix: &str, diags: &mut Vec<Diagnostic>) -> Self {
         let header_size = u16_le_at(chunk, 2).map(usize::from).unwrap_or(0);
-        let (Ok(string_count), Ok(flags), Ok(strings_start)) =
-            (u32_le_at(chunk, 8), u32_le_at(chunk, 16), u32_le_at(chunk, 20))
-        else {
+        let (Ok(string_count), Ok(flags), Ok(strings_start)) = (
+            u32_le_at(chunk, 8),
+            u32_le_at(chunk, 16),
+            u32_le_at(chunk, 20),
+        ) else {
             diags.push(Diagnostic::warning(
                 &format!("{code_prefix}.bad_string_pool"),
                 "string pool header is truncated",
@@ -52,7 +60,9 @@ impl<'a> StringPool<'a> {
         let offsets_start = if header_size < MIN_HEADER_SIZE || header_size > chunk.len() {
             diags.push(Diagnostic::warning(
                 &format!("{code_prefix}.bad_string_pool"),
-                format!("string pool header size {header_size} is invalid; assuming {MIN_HEADER_SIZE}"),
+                format!(
+                    "string pool header size {header_size} is invalid; assuming {MIN_HEADER_SIZE}"
+                ),
             ));
             MIN_HEADER_SIZE
         } else {
@@ -62,7 +72,11 @@ impl<'a> StringPool<'a> {
         let strings_start_valid = strings_start >= offsets_start && strings_start <= chunk.len();
         // The offsets must fit between the header and the string data (or
         // the chunk end when the data offset is itself bogus).
-        let offsets_limit = if strings_start_valid { strings_start } else { chunk.len() };
+        let offsets_limit = if strings_start_valid {
+            strings_start
+        } else {
+            chunk.len()
+        };
         let room = offsets_limit.saturating_sub(offsets_start) / 4;
         let mut count = string_count as usize;
         if count > room {
@@ -81,12 +95,20 @@ impl<'a> StringPool<'a> {
             if count > 0 {
                 diags.push(Diagnostic::warning(
                     &format!("{code_prefix}.bad_string_pool"),
-                    format!("string data offset {strings_start:#x} is invalid; using {offsets_end:#x}"),
+                    format!(
+                        "string data offset {strings_start:#x} is invalid; using {offsets_end:#x}"
+                    ),
                 ));
             }
             offsets_end.min(chunk.len())
         };
-        StringPool { chunk, offsets_start, count, strings_start, utf8: flags & UTF8_FLAG != 0 }
+        StringPool {
+            chunk,
+            offsets_start,
+            count,
+            strings_start,
+            utf8: flags & UTF8_FLAG != 0,
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -160,7 +182,11 @@ fn decode_utf16_entry(data: &[u8], at: usize) -> Option<String> {
         .chunks_exact(2)
         .map(|c| u16::from_le_bytes([c[0], c[1]]))
         .take_while(|&u| u != 0);
-    Some(char::decode_utf16(iter).map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER)).collect())
+    Some(
+        char::decode_utf16(iter)
+            .map(|r| r.unwrap_or(char::REPLACEMENT_CHARACTER))
+            .collect(),
+    )
 }
 
 /// Builds a string pool chunk for tests (UTF-8 or UTF-16).
@@ -230,14 +256,23 @@ mod tests {
         for utf8 in [true, false] {
             // UTF-8 lengths top out at 0x7fff; UTF-16 ones go to 0x7fffffff.
             let very_long = "y".repeat(if utf8 { 20_000 } else { 40_000 });
-            let strs = ["", "manifest", "ünïcödé 汉字", long.as_str(), very_long.as_str()];
+            let strs = [
+                "",
+                "manifest",
+                "ünïcödé 汉字",
+                long.as_str(),
+                very_long.as_str(),
+            ];
             let chunk = build_pool(&strs, utf8);
             let mut d = Vec::new();
             let pool = StringPool::parse(&chunk, "axml", &mut d);
             assert!(d.is_empty(), "{d:?}");
             assert_eq!(pool.len(), strs.len());
             for (i, s) in strs.iter().enumerate() {
-                assert!(pool.get(i as u32).as_deref() == Some(*s), "string {i} (utf8: {utf8})");
+                assert!(
+                    pool.get(i as u32).as_deref() == Some(*s),
+                    "string {i} (utf8: {utf8})"
+                );
             }
             assert_eq!(pool.get(99), None);
         }

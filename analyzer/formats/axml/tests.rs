@@ -67,7 +67,10 @@ fn end_el(name: u32) -> Vec<u8> {
 
 fn document(strings: &[&str], resource_map: &[u32], nodes: &[Vec<u8>], utf8: bool) -> Vec<u8> {
     let mut body = build_pool(strings, utf8);
-    let map: Vec<u8> = resource_map.iter().flat_map(|id| id.to_le_bytes()).collect();
+    let map: Vec<u8> = resource_map
+        .iter()
+        .flat_map(|id| id.to_le_bytes())
+        .collect();
     body.extend_from_slice(&chunk(RES_XML_RESOURCE_MAP_TYPE, &[], &map));
     for n in nodes {
         body.extend_from_slice(n);
@@ -97,7 +100,14 @@ fn manifest(utf8: bool, name_str: &str) -> Vec<u8> {
     ];
     let nodes = vec![
         start_ns(2, 3),
-        start_el(4, &[(3, 1, NO_INDEX, DEC, 42), (3, 9, 10, STR, 10), (NO_INDEX, 5, 6, STR, 6)]),
+        start_el(
+            4,
+            &[
+                (3, 1, NO_INDEX, DEC, 42),
+                (3, 9, 10, STR, 10),
+                (NO_INDEX, 5, 6, STR, 6),
+            ],
+        ),
         start_el(7, &[(3, 0, 8, STR, 8)]),
         end_el(7),
         end_el(4),
@@ -108,11 +118,26 @@ fn manifest(utf8: bool, name_str: &str) -> Vec<u8> {
 fn check_manifest(p: &XmlParse) {
     let root = p.root.as_ref().expect("root");
     assert_eq!(root.name, "manifest");
-    assert_eq!(root.attr("package"), Some(&AttrValue::String("com.example".into())));
-    assert_eq!(root.android_attr("versionCode"), Some(&AttrValue::IntDec(42)));
-    assert_eq!(root.android_attr("versionName"), Some(&AttrValue::String("1.0".into())));
-    let perm = root.children_named("uses-permission").next().expect("uses-permission");
-    assert_eq!(perm.android_attr("name"), Some(&AttrValue::String("android.permission.INTERNET".into())));
+    assert_eq!(
+        root.attr("package"),
+        Some(&AttrValue::String("com.example".into()))
+    );
+    assert_eq!(
+        root.android_attr("versionCode"),
+        Some(&AttrValue::IntDec(42))
+    );
+    assert_eq!(
+        root.android_attr("versionName"),
+        Some(&AttrValue::String("1.0".into()))
+    );
+    let perm = root
+        .children_named("uses-permission")
+        .next()
+        .expect("uses-permission");
+    assert_eq!(
+        perm.android_attr("name"),
+        Some(&AttrValue::String("android.permission.INTERNET".into()))
+    );
     assert_eq!(perm.attributes[0].resource_id, Some(0x0101_0003));
 }
 
@@ -150,7 +175,10 @@ fn honours_attribute_start_and_size_and_node_header_size() {
     let root = p.root.expect("root");
     assert_eq!(root.name, "activity");
     assert_eq!(root.attributes.len(), 2);
-    assert_eq!(root.android_attr("name"), Some(&AttrValue::String(".Main".into())));
+    assert_eq!(
+        root.android_attr("name"),
+        Some(&AttrValue::String(".Main".into()))
+    );
 }
 
 #[test]
@@ -158,7 +186,12 @@ fn unknown_chunks_are_skipped() {
     let strings = ["a"];
     let junk = chunk(0x7777, &[], &[1, 2, 3, 4]);
     let junk_node = chunk(0x0150, &node_header(0), &[0; 8]);
-    let p = parse(&document(&strings, &[], &[junk, start_el(0, &[]), junk_node, end_el(0)], true));
+    let p = parse(&document(
+        &strings,
+        &[],
+        &[junk, start_el(0, &[]), junk_node, end_el(0)],
+        true,
+    ));
     assert_eq!(p.root.expect("root").name, "a");
     assert!(p.diagnostics.iter().any(|d| d.code == "axml.unknown_chunk"));
 }
@@ -170,7 +203,10 @@ fn oversized_document_size_and_bad_type_are_tolerated() {
     doc[4..8].copy_from_slice(&0x7fff_ffffu32.to_le_bytes());
     let p = parse(&doc);
     check_manifest(&p);
-    assert!(p.diagnostics.iter().any(|d| d.code == "axml.bad_chunk_size"));
+    assert!(p
+        .diagnostics
+        .iter()
+        .any(|d| d.code == "axml.bad_chunk_size"));
     assert!(p.diagnostics.iter().any(|d| d.code == "axml.bad_magic"));
 }
 
@@ -190,7 +226,10 @@ fn truncation_and_corruption_never_panic() {
         }
     }
     assert!(parse(b"").root.is_none());
-    assert_eq!(parse(b"<?xml version='1.0'?><a/>").diagnostics[0].code, "axml.text_xml");
+    assert_eq!(
+        parse(b"<?xml version='1.0'?><a/>").diagnostics[0].code,
+        "axml.text_xml"
+    );
 }
 
 #[test]
@@ -218,8 +257,14 @@ fn depth_is_capped_and_nesting_stays_balanced() {
 fn renders_real_xml_with_android_prefix() {
     let p = parse(&manifest(true, ""));
     let text = to_xml_text(p.root.as_ref().expect("root"));
-    assert!(text.contains("xmlns:android=\"http://schemas.android.com/apk/res/android\""), "{text}");
-    assert!(text.contains("android:name=\"android.permission.INTERNET\""), "{text}");
+    assert!(
+        text.contains("xmlns:android=\"http://schemas.android.com/apk/res/android\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("android:name=\"android.permission.INTERNET\""),
+        "{text}"
+    );
     assert!(text.contains("package=\"com.example\""), "{text}");
     // The output must be well-formed XML.
     let mut reader = quick_xml::Reader::from_str(&text);

@@ -106,7 +106,13 @@ fn write_element(
 fn xml_name(name: &str) -> String {
     let mut out: String = name
         .chars()
-        .map(|c| if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') { c } else { '_' })
+        .map(|c| {
+            if c.is_alphanumeric() || matches!(c, '_' | '-' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit() || c == '-' || c == '.') {
         out.insert(0, '_');
@@ -117,6 +123,12 @@ fn xml_name(name: &str) -> String {
 /// Control characters are not allowed in XML 1.0 text even when escaped.
 fn xml_value(v: &str) -> String {
     v.chars()
-        .map(|c| if c.is_control() && !matches!(c, '\t' | '\n' | '\r') { '\u{fffd}' } else { c })
+        .map(|c| {
+            if c.is_control() && !matches!(c, '\t' | '\n' | '\r') {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
         .collect()
 }
