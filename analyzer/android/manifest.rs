@@ -420,6 +420,7 @@ mod tests {
                 .collect(),
             children,
             line: None,
+            text: None,
         }
     }
 

@@ -257,6 +257,9 @@ fn scan_xml_values(ctx: &mut Context, e: &crate::formats::xml_tree::XmlElement, 
             ctx.hosts.scan(path, "resource", s);
         }
     }
+    if let Some(text) = &e.text {
+        ctx.hosts.scan(path, "resource", text);
+    }
     for c in &e.children {
         scan_xml_values(ctx, c, path);
     }

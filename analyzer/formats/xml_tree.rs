@@ -12,6 +12,9 @@ pub struct XmlElement {
     pub children: Vec<XmlElement>,
     /// Source line recorded by the compiler, when present.
     pub line: Option<u32>,
+    /// Character data directly inside the element (`<domain>example.com</domain>`
+    /// in a network security config), concatenated.
+    pub text: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -235,7 +235,8 @@ impl<'a> Parser<'a> {
                     match chunk_type {
                         RES_XML_START_ELEMENT_TYPE => self.start_element(data, pos, ext, line),
                         RES_XML_END_ELEMENT_TYPE => self.end_element(),
-                        RES_XML_START_NAMESPACE_TYPE | RES_XML_END_NAMESPACE_TYPE | RES_XML_CDATA_TYPE => {}
+                        RES_XML_CDATA_TYPE => self.cdata(data, ext),
+                        RES_XML_START_NAMESPACE_TYPE | RES_XML_END_NAMESPACE_TYPE => {}
                         other => self.diag(
                             Diagnostic::info(
                                 "axml.unknown_chunk",
@@ -332,7 +333,20 @@ impl<'a> Parser<'a> {
             }
         }
         self.elements += 1;
-        self.stack.push(XmlElement { name, namespace, attributes, children: Vec::new(), line });
+        self.stack.push(XmlElement { name, namespace, attributes, children: Vec::new(), line, text: None });
+    }
+
+    /// ResXMLTree_cdataExt: a string-pool reference to the text, which joins
+    /// the text of the innermost open element.
+    fn cdata(&mut self, data: &[u8], ext: usize) {
+        let Ok(index) = u32_le_at(data, ext) else { return };
+        let Some(text) = self.string(index, "character data") else { return };
+        if let Some(top) = self.stack.last_mut() {
+            let have = top.text.get_or_insert_with(String::new);
+            if have.len() < 1 << 20 {
+                have.push_str(&text);
+            }
+        }
     }
 
     fn attribute(&mut self, data: &[u8], at: usize) -> Option<XmlAttribute> {
