@@ -15,7 +15,7 @@ use goblin::elf::dynamic::{Dynamic, DT_NEEDED, DT_SONAME};
 use goblin::elf::header::{self, Header, EM_386, EM_AARCH64, EM_ARM, EM_MIPS, EM_RISCV, EM_X86_64};
 use goblin::elf::program_header::{ProgramHeader, PF_X, PT_LOAD};
 use goblin::elf::section_header::{SectionHeader, SHT_DYNSYM, SHT_NOBITS, SHT_SYMTAB};
-use goblin::elf::sym::{Sym, Symtab, STB_GLOBAL, STB_GNU_UNIQUE, STB_WEAK};
+use goblin::elf::sym::{Sym, Symtab, STB_GLOBAL, STB_GNU_UNIQUE, STB_WEAK, STT_NOTYPE};
 use goblin::elf::Elf;
 
 use crate::report::model::{Diagnostic, NativeSummary};
@@ -30,6 +30,8 @@ pub const MAX_STRINGS_BYTES: usize = 8 << 20;
 const MAX_ONE_STRING: usize = 64 << 10;
 /// Dynamic symbols read per file; the largest real libraries have ~200k.
 const MAX_SYMBOLS: usize = 1 << 20;
+/// `st_shndx` of absolute symbols.
+const SHN_ABS: usize = 0xfff1;
 /// Longest symbol or library name read from a string table.
 const MAX_NAME: usize = 4096;
 
@@ -484,7 +486,7 @@ impl ElfParser<'_> {
             if !matches!(bind, STB_GLOBAL | STB_WEAK | STB_GNU_UNIQUE) {
                 continue;
             }
-            let Some(name) = name_at(strtab, u64::from(sym.st_name as u32)) else {
+            let Some(name) = name_at(strtab, sym.st_name as u64) else {
                 bad_names += 1;
                 continue;
             };
@@ -493,6 +495,9 @@ impl ElfParser<'_> {
             }
             if sym.st_shndx == 0 {
                 info.imported_symbols.push(name);
+            } else if sym.st_shndx == SHN_ABS && sym.st_type() == STT_NOTYPE {
+                // Linker markers (`_end`, `__bss_start`), not an interface.
+                continue;
             } else {
                 info.exported_symbols.push(name);
             }
@@ -676,7 +681,7 @@ mod tests {
         out.extend_from_slice(&dynsym);
         let dynstr_off = out.len();
         out.extend_from_slice(&dynstr);
-        while out.len() % 8 != 0 {
+        while !out.len().is_multiple_of(8) {
             out.push(0);
         }
         let dynamic_off = out.len();
@@ -699,7 +704,7 @@ mod tests {
         out.extend_from_slice(&rodata);
         let shstr_off = out.len();
         out.extend_from_slice(&shstr);
-        while out.len() % 8 != 0 {
+        while !out.len().is_multiple_of(8) {
             out.push(0);
         }
         let sh_off = out.len();

@@ -464,7 +464,7 @@ impl<'a> DexFile<'a> {
                 )
                 .at(format!("offset {offset:#x}")),
             );
-        } else if offset % 4 != 0 {
+        } else if !offset.is_multiple_of(4) {
             self.diagnostics.push(
                 Diagnostic::warning(
                     "dex.misaligned_table",

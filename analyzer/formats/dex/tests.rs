@@ -78,7 +78,7 @@ impl DexBuilder {
             if items.is_empty() {
                 return 0;
             }
-            while out.len() % 4 != 0 {
+            while !out.len().is_multiple_of(4) {
                 out.push(0);
             }
             let at = out.len();
@@ -116,7 +116,7 @@ impl DexBuilder {
             put_u32(&mut out, at + 12, interfaces_off);
             put_u32(&mut out, at + 16, NO_INDEX);
         }
-        while out.len() % 4 != 0 {
+        while !out.len().is_multiple_of(4) {
             out.push(0);
         }
         let map_off = out.len();
@@ -467,7 +467,7 @@ fn every_prefix_and_byte_flip_is_survivable() {
             copy[at] = value;
             if let Ok(dex) = parse(&copy) {
                 let _ = dex.strings().count();
-                let _ = dex.method_refs().map(|m| m.to_string()).count();
+                dex.method_refs().for_each(|m| drop(m.to_string()));
                 let _ = dex.field_refs().count();
                 for c in dex.class_defs() {
                     let _ = dex.interfaces(&c).count();
