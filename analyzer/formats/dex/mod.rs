@@ -529,7 +529,7 @@ impl<'a> DexFile<'a> {
             );
             return;
         };
-        let fit = self.data.len().saturating_sub(map_off + 4) / MAP_ITEM_SIZE;
+        let fit = self.data.len().saturating_sub(map_off.saturating_add(4)) / MAP_ITEM_SIZE;
         let mut usable = (declared as usize).min(fit);
         if usable < declared as usize {
             self.diagnostics.push(
