@@ -54,41 +54,24 @@ fn check_against_dexdump(label: &str, dex: &DexFile<'_>, record: &Value) -> bool
         ("file_size", dex.header.file_size),
     ];
     for (field, value) in ours {
-        assert_eq!(
-            header[field].as_u64(),
-            Some(u64::from(value)),
-            "{label}: {field}"
-        );
+        assert_eq!(header[field].as_u64(), Some(u64::from(value)), "{label}: {field}");
     }
     if let Some(version) = record["dex_version"].as_str() {
         assert_eq!(dex.version, version, "{label}: version");
     }
     if let Some(count) = record["class_descriptor_count"].as_u64() {
-        assert_eq!(
-            dex.class_names().count() as u64,
-            count,
-            "{label}: class descriptors"
-        );
+        assert_eq!(dex.class_names().count() as u64, count, "{label}: class descriptors");
     }
     // dexdump -f verified the checksum, so we must not call it bad.
     let bad_checksum = dex.diagnostics.iter().any(|d| d.code == "dex.bad_checksum");
-    assert!(
-        !bad_checksum || record["exit"].as_i64() != Some(0),
-        "{label}: checksum"
-    );
+    assert!(!bad_checksum || record["exit"].as_i64() != Some(0), "{label}: checksum");
     true
 }
 
 /// Minimal reader for the test only: the entries of a zip held in memory.
 fn zip_entries(data: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let u16_at = |p: usize| {
-        data.get(p..p + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
-    };
-    let u32_at = |p: usize| {
-        data.get(p..p + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-    };
+    let u16_at = |p: usize| data.get(p..p + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+    let u32_at = |p: usize| data.get(p..p + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
     let search_from = data.len().saturating_sub(65_557);
     let Some(eocd) = (search_from..data.len().saturating_sub(21))
         .rev()
@@ -113,13 +96,10 @@ fn zip_entries(data: &[u8]) -> Vec<(String, Vec<u8>)> {
             u16_at(pos + 32),
             u32_at(pos + 42),
         );
-        let (Some(method), Some(csize), Some(usize_), Some(n), Some(e), Some(c), Some(local)) =
-            fields
-        else {
+        let (Some(method), Some(csize), Some(usize_), Some(n), Some(e), Some(c), Some(local)) = fields else {
             break;
         };
-        let name = String::from_utf8_lossy(data.get(pos + 46..pos + 46 + n).unwrap_or_default())
-            .into_owned();
+        let name = String::from_utf8_lossy(data.get(pos + 46..pos + 46 + n).unwrap_or_default()).into_owned();
         pos += 46 + n + e + c;
         let (Some(ln), Some(le)) = (u16_at(local + 26), u16_at(local + 28)) else {
             continue;
@@ -187,10 +167,7 @@ impl Totals {
                 }
             }
             (Err(e), Some(record)) => {
-                assert!(
-                    record["header"].is_null(),
-                    "{label}: dexdump read it but we failed: {e}"
-                );
+                assert!(record["header"].is_null(), "{label}: dexdump read it but we failed: {e}");
                 eprintln!("{label}: {e}");
             }
             (Ok(dex), None) => {
@@ -212,9 +189,7 @@ fn check_apk(totals: &mut Totals, label: &str, bytes: &[u8], apk_reference: Opti
         if !name.to_ascii_lowercase().ends_with(".dex") {
             continue;
         }
-        let record = records
-            .iter()
-            .find(|r| r["entry"].as_str() == Some(name.as_str()));
+        let record = records.iter().find(|r| r["entry"].as_str() == Some(name.as_str()));
         totals.add(&format!("{label}!{name}"), &entry, record);
     }
 }
@@ -225,11 +200,7 @@ fn dex_counts_match_dexdump_across_the_corpus() {
     let corpus = root.join("corpus");
     let mut totals = Totals::default();
 
-    let mut raw: Vec<_> = std::fs::read_dir(corpus.join("dex"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .collect();
+    let mut raw: Vec<_> = std::fs::read_dir(corpus.join("dex")).into_iter().flatten().flatten().collect();
     raw.sort_by_key(|e| e.file_name());
     for entry in raw {
         let name = format!("dex/{}", entry.file_name().to_string_lossy());
@@ -240,11 +211,8 @@ fn dex_counts_match_dexdump_across_the_corpus() {
     }
 
     for folder in ["apk", "bundle"] {
-        let mut files: Vec<_> = std::fs::read_dir(corpus.join(folder))
-            .into_iter()
-            .flatten()
-            .flatten()
-            .collect();
+        let mut files: Vec<_> =
+            std::fs::read_dir(corpus.join(folder)).into_iter().flatten().flatten().collect();
         files.sort_by_key(|e| e.file_name());
         for entry in files {
             let name = format!("{folder}/{}", entry.file_name().to_string_lossy());
@@ -252,9 +220,7 @@ fn dex_counts_match_dexdump_across_the_corpus() {
             let reference = reference(&root, &name);
             check_apk(&mut totals, &name, &bytes, reference.as_ref());
             // XAPK: the APKs inside carry their own dexdump records.
-            let inner = reference
-                .as_ref()
-                .and_then(|r| r["inner_apks"].as_array().cloned());
+            let inner = reference.as_ref().and_then(|r| r["inner_apks"].as_array().cloned());
             for inner_ref in inner.unwrap_or_default() {
                 let Some(inner_name) = inner_ref["entry"].as_str() else {
                     continue;

@@ -21,14 +21,8 @@ fn reference(root: &Path, corpus_path: &str) -> Option<Value> {
 
 /// Minimal reader for the test only: the `.so` entries of a zip in memory.
 fn zip_libraries(data: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let u16_at = |p: usize| {
-        data.get(p..p + 2)
-            .map(|b| u16::from_le_bytes([b[0], b[1]]) as usize)
-    };
-    let u32_at = |p: usize| {
-        data.get(p..p + 4)
-            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize)
-    };
+    let u16_at = |p: usize| data.get(p..p + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+    let u32_at = |p: usize| data.get(p..p + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
     let search_from = data.len().saturating_sub(65_557);
     let Some(eocd) = (search_from..data.len().saturating_sub(21))
         .rev()
@@ -55,8 +49,7 @@ fn zip_libraries(data: &[u8]) -> Vec<(String, Vec<u8>)> {
         let (Some(method), Some(csize), Some(n), Some(e), Some(c), Some(local)) = fields else {
             break;
         };
-        let name = String::from_utf8_lossy(data.get(pos + 46..pos + 46 + n).unwrap_or_default())
-            .into_owned();
+        let name = String::from_utf8_lossy(data.get(pos + 46..pos + 46 + n).unwrap_or_default()).into_owned();
         pos += 46 + n + e + c;
         if !name.ends_with(".so") {
             continue;
@@ -88,11 +81,8 @@ fn zip_libraries(data: &[u8]) -> Vec<(String, Vec<u8>)> {
 #[test]
 fn needed_libraries_match_lief() {
     let Some(root) = shared() else { return };
-    let mut files: Vec<_> = std::fs::read_dir(root.join("corpus/elf"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(root.join("corpus/elf")).into_iter().flatten().flatten().collect();
     files.sort_by_key(|e| e.file_name());
     let mut compared = 0;
     for entry in files {
@@ -109,30 +99,14 @@ fn needed_libraries_match_lief() {
         }
         let expected: Vec<String> = lief["needed_libraries"]
             .as_array()
-            .map(|a| {
-                a.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect()
-            })
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
             .unwrap_or_default();
         assert_eq!(info.needed, expected, "{name}: needed");
-        assert_eq!(
-            info.soname.as_deref(),
-            lief["soname"].as_str(),
-            "{name}: soname"
-        );
+        assert_eq!(info.soname.as_deref(), lief["soname"].as_str(), "{name}: soname");
         let imported = lief["dynamic_symbol_imported_count"].as_u64();
         let exported = lief["dynamic_symbol_exported_count"].as_u64();
-        assert_eq!(
-            Some(info.imported_symbols.len() as u64),
-            imported,
-            "{name}: imports"
-        );
-        assert_eq!(
-            Some(info.exported_symbols.len() as u64),
-            exported,
-            "{name}: exports"
-        );
+        assert_eq!(Some(info.imported_symbols.len() as u64), imported, "{name}: imports");
+        assert_eq!(Some(info.exported_symbols.len() as u64), exported, "{name}: exports");
         let codes: Vec<_> = info.diagnostics.iter().map(|d| d.code.as_str()).collect();
         eprintln!(
             "{name}: {} {}-bit, imports {} (LIEF {}), exports {} (LIEF {}), {} strings, {:?}, {codes:?}, {:.1} ms",
@@ -154,11 +128,8 @@ fn needed_libraries_match_lief() {
 #[test]
 fn libraries_inside_corpus_apks_never_panic() {
     let Some(root) = shared() else { return };
-    let mut files: Vec<_> = std::fs::read_dir(root.join("corpus/apk"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .collect();
+    let mut files: Vec<_> =
+        std::fs::read_dir(root.join("corpus/apk")).into_iter().flatten().flatten().collect();
     files.sort_by_key(|e| e.file_name());
     let (mut parsed, mut failed) = (0, 0);
     for entry in files {

@@ -1,12 +1,97 @@
 //! Code units: DEX files and native libraries, summarised for the report and
 //! kept as evidence (classes, API references, linked libraries, strings).
 
+use std::collections::HashSet;
+
+use crate::evidence::{CodeUnit, UnitKind};
+use crate::formats::{dex, elf};
+use crate::report::{Diagnostic, NativeSummary};
 use crate::scan::Context;
 
-pub fn add_dex(ctx: &mut Context, entry: &str, data: &[u8], primary: bool) {
-    let _ = (ctx, entry, data, primary);
+/// `Lcom/umeng/analytics/MobclickAgent;` -> `com.umeng.analytics`.
+fn package_of(descriptor: &str) -> Option<String> {
+    let inner = descriptor.strip_prefix('L')?.strip_suffix(';')?;
+    let (pkg, _) = inner.rsplit_once('/')?;
+    Some(pkg.replace('/', "."))
 }
 
+/// Reads one DEX: counts for the report, defined classes and references to
+/// code defined elsewhere (framework and library APIs) for the evidence,
+/// strings for host extraction.
+pub fn add_dex(ctx: &mut Context, entry: &str, data: &[u8], primary: bool) {
+    let file = match dex::parse(data) {
+        Ok(f) => f,
+        Err(e) => {
+            ctx.diag(Diagnostic::error("dex.unreadable", e.to_string()).at(entry.to_string()));
+            return;
+        }
+    };
+    ctx.report.code.dex.push(file.summary(entry, primary));
+    ctx.diags_at("", entry, file.diagnostics.clone());
+
+    let mut unit = CodeUnit::new(entry, UnitKind::Dex);
+    let mut packages = HashSet::new();
+    for name in file.class_names() {
+        if let Some(p) = package_of(&name) {
+            packages.insert(p);
+        }
+        unit.classes.push(name.into_owned());
+    }
+    let defined: HashSet<&str> = unit.classes.iter().map(String::as_str).collect();
+    let mut apis = Vec::new();
+    for m in file.method_refs() {
+        if !defined.contains(m.class.as_ref()) {
+            apis.push(m.to_string());
+        }
+    }
+    for f in file.field_refs() {
+        if !defined.contains(f.class.as_ref()) {
+            apis.push(f.to_string());
+        }
+    }
+    drop(defined);
+    apis.sort_unstable();
+    apis.dedup();
+    unit.apis = apis;
+
+    let mut packages: Vec<String> = packages.into_iter().collect();
+    packages.sort_unstable();
+    ctx.hosts.add_code_packages(packages.iter().map(String::as_str));
+    for s in file.strings() {
+        ctx.hosts.scan(entry, "string", &s);
+    }
+    ctx.evidence.units.push(unit);
+}
+
+/// Reads one native library: architecture, linked libraries and symbols for
+/// the report and evidence, read-only strings for host extraction. The entry
+/// is reported even when it is not a readable ELF (a fake `.so` is a finding).
 pub fn add_native(ctx: &mut Context, entry: &str, data: &[u8], abi: Option<&str>) {
-    let _ = (ctx, entry, data, abi);
+    match elf::parse(data) {
+        Ok(info) => {
+            let mut summary = info.summary(entry);
+            summary.abi = abi.map(str::to_string).or(summary.abi);
+            ctx.report.code.native.push(summary);
+            ctx.diags_at("", entry, info.diagnostics);
+            for s in &info.strings {
+                ctx.hosts.scan(entry, "native-string", s);
+            }
+            let mut unit = CodeUnit::new(entry, UnitKind::Native);
+            unit.libraries = info.needed;
+            unit.apis = info.imported_symbols;
+            unit.exports = info.exported_symbols;
+            ctx.evidence.units.push(unit);
+        }
+        Err(e) => {
+            ctx.report.code.native.push(NativeSummary {
+                entry: entry.to_string(),
+                abi: abi.map(str::to_string),
+                ..NativeSummary::default()
+            });
+            ctx.diag(
+                Diagnostic::warning("elf.unreadable", format!("not a readable ELF library: {e}"))
+                    .at(entry.to_string()),
+            );
+        }
+    }
 }

@@ -153,39 +153,20 @@ fn parse_unguarded(data: &[u8]) -> Result<ElfInfo, ElfError> {
     let endianness = match encoding {
         Some(header::ELFDATA2LSB) => Endianness::Little,
         Some(header::ELFDATA2MSB) => Endianness::Big,
-        other => {
-            return Err(ElfError::BadHeader(format!(
-                "unknown data encoding {other:?}"
-            )))
-        }
+        other => return Err(ElfError::BadHeader(format!("unknown data encoding {other:?}"))),
     };
     let header = Elf::parse_header(data).map_err(|e| ElfError::BadHeader(e.to_string()))?;
-    let container = if is_64 {
-        Container::Big
-    } else {
-        Container::Little
-    };
-    let endian = if endianness == Endianness::Little {
-        Endian::Little
-    } else {
-        Endian::Big
-    };
+    let container = if is_64 { Container::Big } else { Container::Little };
+    let endian = if endianness == Endianness::Little { Endian::Little } else { Endian::Big };
     let ctx = Ctx::new(container, endian);
-    let mut parser = ElfParser {
-        data,
-        ctx,
-        diagnostics: Vec::new(),
-    };
+    let mut parser = ElfParser { data, ctx, diagnostics: Vec::new() };
 
     let program_headers = parser.program_headers(&header);
     let section_headers = parser.section_headers(&header);
     let section_names = parser.section_names(&header, &section_headers);
     let stripped = !section_headers.iter().any(|s| s.sh_type == SHT_SYMTAB);
     if stripped {
-        parser.diagnostics.push(Diagnostic::info(
-            "elf.stripped",
-            "no .symtab: symbols stripped",
-        ));
+        parser.diagnostics.push(Diagnostic::info("elf.stripped", "no .symtab: symbols stripped"));
     }
 
     let mut info = ElfInfo {
@@ -233,28 +214,13 @@ fn name_at(table: &[u8], offset: u64) -> Option<String> {
 
 impl ElfParser<'_> {
     fn u32_at(&self, offset: usize) -> Option<u32> {
-        let bytes: [u8; 4] = self
-            .data
-            .get(offset..offset.checked_add(4)?)?
-            .try_into()
-            .ok()?;
-        Some(if self.ctx.le.is_little() {
-            u32::from_le_bytes(bytes)
-        } else {
-            u32::from_be_bytes(bytes)
-        })
+        let bytes: [u8; 4] = self.data.get(offset..offset.checked_add(4)?)?.try_into().ok()?;
+        Some(if self.ctx.le.is_little() { u32::from_le_bytes(bytes) } else { u32::from_be_bytes(bytes) })
     }
 
     /// Checks that `count` entries of `entsize` bytes at `offset` fit, and
     /// that `entsize` is what goblin will read, before goblin allocates.
-    fn table_fits(
-        &mut self,
-        what: &str,
-        offset: u64,
-        count: u64,
-        entsize: u64,
-        expected: usize,
-    ) -> bool {
+    fn table_fits(&mut self, what: &str, offset: u64, count: u64, entsize: u64, expected: usize) -> bool {
         if entsize != expected as u64 {
             self.diagnostics.push(Diagnostic::error(
                 "elf.bad_entry_size",
@@ -262,10 +228,7 @@ impl ElfParser<'_> {
             ));
             return false;
         }
-        let fits = count
-            .checked_mul(entsize)
-            .and_then(|size| region(self.data, offset, size))
-            .is_some();
+        let fits = count.checked_mul(entsize).and_then(|size| region(self.data, offset, size)).is_some();
         if !fits {
             self.diagnostics.push(
                 Diagnostic::error(
@@ -284,20 +247,13 @@ impl ElfParser<'_> {
             return Vec::new();
         }
         let expected = ProgramHeader::size(self.ctx);
-        if !self.table_fits(
-            "program headers",
-            header.e_phoff,
-            count,
-            header.e_phentsize.into(),
-            expected,
-        ) {
+        if !self.table_fits("program headers", header.e_phoff, count, header.e_phentsize.into(), expected) {
             return Vec::new();
         }
         match ProgramHeader::parse(self.data, header.e_phoff as usize, count as usize, self.ctx) {
             Ok(headers) => headers,
             Err(e) => {
-                self.diagnostics
-                    .push(Diagnostic::error("elf.bad_program_headers", e.to_string()));
+                self.diagnostics.push(Diagnostic::error("elf.bad_program_headers", e.to_string()));
                 Vec::new()
             }
         }
@@ -305,35 +261,20 @@ impl ElfParser<'_> {
 
     fn section_headers(&mut self, header: &Header) -> Vec<SectionHeader> {
         if header.e_shoff == 0 {
-            self.diagnostics.push(Diagnostic::info(
-                "elf.no_section_headers",
-                "section headers stripped",
-            ));
+            self.diagnostics.push(Diagnostic::info("elf.no_section_headers", "section headers stripped"));
             return Vec::new();
         }
         let expected = SectionHeader::size(self.ctx);
         // e_shnum 0 with a table means the real count sits in section 0;
         // goblin reads it there and checks it against the file size.
         let count = u64::from(header.e_shnum).max(1);
-        if !self.table_fits(
-            "section headers",
-            header.e_shoff,
-            count,
-            header.e_shentsize.into(),
-            expected,
-        ) {
+        if !self.table_fits("section headers", header.e_shoff, count, header.e_shentsize.into(), expected) {
             return Vec::new();
         }
-        match SectionHeader::parse(
-            self.data,
-            header.e_shoff as usize,
-            header.e_shnum.into(),
-            self.ctx,
-        ) {
+        match SectionHeader::parse(self.data, header.e_shoff as usize, header.e_shnum.into(), self.ctx) {
             Ok(headers) => headers,
             Err(e) => {
-                self.diagnostics
-                    .push(Diagnostic::error("elf.bad_section_headers", e.to_string()));
+                self.diagnostics.push(Diagnostic::error("elf.bad_section_headers", e.to_string()));
                 Vec::new()
             }
         }
@@ -353,28 +294,18 @@ impl ElfParser<'_> {
             ));
             return vec![String::new(); sections.len()];
         };
-        sections
-            .iter()
-            .map(|s| name_at(table, s.sh_name as u64).unwrap_or_default())
-            .collect()
+        sections.iter().map(|s| name_at(table, s.sh_name as u64).unwrap_or_default()).collect()
     }
 
-    fn dynamic_facts(
-        &mut self,
-        phdrs: &[ProgramHeader],
-        sections: &[SectionHeader],
-        info: &mut ElfInfo,
-    ) {
+    fn dynamic_facts(&mut self, phdrs: &[ProgramHeader], sections: &[SectionHeader], info: &mut ElfInfo) {
         let dynamic = match Dynamic::parse(self.data, phdrs, self.ctx) {
             Ok(Some(dynamic)) => dynamic,
             Ok(None) => {
-                self.diagnostics
-                    .push(Diagnostic::info("elf.no_dynamic", "no PT_DYNAMIC segment"));
+                self.diagnostics.push(Diagnostic::info("elf.no_dynamic", "no PT_DYNAMIC segment"));
                 return;
             }
             Err(e) => {
-                self.diagnostics
-                    .push(Diagnostic::error("elf.bad_dynamic", e.to_string()));
+                self.diagnostics.push(Diagnostic::error("elf.bad_dynamic", e.to_string()));
                 return;
             }
         };
@@ -383,11 +314,8 @@ impl ElfParser<'_> {
             Some(table) if dyn_info.strtab != 0 => table,
             _ => {
                 self.diagnostics.push(
-                    Diagnostic::error(
-                        "elf.bad_dynstr",
-                        "dynamic string table missing or out of bounds",
-                    )
-                    .at(format!("offset {:#x}", dyn_info.strtab)),
+                    Diagnostic::error("elf.bad_dynstr", "dynamic string table missing or out of bounds")
+                        .at(format!("offset {:#x}", dyn_info.strtab)),
                 );
                 // Clamp to the file so names that are present still resolve.
                 self.data.get(dyn_info.strtab..).unwrap_or_default()
@@ -475,8 +403,7 @@ impl ElfParser<'_> {
         let symbols = match Symtab::parse(self.data, offset, count, self.ctx) {
             Ok(symbols) => symbols,
             Err(e) => {
-                self.diagnostics
-                    .push(Diagnostic::error("elf.bad_symbols", e.to_string()));
+                self.diagnostics.push(Diagnostic::error("elf.bad_symbols", e.to_string()));
                 return;
             }
         };
@@ -517,9 +444,7 @@ impl ElfParser<'_> {
         let symoffset = self.u32_at(offset + 4)?;
         let bloom_size = self.u32_at(offset + 8)? as usize;
         let word = if self.ctx.container.is_big() { 8 } else { 4 };
-        let buckets = offset
-            .checked_add(16)?
-            .checked_add(bloom_size.checked_mul(word)?)?;
+        let buckets = offset.checked_add(16)?.checked_add(bloom_size.checked_mul(word)?)?;
         let chains = buckets.checked_add(nbuckets.checked_mul(4)?)?;
         if chains > self.data.len() {
             return None;
@@ -550,10 +475,7 @@ impl ElfParser<'_> {
         names: &[String],
     ) -> Vec<String> {
         let wanted = |name: &str| {
-            name == ".rodata"
-                || name.starts_with(".rodata.")
-                || name == ".data.rel.ro"
-                || name == ".data"
+            name == ".rodata" || name.starts_with(".rodata.") || name == ".data.rel.ro" || name == ".data"
         };
         let mut regions: Vec<(u64, u64)> = sections
             .iter()
@@ -581,10 +503,7 @@ impl ElfParser<'_> {
                         )
                         .at(format!("offset {offset:#x}")),
                     );
-                    usize::try_from(offset)
-                        .ok()
-                        .and_then(|o| self.data.get(o..))
-                        .unwrap_or_default()
+                    usize::try_from(offset).ok().and_then(|o| self.data.get(o..)).unwrap_or_default()
                 }
             };
             if !extractor.scan(bytes) {
@@ -783,10 +702,7 @@ mod tests {
         assert_eq!(info.soname.as_deref(), Some("libtracker.so"));
         assert_eq!(info.imported_symbols, ["open"]);
         assert_eq!(info.exported_symbols, ["JNI_OnLoad"]);
-        assert_eq!(
-            info.strings,
-            ["https://collect.example.cn/v1", "hello world"]
-        );
+        assert_eq!(info.strings, ["https://collect.example.cn/v1", "hello world"]);
         assert!(info.stripped);
         assert_eq!(codes(&info), ["elf.stripped"]);
         assert_eq!(info.section_names[4], ".rodata");
@@ -797,14 +713,8 @@ mod tests {
     fn rejects_non_elf_and_bad_headers() {
         assert_eq!(parse(b"").unwrap_err(), ElfError::NotElf);
         assert_eq!(parse(b"MZ\x90\x00").unwrap_err(), ElfError::NotElf);
-        assert!(matches!(
-            parse(b"\x7fELF\x02\x01\x01"),
-            Err(ElfError::BadHeader(_))
-        ));
-        assert!(matches!(
-            parse(b"\x7fELF\x03\x01\x01\0\0\0\0\0\0\0\0\0"),
-            Err(ElfError::BadHeader(_))
-        ));
+        assert!(matches!(parse(b"\x7fELF\x02\x01\x01"), Err(ElfError::BadHeader(_))));
+        assert!(matches!(parse(b"\x7fELF\x03\x01\x01\0\0\0\0\0\0\0\0\0"), Err(ElfError::BadHeader(_))));
     }
 
     #[test]
@@ -815,10 +725,7 @@ mod tests {
         assert_eq!(info.needed, ["liblog.so", "libc.so"]);
         // The .dynsym size now comes from the dynstr-follows-dynsym layout.
         assert_eq!(info.imported_symbols, ["open"]);
-        assert!(info
-            .strings
-            .iter()
-            .any(|s| s == "https://collect.example.cn/v1"));
+        assert!(info.strings.iter().any(|s| s == "https://collect.example.cn/v1"));
         assert!(codes(&info).contains(&"elf.no_section_headers"));
     }
 

@@ -120,10 +120,7 @@ pub fn read_header(data: &[u8], kind: DexKind) -> Option<DexHeader> {
 pub fn is_known_version(kind: DexKind, version: &str) -> bool {
     match kind {
         DexKind::Standard | DexKind::Container => {
-            matches!(
-                version,
-                "035" | "036" | "037" | "038" | "039" | "040" | "041"
-            )
+            matches!(version, "035" | "036" | "037" | "038" | "039" | "040" | "041")
         }
         DexKind::Compact => version == "001",
     }

@@ -57,10 +57,7 @@ pub struct ParseOptions {
 
 impl Default for ParseOptions {
     fn default() -> Self {
-        ParseOptions {
-            verify_checksum: true,
-            verify_signature: false,
-        }
+        ParseOptions { verify_checksum: true, verify_signature: false }
     }
 }
 
@@ -77,9 +74,7 @@ impl Table {
         if idx >= self.count {
             return None;
         }
-        (idx as usize)
-            .checked_mul(item_size)?
-            .checked_add(self.offset)
+        (idx as usize).checked_mul(item_size)?.checked_add(self.offset)
     }
 }
 
@@ -185,10 +180,8 @@ pub fn parse(data: &[u8]) -> Result<DexFile<'_>, DexError> {
 /// header cannot be read; everything else becomes a diagnostic.
 pub fn parse_with<'a>(data: &'a [u8], options: &ParseOptions) -> Result<DexFile<'a>, DexError> {
     let (kind, version) = header::read_magic(data).ok_or(DexError::NotDex)?;
-    let header = header::read_header(data, kind).ok_or(DexError::TruncatedHeader {
-        len: data.len(),
-        needed: HEADER_SIZE,
-    })?;
+    let header = header::read_header(data, kind)
+        .ok_or(DexError::TruncatedHeader { len: data.len(), needed: HEADER_SIZE })?;
     let mut dex = DexFile {
         data,
         kind,
@@ -206,10 +199,7 @@ pub fn parse_with<'a>(data: &'a [u8], options: &ParseOptions) -> Result<DexFile<
     if !header::is_known_version(kind, &dex.version) {
         dex.diagnostics.push(Diagnostic::warning(
             "dex.unknown_version",
-            format!(
-                "DEX version {:?} is not one Android has shipped",
-                dex.version
-            ),
+            format!("DEX version {:?} is not one Android has shipped", dex.version),
         ));
     }
     dex.check_header_size();
@@ -218,10 +208,7 @@ pub fn parse_with<'a>(data: &'a [u8], options: &ParseOptions) -> Result<DexFile<
     if dex.header.link_size != 0 {
         dex.diagnostics.push(Diagnostic::info(
             "dex.link_section",
-            format!(
-                "statically linked DEX: link section of {} bytes",
-                dex.header.link_size
-            ),
+            format!("statically linked DEX: link section of {} bytes", dex.header.link_size),
         ));
     }
     match dex.header.endian_tag {
@@ -278,11 +265,8 @@ impl Tally {
     fn report(self, diagnostics: &mut Vec<Diagnostic>, code: &str, table: &str) {
         if let Some(first) = self.first {
             diagnostics.push(
-                Diagnostic::error(
-                    code,
-                    format!("{} bad entries in {table} (first: {first})", self.count),
-                )
-                .at(table),
+                Diagnostic::error(code, format!("{} bad entries in {table} (first: {first})", self.count))
+                    .at(table),
             );
         }
     }
@@ -316,10 +300,7 @@ impl<'a> DexFile<'a> {
             self.diagnostics.push(
                 Diagnostic::warning(
                     "dex.bad_header_size",
-                    format!(
-                        "header_size {:#x}, expected {expected:#x}",
-                        self.header.header_size
-                    ),
+                    format!("header_size {:#x}, expected {expected:#x}", self.header.header_size),
                 )
                 .at("offset 0x24"),
             );
@@ -368,10 +349,7 @@ impl<'a> DexFile<'a> {
                     self.diagnostics.push(
                         Diagnostic::warning(
                             "dex.bad_checksum",
-                            format!(
-                                "Adler-32 is {actual:08x}, header says {:08x}",
-                                self.header.checksum
-                            ),
+                            format!("Adler-32 is {actual:08x}, header says {:08x}", self.header.checksum),
                         )
                         .at("offset 0x8"),
                     );
@@ -420,11 +398,8 @@ impl<'a> DexFile<'a> {
             }
             if header::read_magic(self.data.get(pos..).unwrap_or_default()).is_none() {
                 self.diagnostics.push(
-                    Diagnostic::warning(
-                        "dex.container_bad_member",
-                        "container member without DEX magic",
-                    )
-                    .at(format!("offset {pos:#x}")),
+                    Diagnostic::warning("dex.container_bad_member", "container member without DEX magic")
+                        .at(format!("offset {pos:#x}")),
                 );
                 break;
             }
@@ -441,11 +416,7 @@ impl<'a> DexFile<'a> {
             return Table::default();
         }
         let offset = offset as usize;
-        let fit = self
-            .data
-            .len()
-            .checked_sub(offset)
-            .map_or(0, |rest| rest / item_size);
+        let fit = self.data.len().checked_sub(offset).map_or(0, |rest| rest / item_size);
         let usable = (count as usize).min(fit);
         if usable < count as usize {
             self.diagnostics.push(
@@ -458,68 +429,33 @@ impl<'a> DexFile<'a> {
         }
         if offset < HEADER_SIZE {
             self.diagnostics.push(
-                Diagnostic::warning(
-                    "dex.table_overlaps_header",
-                    format!("{name} starts inside the header"),
-                )
-                .at(format!("offset {offset:#x}")),
+                Diagnostic::warning("dex.table_overlaps_header", format!("{name} starts inside the header"))
+                    .at(format!("offset {offset:#x}")),
             );
         } else if !offset.is_multiple_of(4) {
             self.diagnostics.push(
-                Diagnostic::warning(
-                    "dex.misaligned_table",
-                    format!("{name} is not 4-byte aligned"),
-                )
-                .at(format!("offset {offset:#x}")),
+                Diagnostic::warning("dex.misaligned_table", format!("{name} is not 4-byte aligned"))
+                    .at(format!("offset {offset:#x}")),
             );
         }
         // `usable` fits in u32 because it is at most `count`.
-        Table {
-            offset,
-            count: usable as u32,
-        }
+        Table { offset, count: usable as u32 }
     }
 
     fn locate_tables(&mut self) {
         let h = self.header.clone();
-        self.string_ids = self.locate(
-            "string_ids",
-            h.string_ids_size,
-            h.string_ids_off,
-            STRING_ID_SIZE,
-        );
+        self.string_ids = self.locate("string_ids", h.string_ids_size, h.string_ids_off, STRING_ID_SIZE);
         self.type_ids = self.locate("type_ids", h.type_ids_size, h.type_ids_off, TYPE_ID_SIZE);
-        self.proto_ids = self.locate(
-            "proto_ids",
-            h.proto_ids_size,
-            h.proto_ids_off,
-            PROTO_ID_SIZE,
-        );
-        self.field_ids = self.locate(
-            "field_ids",
-            h.field_ids_size,
-            h.field_ids_off,
-            FIELD_ID_SIZE,
-        );
-        self.method_ids = self.locate(
-            "method_ids",
-            h.method_ids_size,
-            h.method_ids_off,
-            METHOD_ID_SIZE,
-        );
-        self.class_defs = self.locate(
-            "class_defs",
-            h.class_defs_size,
-            h.class_defs_off,
-            CLASS_DEF_SIZE,
-        );
+        self.proto_ids = self.locate("proto_ids", h.proto_ids_size, h.proto_ids_off, PROTO_ID_SIZE);
+        self.field_ids = self.locate("field_ids", h.field_ids_size, h.field_ids_off, FIELD_ID_SIZE);
+        self.method_ids = self.locate("method_ids", h.method_ids_size, h.method_ids_off, METHOD_ID_SIZE);
+        self.class_defs = self.locate("class_defs", h.class_defs_size, h.class_defs_off, CLASS_DEF_SIZE);
     }
 
     fn check_map(&mut self, file_end: usize) {
         let map_off = self.header.map_off as usize;
         if map_off == 0 {
-            self.diagnostics
-                .push(Diagnostic::warning("dex.no_map", "header has no map_list"));
+            self.diagnostics.push(Diagnostic::warning("dex.no_map", "header has no map_list"));
             return;
         }
         let Some(declared) = self.u32_at(map_off) else {
@@ -581,31 +517,21 @@ impl<'a> DexFile<'a> {
             }
         }
         mismatches.report(&mut self.diagnostics, "dex.map_mismatch", "map_list");
-        outside.report(
-            &mut self.diagnostics,
-            "dex.map_item_out_of_bounds",
-            "map_list",
-        );
+        outside.report(&mut self.diagnostics, "dex.map_item_out_of_bounds", "map_list");
         if let Some(first) = unknown.first {
             self.diagnostics.push(Diagnostic::warning(
                 "dex.map_unknown_type",
-                format!(
-                    "{} map items of unknown type (first: {first})",
-                    unknown.count
-                ),
+                format!("{} map items of unknown type (first: {first})", unknown.count),
             ));
         }
         // The map list and the data section normally end the file; bytes
         // after both are a payload something appended (packers do this).
         let map_end = map_off + 4 + usable * MAP_ITEM_SIZE;
-        let data_end =
-            (self.header.data_off as usize).saturating_add(self.header.data_size as usize);
+        let data_end = (self.header.data_off as usize).saturating_add(self.header.data_size as usize);
         if data_end > file_end {
             self.diagnostics.push(Diagnostic::warning(
                 "dex.data_out_of_bounds",
-                format!(
-                    "data section ends at {data_end:#x}, past the end of the file ({file_end:#x})"
-                ),
+                format!("data section ends at {data_end:#x}, past the end of the file ({file_end:#x})"),
             ));
         }
         let used_end = map_end.max(data_end);
@@ -613,10 +539,7 @@ impl<'a> DexFile<'a> {
             self.diagnostics.push(
                 Diagnostic::warning(
                     "dex.data_past_map",
-                    format!(
-                        "{} bytes after the map list and data section",
-                        file_end - used_end
-                    ),
+                    format!("{} bytes after the map list and data section", file_end - used_end),
                 )
                 .at(format!("offset {used_end:#x}")),
             );
@@ -634,10 +557,7 @@ impl<'a> DexFile<'a> {
 
         let mut bad = Tally::default();
         for idx in 0..self.string_ids.count {
-            let off = self
-                .string_ids
-                .entry(idx, STRING_ID_SIZE)
-                .and_then(|p| self.u32_at(p));
+            let off = self.string_ids.entry(idx, STRING_ID_SIZE).and_then(|p| self.u32_at(p));
             if off.is_none_or(|off| off as usize >= len) {
                 bad.add(|| format!("string {idx} data at {:#x}", off.unwrap_or(0)));
             }
@@ -646,10 +566,7 @@ impl<'a> DexFile<'a> {
 
         let mut bad = Tally::default();
         for idx in 0..self.type_ids.count {
-            let descriptor = self
-                .type_ids
-                .entry(idx, TYPE_ID_SIZE)
-                .and_then(|p| self.u32_at(p));
+            let descriptor = self.type_ids.entry(idx, TYPE_ID_SIZE).and_then(|p| self.u32_at(p));
             if descriptor.is_none_or(|d| d >= strings) {
                 bad.add(|| format!("type {idx} descriptor string {}", descriptor.unwrap_or(0)));
             }
@@ -799,11 +716,7 @@ impl<'a> DexFile<'a> {
     pub fn type_list(&self, offset: u32) -> impl Iterator<Item = u32> + 'a {
         let data = self.data;
         let base = offset as usize;
-        let declared = if offset == 0 {
-            0
-        } else {
-            u32_le_at(data, base).unwrap_or(0) as usize
-        };
+        let declared = if offset == 0 { 0 } else { u32_le_at(data, base).unwrap_or(0) as usize };
         let fit = data.len().saturating_sub(base.saturating_add(4)) / 2;
         (0..declared.min(fit)).filter_map(move |i| {
             let pos = base.checked_add(4)?.checked_add(i.checked_mul(2)?)?;
@@ -895,8 +808,7 @@ impl<'a> DexFile<'a> {
 
     /// Descriptors of the classes this file defines (`Lcom/umeng/analytics/MobclickAgent;`).
     pub fn class_names(&self) -> impl Iterator<Item = Cow<'a, str>> + '_ {
-        self.class_defs()
-            .filter_map(|c| self.type_descriptor(c.class_idx))
+        self.class_defs().filter_map(|c| self.type_descriptor(c.class_idx))
     }
 
     /// Superclass descriptor; `None` for `java.lang.Object` or a bad index.
@@ -909,8 +821,7 @@ impl<'a> DexFile<'a> {
 
     /// Descriptors of the interfaces a class implements.
     pub fn interfaces(&self, class: &ClassDef) -> impl Iterator<Item = Cow<'a, str>> + '_ {
-        self.type_list(class.interfaces_off)
-            .filter_map(|idx| self.type_descriptor(idx))
+        self.type_list(class.interfaces_off).filter_map(|idx| self.type_descriptor(idx))
     }
 
     /// Source file name recorded for a class (`SourceFile` attribute).

@@ -47,21 +47,16 @@ fn decode_slow(bytes: &[u8]) -> String {
                     pos += 1;
                 }
             },
-            0xe0..=0xef => {
-                match (
-                    is_continuation(bytes.get(pos + 1)),
-                    is_continuation(bytes.get(pos + 2)),
-                ) {
-                    (Some(c1), Some(c2)) => {
-                        units.push((u16::from(lead & 0x0f) << 12) | (c1 << 6) | c2);
-                        pos += 3;
-                    }
-                    _ => {
-                        units.push(REPLACEMENT);
-                        pos += 1;
-                    }
+            0xe0..=0xef => match (is_continuation(bytes.get(pos + 1)), is_continuation(bytes.get(pos + 2))) {
+                (Some(c1), Some(c2)) => {
+                    units.push((u16::from(lead & 0x0f) << 12) | (c1 << 6) | c2);
+                    pos += 3;
                 }
-            }
+                _ => {
+                    units.push(REPLACEMENT);
+                    pos += 1;
+                }
+            },
             // Standard UTF-8 4-byte form: not MUTF-8, but its meaning is clear.
             0xf0..=0xf4 => {
                 let tail = (

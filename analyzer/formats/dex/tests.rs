@@ -187,10 +187,7 @@ fn sample() -> Vec<u8> {
 }
 
 fn sample_with_header(header_len: usize) -> Vec<u8> {
-    let mut b = DexBuilder {
-        header_len,
-        ..DexBuilder::default()
-    };
+    let mut b = DexBuilder { header_len, ..DexBuilder::default() };
     let object = b.ty("Ljava/lang/Object;");
     let agent = b.ty("Lcom/umeng/analytics/MobclickAgent;");
     let location_manager = b.ty("Landroid/location/LocationManager;");
@@ -216,10 +213,7 @@ fn codes<'d>(dex: &'d DexFile<'_>) -> Vec<&'d str> {
 #[test]
 fn reads_a_well_formed_file() {
     let bytes = sample();
-    let opts = ParseOptions {
-        verify_checksum: true,
-        verify_signature: true,
-    };
+    let opts = ParseOptions { verify_checksum: true, verify_signature: true };
     let dex = parse_with(&bytes, &opts).unwrap();
     assert!(dex.diagnostics.is_empty(), "{:?}", dex.diagnostics);
     assert_eq!(dex.version, "035");
@@ -231,21 +225,12 @@ fn reads_a_well_formed_file() {
     let classes: Vec<_> = dex.class_names().collect();
     assert_eq!(classes, ["Lcom/umeng/analytics/MobclickAgent;"]);
     let methods: Vec<String> = dex.method_refs().map(|m| m.to_string()).collect();
-    assert_eq!(
-        methods,
-        ["Landroid/location/LocationManager;->getLastKnownLocation"]
-    );
-    assert_eq!(
-        dex.proto_descriptor(0).as_deref(),
-        Some("(Ljava/lang/String;)Landroid/location/Location;")
-    );
+    assert_eq!(methods, ["Landroid/location/LocationManager;->getLastKnownLocation"]);
+    assert_eq!(dex.proto_descriptor(0).as_deref(), Some("(Ljava/lang/String;)Landroid/location/Location;"));
     let fields: Vec<String> = dex.field_refs().map(|f| f.to_string()).collect();
     assert_eq!(fields, ["Lcom/umeng/analytics/MobclickAgent;->sKey"]);
     let class = dex.class_def(0).unwrap();
-    assert_eq!(
-        dex.superclass(&class).as_deref(),
-        Some("Ljava/lang/Object;")
-    );
+    assert_eq!(dex.superclass(&class).as_deref(), Some("Ljava/lang/Object;"));
     let interfaces: Vec<_> = dex.interfaces(&class).collect();
     assert_eq!(interfaces, ["Ljava/lang/Runnable;"]);
     assert_eq!(dex.source_file(&class), None);
@@ -260,10 +245,7 @@ fn rejects_non_dex_and_unreadable_headers() {
     assert_eq!(parse(b"").unwrap_err(), DexError::NotDex);
     assert_eq!(parse(b"dex\n03x\0").unwrap_err(), DexError::NotDex);
     let bytes = sample();
-    assert!(matches!(
-        parse(&bytes[..0x40]),
-        Err(DexError::TruncatedHeader { .. })
-    ));
+    assert!(matches!(parse(&bytes[..0x40]), Err(DexError::TruncatedHeader { .. })));
 }
 
 #[test]
@@ -271,10 +253,7 @@ fn flags_bad_checksum_and_signature() {
     let mut bytes = sample();
     let last = bytes.len() - 20;
     bytes[last] ^= 0xff;
-    let opts = ParseOptions {
-        verify_checksum: true,
-        verify_signature: true,
-    };
+    let opts = ParseOptions { verify_checksum: true, verify_signature: true };
     let dex = parse_with(&bytes, &opts).unwrap();
     let codes = codes(&dex);
     assert!(codes.contains(&"dex.bad_checksum"));
@@ -330,16 +309,7 @@ fn bogus_indexes_give_diagnostics_not_panics() {
         .filter(|d| d.code == "dex.bad_index")
         .filter_map(|d| d.location.as_deref())
         .collect();
-    assert_eq!(
-        bad,
-        [
-            "type_ids",
-            "proto_ids",
-            "field_ids",
-            "method_ids",
-            "class_defs"
-        ]
-    );
+    assert_eq!(bad, ["type_ids", "proto_ids", "field_ids", "method_ids", "class_defs"]);
     assert_eq!(dex.method_refs().count(), 0);
     assert_eq!(dex.field_refs().count(), 0);
     assert_eq!(dex.proto_descriptor(0), None);
@@ -393,10 +363,7 @@ fn unknown_version_bad_endian_and_map_problems() {
     fix_checksums(&mut bytes);
     let dex = parse(&bytes).unwrap();
     assert_eq!(dex.version, "099");
-    assert_eq!(
-        codes(&dex),
-        ["dex.unknown_version", "dex.bad_endian_tag", "dex.no_map"]
-    );
+    assert_eq!(codes(&dex), ["dex.unknown_version", "dex.bad_endian_tag", "dex.no_map"]);
 
     let mut bytes = sample();
     put_u32(&mut bytes, 40, header::REVERSE_ENDIAN_CONSTANT);
