@@ -149,6 +149,7 @@ fn apply_manifest(ctx: &mut Context, m: &Manifest, prefix: &str, role: Role) {
             protection: ctx.db.permission(&p.name).map(|i| i.protection_level.clone()),
             source,
             max_sdk_version: p.max_sdk_version,
+            description: None,
         });
     }
     for md in &m.facts.meta_data {

@@ -4,8 +4,12 @@
 pub mod android_attrs;
 pub mod arsc;
 pub mod axml;
+pub mod codesign;
 pub mod dex;
 pub mod elf;
+pub mod macho;
+pub mod mobileprovision;
+pub mod property_list;
 pub mod proto_xml;
 pub mod signing;
 pub mod xml_tree;

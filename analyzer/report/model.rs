@@ -69,6 +69,9 @@ pub struct App {
     pub declared_permissions: Vec<DeclaredPermission>,
     /// Android manifest facts beyond the contract fields; null on iOS.
     pub android: Option<AndroidFacts>,
+    /// iOS bundle facts beyond the contract fields; null on Android.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ios: Option<IosFacts>,
     /// Split APKs merged into this report (XAPK / APKS / APKM), base first.
     pub splits: Vec<Split>,
 }
@@ -178,6 +181,9 @@ pub struct Permission {
     /// with the split entry for bundles (`split_config.arm64_v8a.apk!uses-permission`).
     pub source: String,
     pub max_sdk_version: Option<u32>,
+    /// The text shown to the user (iOS usage descriptions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -259,10 +265,184 @@ pub struct NativeSummary {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct MachoSummary {
+    /// Entry path (`Payload/App.app/App`), or the file name of a bare Mach-O.
     pub entry: String,
+    /// One architecture per slice (arm64, armv7, x86_64 ...).
     pub arch: Vec<String>,
+    /// LC_LOAD_DYLIB and LC_LOAD_WEAK_DYLIB paths over all slices (re-exported,
+    /// lazy and upward ones are listed per slice).
     pub dylibs: Vec<String>,
+    /// Any slice FairPlay-encrypted (cryptid != 0): its code and strings are unreadable.
     pub encrypted: bool,
+    /// Universal (fat) file.
+    #[serde(default)]
+    pub fat: bool,
+    /// EXECUTE | DYLIB | BUNDLE | ... of the first slice.
+    #[serde(default)]
+    pub file_type: Option<String>,
+    /// Minimum OS of the first slice (`X.Y.Z`).
+    #[serde(default)]
+    pub min_os: Option<String>,
+    /// IOS | IOS_SIMULATOR | MACOS | ... of the first slice.
+    #[serde(default)]
+    pub platform: Option<String>,
+    #[serde(default)]
+    pub rpaths: Vec<String>,
+    /// Has an LC_CODE_SIGNATURE.
+    #[serde(default)]
+    pub signed: bool,
+    /// Signed ad hoc (no signer certificate); null when unsigned.
+    #[serde(default)]
+    pub adhoc_signed: Option<bool>,
+    /// CodeDirectory identifier.
+    #[serde(default)]
+    pub signing_identifier: Option<String>,
+    /// CodeDirectory team identifier.
+    #[serde(default)]
+    pub team_id: Option<String>,
+    /// Entitlements embedded in the code signature.
+    #[serde(default)]
+    pub entitlements: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    #[serde(default)]
+    pub slices: Vec<MachoSlice>,
+}
+
+/// One architecture of a Mach-O file.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct MachoSlice {
+    pub arch: String,
+    pub cpu_type: u32,
+    pub cpu_subtype: u32,
+    /// Offset and size in the file (0 and the file size when thin).
+    pub offset: u64,
+    pub size: u64,
+    pub file_type: String,
+    pub min_os: Option<String>,
+    pub sdk: Option<String>,
+    pub platform: Option<String>,
+    /// Every linked library with its load command kind: `path (load|weak|reexport|lazy|upward)`.
+    pub dylibs: Vec<String>,
+    /// LC_ENCRYPTION_INFO(_64) cryptid; null when the command is absent.
+    pub cryptid: Option<u32>,
+    pub uuid: Option<String>,
+    pub hash_type: Option<String>,
+    pub code_signature_flags: Option<u32>,
+    /// xml | der | xml+der
+    pub entitlements_form: Option<String>,
+    pub imported_symbols: u32,
+    pub objc_classes: u32,
+}
+
+/// iOS bundle facts (Info.plist, extensions, provisioning, privacy manifests).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct IosFacts {
+    /// The app bundle's path in the archive (`Payload/App.app/`).
+    pub bundle: String,
+    /// CFBundleExecutable.
+    pub executable: Option<String>,
+    /// binary | xml
+    pub info_plist_format: Option<String>,
+    pub display_name: Option<String>,
+    pub bundle_name: Option<String>,
+    /// CFBundleSupportedPlatforms.
+    pub supported_platforms: Vec<String>,
+    /// UIDeviceFamily (1 iPhone, 2 iPad, ...).
+    pub device_family: Vec<i64>,
+    /// UIBackgroundModes (location, audio, voip, bluetooth-central ...).
+    pub background_modes: Vec<String>,
+    pub app_transport_security: Option<AppTransportSecurity>,
+    /// LSApplicationQueriesSchemes: other apps this one probes for.
+    pub queried_schemes: Vec<String>,
+    /// CFBundleURLTypes schemes this app handles.
+    pub url_schemes: Vec<String>,
+    /// Info.plist keys that identify SDKs (FacebookAppID, GADApplicationIdentifier ...).
+    pub sdk_keys: Vec<PlistKey>,
+    /// App extensions (PlugIns/*.appex).
+    pub extensions: Vec<AppExtension>,
+    /// Embedded frameworks and dylibs (`Frameworks/...`).
+    pub frameworks: Vec<String>,
+    /// Entitlements of the main executable's code signature.
+    pub entitlements: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub provisioning: Option<ProvisioningProfile>,
+    pub privacy_manifests: Vec<PrivacyManifest>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AppTransportSecurity {
+    pub allows_arbitrary_loads: Option<bool>,
+    pub allows_arbitrary_loads_in_web_content: Option<bool>,
+    pub allows_local_networking: Option<bool>,
+    pub exception_domains: Vec<AtsException>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AtsException {
+    pub domain: String,
+    pub allows_insecure_http: bool,
+    pub includes_subdomains: bool,
+    pub minimum_tls_version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PlistKey {
+    pub key: String,
+    pub value: Option<String>,
+    /// Entry path of the plist.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AppExtension {
+    /// Bundle path (`Payload/App.app/PlugIns/Keyboard.appex/`).
+    pub entry: String,
+    pub bundle_id: Option<String>,
+    /// NSExtensionPointIdentifier (com.apple.keyboard-service, com.apple.widgetkit-extension ...).
+    pub extension_point: Option<String>,
+    pub executable: Option<String>,
+    /// Usage-description keys the extension declares.
+    pub usage_descriptions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ProvisioningProfile {
+    pub entry: String,
+    pub name: Option<String>,
+    pub uuid: Option<String>,
+    pub team_ids: Vec<String>,
+    pub team_name: Option<String>,
+    pub app_id_name: Option<String>,
+    pub application_identifier: Option<String>,
+    pub creation_date: Option<String>,
+    pub expiration_date: Option<String>,
+    /// app-store | ad-hoc | enterprise | development
+    pub distribution: String,
+    pub provisioned_devices: u32,
+    pub provisions_all_devices: bool,
+    pub entitlements: Option<std::collections::BTreeMap<String, serde_json::Value>>,
+    pub developer_certificates: Vec<Certificate>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PrivacyManifest {
+    pub entry: String,
+    pub tracking: Option<bool>,
+    pub tracking_domains: Vec<String>,
+    pub collected_data: Vec<CollectedDataType>,
+    pub accessed_apis: Vec<AccessedApi>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CollectedDataType {
+    pub data_type: String,
+    pub linked: Option<bool>,
+    pub tracking: Option<bool>,
+    pub purposes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct AccessedApi {
+    pub api_type: String,
+    pub reasons: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
