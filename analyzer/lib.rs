@@ -8,6 +8,7 @@ pub mod android;
 pub mod archive;
 pub mod evidence;
 pub mod formats;
+pub mod ios;
 pub mod reader;
 pub mod report;
 pub mod scan;

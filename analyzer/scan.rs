@@ -11,6 +11,7 @@ use crate::archive::zip::{Budget, Limits, ZipArchive};
 use crate::archive::{self, ContainerKind, Sniffed};
 use crate::evidence::hosts::HostExtractor;
 use crate::evidence::AppEvidence;
+use crate::ios;
 use crate::report::{App, Code, Diagnostic, Input, Report, Risk, Signing, Tool, SCHEMA};
 use crate::signatures::Database;
 
@@ -200,13 +201,7 @@ impl Scanner {
             }
             Sniffed::Macho => {
                 ctx.report.input.kind = "macho".into();
-                ctx.diag(
-                    Diagnostic::warning(
-                        "input.unsupported_platform",
-                        "Mach-O analysis is not implemented yet in this version",
-                    )
-                    .at(file_name),
-                );
+                ios::analyze_bare_macho(&mut ctx, &file_name, data);
             }
             Sniffed::Zip | Sniffed::Unknown => {
                 return Err(ScanError::UnknownFormat(describe_unknown(data)));
@@ -242,12 +237,7 @@ fn scan_zip(ctx: &mut Context, zip: &ZipArchive, file_name: &str) -> Result<(), 
                 "app"
             };
             ctx.report.input.kind = kind.into();
-            ctx.report.app.platform = Some("ios".into());
-            ctx.diags_at("", "", zip.diagnostics.clone());
-            ctx.diag(Diagnostic::warning(
-                "input.unsupported_platform",
-                "iOS analysis is not implemented yet in this version",
-            ));
+            ios::analyze_zip(ctx, zip);
         }
         ContainerKind::Unknown => {
             return Err(ScanError::UnknownFormat(format!(

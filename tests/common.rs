@@ -28,7 +28,7 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
             }
         } else if matches!(
             p.extension().and_then(|x| x.to_str()),
-            Some("apk" | "apks" | "xapk" | "aab" | "dex" | "so" | "ipa")
+            Some("apk" | "apks" | "xapk" | "aab" | "dex" | "so" | "ipa" | "macho")
         ) {
             out.push(p);
         }
@@ -51,6 +51,7 @@ pub fn corpus_dir() -> Option<PathBuf> {
 pub struct Rng(pub u64);
 
 impl Rng {
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;

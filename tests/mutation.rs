@@ -117,7 +117,7 @@ fn mutated_corpus_files_never_panic_or_hang() {
         return;
     };
     let mut inputs = Vec::new();
-    for sub in ["apk", "dex", "elf", "bundle"] {
+    for sub in ["apk", "dex", "elf", "bundle", "ipa", "macho"] {
         let Ok(rd) = std::fs::read_dir(dir.join(sub)) else {
             continue;
         };

@@ -88,6 +88,10 @@ pub fn classify_zip(zip: &zip::ZipArchive, file_name: &str) -> ContainerKind {
     if app_bundle {
         return ContainerKind::App;
     }
+    // An .ipa by name with no app inside: analyse it so the missing bundle is a finding.
+    if lower.ends_with(".ipa") {
+        return ContainerKind::Ipa;
+    }
     // DEX without a manifest, or an .apk by name: analyse as an APK and let
     // the missing manifest be a finding.
     if zip.entries.iter().any(|e| e.name.ends_with(".dex"))

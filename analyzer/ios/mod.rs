@@ -1,0 +1,427 @@
+//! iOS: assembles an IPA or zipped `.app` (main app, app extensions,
+//! embedded frameworks and dylibs) or a bare Mach-O into the report and the
+//! evidence set. Submodules: `layout` finds bundles by entry name,
+//! `info_plist` reads Info.plist facts, `binary` adds one Mach-O,
+//! `privacy` reads privacy manifests.
+
+pub mod binary;
+pub mod info_plist;
+pub mod layout;
+pub mod privacy;
+
+use std::collections::BTreeMap;
+
+use crate::android::read_entry;
+use crate::archive::zip::ZipArchive;
+use crate::formats::{mobileprovision, property_list};
+use crate::report::{AppExtension, Diagnostic, IosFacts, Permission, SchemeResult};
+use crate::scan::Context;
+use info_plist::InfoFacts;
+use layout::NestedKind;
+
+/// Entitlements that grant access to personal data or device identity;
+/// reported in `permissions[]` with source `entitlements`.
+const DATA_ENTITLEMENTS: &[&str] = &[
+    "com.apple.developer.healthkit",
+    "com.apple.developer.healthkit.access",
+    "com.apple.developer.homekit",
+    "com.apple.developer.contacts.notes",
+    "com.apple.developer.networking.wifi-info",
+    "com.apple.developer.nfc.readersession.formats",
+    "com.apple.developer.siri",
+    "com.apple.developer.family-controls",
+    "com.apple.developer.location.push",
+    "com.apple.developer.usernotifications.filtering",
+    "com.apple.developer.kernel.increased-memory-limit",
+    "com.apple.developer.networking.networkextension",
+    "com.apple.developer.networking.vpn.api",
+    "com.apple.developer.icloud-services",
+    "com.apple.developer.ubiquity-kvstore-identifier",
+    "com.apple.developer.device-information.user-assigned-device-name",
+    "com.apple.security.personal-information.location",
+    "com.apple.security.personal-information.addressbook",
+    "com.apple.security.personal-information.calendars",
+    "com.apple.security.personal-information.photos-library",
+    "com.apple.security.device.camera",
+    "com.apple.security.device.microphone",
+    "com.apple.security.device.audio-input",
+    "com.apple.security.device.bluetooth",
+];
+
+/// Analyses an IPA or a zipped `.app` bundle.
+pub fn analyze_zip(ctx: &mut Context, zip: &ZipArchive) {
+    ctx.report.app.platform = Some("ios".into());
+    ctx.diags_at("", "", zip.diagnostics.clone());
+    for e in &zip.entries {
+        ctx.evidence.entry_names.push(e.name.clone());
+    }
+    let roots = layout::app_roots(zip.entries.iter().map(|e| e.name.as_str()));
+    let Some(root) = roots.first().cloned() else {
+        ctx.diag(Diagnostic::error("ios.no_app_bundle", "no .app bundle in the archive"));
+        return;
+    };
+    if roots.len() > 1 {
+        ctx.diag(Diagnostic::warning(
+            "ios.several_apps",
+            format!("{} app bundles; analysed {root}, not {}", roots.len(), roots[1..].join(", ")),
+        ));
+    }
+    let mut facts = IosFacts { bundle: root.clone(), ..IosFacts::default() };
+    let info = read_info_plist(ctx, zip, &root, &mut facts);
+    apply_main_info(ctx, &info, &root, &mut facts);
+
+    // Main executable.
+    let exe_name = info.executable.clone().unwrap_or_else(|| bundle_stem(&root));
+    facts.executable = Some(exe_name.clone());
+    let exe_path = [format!("{root}{exe_name}"), format!("{root}Contents/MacOS/{exe_name}")]
+        .into_iter()
+        .find(|p| zip.by_name(p).is_some());
+    match exe_path {
+        Some(path) => {
+            if let Some(file) = read_and_add_macho(ctx, zip, &path) {
+                if let Some(sig) = binary::signature(&file) {
+                    facts.entitlements = sig.entitlements.clone();
+                    apply_code_signature(ctx, sig);
+                } else {
+                    ctx.report.signing.schemes.push(SchemeResult {
+                        scheme: "apple-codesign".into(),
+                        verified: false,
+                        errors: vec!["the main executable is not signed".into()],
+                        signers: Vec::new(),
+                    });
+                }
+            }
+        }
+        None => ctx.diag(
+            Diagnostic::error(
+                "ios.main_executable_missing",
+                format!("CFBundleExecutable {exe_name:?} is not in the bundle"),
+            )
+            .at(root.clone()),
+        ),
+    }
+    if let Some(ent) = facts.entitlements.clone() {
+        apply_entitlements(ctx, &ent, &format!("{root}{exe_name}"));
+    }
+
+    // Nested bundles: extensions, frameworks, watch apps.
+    let names = || zip.entries.iter().map(|e| e.name.as_str());
+    for nested in layout::nested_bundles(&root, names()) {
+        let plist_path = format!("{}Info.plist", nested.dir);
+        let nested_info = read_plist_facts(ctx, zip, &plist_path);
+        let exe = nested_info
+            .as_ref()
+            .and_then(|i| i.executable.clone())
+            .unwrap_or_else(|| nested.default_executable());
+        let exe_path = format!("{}{exe}", nested.dir);
+        if zip.by_name(&exe_path).is_some() {
+            read_and_add_macho(ctx, zip, &exe_path);
+        } else if nested.kind != NestedKind::Framework || nested_info.is_some() {
+            ctx.diag(
+                Diagnostic::warning("ios.nested_executable_missing", format!("no executable {exe:?}"))
+                    .at(nested.dir.clone()),
+            );
+        }
+        match nested.kind {
+            NestedKind::Framework => facts.frameworks.push(nested.dir.clone()),
+            NestedKind::Extension | NestedKind::App => {
+                let relative = nested.dir.strip_prefix(&root).unwrap_or(&nested.dir);
+                let mut ext = AppExtension {
+                    entry: nested.dir.clone(),
+                    executable: Some(exe),
+                    ..AppExtension::default()
+                };
+                if let Some(i) = &nested_info {
+                    ext.bundle_id = i.bundle_id.clone();
+                    ext.extension_point = i.extension_point.clone();
+                    ext.usage_descriptions = i.usage_descriptions.iter().map(|(k, _)| k.clone()).collect();
+                    add_usage_permissions(ctx, i, &format!("{relative}Info.plist"));
+                    scan_plist_strings(ctx, i, &plist_path);
+                }
+                if ext.extension_point.as_deref() == Some("com.apple.keyboard-service") {
+                    ctx.diag(
+                        Diagnostic::warning(
+                            "ios.keyboard_extension",
+                            "custom keyboard extension: it can read what the user types",
+                        )
+                        .at(nested.dir.clone()),
+                    );
+                }
+                facts.extensions.push(ext);
+            }
+        }
+    }
+    for dylib in layout::dylibs(&root, names()) {
+        read_and_add_macho(ctx, zip, &dylib);
+        facts.frameworks.push(dylib);
+    }
+
+    read_privacy_manifests(ctx, zip, &root, &mut facts);
+    read_provisioning(ctx, zip, &root, &mut facts);
+    ctx.report.app.ios = Some(facts);
+}
+
+/// Analyses a bare Mach-O file (thin or universal).
+pub fn analyze_bare_macho(ctx: &mut Context, file_name: &str, data: &[u8]) {
+    let Some(file) = binary::add_macho(ctx, file_name, data) else { return };
+    if let Some(min) = file.slices.first().and_then(|s| s.min_os.as_ref()) {
+        ctx.report.app.min_os = Some(min.version.clone());
+    }
+    if let Some(sig) = binary::signature(&file) {
+        if let Some(id) = sig.primary().and_then(|c| c.identifier.clone()) {
+            ctx.report.app.id = Some(id);
+        }
+        apply_code_signature(ctx, sig);
+        if let Some(ent) = sig.entitlements.clone() {
+            apply_entitlements(ctx, &ent, file_name);
+        }
+    }
+}
+
+fn bundle_stem(root: &str) -> String {
+    let base = root.trim_end_matches('/').rsplit('/').next().unwrap_or_default();
+    base.strip_suffix(".app").unwrap_or(base).to_string()
+}
+
+fn read_and_add_macho(
+    ctx: &mut Context,
+    zip: &ZipArchive,
+    path: &str,
+) -> Option<crate::formats::macho::MachoFile> {
+    let entry = zip.by_name(path)?.clone();
+    let data = read_entry(ctx, zip, &entry, "")?;
+    binary::add_macho(ctx, path, &data)
+}
+
+fn read_plist_facts(ctx: &mut Context, zip: &ZipArchive, path: &str) -> Option<InfoFacts> {
+    let entry = zip.by_name(path)?.clone();
+    let data = read_entry(ctx, zip, &entry, "")?;
+    match property_list::parse_dict(&data) {
+        Ok(dict) => Some(info_plist::read(&dict, path)),
+        Err(e) => {
+            ctx.diag(Diagnostic::error(e.code(), e.to_string()).at(path));
+            None
+        }
+    }
+}
+
+fn read_info_plist(ctx: &mut Context, zip: &ZipArchive, root: &str, facts: &mut IosFacts) -> InfoFacts {
+    for candidate in [format!("{root}Info.plist"), format!("{root}Contents/Info.plist")] {
+        let Some(entry) = zip.by_name(&candidate).cloned() else { continue };
+        let Some(data) = read_entry(ctx, zip, &entry, "") else { continue };
+        facts.info_plist_format = Some(property_list::format_name(&data).into());
+        match property_list::parse_dict(&data) {
+            Ok(dict) => return info_plist::read(&dict, &candidate),
+            Err(e) => {
+                ctx.diag(Diagnostic::error(e.code(), e.to_string()).at(candidate));
+                return InfoFacts::default();
+            }
+        }
+    }
+    ctx.diag(Diagnostic::error("ios.info_plist_missing", "the app bundle has no Info.plist").at(root));
+    InfoFacts::default()
+}
+
+fn apply_main_info(ctx: &mut Context, info: &InfoFacts, root: &str, facts: &mut IosFacts) {
+    let app = &mut ctx.report.app;
+    app.id = info.bundle_id.clone();
+    app.name = info.display_name.clone().or_else(|| info.bundle_name.clone());
+    app.version = info.short_version.clone();
+    app.version_code = info.build.clone();
+    app.min_os = info.minimum_os.clone();
+    facts.display_name = info.display_name.clone();
+    facts.bundle_name = info.bundle_name.clone();
+    facts.supported_platforms = info.supported_platforms.clone();
+    facts.device_family = info.device_family.clone();
+    facts.background_modes = info.background_modes.clone();
+    facts.app_transport_security = info.ats.clone();
+    facts.queried_schemes = info.queried_schemes.clone();
+    facts.url_schemes = info.url_schemes.clone();
+    facts.sdk_keys = info.sdk_keys.clone();
+    if let Some(id) = &info.bundle_id {
+        ctx.hosts.add_code_packages(std::iter::once(id.as_str()));
+    }
+    add_usage_permissions(ctx, info, "Info.plist");
+    let plist_path = format!("{root}Info.plist");
+    scan_plist_strings(ctx, info, &plist_path);
+    if let Some(ats) = &info.ats {
+        for d in &ats.exception_domains {
+            ctx.hosts.scan(&plist_path, "manifest", &d.domain);
+        }
+        if ats.allows_arbitrary_loads == Some(true) {
+            ctx.diag(
+                Diagnostic::warning(
+                    "ios.ats_arbitrary_loads",
+                    "App Transport Security is off (NSAllowsArbitraryLoads)",
+                )
+                .at(plist_path.clone()),
+            );
+        }
+    }
+    for k in &info.sdk_keys {
+        ctx.evidence.config_keys.push(crate::evidence::ConfigKey {
+            source: k.source.clone(),
+            key: k.key.clone(),
+            value: k.value.clone(),
+        });
+    }
+}
+
+fn scan_plist_strings(ctx: &mut Context, info: &InfoFacts, source: &str) {
+    for s in &info.strings {
+        ctx.hosts.scan(source, "manifest", s);
+    }
+}
+
+fn add_usage_permissions(ctx: &mut Context, info: &InfoFacts, source: &str) {
+    for (key, text) in &info.usage_descriptions {
+        if ctx.report.permissions.iter().any(|p| &p.name == key) {
+            continue;
+        }
+        ctx.report.permissions.push(Permission {
+            name: key.clone(),
+            protection: None,
+            source: source.to_string(),
+            max_sdk_version: None,
+            description: Some(text.clone()),
+        });
+    }
+}
+
+fn truthy(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::Bool(b) => *b,
+        serde_json::Value::Null => false,
+        serde_json::Value::Array(a) => !a.is_empty(),
+        serde_json::Value::String(s) => !s.is_empty(),
+        _ => true,
+    }
+}
+
+fn apply_entitlements(ctx: &mut Context, ent: &BTreeMap<String, serde_json::Value>, source: &str) {
+    for (key, value) in ent {
+        if DATA_ENTITLEMENTS.contains(&key.as_str())
+            && truthy(value)
+            && !ctx.report.permissions.iter().any(|p| &p.name == key)
+        {
+            ctx.report.permissions.push(Permission {
+                name: key.clone(),
+                protection: None,
+                source: "entitlements".into(),
+                max_sdk_version: None,
+                description: None,
+            });
+        }
+    }
+    // applinks:/webcredentials: domains are servers the app is bound to.
+    if let Some(serde_json::Value::Array(domains)) = ent.get("com.apple.developer.associated-domains") {
+        for d in domains.iter().filter_map(|d| d.as_str()) {
+            let host = d.split_once(':').map(|(_, h)| h).unwrap_or(d);
+            let host = host.split('?').next().unwrap_or(host).trim_start_matches("*.");
+            ctx.hosts.scan(source, "entitlement", host);
+        }
+    }
+    if ent.get("get-task-allow").is_some_and(truthy) {
+        ctx.diag(
+            Diagnostic::warning(
+                "ios.get_task_allow",
+                "get-task-allow entitlement: a development build that debuggers can attach to",
+            )
+            .at(source),
+        );
+    }
+}
+
+fn apply_code_signature(ctx: &mut Context, sig: &crate::formats::codesign::CodeSignature) {
+    let signers: Vec<String> = sig.certificates.iter().map(|c| c.sha256.clone()).collect();
+    let mut errors = vec!["appvet does not verify Apple code signatures".to_string()];
+    if sig.adhoc() {
+        errors.push("signed ad hoc: no signer certificate".into());
+    }
+    ctx.report.signing.schemes.push(SchemeResult {
+        scheme: if sig.adhoc() { "apple-codesign-adhoc".into() } else { "apple-codesign".into() },
+        verified: false,
+        errors,
+        signers,
+    });
+    for c in &sig.certificates {
+        if !ctx.report.signing.certificates.iter().any(|have| have.sha256 == c.sha256) {
+            ctx.report.signing.certificates.push(c.clone());
+        }
+    }
+}
+
+fn read_privacy_manifests(ctx: &mut Context, zip: &ZipArchive, root: &str, facts: &mut IosFacts) {
+    let paths: Vec<String> = zip
+        .entries
+        .iter()
+        .filter(|e| {
+            e.name.starts_with(root)
+                && e.name.ends_with("PrivacyInfo.xcprivacy")
+                && !layout::is_debris(&e.name)
+        })
+        .map(|e| e.name.clone())
+        .collect();
+    for path in &paths {
+        let Some(entry) = zip.by_name(path).cloned() else { continue };
+        let Some(data) = read_entry(ctx, zip, &entry, "") else { continue };
+        match property_list::parse_dict(&data) {
+            Ok(dict) => {
+                let manifest = privacy::read(&dict, path);
+                for d in &manifest.tracking_domains {
+                    ctx.hosts.scan(path, "privacy-manifest", d);
+                }
+                facts.privacy_manifests.push(manifest);
+            }
+            Err(e) => ctx.diag(Diagnostic::error(e.code(), e.to_string()).at(path.clone())),
+        }
+    }
+    for framework in &facts.frameworks {
+        if let Some(name) = privacy::listed_sdk(framework) {
+            if !paths.iter().any(|p| p.starts_with(framework.as_str())) {
+                ctx.diag(
+                    Diagnostic::info(
+                        "ios.sdk_privacy_manifest_missing",
+                        format!("{name} is on Apple's list of SDKs that must ship a privacy manifest, and has none"),
+                    )
+                    .at(framework.clone()),
+                );
+            }
+        }
+    }
+}
+
+fn read_provisioning(ctx: &mut Context, zip: &ZipArchive, root: &str, facts: &mut IosFacts) {
+    let path = format!("{root}embedded.mobileprovision");
+    let Some(entry) = zip.by_name(&path).cloned() else { return };
+    let Some(data) = read_entry(ctx, zip, &entry, "") else { return };
+    let (profile, diags) = mobileprovision::parse(&data, &path);
+    ctx.diags_at("", &path, diags);
+    let Some(profile) = profile else { return };
+    match profile.distribution.as_str() {
+        "enterprise" => ctx.diag(
+            Diagnostic::warning(
+                "ios.enterprise_distribution",
+                "enterprise provisioning (ProvisionsAllDevices): installs on any device without App Store review",
+            )
+            .at(path.clone()),
+        ),
+        "ad-hoc" | "development" => ctx.diag(
+            Diagnostic::warning(
+                "ios.adhoc_distribution",
+                format!(
+                    "{} provisioning for {} devices: distributed outside App Store review",
+                    profile.distribution, profile.provisioned_devices
+                ),
+            )
+            .at(path.clone()),
+        ),
+        _ => {}
+    }
+    for c in &profile.developer_certificates {
+        if !ctx.report.signing.certificates.iter().any(|have| have.sha256 == c.sha256) {
+            ctx.report.signing.certificates.push(c.clone());
+        }
+    }
+    facts.provisioning = Some(profile);
+}
