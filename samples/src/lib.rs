@@ -4,7 +4,7 @@
 //! `cargo test -p appvet-samples` checks that the committed files are current.
 //!
 //! Writers: [`zip`], [`axml`], [`arsc`], [`dex`], [`elf`], [`der`] +
-//! [`x509`], [`apk_sign_v2`] and [`apk_sign_v1`] (JAR signing).
+//! [`x509`], [`apk_sign_v2`] and [`apk_sign_v1`] (JAR signing), [`macho`] (iOS binaries).
 //! The samples themselves are assembled in [`apps`].
 
 pub mod apk_sign_v1;
@@ -16,6 +16,7 @@ pub mod der;
 pub mod dex;
 pub mod elf;
 pub mod keys;
+pub mod macho;
 pub mod string_pool;
 pub mod x509;
 pub mod zip;

@@ -5,11 +5,13 @@
 mod benign;
 mod common;
 mod datahungry;
+mod ios_demo;
 mod malformed;
 mod split_demo;
 
 pub use benign::{benign_apk, BENIGN_SUBJECT};
 pub use datahungry::{datahungry_apk, FLASHLIGHT_SUBJECT};
+pub use ios_demo::{demo_tracker_ipa, DEVELOPER_SUBJECT};
 
 /// One generated file, with its path relative to the samples/ directory.
 #[derive(Clone, Debug)]
@@ -32,6 +34,9 @@ pub fn all_samples() -> Vec<SampleFile> {
         sample("malformed/evil-names.apk", malformed::evil_names()),
         sample("malformed/bad-dex.apk", malformed::bad_dex()),
         sample("malformed/tampered.apk", malformed::tampered()),
+        sample("demo-tracker.ipa", demo_tracker_ipa()),
+        sample("malformed/bad-load-commands.macho", ios_demo::bad_load_commands_macho()),
+        sample("malformed/truncated-fat.macho", ios_demo::truncated_fat_macho()),
         sample("benign.apk", benign),
     ]
 }
