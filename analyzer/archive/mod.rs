@@ -88,6 +88,11 @@ pub fn classify_zip(zip: &zip::ZipArchive, file_name: &str) -> ContainerKind {
     if app_bundle {
         return ContainerKind::App;
     }
+    // An .ipa without a bundle is still reported as one, with the missing
+    // app as a finding, rather than refused.
+    if lower.ends_with(".ipa") {
+        return ContainerKind::Ipa;
+    }
     // DEX without a manifest, or an .apk by name: analyse as an APK and let
     // the missing manifest be a finding.
     if zip.entries.iter().any(|e| e.name.ends_with(".dex"))
