@@ -340,3 +340,29 @@ fn analyze_nested(ctx: &mut Context, data: &[u8], path: &str) {
         ctx.diags_at(&prefix, "", zip.diagnostics);
     }
 }
+
+/// The app's manifest as XML text (`appvet manifest`): the base APK's for a
+/// bundle, the protobuf manifest for an AAB. Attribute names are resolved by
+/// resource ID, so obfuscated names read as Android reads them.
+pub fn manifest_xml(data: &[u8], limits: &crate::archive::zip::Limits) -> Result<String, String> {
+    let zip = ZipArchive::parse(data, limits).map_err(|e| e.to_string())?;
+    let mut budget = crate::archive::zip::Budget::new(limits);
+    let read = |zip: &ZipArchive<'_>, name: &str, budget: &mut crate::archive::zip::Budget| {
+        let entry = zip.by_name(name).ok_or_else(|| format!("no {name} in the archive"))?;
+        zip.read(entry, budget).map(|d| d.into_owned()).map_err(|e| e.to_string())
+    };
+    let decoded = if zip.by_name("AndroidManifest.xml").is_some() {
+        axml::parse(&read(&zip, "AndroidManifest.xml", &mut budget)?)
+    } else if zip.by_name("base/manifest/AndroidManifest.xml").is_some() {
+        proto_xml::parse(&read(&zip, "base/manifest/AndroidManifest.xml", &mut budget)?)
+    } else if zip.by_name("base.apk").is_some() {
+        let inner = read(&zip, "base.apk", &mut budget)?;
+        return manifest_xml(&inner, &crate::archive::zip::Limits { max_depth: 0, ..limits.clone() });
+    } else {
+        return Err("no Android manifest found (not an APK, AAB or bundle with base.apk)".into());
+    };
+    decoded
+        .root
+        .map(|root| axml::to_xml_text(&root))
+        .ok_or_else(|| "the manifest could not be decoded".into())
+}
