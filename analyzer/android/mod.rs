@@ -5,6 +5,7 @@ pub mod bundle;
 pub mod code;
 pub mod entries;
 pub mod manifest;
+pub mod network_security;
 
 use std::borrow::Cow;
 
@@ -102,11 +103,43 @@ pub fn analyze_apk(
     ctx.diags_at(prefix, "", outcome.diagnostics);
     merge_signing(ctx, outcome.signing, role);
 
+    if role == Role::Base {
+        read_network_security(ctx, zip, prefix);
+    }
     for e in &zip.entries {
         ctx.evidence.entry_names.push(format!("{prefix}{}", e.name));
     }
     read_code_and_assets(ctx, zip, prefix, is_aab);
     manifest
+}
+
+/// Decodes the network security config the manifest names, if the archive has it.
+fn read_network_security(ctx: &mut Context, zip: &ZipArchive, prefix: &str) {
+    let Some(path) = ctx.report.app.android.as_ref().and_then(|f| f.network_security_config.clone()) else {
+        return;
+    };
+    let Some(entry) = zip.by_name(&path).cloned() else {
+        ctx.diag(
+            Diagnostic::info(
+                "network.config_missing",
+                format!("network security config {path} is not in the archive"),
+            )
+            .at(prefix.trim_end_matches('!').to_string()),
+        );
+        return;
+    };
+    let Some(data) = read_entry(ctx, zip, &entry, prefix) else { return };
+    let parsed = axml::parse(&data);
+    let location = format!("{prefix}{path}");
+    ctx.diags_at(prefix, &path, parsed.diagnostics);
+    if let Some(root) = parsed.root {
+        let mut diags = Vec::new();
+        let config = network_security::read(&root, &location, &mut diags);
+        ctx.report.diagnostics.extend(diags);
+        if let Some(facts) = ctx.report.app.android.as_mut() {
+            facts.network_security = Some(config);
+        }
+    }
 }
 
 fn merge_signing(ctx: &mut Context, s: crate::report::Signing, role: Role) {
