@@ -118,6 +118,16 @@ fn read_network_security(ctx: &mut Context, zip: &ZipArchive, prefix: &str) {
     let Some(path) = ctx.report.app.android.as_ref().and_then(|f| f.network_security_config.clone()) else {
         return;
     };
+    if path.starts_with('@') {
+        ctx.diag(
+            Diagnostic::info(
+                "network.config_unresolved",
+                format!("network security config reference {path} could not be resolved to a file"),
+            )
+            .at(format!("{prefix}AndroidManifest.xml")),
+        );
+        return;
+    }
     let Some(entry) = zip.by_name(&path).cloned() else {
         ctx.diag(
             Diagnostic::info(
@@ -273,13 +283,7 @@ fn read_code_and_assets(ctx: &mut Context, zip: &ZipArchive, prefix: &str, is_aa
                     }
                 }
             }
-            EntryRole::OpaqueAsset => {
-                if e.uncompressed_size <= MAX_SNIFF {
-                    if let Some(data) = read_entry(ctx, zip, e, prefix) {
-                        sniff_opaque(ctx, &data, &path);
-                    }
-                }
-            }
+            EntryRole::OpaqueAsset => sniff_opaque(ctx, zip, e, prefix, &path),
         }
     }
 }
@@ -298,25 +302,52 @@ fn scan_xml_values(ctx: &mut Context, e: &crate::formats::xml_tree::XmlElement, 
     }
 }
 
+/// Bytes of an opaque asset inflated to recognise its content.
+const SNIFF_PREFIX: usize = 64 << 10;
+
 /// Code hidden under an innocent name (`assets/a.dat` that is a DEX or a
-/// ZIP) is a packer or dropper technique: analyse it and say so.
-fn sniff_opaque(ctx: &mut Context, data: &[u8], path: &str) {
-    match crate::archive::sniff(data) {
+/// ZIP) is a packer or dropper technique: recognise it from the first bytes
+/// and analyse it. An entry whose first bytes inflate far beyond the ratio
+/// its header declares is lying about its size (a bomb in waiting).
+fn sniff_opaque(ctx: &mut Context, zip: &ZipArchive, e: &ZipEntry, prefix: &str, path: &str) {
+    let Some((head, consumed)) = zip.read_prefix(e, SNIFF_PREFIX) else { return };
+    // Header claims little compression, but the start inflates at >100:1.
+    let declared_ratio = e.uncompressed_size / e.compressed_size.max(1);
+    let local_ratio = head.len() as u64 / (consumed as u64).max(1);
+    if head.len() == SNIFF_PREFIX && local_ratio > 100 && declared_ratio < 10 {
+        ctx.diag(
+            Diagnostic::warning(
+                "zip.suspicious_ratio",
+                format!(
+                    "the first {} bytes inflate from {consumed} bytes ({local_ratio}:1) although the entry declares {declared_ratio}:1: its declared size is likely a lie (zip bomb); not inflated",
+                    head.len()
+                ),
+            )
+            .at(path.to_string()),
+        );
+        return;
+    }
+    let kind = crate::archive::sniff(&head);
+    if kind == crate::archive::Sniffed::Unknown || e.uncompressed_size > MAX_SNIFF {
+        return;
+    }
+    let Some(data) = read_entry(ctx, zip, e, prefix) else { return };
+    match kind {
         crate::archive::Sniffed::Dex => {
             ctx.diag(
                 Diagnostic::warning("code.hidden_dex", "a DEX file under a non-DEX name")
                     .at(path.to_string()),
             );
-            code::add_dex(ctx, path, data, false);
+            code::add_dex(ctx, path, &data, false);
         }
         crate::archive::Sniffed::Elf => {
             ctx.diag(
                 Diagnostic::warning("code.hidden_native", "an ELF library under a non-library name")
                     .at(path.to_string()),
             );
-            code::add_native(ctx, path, data, None);
+            code::add_native(ctx, path, &data, None);
         }
-        crate::archive::Sniffed::Zip => analyze_nested(ctx, data, path),
+        crate::archive::Sniffed::Zip => analyze_nested(ctx, &data, path),
         _ => {}
     }
 }
