@@ -80,3 +80,14 @@ fn usage_errors_exit_2() {
     appvet().args(["scan"]).assert().code(2);
     appvet().args(["frobnicate"]).assert().code(2);
 }
+
+#[test]
+fn manifest_command_prints_the_decoded_manifest() {
+    let assert = appvet().args(["manifest", "samples/datahungry.apk"]).assert().code(0);
+    let xml = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert!(xml.contains(r#"package="com.example.flashlight""#), "{xml}");
+    assert!(xml.contains(r#"<uses-permission android:name="android.permission.READ_SMS"/>"#), "{xml}");
+    appvet().args(["manifest", "samples/split-demo.apks"]).assert().code(0);
+    appvet().args(["manifest", "Cargo.toml"]).assert().code(4);
+}

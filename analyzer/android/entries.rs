@@ -43,7 +43,6 @@ const TEXT_EXTENSIONS: &[&str] = &[
     "toml",
     "env",
     "config",
-    "txt",
     "md",
 ];
 
@@ -83,9 +82,6 @@ const MEDIA_EXTENSIONS: &[&str] = &[
     "pro",
     "css",
     "tflite",
-    "bin",
-    "pak",
-    "dat",
 ];
 
 fn extension(name: &str) -> &str {

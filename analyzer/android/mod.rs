@@ -5,6 +5,7 @@ pub mod bundle;
 pub mod code;
 pub mod entries;
 pub mod manifest;
+pub mod network_security;
 
 use std::borrow::Cow;
 
@@ -102,11 +103,53 @@ pub fn analyze_apk(
     ctx.diags_at(prefix, "", outcome.diagnostics);
     merge_signing(ctx, outcome.signing, role);
 
+    if role == Role::Base {
+        read_network_security(ctx, zip, prefix);
+    }
     for e in &zip.entries {
         ctx.evidence.entry_names.push(format!("{prefix}{}", e.name));
     }
     read_code_and_assets(ctx, zip, prefix, is_aab);
     manifest
+}
+
+/// Decodes the network security config the manifest names, if the archive has it.
+fn read_network_security(ctx: &mut Context, zip: &ZipArchive, prefix: &str) {
+    let Some(path) = ctx.report.app.android.as_ref().and_then(|f| f.network_security_config.clone()) else {
+        return;
+    };
+    if path.starts_with('@') {
+        ctx.diag(
+            Diagnostic::info(
+                "network.config_unresolved",
+                format!("network security config reference {path} could not be resolved to a file"),
+            )
+            .at(format!("{prefix}AndroidManifest.xml")),
+        );
+        return;
+    }
+    let Some(entry) = zip.by_name(&path).cloned() else {
+        ctx.diag(
+            Diagnostic::info(
+                "network.config_missing",
+                format!("network security config {path} is not in the archive"),
+            )
+            .at(prefix.trim_end_matches('!').to_string()),
+        );
+        return;
+    };
+    let Some(data) = read_entry(ctx, zip, &entry, prefix) else { return };
+    let parsed = axml::parse(&data);
+    let location = format!("{prefix}{path}");
+    ctx.diags_at(prefix, &path, parsed.diagnostics);
+    if let Some(root) = parsed.root {
+        let mut diags = Vec::new();
+        let config = network_security::read(&root, &location, &mut diags);
+        ctx.report.diagnostics.extend(diags);
+        if let Some(facts) = ctx.report.app.android.as_mut() {
+            facts.network_security = Some(config);
+        }
+    }
 }
 
 fn merge_signing(ctx: &mut Context, s: crate::report::Signing, role: Role) {
@@ -241,13 +284,7 @@ fn read_code_and_assets(ctx: &mut Context, zip: &ZipArchive, prefix: &str, is_aa
                     }
                 }
             }
-            EntryRole::OpaqueAsset => {
-                if e.uncompressed_size <= MAX_SNIFF {
-                    if let Some(data) = read_entry(ctx, zip, e, prefix) {
-                        sniff_opaque(ctx, &data, &path);
-                    }
-                }
-            }
+            EntryRole::OpaqueAsset => sniff_opaque(ctx, zip, e, prefix, &path),
         }
     }
 }
@@ -266,25 +303,52 @@ fn scan_xml_values(ctx: &mut Context, e: &crate::formats::xml_tree::XmlElement, 
     }
 }
 
+/// Bytes of an opaque asset inflated to recognise its content.
+const SNIFF_PREFIX: usize = 64 << 10;
+
 /// Code hidden under an innocent name (`assets/a.dat` that is a DEX or a
-/// ZIP) is a packer or dropper technique: analyse it and say so.
-fn sniff_opaque(ctx: &mut Context, data: &[u8], path: &str) {
-    match crate::archive::sniff(data) {
+/// ZIP) is a packer or dropper technique: recognise it from the first bytes
+/// and analyse it. An entry whose first bytes inflate far beyond the ratio
+/// its header declares is lying about its size (a bomb in waiting).
+fn sniff_opaque(ctx: &mut Context, zip: &ZipArchive, e: &ZipEntry, prefix: &str, path: &str) {
+    let Some((head, consumed)) = zip.read_prefix(e, SNIFF_PREFIX) else { return };
+    // Header claims little compression, but the start inflates at >100:1.
+    let declared_ratio = e.uncompressed_size / e.compressed_size.max(1);
+    let local_ratio = head.len() as u64 / (consumed as u64).max(1);
+    if head.len() == SNIFF_PREFIX && local_ratio > 100 && declared_ratio < 10 {
+        ctx.diag(
+            Diagnostic::warning(
+                "zip.suspicious_ratio",
+                format!(
+                    "the first {} bytes inflate from {consumed} bytes ({local_ratio}:1) although the entry declares {declared_ratio}:1: its declared size is likely a lie (zip bomb); not inflated",
+                    head.len()
+                ),
+            )
+            .at(path.to_string()),
+        );
+        return;
+    }
+    let kind = crate::archive::sniff(&head);
+    if kind == crate::archive::Sniffed::Unknown || e.uncompressed_size > MAX_SNIFF {
+        return;
+    }
+    let Some(data) = read_entry(ctx, zip, e, prefix) else { return };
+    match kind {
         crate::archive::Sniffed::Dex => {
             ctx.diag(
                 Diagnostic::warning("code.hidden_dex", "a DEX file under a non-DEX name")
                     .at(path.to_string()),
             );
-            code::add_dex(ctx, path, data, false);
+            code::add_dex(ctx, path, &data, false);
         }
         crate::archive::Sniffed::Elf => {
             ctx.diag(
                 Diagnostic::warning("code.hidden_native", "an ELF library under a non-library name")
                     .at(path.to_string()),
             );
-            code::add_native(ctx, path, data, None);
+            code::add_native(ctx, path, &data, None);
         }
-        crate::archive::Sniffed::Zip => analyze_nested(ctx, data, path),
+        crate::archive::Sniffed::Zip => analyze_nested(ctx, &data, path),
         _ => {}
     }
 }
@@ -340,4 +404,30 @@ fn analyze_nested(ctx: &mut Context, data: &[u8], path: &str) {
         ctx.depth -= 1;
         ctx.diags_at(&prefix, "", zip.diagnostics);
     }
+}
+
+/// The app's manifest as XML text (`appvet manifest`): the base APK's for a
+/// bundle, the protobuf manifest for an AAB. Attribute names are resolved by
+/// resource ID, so obfuscated names read as Android reads them.
+pub fn manifest_xml(data: &[u8], limits: &crate::archive::zip::Limits) -> Result<String, String> {
+    let zip = ZipArchive::parse(data, limits).map_err(|e| e.to_string())?;
+    let mut budget = crate::archive::zip::Budget::new(limits);
+    let read = |zip: &ZipArchive<'_>, name: &str, budget: &mut crate::archive::zip::Budget| {
+        let entry = zip.by_name(name).ok_or_else(|| format!("no {name} in the archive"))?;
+        zip.read(entry, budget).map(|d| d.into_owned()).map_err(|e| e.to_string())
+    };
+    let decoded = if zip.by_name("AndroidManifest.xml").is_some() {
+        axml::parse(&read(&zip, "AndroidManifest.xml", &mut budget)?)
+    } else if zip.by_name("base/manifest/AndroidManifest.xml").is_some() {
+        proto_xml::parse(&read(&zip, "base/manifest/AndroidManifest.xml", &mut budget)?)
+    } else if zip.by_name("base.apk").is_some() {
+        let inner = read(&zip, "base.apk", &mut budget)?;
+        return manifest_xml(&inner, &crate::archive::zip::Limits { max_depth: 0, ..limits.clone() });
+    } else {
+        return Err("no Android manifest found (not an APK, AAB or bundle with base.apk)".into());
+    };
+    decoded
+        .root
+        .map(|root| axml::to_xml_text(&root))
+        .ok_or_else(|| "the manifest could not be decoded".into())
 }

@@ -88,7 +88,8 @@ pub fn classify_zip(zip: &zip::ZipArchive, file_name: &str) -> ContainerKind {
     if app_bundle {
         return ContainerKind::App;
     }
-    // An .ipa by name with no app inside: analyse it so the missing bundle is a finding.
+    // An .ipa without a bundle is still reported as one, with the missing
+    // app as a finding, rather than refused.
     if lower.ends_with(".ipa") {
         return ContainerKind::Ipa;
     }

@@ -8,6 +8,7 @@
 //! - 4: no input could be analysed
 
 mod inputs;
+mod manifest;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -40,6 +41,11 @@ struct Cli {
 enum Command {
     /// Analyse apps (APK, XAPK, APKS, AAB, DEX, ELF); directories are searched recursively.
     Scan(ScanArgs),
+    /// Print an app's AndroidManifest.xml, decoded, as XML text.
+    Manifest {
+        /// APK, AAB, or bundle (XAPK/APKS) with a base.apk.
+        path: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -77,6 +83,7 @@ pub fn run() -> i32 {
     };
     match cli.command {
         Command::Scan(args) => scan(args),
+        Command::Manifest { path } => manifest::run(&path),
     }
 }
 

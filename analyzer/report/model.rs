@@ -130,6 +130,26 @@ pub struct AndroidFacts {
     pub meta_data: Vec<MetaData>,
     pub uses_features: Vec<String>,
     pub uses_libraries: Vec<String>,
+    /// The network security config the manifest points to, decoded.
+    pub network_security: Option<NetworkSecurity>,
+}
+
+/// What `res/xml/<network_security_config>.xml` allows.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct NetworkSecurity {
+    /// Entry path of the config.
+    pub source: String,
+    /// `cleartextTrafficPermitted` of `<base-config>`, when written.
+    pub cleartext_default: Option<bool>,
+    /// Domains whose `<domain-config>` permits cleartext (HTTP).
+    pub cleartext_domains: Vec<String>,
+    /// User-installed CAs are trusted outside `<debug-overrides>`: traffic can
+    /// be intercepted by anyone who can add a CA to the device.
+    pub trusts_user_certificates: bool,
+    /// Domains with certificate pins.
+    pub pinned_domains: Vec<String>,
+    /// Every domain the config names (these are hosts too).
+    pub domains: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]

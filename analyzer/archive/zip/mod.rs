@@ -288,6 +288,38 @@ impl<'a> ZipArchive<'a> {
         rest.get(..len)
     }
 
+    /// The first `n` bytes of an entry (fewer if it is shorter), without
+    /// inflating the rest: enough to recognise content by its magic. Also
+    /// returns how many stored/compressed bytes produced them. Not charged to
+    /// a budget: at most `n` bytes are ever produced.
+    pub fn read_prefix(&self, entry: &ZipEntry, n: usize) -> Option<(Cow<'a, [u8]>, usize)> {
+        let raw = self.raw_compressed(entry)?;
+        if entry.method == METHOD_STORED {
+            let len = n.min(raw.len()).min(usize::try_from(entry.uncompressed_size).unwrap_or(usize::MAX));
+            return Some((Cow::Borrowed(raw.get(..len)?), len));
+        }
+        let mut out = Vec::with_capacity(n);
+        let mut inflater = flate2::Decompress::new(false);
+        // Input is fed in small steps so `consumed` says how much input the
+        // prefix really took (the inflater reads ahead otherwise).
+        const STEP: usize = 64;
+        loop {
+            let at = usize::try_from(inflater.total_in()).unwrap_or(usize::MAX);
+            let Some(rest) = raw.get(at..) else { break };
+            let chunk = rest.get(..STEP).unwrap_or(rest);
+            let before = (inflater.total_in(), out.len());
+            match inflater.decompress_vec(chunk, &mut out, flate2::FlushDecompress::None) {
+                Ok(flate2::Status::StreamEnd) | Err(_) => break,
+                Ok(_) => {}
+            }
+            if out.len() >= n || (inflater.total_in(), out.len()) == before {
+                break;
+            }
+        }
+        let consumed = usize::try_from(inflater.total_in()).unwrap_or(usize::MAX);
+        Some((Cow::Owned(out), consumed))
+    }
+
     /// Inflates (or borrows, when stored) one entry, charging `budget`.
     /// Read-time anomalies (CRC or size mismatch) are dropped; use
     /// [`ZipArchive::read_with_diagnostics`] to keep them.

@@ -391,3 +391,13 @@ fn truncations_and_corruptions_never_panic() {
         }
     }
 }
+
+#[test]
+fn read_prefix_inflates_only_the_start() {
+    let zeros = vec![0u8; 4 << 20];
+    let data = ZipBuilder::with(vec![TestEntry::deflated("assets/a.bin", &zeros)]).build();
+    let zip = ZipArchive::parse(&data, &Limits::default()).unwrap();
+    let (head, consumed) = zip.read_prefix(&zip.entries[0], 65536).unwrap();
+    assert_eq!(head.len(), 65536);
+    assert!(consumed < 1000, "consumed {consumed}");
+}

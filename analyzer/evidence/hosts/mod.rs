@@ -51,6 +51,9 @@ struct HostEntry {
     schemes: BTreeSet<String>,
     evidence: Vec<Evidence>,
     total: u32,
+    /// Every sighting was a bare name (no scheme): such a host is dropped at
+    /// the end if a code package learnt after the sighting covers it.
+    bare_only: bool,
 }
 
 /// Collects hosts from the strings of one app.
@@ -103,11 +106,13 @@ impl HostExtractor {
                 schemes: BTreeSet::new(),
                 evidence: Vec::new(),
                 total: 0,
+                bare_only: true,
             }),
         };
         entry.total = entry.total.saturating_add(1);
         if let Some(scheme) = found.scheme {
             entry.schemes.insert(scheme);
+            entry.bare_only = false;
         }
         if entry.evidence.len() < MAX_EVIDENCE_PER_HOST
             && !entry.evidence.iter().any(|e| e.source == source && e.kind == kind && e.value == found.value)
@@ -138,9 +143,13 @@ impl HostExtractor {
                 ),
             ));
         }
+        let known = self.known;
         let mut hosts: Vec<Host> = self
             .hosts
             .into_iter()
+            // Strings are scanned as they come, before every class of the app
+            // is known; a bare name that turned out to be a package is not a host.
+            .filter(|(host, entry)| !(entry.bare_only && known.covers(host)))
             .map(|(host, entry)| Host {
                 host,
                 domain: entry.domain,

@@ -390,3 +390,16 @@ fn registrable_domain_uses_the_icann_section() {
     assert_eq!(domain("alog.umeng.com").as_deref(), Some("umeng.com"));
     assert_eq!(domain("a.b.example.co.uk").as_deref(), Some("example.co.uk"));
 }
+
+#[test]
+fn bare_names_seen_before_their_package_is_known_are_dropped() {
+    let mut x = HostExtractor::new(&[]);
+    x.scan("resources.arsc", "resource", "acme.api.shop");
+    x.scan("resources.arsc", "resource", "https://log.umeng.cn/x");
+    let mut before = HostExtractor::new(&[]);
+    before.scan("resources.arsc", "resource", "acme.api.shop");
+    assert_eq!(before.finish().len(), 1, "accepted while no package covers it");
+    x.add_code_packages(["Lcom/acme/api/shop/Main;"]);
+    let hosts: Vec<_> = x.finish().into_iter().map(|h| h.host).collect();
+    assert_eq!(hosts, ["log.umeng.cn"]);
+}

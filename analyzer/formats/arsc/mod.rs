@@ -387,6 +387,17 @@ impl ResourceTable {
         }
     }
 
+    /// Calls `f` with every string of the global value pool (string resources
+    /// of all configurations: endpoints often live in `strings.xml`).
+    pub fn for_each_value_string(&self, mut f: impl FnMut(&str)) {
+        let pool = self.pool(self.global_strings);
+        for i in 0..u32::try_from(pool.len()).unwrap_or(u32::MAX) {
+            if let Some(s) = pool.get(i) {
+                f(&s);
+            }
+        }
+    }
+
     /// Names of the packages in the table (e.g. `com.example.app`).
     pub fn package_names(&self) -> Vec<String> {
         self.packages.iter().map(|p| p.name.clone()).collect()
