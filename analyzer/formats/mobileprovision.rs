@@ -67,7 +67,7 @@ pub fn parse(data: &[u8], entry: &str) -> (Option<ProvisioningProfile>, Vec<Diag
     let mut diagnostics = Vec::new();
     let Some(content) = payload(data) else {
         diagnostics.push(Diagnostic::error(
-            "mobileprovision.no_payload",
+            "provision.no_payload",
             "no property list inside the provisioning profile",
         ));
         return (None, diagnostics);
@@ -75,7 +75,7 @@ pub fn parse(data: &[u8], entry: &str) -> (Option<ProvisioningProfile>, Vec<Diag
     let dict = match property_list::parse_dict(&content) {
         Ok(d) => d,
         Err(e) => {
-            diagnostics.push(Diagnostic::error("mobileprovision.bad_plist", e.to_string()));
+            diagnostics.push(Diagnostic::error("provision.bad_plist", e.to_string()));
             return (None, diagnostics);
         }
     };

@@ -120,9 +120,9 @@ mod tests {
         assert_eq!(app_roots(NAMES.iter().copied()), ["Payload/Demo.app/"]);
         let nested = nested_bundles("Payload/Demo.app/", NAMES.iter().copied());
         assert_eq!(nested.len(), 2);
-        assert_eq!(nested[0].kind, NestedKind::Extension);
-        assert_eq!(nested[0].default_executable(), "Keys");
-        assert_eq!(nested[1].dir, "Payload/Demo.app/Frameworks/Track.framework/");
+        assert_eq!(nested[0].dir, "Payload/Demo.app/Frameworks/Track.framework/");
+        assert_eq!(nested[1].kind, NestedKind::Extension);
+        assert_eq!(nested[1].default_executable(), "Keys");
         assert_eq!(
             dylibs("Payload/Demo.app/", NAMES.iter().copied()),
             ["Payload/Demo.app/Frameworks/libswiftCore.dylib"]
