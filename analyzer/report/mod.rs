@@ -1,5 +1,6 @@
 //! The report model and its renderers.
 
+pub mod html;
 pub mod json;
 pub mod model;
 pub mod text;
