@@ -127,7 +127,7 @@ fn render_verdict(o: &mut String, r: &Report, style: &Style) {
     for (name, score) in
         [("data collection", &r.risk.data_collection), ("jurisdiction", &r.risk.jurisdiction)]
     {
-        let _ = writeln!(o, "  {:<11} {}/100", name.split(' ').next().unwrap_or(name), score.score);
+        let _ = writeln!(o, "  {name:<15} {}/100", score.score);
         let mut top: Vec<_> = score.factors.iter().collect();
         top.sort_by(|a, b| b.weight.cmp(&a.weight));
         for f in top.iter().take(5) {
