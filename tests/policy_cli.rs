@@ -22,21 +22,31 @@ fn verdict(out: &[u8]) -> serde_json::Value {
 
 #[test]
 fn datahungry_cn_sample_is_blocked_and_spy_sensitive_under_nl_aivd() {
-    let out = appvet().args(["scan", DATAHUNGRY, "--policy", "nl-aivd"]).assert().code(11).get_output().stdout.clone();
+    let out = appvet()
+        .args(["scan", DATAHUNGRY, "--policy", "nl-aivd"])
+        .assert()
+        .code(11)
+        .get_output()
+        .stdout
+        .clone();
     let v = verdict(&out);
     assert_eq!(v["decision"], "block");
     assert_eq!(v["spy_sensitive"], true);
     let reasons = v["reasons"].to_string();
     assert!(reasons.contains("jurisdiction.publisher.CN"), "{reasons}");
     let criteria = v["matched_criteria"].to_string();
-    assert!(criteria.contains("capability.location") && criteria.contains("capability.microphone"), "{criteria}");
+    assert!(
+        criteria.contains("capability.location") && criteria.contains("capability.microphone"),
+        "{criteria}"
+    );
     assert!(criteria.contains("certificate"), "{criteria}");
 }
 
 #[test]
 fn benign_sample_is_approved_under_every_preset() {
     for policy in ["baseline", "nl-aivd", "us-foreign-adversaries"] {
-        let out = appvet().args(["scan", BENIGN, "--policy", policy]).assert().code(0).get_output().stdout.clone();
+        let out =
+            appvet().args(["scan", BENIGN, "--policy", policy]).assert().code(0).get_output().stdout.clone();
         assert_eq!(verdict(&out)["decision"], "approve", "{policy}");
     }
 }
@@ -61,7 +71,9 @@ fn exception_approves_only_while_valid() {
     )
     .unwrap();
     let f = file.to_str().unwrap();
-    let args = |today: &'static str| ["scan", DATAHUNGRY, "--policy", "nl-aivd", "--exceptions", f, "--today", today];
+    let args = |today: &'static str| {
+        ["scan", DATAHUNGRY, "--policy", "nl-aivd", "--exceptions", f, "--today", today]
+    };
     let out = appvet().args(args("2030-06-30")).assert().code(0).get_output().stdout.clone();
     let v = verdict(&out);
     assert_eq!((v["decision"].as_str(), v["spy_sensitive"].as_bool()), (Some("approve"), Some(true)));
@@ -75,7 +87,8 @@ fn exception_approves_only_while_valid() {
 
 #[test]
 fn html_report_is_self_contained_and_scriptless() {
-    let out = appvet().args(["scan", DATAHUNGRY, "--policy", "nl-aivd", "--format", "html"]).assert().code(11);
+    let out =
+        appvet().args(["scan", DATAHUNGRY, "--policy", "nl-aivd", "--format", "html"]).assert().code(11);
     let html = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("data-decision=\"block\"") && html.contains("SPY-SENSITIVE"));
@@ -86,7 +99,8 @@ fn html_report_is_self_contained_and_scriptless() {
 
 #[test]
 fn text_report_leads_with_the_verdict() {
-    let out = appvet().args(["scan", DATAHUNGRY, "--policy", "nl-aivd", "--format", "text"]).assert().code(11);
+    let out =
+        appvet().args(["scan", DATAHUNGRY, "--policy", "nl-aivd", "--format", "text"]).assert().code(11);
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let second = text.lines().nth(1).unwrap();
     assert!(second.contains("VERDICT     BLOCK") && second.contains("SPY-SENSITIVE"), "{text}");

@@ -67,7 +67,8 @@ fn the_schema_rejects_what_the_contract_forbids() {
     doc["verdict"]["decision"] = "maybe".into();
     assert!(!v.is_valid(&doc));
     doc["verdict"] = Value::Null;
-    doc["hosts"] = serde_json::json!([{ "host": "a", "domain": null, "owner": null, "country": "cn", "evidence": [] }]);
+    doc["hosts"] =
+        serde_json::json!([{ "host": "a", "domain": null, "owner": null, "country": "cn", "evidence": [] }]);
     assert!(!v.is_valid(&doc), "lower-case country accepted");
 }
 

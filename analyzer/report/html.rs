@@ -123,7 +123,7 @@ fn app_section(o: &mut String, r: &Report) {
         "<section id=\"app\"><h2>App</h2><table>\
 <tr><th>Name</th><td>{}</td></tr><tr><th>Id</th><td class=\"mono\">{}</td></tr>\
 <tr><th>Version</th><td>{} ({})</td></tr><tr><th>Platform</th><td>{}</td></tr>\
-<tr><th>Input</th><td class=\"mono\">{} &middot; {} &middot; {} bytes &middot; sha256 {}</td></tr></table></section>\n",
+<tr><th>Input</th><td class=\"mono\">{} &middot; {} &middot; {} bytes &middot; sha256 {}</td></tr></table></section>",
         opt(&a.name),
         opt(&a.id),
         opt(&a.version),
@@ -134,6 +134,7 @@ fn app_section(o: &mut String, r: &Report) {
         r.input.size,
         esc(&r.input.sha256)
     );
+    o.push('\n');
 }
 
 fn evidence_list(ev: &[Evidence]) -> String {

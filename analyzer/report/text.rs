@@ -129,7 +129,7 @@ fn render_verdict(o: &mut String, r: &Report, style: &Style) {
     {
         let _ = writeln!(o, "  {name:<15} {}/100", score.score);
         let mut top: Vec<_> = score.factors.iter().collect();
-        top.sort_by(|a, b| b.weight.cmp(&a.weight));
+        top.sort_by_key(|f| std::cmp::Reverse(f.weight));
         for f in top.iter().take(5) {
             let ev = f
                 .evidence
