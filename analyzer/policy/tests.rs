@@ -140,3 +140,17 @@ fn bad_policies_are_refused() {
     assert!(Policy::parse(&format!("{base}typo = 1\n"), "p").is_err());
     assert!(Policy::load("no-such-policy").is_err());
 }
+
+#[test]
+fn a_country_code_domain_alone_sends_to_review_without_the_spy_flag() {
+    let (mut r, ev) = location_app();
+    r.hosts.push(Host {
+        host: "t.example.cn".into(),
+        domain: Some("example.cn".into()),
+        ..Default::default()
+    });
+    let v = judged(r, &ev, "nl-aivd");
+    assert!(!v.spy_sensitive);
+    assert_eq!(v.decision, "review");
+    assert_eq!(v.rules[0].factors, ["jurisdiction.host_owner.example.cn"]);
+}
