@@ -12,6 +12,7 @@ use crate::archive::{self, ContainerKind, Sniffed};
 use crate::evidence::hosts::HostExtractor;
 use crate::evidence::AppEvidence;
 use crate::ios;
+use crate::policy::ExceptionSet;
 use crate::report::{App, Code, Diagnostic, Input, Report, Risk, Signing, Tool, SCHEMA};
 use crate::signatures::Database;
 
@@ -112,6 +113,10 @@ impl<'a> Context<'a> {
         let (hosts, diags) = self.hosts.finish_with_diagnostics();
         self.report.hosts = hosts;
         self.report.diagnostics.extend(diags);
+        // Risk and verdict come last: they read SDKs, hosts and everything above.
+        crate::risk::assess(&mut self.report, &self.evidence, crate::risk::RiskTables::embedded());
+        self.report.verdict =
+            Some(crate::policy::Policy::baseline().evaluate(&self.report, &ExceptionSet::none()));
         ScanOutput { report: self.report, evidence: self.evidence }
     }
 }

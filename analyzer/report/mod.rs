@@ -1,7 +1,10 @@
 //! The report model and its renderers.
 
+pub mod diff;
+pub mod html;
 pub mod json;
 pub mod model;
+pub mod sarif;
 pub mod text;
 
 pub use model::*;

@@ -504,9 +504,22 @@ pub struct Host {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Capability {
     pub id: String,
+    /// A permission, usage description, manifest component or entitlement asks for it.
     pub declared: bool,
+    /// Code (API references, imported symbols) or an embedded SDK's category reaches it.
     pub observed: bool,
+    /// Declared evidence first (kind permission | component | intent-action |
+    /// usage-description), then observed (api | symbol | sdk); capped per kind.
     pub evidence: Vec<Evidence>,
+    /// Human label (`Location (precise or approximate)`).
+    pub label: String,
+    /// Group that policies name: location | contacts | microphone | camera |
+    /// messages | identifiers | input | screen | personal | control.
+    pub data_class: String,
+    /// `declared_unused` (declared, no code reaches it) or `used_undeclared`
+    /// (code reaches a permission-gated capability the app does not declare:
+    /// often SDK code, or a permission obtained another way); null otherwise.
+    pub finding: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -523,20 +536,76 @@ pub struct Score {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Factor {
+    /// Stable id (`data_collection.capability.location`,
+    /// `jurisdiction.publisher.CN`, `jurisdiction.sdk_owner.<sdk id>`).
     pub id: String,
+    /// Points this factor adds to the score (weights come from `signatures/risk/weights.toml`).
     pub weight: u32,
     pub description: String,
     pub evidence: Vec<Evidence>,
+    /// Jurisdiction factors: ISO 3166-1 alpha-2 country; null otherwise.
+    pub country: Option<String>,
+    /// Jurisdiction factors: publisher | sdk_owner | host_owner; null otherwise.
+    pub subject: Option<String>,
+    /// Jurisdiction factors: how the country was attributed:
+    /// certificate | entity | package_prefix | cctld; null otherwise.
+    pub confidence: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Verdict {
+    /// approve | review | block, after exceptions.
+    pub decision: String,
+    /// Name of the policy applied (`nl-aivd`, or the file's `name`).
+    pub policy: String,
+    /// The policy's spy-sensitive criteria hold; reported even when an
+    /// exception approves the app.
+    pub spy_sensitive: bool,
+    /// Ids of the spy-sensitive criteria that matched (details in `matched_criteria`).
+    pub criteria: Vec<String>,
+    /// One sentence per matched rule, naming the factors it rests on.
+    pub reasons: Vec<String>,
+    /// The decision the rules reached before any exception.
+    pub decision_before_exceptions: String,
+    /// The rules that matched, each with the factors it rests on.
+    pub rules: Vec<RuleMatch>,
+    /// The spy-sensitive criteria that matched, with factors and evidence.
+    pub matched_criteria: Vec<CriterionMatch>,
+    /// Exceptions naming this app: applied, or why not (expired, signer mismatch).
+    pub exceptions: Vec<ExceptionOutcome>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct RuleMatch {
+    pub id: String,
     /// approve | review | block
     pub decision: String,
-    pub policy: String,
-    pub spy_sensitive: bool,
-    pub criteria: Vec<String>,
-    pub reasons: Vec<String>,
+    pub description: String,
+    /// Ids of `risk.*.factors[]` (or capabilities) the rule matched on.
+    pub factors: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct CriterionMatch {
+    /// `spy.publisher`, `spy.sdk_owner`, `spy.host_owner`.
+    pub id: String,
+    pub description: String,
+    /// Jurisdiction factor ids and capability ids that make the criterion hold.
+    pub factors: Vec<String>,
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ExceptionOutcome {
+    pub app_id: String,
+    pub signer_sha256: String,
+    pub justification: String,
+    /// Last day the exception is valid (YYYY-MM-DD).
+    pub expires: String,
+    /// applied | expired | signer_mismatch | signature_not_verified
+    pub status: String,
+    /// The date the exception was checked against (YYYY-MM-DD).
+    pub checked_on: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -30,12 +30,35 @@ fn clean(s: &str) -> String {
     out
 }
 
-/// A readable summary of one report.
+/// A readable summary of one report, without colour.
 pub fn render(r: &Report) -> String {
+    render_styled(r, false)
+}
+
+/// ANSI styling, used only when the caller writes to a terminal.
+struct Style {
+    on: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+}
+
+/// A readable summary: verdict, why, top factors, then the facts. `color`
+/// adds ANSI colours (the CLI passes true only when stdout is a terminal).
+pub fn render_styled(r: &Report, color: bool) -> String {
+    let style = Style { on: color };
     let mut o = String::new();
     let a = &r.app;
     let i = &r.input;
     let _ = writeln!(o, "{} ({}, {} bytes, sha256 {})", clean(&i.path), i.kind, i.size, i.sha256);
+    render_verdict(&mut o, r, &style);
     let _ = writeln!(
         o,
         "  app         {} {} (code {}) \"{}\"  min sdk {}  target sdk {}",
@@ -71,9 +94,85 @@ pub fn render(r: &Report) -> String {
     for e in &r.embedded {
         let _ = writeln!(o, "  embedded    {} ({}) package {}", clean(&e.entry), e.kind, or_dash(&e.package));
     }
+    render_capabilities(&mut o, r);
+    render_sdks(&mut o, r);
     render_hosts(&mut o, r);
     render_diagnostics(&mut o, r);
     o
+}
+
+fn render_verdict(o: &mut String, r: &Report, style: &Style) {
+    if let Some(v) = &r.verdict {
+        let colour = match v.decision.as_str() {
+            "approve" => "1;32",
+            "review" => "1;33",
+            _ => "1;31",
+        };
+        let mut line = format!("  VERDICT     {}", style.paint(colour, &v.decision.to_uppercase()));
+        let _ = write!(line, " under policy {}", clean(&v.policy));
+        if v.decision != v.decision_before_exceptions {
+            let _ = write!(line, " (by exception; rules said {})", v.decision_before_exceptions);
+        }
+        if v.spy_sensitive {
+            let _ = write!(line, "  {}", style.paint("1;35", "SPY-SENSITIVE"));
+        }
+        let _ = writeln!(o, "{line}");
+        for c in &v.matched_criteria {
+            let _ = writeln!(o, "    criterion {}: {}", c.id, clean(&c.description));
+        }
+        for reason in &v.reasons {
+            let _ = writeln!(o, "    why       {}", clean(reason));
+        }
+    }
+    for (name, score) in
+        [("data collection", &r.risk.data_collection), ("jurisdiction", &r.risk.jurisdiction)]
+    {
+        let _ = writeln!(o, "  {name:<15} {}/100", score.score);
+        let mut top: Vec<_> = score.factors.iter().collect();
+        top.sort_by_key(|f| std::cmp::Reverse(f.weight));
+        for f in top.iter().take(5) {
+            let ev = f
+                .evidence
+                .first()
+                .map(|e| format!("  <- {}: {}", clean(&e.source), clean(&e.value)))
+                .unwrap_or_default();
+            let _ = writeln!(o, "    +{:<3} {}{ev}", f.weight, clean(&f.description));
+        }
+        if top.len() > 5 {
+            let _ = writeln!(o, "    ... {} more factors", top.len() - 5);
+        }
+    }
+}
+
+fn render_capabilities(o: &mut String, r: &Report) {
+    if r.capabilities.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "  capabilities (D = declared, O = observed in code)");
+    for c in &r.capabilities {
+        let finding = match c.finding.as_deref() {
+            Some("declared_unused") => "  declared, not seen in code",
+            Some("used_undeclared") => "  USED WITHOUT PERMISSION",
+            _ => "",
+        };
+        let _ = writeln!(
+            o,
+            "    {}{} {:20}{finding}",
+            if c.declared { "D" } else { "-" },
+            if c.observed { "O" } else { "-" },
+            c.id
+        );
+    }
+}
+
+fn render_sdks(o: &mut String, r: &Report) {
+    if r.sdks.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "  sdks        {}", r.sdks.len());
+    for s in &r.sdks {
+        let _ = writeln!(o, "    {:30} {} [{}]", clean(&s.name), or_dash(&s.owner), or_dash(&s.country));
+    }
 }
 
 fn render_signing(o: &mut String, r: &Report) {
@@ -107,7 +206,11 @@ fn render_hosts(o: &mut String, r: &Report) {
     let _ = writeln!(o, "  hosts       {}", r.hosts.len());
     for h in r.hosts.iter().take(SHOWN) {
         let source = h.evidence.first().map(|e| clean(&e.source)).unwrap_or_default();
-        let _ = writeln!(o, "    {:40} {}", clean(&h.host), source);
+        let owner = match (&h.owner, &h.country) {
+            (None, None) => String::new(),
+            (owner, country) => format!(" [{} {}]", or_dash(owner), or_dash(country)),
+        };
+        let _ = writeln!(o, "    {:40} {}{owner}", clean(&h.host), source);
     }
     if r.hosts.len() > SHOWN {
         let _ = writeln!(o, "    ... {} more", r.hosts.len() - SHOWN);
@@ -130,11 +233,27 @@ fn render_diagnostics(o: &mut String, r: &Report) {
 
 #[cfg(test)]
 mod tests {
-    use super::clean;
+    use super::*;
 
     #[test]
     fn control_characters_cannot_forge_lines() {
         assert_eq!(clean("a\nb\u{0}c\u{1b}[31m"), "a\\nb\\u{0}c\\u{1b}[31m");
         assert_eq!(clean("普通话 ok"), "普通话 ok");
+    }
+
+    #[test]
+    fn colour_only_when_asked() {
+        let mut r = crate::risk::tests_support::report();
+        r.verdict = Some(crate::report::Verdict {
+            decision: "block".into(),
+            decision_before_exceptions: "block".into(),
+            policy: "nl-aivd".into(),
+            spy_sensitive: true,
+            ..Default::default()
+        });
+        let plain = render(&r);
+        assert!(plain.contains("VERDICT     BLOCK under policy nl-aivd  SPY-SENSITIVE"), "{plain}");
+        assert!(!plain.contains('\x1b'));
+        assert!(render_styled(&r, true).contains("\x1b[1;31mBLOCK"));
     }
 }

@@ -1,0 +1,417 @@
+//! Policies: TOML files mapping findings to approve / review / block, with
+//! presets in `signatures/policies/` (`baseline`, the default; `nl-aivd`;
+//! `us-foreign-adversaries`), each citing its source. Evaluating a policy
+//! over a report yields the [`Verdict`]: the decision after exceptions, the
+//! rules that matched and the spy-sensitive criteria, each pointing at the
+//! factors and evidence it rests on.
+
+pub mod exceptions;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde::Deserialize;
+
+use crate::report::{CriterionMatch, Evidence, Report, RuleMatch, Verdict};
+use crate::risk::attribution::{attributions, Attribution, Confidence};
+use crate::risk::RiskTables;
+
+pub use exceptions::{Date, Exception, ExceptionSet};
+
+#[derive(Debug, thiserror::Error)]
+pub enum PolicyError {
+    #[error("{path}: {source}")]
+    Io { path: String, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Syntax { path: String, message: String },
+}
+
+/// Ordered: the strictest matching rule wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Approve,
+    Review,
+    Block,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::Review => "review",
+            Decision::Block => "block",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Decision> {
+        Some(match s {
+            "approve" => Decision::Approve,
+            "review" => Decision::Review,
+            "block" => Decision::Block,
+            _ => return None,
+        })
+    }
+}
+
+/// When a policy calls an app spy-sensitive: a party of one of `subjects`
+/// in one of the policy's countries, together with reach into one of
+/// `data_classes` (capability data classes).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpyCriteria {
+    #[serde(default)]
+    pub subjects: Vec<String>,
+    #[serde(default)]
+    pub data_classes: Vec<String>,
+    /// Weakest attribution that counts (`certificate` ... `cctld`); all when absent.
+    #[serde(default)]
+    pub min_confidence: Option<String>,
+}
+
+/// One rule: every condition written must hold (an empty rule is refused).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub id: String,
+    pub decision: Decision,
+    pub description: String,
+    /// The policy's spy-sensitive criteria hold.
+    #[serde(default)]
+    pub spy_sensitive: bool,
+    /// A party of one of these subjects (publisher | sdk_owner | host_owner)
+    /// is in one of the policy's countries.
+    #[serde(default)]
+    pub subjects: Vec<String>,
+    /// Weakest attribution that counts for `subjects`.
+    #[serde(default)]
+    pub min_confidence: Option<String>,
+    #[serde(default)]
+    pub min_data_collection: Option<u32>,
+    #[serde(default)]
+    pub min_jurisdiction: Option<u32>,
+    /// The app declares or reaches any of these capabilities.
+    #[serde(default)]
+    pub capabilities: Vec<String>,
+    /// A capability finding of this kind exists (`used_undeclared`, `declared_unused`).
+    #[serde(default)]
+    pub capability_finding: Option<String>,
+    #[serde(default)]
+    pub signing_not_verified: bool,
+    #[serde(default)]
+    pub debug_certificate: bool,
+}
+
+impl Rule {
+    fn is_empty(&self) -> bool {
+        !self.spy_sensitive
+            && self.subjects.is_empty()
+            && self.min_data_collection.is_none()
+            && self.min_jurisdiction.is_none()
+            && self.capabilities.is_empty()
+            && self.capability_finding.is_none()
+            && !self.signing_not_verified
+            && !self.debug_certificate
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Policy {
+    pub name: String,
+    pub title: String,
+    /// Where the policy comes from (law, guidance), as citations.
+    pub sources: Vec<String>,
+    /// ISO 3166-1 alpha-2 countries of concern.
+    #[serde(default)]
+    pub countries: Vec<String>,
+    #[serde(default)]
+    pub spy_sensitive: SpyCriteria,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+const PRESETS: [(&str, &str); 3] = [
+    ("baseline", include_str!("../../signatures/policies/baseline.toml")),
+    ("nl-aivd", include_str!("../../signatures/policies/nl-aivd.toml")),
+    ("us-foreign-adversaries", include_str!("../../signatures/policies/us-foreign-adversaries.toml")),
+];
+
+/// The preset used when no policy is named.
+pub const DEFAULT_POLICY: &str = "baseline";
+
+impl Policy {
+    /// Names of the built-in presets.
+    pub fn preset_names() -> impl Iterator<Item = &'static str> {
+        PRESETS.iter().map(|(n, _)| *n)
+    }
+
+    /// A built-in preset by name.
+    pub fn preset(name: &str) -> Option<Policy> {
+        let (_, text) = PRESETS.iter().find(|(n, _)| *n == name)?;
+        Policy::parse(text, name).ok()
+    }
+
+    /// The default policy (`baseline`).
+    pub fn baseline() -> Policy {
+        Policy::preset(DEFAULT_POLICY).unwrap_or_else(|| Policy {
+            name: DEFAULT_POLICY.into(),
+            title: String::new(),
+            sources: Vec::new(),
+            countries: Vec::new(),
+            spy_sensitive: SpyCriteria::default(),
+            rules: Vec::new(),
+        })
+    }
+
+    /// A preset name, or else a path to a policy file.
+    pub fn load(name_or_path: &str) -> Result<Policy, PolicyError> {
+        if let Some(p) = Policy::preset(name_or_path) {
+            return Ok(p);
+        }
+        let path = Path::new(name_or_path);
+        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
+            path: format!(
+                "{name_or_path} (not a preset: {})",
+                Policy::preset_names().collect::<Vec<_>>().join(", ")
+            ),
+            source,
+        })?;
+        Policy::parse(&text, name_or_path)
+    }
+
+    pub fn parse(text: &str, path: &str) -> Result<Policy, PolicyError> {
+        let syntax = |message: String| PolicyError::Syntax { path: path.into(), message };
+        let p: Policy = toml::from_str(text).map_err(|e| syntax(e.to_string()))?;
+        for r in &p.rules {
+            if r.is_empty() {
+                return Err(syntax(format!("rule {} has no condition and would match every app", r.id)));
+            }
+            for s in r.subjects.iter().chain(&p.spy_sensitive.subjects) {
+                if !matches!(s.as_str(), "publisher" | "sdk_owner" | "host_owner") {
+                    return Err(syntax(format!("unknown subject {s:?} (publisher, sdk_owner, host_owner)")));
+                }
+            }
+            for c in r.min_confidence.iter().chain(&p.spy_sensitive.min_confidence) {
+                if Confidence::parse(c).is_none() {
+                    return Err(syntax(format!("unknown confidence {c:?}")));
+                }
+            }
+        }
+        if let Some(c) = p.countries.iter().find(|c| c.len() != 2 || c.to_ascii_uppercase() != **c) {
+            return Err(syntax(format!("country {c:?} is not an upper-case ISO 3166-1 alpha-2 code")));
+        }
+        Ok(p)
+    }
+
+    /// Parties of `subjects` in the policy's countries, at `min_confidence` or stronger.
+    fn parties<'a>(
+        &self,
+        all: &'a [Attribution],
+        subjects: &[String],
+        min: Option<&str>,
+    ) -> Vec<&'a Attribution> {
+        let min = min.and_then(Confidence::parse).unwrap_or(Confidence::Cctld);
+        all.iter()
+            .filter(|a| subjects.iter().any(|s| s == a.subject.as_str()))
+            .filter(|a| self.countries.contains(&a.country) && a.confidence <= min)
+            .collect()
+    }
+
+    /// The verdict for a report whose capabilities and risk are filled.
+    pub fn evaluate(&self, report: &Report, exceptions: &ExceptionSet) -> Verdict {
+        let tables = RiskTables::embedded();
+        let all = attributions(report, &tables.weights.jurisdiction);
+
+        let matched_criteria = self.spy_criteria(report, &all);
+        let spy_sensitive = !matched_criteria.is_empty();
+
+        let mut rules = Vec::new();
+        for rule in &self.rules {
+            if let Some(factors) = self.rule_matches(rule, report, &all, spy_sensitive, &matched_criteria) {
+                rules.push(RuleMatch {
+                    id: rule.id.clone(),
+                    decision: rule.decision.as_str().into(),
+                    description: rule.description.clone(),
+                    factors,
+                });
+            }
+        }
+        let before =
+            rules.iter().filter_map(|r| Decision::parse(&r.decision)).max().unwrap_or(Decision::Approve);
+        let (exception_outcomes, granted) = exceptions.check(report);
+        let decision = granted.unwrap_or(before);
+
+        let mut reasons: Vec<String> = rules
+            .iter()
+            .map(|r| {
+                let factors =
+                    if r.factors.is_empty() { String::new() } else { format!(" [{}]", r.factors.join(", ")) };
+                format!("{}: {}{factors}", r.decision, r.description)
+            })
+            .collect();
+        for e in &exception_outcomes {
+            reasons.push(match e.status.as_str() {
+                "applied" => format!(
+                    "exception applied until {} (signer {}): {}",
+                    e.expires, e.signer_sha256, e.justification
+                ),
+                other => format!(
+                    "exception not applied ({other}; expires {}, checked {})",
+                    e.expires, e.checked_on
+                ),
+            });
+        }
+        Verdict {
+            decision: decision.as_str().into(),
+            policy: self.name.clone(),
+            spy_sensitive,
+            criteria: matched_criteria.iter().map(|c| c.id.clone()).collect(),
+            reasons,
+            decision_before_exceptions: before.as_str().into(),
+            rules,
+            matched_criteria,
+            exceptions: exception_outcomes,
+        }
+    }
+
+    fn spy_criteria(&self, report: &Report, all: &[Attribution]) -> Vec<CriterionMatch> {
+        let spy = &self.spy_sensitive;
+        let reach: Vec<_> =
+            report.capabilities.iter().filter(|c| spy.data_classes.contains(&c.data_class)).collect();
+        if reach.is_empty() {
+            return Vec::new();
+        }
+        let parties = self.parties(all, &spy.subjects, spy.min_confidence.as_deref());
+        let subjects: BTreeSet<_> = parties.iter().map(|a| a.subject).collect();
+        let reach_ids: Vec<String> = reach.iter().map(|c| format!("capability.{}", c.id)).collect();
+        let reach_names: Vec<&str> = reach.iter().map(|c| c.id.as_str()).collect();
+        subjects
+            .into_iter()
+            .map(|subject| {
+                let of_subject: Vec<&&Attribution> =
+                    parties.iter().filter(|a| a.subject == subject).collect();
+                let mut factors: Vec<String> = of_subject.iter().map(|a| a.factor_id()).collect();
+                factors.extend(reach_ids.iter().cloned());
+                let mut evidence: Vec<Evidence> =
+                    of_subject.iter().flat_map(|a| a.evidence.iter().take(2).cloned()).take(8).collect();
+                evidence.extend(reach.iter().filter_map(|c| c.evidence.first().cloned()).take(8));
+                let who: Vec<String> =
+                    of_subject.iter().map(|a| format!("{} ({})", a.name, a.country)).collect();
+                CriterionMatch {
+                    id: format!("spy.{}", subject.as_str()),
+                    description: format!(
+                        "{} in a country of concern: {}; with reach into {}",
+                        subject.as_str().replace('_', " "),
+                        who.join(", "),
+                        reach_names.join(", ")
+                    ),
+                    factors,
+                    evidence,
+                }
+            })
+            .collect()
+    }
+
+    /// The factor ids a rule rests on when it matches; None when it does not.
+    fn rule_matches(
+        &self,
+        rule: &Rule,
+        report: &Report,
+        all: &[Attribution],
+        spy_sensitive: bool,
+        criteria: &[CriterionMatch],
+    ) -> Option<Vec<String>> {
+        let mut factors = Vec::new();
+        if rule.spy_sensitive {
+            if !spy_sensitive {
+                return None;
+            }
+            factors.extend(criteria.iter().map(|c| c.id.clone()));
+        }
+        if !rule.subjects.is_empty() {
+            let parties = self.parties(all, &rule.subjects, rule.min_confidence.as_deref());
+            if parties.is_empty() {
+                return None;
+            }
+            factors.extend(parties.iter().map(|a| a.factor_id()));
+        }
+        if let Some(min) = rule.min_data_collection {
+            let s = &report.risk.data_collection;
+            if s.score < min {
+                return None;
+            }
+            factors.push(format!("risk.data_collection ({} >= {min})", s.score));
+        }
+        if let Some(min) = rule.min_jurisdiction {
+            let s = &report.risk.jurisdiction;
+            if s.score < min {
+                return None;
+            }
+            factors.push(format!("risk.jurisdiction ({} >= {min})", s.score));
+        }
+        if !rule.capabilities.is_empty() {
+            let hit: Vec<_> =
+                report.capabilities.iter().filter(|c| rule.capabilities.contains(&c.id)).collect();
+            if hit.is_empty() {
+                return None;
+            }
+            factors.extend(hit.iter().map(|c| format!("capability.{}", c.id)));
+        }
+        if let Some(kind) = &rule.capability_finding {
+            let hit: Vec<_> =
+                report.capabilities.iter().filter(|c| c.finding.as_deref() == Some(kind.as_str())).collect();
+            if hit.is_empty() {
+                return None;
+            }
+            factors.extend(hit.iter().map(|c| format!("capability.{}", c.id)));
+        }
+        if rule.signing_not_verified {
+            if report.signing.verified != Some(false) {
+                return None;
+            }
+            factors.push("signing.verified".into());
+        }
+        if rule.debug_certificate {
+            if !report.signing.certificates.iter().any(|c| c.debug) {
+                return None;
+            }
+            factors.push("signing.certificates.debug".into());
+        }
+        let mut seen = BTreeSet::new();
+        factors.retain(|f| seen.insert(f.clone()));
+        Some(factors)
+    }
+}
+
+/// What the CLI needs: a policy and the exceptions, applied to each report.
+#[derive(Debug, Clone)]
+pub struct Judge {
+    pub policy: Policy,
+    pub exceptions: ExceptionSet,
+}
+
+impl Judge {
+    /// `policy`: a preset name or a file (default `baseline`); `exceptions`:
+    /// an exceptions file checked against `today` (the caller's clock).
+    pub fn load(policy: Option<&str>, exceptions: Option<&Path>, today: Date) -> Result<Judge, PolicyError> {
+        let policy = Policy::load(policy.unwrap_or(DEFAULT_POLICY))?;
+        let exceptions = match exceptions {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| PolicyError::Io { path: path.display().to_string(), source })?;
+                ExceptionSet::parse(&text, &path.display().to_string(), today)?
+            }
+            None => ExceptionSet::none(),
+        };
+        Ok(Judge { policy, exceptions })
+    }
+
+    /// Replaces the report's verdict with this policy's.
+    pub fn apply(&self, report: &mut Report) {
+        report.verdict = Some(self.policy.evaluate(report, &self.exceptions));
+    }
+}
+
+#[cfg(test)]
+mod tests;

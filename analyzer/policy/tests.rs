@@ -1,0 +1,156 @@
+//! Policy evaluation over hand-built reports.
+
+use super::*;
+use crate::evidence::{AppEvidence, CodeUnit, UnitKind};
+use crate::report::{Certificate, Evidence, Host, Permission};
+use crate::risk::{assess, tests_support};
+
+fn location_app() -> (Report, AppEvidence) {
+    let mut r = tests_support::report();
+    r.permissions
+        .push(Permission { name: "android.permission.ACCESS_FINE_LOCATION".into(), ..Default::default() });
+    let mut u = CodeUnit::new("classes.dex", UnitKind::Dex);
+    u.apis = vec!["Landroid/location/LocationManager;->getLastKnownLocation".into()];
+    (r, AppEvidence { units: vec![u], ..Default::default() })
+}
+
+fn judged(mut r: Report, ev: &AppEvidence, policy: &str) -> Verdict {
+    assess(&mut r, ev, RiskTables::embedded());
+    Policy::preset(policy).unwrap().evaluate(&r, &ExceptionSet::none())
+}
+
+#[test]
+fn presets_parse_and_cite_sources() {
+    for name in Policy::preset_names() {
+        let p = Policy::preset(name).unwrap_or_else(|| panic!("preset {name} does not parse"));
+        assert_eq!(p.name, name);
+        assert!(!p.sources.is_empty(), "{name} cites no source");
+    }
+    assert_eq!(Policy::preset("nl-aivd").unwrap().countries, ["CN", "RU", "IR", "KP"]);
+}
+
+#[test]
+fn native_library_talking_to_a_cn_owned_host_with_location_is_spy_sensitive() {
+    let (mut r, ev) = location_app();
+    r.hosts.push(Host {
+        host: "sdk.tracker.example.com".into(),
+        domain: Some("example.com".into()),
+        owner: Some("Example Tracker Co.".into()),
+        country: Some("CN".into()),
+        evidence: vec![Evidence {
+            source: "lib/arm64-v8a/libtracker.so".into(),
+            kind: "native-string".into(),
+            value: "https://sdk.tracker.example.com/v1".into(),
+        }],
+        ..Default::default()
+    });
+    let v = judged(r.clone(), &ev, "nl-aivd");
+    assert!(v.spy_sensitive);
+    assert_eq!(v.criteria, ["spy.host_owner"]);
+    let c = &v.matched_criteria[0];
+    assert!(c.factors.contains(&"jurisdiction.host_owner.example.com".to_string()));
+    assert!(c.factors.contains(&"capability.location".to_string()));
+    assert!(c.evidence.iter().any(|e| e.source == "lib/arm64-v8a/libtracker.so"));
+    assert_eq!(v.decision, "block");
+    // The baseline names no countries: never spy-sensitive.
+    let b = judged(r, &ev, "baseline");
+    assert!(!b.spy_sensitive);
+    assert_eq!(b.decision, "approve");
+}
+
+#[test]
+fn a_calculator_from_a_country_of_concern_is_blocked_but_not_spy_sensitive() {
+    let mut r = tests_support::report();
+    r.signing.certificates.push(Certificate {
+        subject: "C=RU".into(),
+        country: Some("RU".into()),
+        ..Default::default()
+    });
+    let v = judged(r, &AppEvidence::default(), "nl-aivd");
+    assert!(!v.spy_sensitive);
+    assert_eq!(v.decision, "block");
+    assert_eq!(v.rules[0].id, "publisher-country-of-concern");
+    assert_eq!(v.rules[0].factors, ["jurisdiction.publisher.RU"]);
+    assert!(v.reasons[0].contains("jurisdiction.publisher.RU"), "{:?}", v.reasons);
+}
+
+#[test]
+fn us_list_includes_hong_kong_and_aivd_does_not() {
+    let mut r = tests_support::report();
+    r.signing.certificates.push(Certificate {
+        subject: "C=HK".into(),
+        country: Some("HK".into()),
+        ..Default::default()
+    });
+    assert_eq!(judged(r.clone(), &AppEvidence::default(), "us-foreign-adversaries").decision, "block");
+    assert_eq!(judged(r, &AppEvidence::default(), "nl-aivd").decision, "approve");
+}
+
+#[test]
+fn exception_flips_block_to_approve_only_while_valid_and_keeps_the_spy_flag() {
+    let (mut r, ev) = location_app();
+    r.signing.verified = Some(true);
+    let sha = "12".repeat(32);
+    r.signing.certificates.push(Certificate {
+        subject: "C=CN".into(),
+        country: Some("CN".into()),
+        sha256: sha.clone(),
+        ..Default::default()
+    });
+    assess(&mut r, &ev, RiskTables::embedded());
+    let policy = Policy::preset("nl-aivd").unwrap();
+    let text = format!(
+        "[[exceptions]]\napp_id = \"com.example.t\"\nsigner_sha256 = \"{sha}\"\njustification = \"China desk\"\nexpires = \"2026-12-31\"\n"
+    );
+    let valid = ExceptionSet::parse(&text, "e.toml", Date::parse("2026-12-31").unwrap()).unwrap();
+    let v = policy.evaluate(&r, &valid);
+    assert_eq!((v.decision.as_str(), v.decision_before_exceptions.as_str()), ("approve", "block"));
+    assert!(v.spy_sensitive);
+    assert_eq!(v.exceptions[0].status, "applied");
+    let expired = ExceptionSet::parse(&text, "e.toml", Date::parse("2027-01-01").unwrap()).unwrap();
+    let v = policy.evaluate(&r, &expired);
+    assert_eq!(v.decision, "block");
+    assert_eq!(v.exceptions[0].status, "expired");
+    assert!(v.reasons.iter().any(|r| r.contains("exception not applied (expired")));
+}
+
+#[test]
+fn bad_policies_are_refused() {
+    let base = "name = \"x\"\ntitle = \"t\"\nsources = [\"s\"]\n";
+    assert!(Policy::parse(
+        &format!("{base}[[rules]]\nid = \"a\"\ndecision = \"block\"\ndescription = \"d\"\n"),
+        "p"
+    )
+    .is_err());
+    assert!(Policy::parse(&format!("{base}countries = [\"cn\"]\n"), "p").is_err());
+    assert!(Policy::parse(
+        &format!(
+            "{base}[[rules]]\nid = \"a\"\ndecision = \"deny\"\ndescription = \"d\"\nspy_sensitive = true\n"
+        ),
+        "p"
+    )
+    .is_err());
+    assert!(Policy::parse(
+        &format!(
+            "{base}[[rules]]\nid = \"a\"\ndecision = \"block\"\ndescription = \"d\"\nsubjects = [\"ceo\"]\n"
+        ),
+        "p"
+    )
+    .is_err());
+    assert!(Policy::parse(&format!("{base}typo = 1\n"), "p").is_err());
+    assert!(Policy::load("no-such-policy").is_err());
+}
+
+#[test]
+fn a_country_code_domain_alone_sends_to_review_without_the_spy_flag() {
+    let (mut r, ev) = location_app();
+    r.hosts.push(Host {
+        host: "t.example.cn".into(),
+        domain: Some("example.cn".into()),
+        ..Default::default()
+    });
+    let v = judged(r, &ev, "nl-aivd");
+    assert!(!v.spy_sensitive);
+    assert_eq!(v.decision, "review");
+    assert_eq!(v.rules[0].factors, ["jurisdiction.host_owner.example.cn"]);
+}

@@ -1,0 +1,315 @@
+//! What changed between two versions of an app: permissions, capabilities,
+//! SDKs, hosts, owners and countries, signer (a changed signer is a red
+//! flag), scores and verdict. Computed from two reports; rendered as JSON
+//! (`schema: "appvet/diff/v1"`) or text.
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use serde::{Deserialize, Serialize};
+
+use super::Report;
+
+pub const DIFF_SCHEMA: &str = "appvet/diff/v1";
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Side {
+    pub path: String,
+    pub sha256: String,
+    pub id: Option<String>,
+    pub version: Option<String>,
+    pub version_code: Option<String>,
+}
+
+/// Items present in only one of the two versions.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct SetChange {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl SetChange {
+    fn of(old: BTreeSet<String>, new: BTreeSet<String>) -> SetChange {
+        SetChange {
+            added: new.difference(&old).cloned().collect(),
+            removed: old.difference(&new).cloned().collect(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty()
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ValueChange<T> {
+    pub old: T,
+    pub new: T,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ReportDiff {
+    /// Always [`DIFF_SCHEMA`].
+    pub schema: String,
+    pub old: Side,
+    pub new: Side,
+    pub permissions: SetChange,
+    /// Capabilities as `id (declared|observed|declared+observed)`.
+    pub capabilities: SetChange,
+    /// SDKs as `name (owner, country)`.
+    pub sdks: SetChange,
+    pub hosts: SetChange,
+    /// Parties (SDK owners, host owners, publisher organisation) as `name (country)`.
+    pub owners: SetChange,
+    pub countries: SetChange,
+    /// Signer certificate SHA-256 fingerprints.
+    pub signers: SetChange,
+    pub signer_changed: bool,
+    pub data_collection: ValueChange<u32>,
+    pub jurisdiction: ValueChange<u32>,
+    pub decision: ValueChange<Option<String>>,
+    pub spy_sensitive: ValueChange<Option<bool>>,
+    /// What a reviewer must look at first (changed signer, new countries, stricter verdict).
+    pub red_flags: Vec<String>,
+}
+
+fn set<I: IntoIterator<Item = String>>(items: I) -> BTreeSet<String> {
+    items.into_iter().collect()
+}
+
+fn capabilities(r: &Report) -> BTreeSet<String> {
+    set(r.capabilities.iter().map(|c| {
+        let how = match (c.declared, c.observed) {
+            (true, true) => "declared+observed",
+            (true, false) => "declared",
+            _ => "observed",
+        };
+        format!("{} ({how})", c.id)
+    }))
+}
+
+fn owners(r: &Report) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for c in r.signing.certificates.iter().filter(|c| !c.debug) {
+        if let Some(o) = &c.organization {
+            out.insert(format!("{o} ({})", c.country.as_deref().unwrap_or("?")));
+        }
+    }
+    for s in &r.sdks {
+        if let Some(o) = &s.owner {
+            out.insert(format!("{o} ({})", s.country.as_deref().unwrap_or("?")));
+        }
+    }
+    for h in &r.hosts {
+        if let Some(o) = &h.owner {
+            out.insert(format!("{o} ({})", h.country.as_deref().unwrap_or("?")));
+        }
+    }
+    out
+}
+
+fn countries(r: &Report) -> BTreeSet<String> {
+    let certs = r.signing.certificates.iter().filter_map(|c| c.country.clone());
+    let sdks = r.sdks.iter().filter_map(|s| s.country.clone());
+    let hosts = r.hosts.iter().filter_map(|h| h.country.clone());
+    let factors = r.risk.jurisdiction.factors.iter().filter_map(|f| f.country.clone());
+    set(certs.chain(sdks).chain(hosts).chain(factors).map(|c| c.to_ascii_uppercase()))
+}
+
+fn side(r: &Report) -> Side {
+    Side {
+        path: r.input.path.clone(),
+        sha256: r.input.sha256.clone(),
+        id: r.app.id.clone(),
+        version: r.app.version.clone(),
+        version_code: r.app.version_code.clone(),
+    }
+}
+
+fn rank(decision: Option<&str>) -> u8 {
+    match decision {
+        Some("approve") => 0,
+        Some("review") => 1,
+        Some("block") => 2,
+        _ => 0,
+    }
+}
+
+/// The differences from `old` to `new`.
+pub fn diff(old: &Report, new: &Report) -> ReportDiff {
+    let signers = SetChange::of(
+        set(old.signing.certificates.iter().map(|c| c.sha256.clone())),
+        set(new.signing.certificates.iter().map(|c| c.sha256.clone())),
+    );
+    let signer_changed = !signers.is_empty();
+    let d = ReportDiff {
+        schema: DIFF_SCHEMA.into(),
+        old: side(old),
+        new: side(new),
+        permissions: SetChange::of(
+            set(old.permissions.iter().map(|p| p.name.clone())),
+            set(new.permissions.iter().map(|p| p.name.clone())),
+        ),
+        capabilities: SetChange::of(capabilities(old), capabilities(new)),
+        sdks: SetChange::of(set(old.sdks.iter().map(sdk_label)), set(new.sdks.iter().map(sdk_label))),
+        hosts: SetChange::of(
+            set(old.hosts.iter().map(|h| h.host.clone())),
+            set(new.hosts.iter().map(|h| h.host.clone())),
+        ),
+        owners: SetChange::of(owners(old), owners(new)),
+        countries: SetChange::of(countries(old), countries(new)),
+        signers,
+        signer_changed,
+        data_collection: ValueChange {
+            old: old.risk.data_collection.score,
+            new: new.risk.data_collection.score,
+        },
+        jurisdiction: ValueChange { old: old.risk.jurisdiction.score, new: new.risk.jurisdiction.score },
+        decision: ValueChange {
+            old: old.verdict.as_ref().map(|v| v.decision.clone()),
+            new: new.verdict.as_ref().map(|v| v.decision.clone()),
+        },
+        spy_sensitive: ValueChange {
+            old: old.verdict.as_ref().map(|v| v.spy_sensitive),
+            new: new.verdict.as_ref().map(|v| v.spy_sensitive),
+        },
+        red_flags: Vec::new(),
+    };
+    let mut flags = Vec::new();
+    if d.signer_changed && !old.signing.certificates.is_empty() && !new.signing.certificates.is_empty() {
+        flags.push("the signer changed: a different key signed the new version".to_string());
+    }
+    if old.app.id != new.app.id {
+        flags.push(format!("the app id changed ({:?} -> {:?})", old.app.id, new.app.id));
+    }
+    if !d.countries.added.is_empty() {
+        flags.push(format!("new countries: {}", d.countries.added.join(", ")));
+    }
+    if rank(d.decision.new.as_deref()) > rank(d.decision.old.as_deref()) {
+        flags.push(format!(
+            "stricter verdict: {} -> {}",
+            d.decision.old.as_deref().unwrap_or("-"),
+            d.decision.new.as_deref().unwrap_or("-")
+        ));
+    }
+    if d.spy_sensitive.new == Some(true) && d.spy_sensitive.old != Some(true) {
+        flags.push("now spy-sensitive".into());
+    }
+    let newly_observed: Vec<&str> = d
+        .capabilities
+        .added
+        .iter()
+        .filter(|c| c.contains("observed"))
+        .filter_map(|c| c.split(' ').next())
+        .collect();
+    if !newly_observed.is_empty() {
+        flags.push(format!("code newly reaches: {}", newly_observed.join(", ")));
+    }
+    ReportDiff { red_flags: flags, ..d }
+}
+
+fn sdk_label(s: &super::Sdk) -> String {
+    format!("{} ({}, {})", s.name, s.owner.as_deref().unwrap_or("?"), s.country.as_deref().unwrap_or("?"))
+}
+
+/// The diff as indented JSON.
+pub fn render_json(d: &ReportDiff) -> String {
+    let mut s = serde_json::to_string_pretty(d).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+/// The diff for a person: red flags first, then each changed section.
+pub fn render_text(d: &ReportDiff) -> String {
+    let clean = |s: &str| -> String {
+        s.chars()
+            .flat_map(|c| if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] })
+            .collect()
+    };
+    let mut o = String::new();
+    let name = |s: &Side| {
+        format!(
+            "{} {} ({})",
+            clean(s.id.as_deref().unwrap_or("-")),
+            clean(s.version.as_deref().unwrap_or("-")),
+            clean(&s.path)
+        )
+    };
+    let _ = writeln!(o, "old  {}\nnew  {}", name(&d.old), name(&d.new));
+    if d.red_flags.is_empty() {
+        let _ = writeln!(o, "red flags: none");
+    } else {
+        let _ = writeln!(o, "red flags:");
+        for f in &d.red_flags {
+            let _ = writeln!(o, "  ! {}", clean(f));
+        }
+    }
+    let _ = writeln!(
+        o,
+        "verdict          {} -> {}",
+        d.decision.old.as_deref().unwrap_or("-"),
+        d.decision.new.as_deref().unwrap_or("-")
+    );
+    let _ = writeln!(o, "data collection  {} -> {}", d.data_collection.old, d.data_collection.new);
+    let _ = writeln!(o, "jurisdiction     {} -> {}", d.jurisdiction.old, d.jurisdiction.new);
+    for (title, c) in [
+        ("permissions", &d.permissions),
+        ("capabilities", &d.capabilities),
+        ("sdks", &d.sdks),
+        ("hosts", &d.hosts),
+        ("owners", &d.owners),
+        ("countries", &d.countries),
+        ("signers", &d.signers),
+    ] {
+        if c.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "{title}");
+        for a in &c.added {
+            let _ = writeln!(o, "  + {}", clean(a));
+        }
+        for r in &c.removed {
+            let _ = writeln!(o, "  - {}", clean(r));
+        }
+    }
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Certificate, Host, Permission, Verdict};
+
+    #[test]
+    fn changed_signer_new_country_and_stricter_verdict_are_red_flags() {
+        let mut old = crate::risk::tests_support::report();
+        old.signing.certificates.push(Certificate { sha256: "aa".into(), ..Default::default() });
+        old.verdict = Some(Verdict { decision: "approve".into(), ..Default::default() });
+        let mut new = old.clone();
+        new.signing.certificates[0].sha256 = "bb".into();
+        new.permissions.push(Permission { name: "android.permission.CAMERA".into(), ..Default::default() });
+        new.hosts.push(Host {
+            host: "x.example.ru".into(),
+            owner: Some("X".into()),
+            country: Some("RU".into()),
+            ..Default::default()
+        });
+        new.verdict = Some(Verdict { decision: "block".into(), ..Default::default() });
+        let d = diff(&old, &new);
+        assert!(d.signer_changed);
+        assert_eq!(d.permissions.added, ["android.permission.CAMERA"]);
+        assert_eq!(d.countries.added, ["RU"]);
+        assert_eq!(d.owners.added, ["X (RU)"]);
+        assert_eq!(d.red_flags.len(), 3, "{:?}", d.red_flags);
+        let text = render_text(&d);
+        assert!(text.contains("! the signer changed"), "{text}");
+        assert!(render_json(&d).contains("\"schema\": \"appvet/diff/v1\""));
+    }
+
+    #[test]
+    fn identical_reports_have_no_changes() {
+        let r = crate::risk::tests_support::report();
+        let d = diff(&r, &r);
+        assert!(d.red_flags.is_empty() && d.permissions.is_empty() && !d.signer_changed);
+    }
+}

@@ -1,0 +1,218 @@
+//! Jurisdiction attribution: who behind the app stands in which country, and
+//! how sure we are. Publisher (signing certificate subject) > SDK owner >
+//! host owner; certificate/entity > package prefix > ccTLD.
+
+use std::collections::BTreeMap;
+
+use crate::report::{Evidence, Report};
+
+use super::tables::JurisdictionWeights;
+
+/// Who the attribution is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Subject {
+    Publisher,
+    SdkOwner,
+    HostOwner,
+}
+
+impl Subject {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Subject::Publisher => "publisher",
+            Subject::SdkOwner => "sdk_owner",
+            Subject::HostOwner => "host_owner",
+        }
+    }
+}
+
+/// How the country was attributed, strongest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Confidence {
+    Certificate,
+    Entity,
+    PackagePrefix,
+    Cctld,
+}
+
+impl Confidence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::Certificate => "certificate",
+            Confidence::Entity => "entity",
+            Confidence::PackagePrefix => "package_prefix",
+            Confidence::Cctld => "cctld",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Confidence> {
+        Some(match s {
+            "certificate" => Confidence::Certificate,
+            "entity" => Confidence::Entity,
+            "package_prefix" => Confidence::PackagePrefix,
+            "cctld" => Confidence::Cctld,
+            _ => return None,
+        })
+    }
+}
+
+/// One party placed in one country.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attribution {
+    pub subject: Subject,
+    pub confidence: Confidence,
+    /// ISO 3166-1 alpha-2, upper case.
+    pub country: String,
+    /// The party: organisation, SDK owner, or host / domain.
+    pub name: String,
+    /// Stable key for the factor id (`CN`, an SDK id, a domain).
+    pub key: String,
+    pub evidence: Vec<Evidence>,
+}
+
+impl Attribution {
+    /// The jurisdiction factor id this attribution scores as.
+    pub fn factor_id(&self) -> String {
+        format!("jurisdiction.{}.{}", self.subject.as_str(), self.key)
+    }
+}
+
+/// The publisher's country. Until the signature stage reports a publisher
+/// attribution of its own, this reads the subject C of the first non-debug
+/// signing certificate; swap the body for the publisher field when it lands.
+pub fn publisher(report: &Report) -> Option<Attribution> {
+    let cert = report.signing.certificates.iter().find(|c| !c.debug && c.country.is_some())?;
+    let country = cert.country.as_deref()?.to_ascii_uppercase();
+    let name = cert.organization.clone().unwrap_or_else(|| cert.subject.clone());
+    Some(Attribution {
+        subject: Subject::Publisher,
+        confidence: Confidence::Certificate,
+        key: country.clone(),
+        country,
+        name,
+        evidence: vec![Evidence {
+            source: cert.source.clone(),
+            kind: "certificate".into(),
+            value: format!("{} (sha256 {})", cert.subject, cert.sha256),
+        }],
+    })
+}
+
+/// Every attribution the report supports, publisher first, then SDKs, then
+/// hosts grouped by registrable domain; deterministic order.
+pub fn attributions(report: &Report, weights: &JurisdictionWeights) -> Vec<Attribution> {
+    let mut out: Vec<Attribution> = publisher(report).into_iter().collect();
+    for sdk in &report.sdks {
+        let Some(country) = sdk.country.as_deref().filter(|c| !c.is_empty()) else {
+            continue;
+        };
+        let owner = sdk.owner.clone().unwrap_or_else(|| sdk.name.clone());
+        let mut evidence = vec![Evidence {
+            source: "signatures".into(),
+            kind: "sdk".into(),
+            value: format!("{} owned by {owner}", sdk.name),
+        }];
+        evidence.extend(sdk.evidence.iter().take(3).cloned());
+        out.push(Attribution {
+            subject: Subject::SdkOwner,
+            confidence: Confidence::Entity,
+            country: country.to_ascii_uppercase(),
+            name: owner,
+            key: sdk.id.clone(),
+            evidence,
+        });
+    }
+    let mut by_domain: BTreeMap<String, Attribution> = BTreeMap::new();
+    for h in &report.hosts {
+        let domain = h.domain.clone().unwrap_or_else(|| h.host.clone());
+        let (country, confidence, name) = match (h.country.as_deref().filter(|c| !c.is_empty()), &h.owner) {
+            (Some(c), owner) => {
+                (c.to_ascii_uppercase(), Confidence::Entity, owner.clone().unwrap_or_else(|| domain.clone()))
+            }
+            (None, _) => {
+                let tld = h.host.rsplit('.').next().unwrap_or_default().to_lowercase();
+                match weights.cctld.get(&tld) {
+                    Some(c) if !h.ip => (c.to_ascii_uppercase(), Confidence::Cctld, domain.clone()),
+                    _ => continue,
+                }
+            }
+        };
+        let a = by_domain.entry(domain.clone()).or_insert_with(|| Attribution {
+            subject: Subject::HostOwner,
+            confidence,
+            country,
+            name,
+            key: domain,
+            evidence: Vec::new(),
+        });
+        if a.evidence.len() < 6 {
+            let first = h.evidence.first();
+            a.evidence.push(Evidence {
+                source: first.map(|e| e.source.clone()).unwrap_or_default(),
+                kind: "host".into(),
+                value: match first {
+                    Some(e) => format!("{} ({})", h.host, e.value),
+                    None => h.host.clone(),
+                },
+            });
+        }
+    }
+    out.extend(by_domain.into_values());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::{Certificate, Host};
+    use crate::risk::RiskTables;
+
+    #[test]
+    fn certificate_country_sdk_owner_and_cctld_hosts() {
+        let mut r = crate::risk::tests_support::report();
+        r.signing.certificates.push(Certificate {
+            subject: "CN=x,C=cn".into(),
+            country: Some("cn".into()),
+            organization: Some("X Ltd".into()),
+            ..Default::default()
+        });
+        for host in ["a.example.cn", "b.example.cn", "example.com", "1.2.3.4"] {
+            r.hosts.push(Host {
+                host: host.into(),
+                domain: (host != "1.2.3.4")
+                    .then(|| host.trim_start_matches("a.").trim_start_matches("b.").into()),
+                ip: host == "1.2.3.4",
+                ..Default::default()
+            });
+        }
+        r.hosts.push(Host {
+            host: "t.owned.com".into(),
+            domain: Some("owned.com".into()),
+            owner: Some("Owner".into()),
+            country: Some("RU".into()),
+            ..Default::default()
+        });
+        let a = attributions(&r, &RiskTables::embedded().weights.jurisdiction);
+        let ids: Vec<_> = a.iter().map(|a| (a.factor_id(), a.confidence)).collect();
+        assert_eq!(
+            ids,
+            vec![
+                ("jurisdiction.publisher.CN".to_string(), Confidence::Certificate),
+                ("jurisdiction.host_owner.example.cn".to_string(), Confidence::Cctld),
+                ("jurisdiction.host_owner.owned.com".to_string(), Confidence::Entity),
+            ]
+        );
+        assert_eq!(a[1].evidence.len(), 2);
+    }
+
+    #[test]
+    fn debug_certificates_name_no_publisher() {
+        let mut r = crate::risk::tests_support::report();
+        r.signing.certificates.push(Certificate {
+            country: Some("US".into()),
+            debug: true,
+            ..Default::default()
+        });
+        assert!(publisher(&r).is_none());
+    }
+}

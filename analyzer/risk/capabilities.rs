@@ -1,0 +1,219 @@
+//! Capabilities: what data the app can reach, each `declared` (permissions,
+//! usage descriptions, bound components, intent actions) and/or `observed`
+//! (API references in DEX, imported symbols, SDK categories), with evidence
+//! and the declared-versus-observed finding.
+
+use std::collections::BTreeMap;
+
+use crate::evidence::{AppEvidence, UnitKind};
+use crate::report::{Capability, Evidence, Report};
+
+use super::tables::RiskTables;
+
+/// Evidence items kept per capability and per kind: enough to check, small
+/// enough for a report over an app with thousands of references.
+const EVIDENCE_PER_KIND: usize = 8;
+
+#[derive(Default)]
+struct Found {
+    declared: Vec<Evidence>,
+    observed: Vec<Evidence>,
+}
+
+fn push_capped(list: &mut Vec<Evidence>, e: Evidence) {
+    if list.len() < EVIDENCE_PER_KIND * 4
+        && list.iter().filter(|x| x.kind == e.kind).count() < EVIDENCE_PER_KIND
+        && !list.contains(&e)
+    {
+        list.push(e);
+    }
+}
+
+/// The capabilities the app declares or reaches, in table order.
+pub fn assess(report: &Report, evidence: &AppEvidence, tables: &RiskTables) -> Vec<Capability> {
+    let mut found: BTreeMap<&str, Found> = BTreeMap::new();
+    let ios = report.app.platform.as_deref() == Some("ios");
+    let manifest = if ios { "Info.plist" } else { "AndroidManifest.xml" };
+
+    for p in &report.permissions {
+        for r in tables.declarations.get(&p.name).into_iter().flatten() {
+            let kind = if ios { "usage-description" } else { "permission" };
+            let e = Evidence { source: manifest.into(), kind: kind.into(), value: p.name.clone() };
+            push_capped(&mut found.entry(&r.capability).or_default().declared, e);
+        }
+    }
+    if let Some(android) = &report.app.android {
+        for c in &android.components {
+            let bound = c.permission.iter().flat_map(|p| tables.declarations.get(p)).flatten();
+            for r in bound {
+                let value =
+                    format!("{} {} ({})", c.kind, c.name, c.permission.as_deref().unwrap_or_default());
+                let e = Evidence { source: manifest.into(), kind: "component".into(), value };
+                push_capped(&mut found.entry(&r.capability).or_default().declared, e);
+            }
+            for action in c.intent_filters.iter().flat_map(|f| &f.actions) {
+                for r in tables.declarations.get(action).into_iter().flatten() {
+                    let value = format!("{} {} listens for {action}", c.kind, c.name);
+                    let e = Evidence { source: manifest.into(), kind: "intent-action".into(), value };
+                    push_capped(&mut found.entry(&r.capability).or_default().declared, e);
+                }
+            }
+        }
+    }
+    // iOS: asking which URL schemes open is how apps inventory installed apps.
+    for k in evidence.config_keys.iter().filter(|k| k.key == "LSApplicationQueriesSchemes") {
+        let e = Evidence { source: k.source.clone(), kind: "config".into(), value: k.key.clone() };
+        push_capped(&mut found.entry("installed_apps").or_default().declared, e);
+    }
+
+    for unit in &evidence.units {
+        for api in &unit.apis {
+            let refs: Vec<&str> = match unit.kind {
+                UnitKind::Dex | UnitKind::Native => {
+                    tables.apis.get(api).into_iter().flatten().map(|r| r.capability.as_str()).collect()
+                }
+                UnitKind::Macho => tables
+                    .ios_symbols
+                    .iter()
+                    .filter(|(needle, _)| api.contains(needle.as_str()))
+                    .map(|(_, r)| r.capability.as_str())
+                    .collect(),
+            };
+            for cap in refs {
+                let kind = if unit.kind == UnitKind::Macho { "symbol" } else { "api" };
+                let e = Evidence { source: unit.source.clone(), kind: kind.into(), value: api.clone() };
+                push_capped(&mut found.entry(cap).or_default().observed, e);
+            }
+        }
+    }
+    for sdk in &report.sdks {
+        for cat in &sdk.categories {
+            for r in tables.sdk_categories.get(&cat.to_lowercase()).into_iter().flatten() {
+                let source = sdk.evidence.first().map(|e| e.source.clone()).unwrap_or_else(|| "sdk".into());
+                let e = Evidence { source, kind: "sdk".into(), value: format!("{} ({cat})", sdk.name) };
+                push_capped(&mut found.entry(&r.capability).or_default().observed, e);
+            }
+        }
+    }
+
+    let mut out = Vec::new();
+    for info in &tables.capabilities {
+        let Some(f) = found.remove(info.id.as_str()) else {
+            continue;
+        };
+        let declared = !f.declared.is_empty();
+        let observed = !f.observed.is_empty();
+        let finding = match (declared, observed) {
+            (true, false) => Some("declared_unused".to_string()),
+            (false, true) if info.needs_permission => Some("used_undeclared".to_string()),
+            _ => None,
+        };
+        let mut evidence = f.declared;
+        evidence.extend(f.observed);
+        out.push(Capability {
+            id: info.id.clone(),
+            declared,
+            observed,
+            evidence,
+            label: info.label.clone(),
+            data_class: info.data_class.clone(),
+            finding,
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::CodeUnit;
+    use crate::report::{AndroidFacts, Component, IntentFilter, Permission, Sdk};
+
+    fn report_with(perms: &[&str]) -> Report {
+        let mut r = crate::risk::tests_support::report();
+        r.app.platform = Some("android".into());
+        r.permissions = perms
+            .iter()
+            .map(|p| Permission {
+                name: p.to_string(),
+                source: "uses-permission".into(),
+                ..Default::default()
+            })
+            .collect();
+        r
+    }
+
+    fn dex(apis: &[&str]) -> AppEvidence {
+        let mut u = CodeUnit::new("classes.dex", UnitKind::Dex);
+        u.apis = apis.iter().map(|s| s.to_string()).collect();
+        AppEvidence { units: vec![u], ..Default::default() }
+    }
+
+    #[test]
+    fn declared_and_observed_location_has_both_kinds_of_evidence() {
+        let r = report_with(&["android.permission.ACCESS_FINE_LOCATION"]);
+        let ev = dex(&["Landroid/location/LocationManager;->getLastKnownLocation"]);
+        let caps = assess(&r, &ev, RiskTables::embedded());
+        let loc = caps.iter().find(|c| c.id == "location").unwrap();
+        assert!(loc.declared && loc.observed && loc.finding.is_none());
+        assert_eq!(loc.evidence[0].kind, "permission");
+        assert_eq!(loc.evidence[1].source, "classes.dex");
+    }
+
+    #[test]
+    fn declared_unused_and_used_undeclared_are_findings() {
+        let r = report_with(&["android.permission.READ_CONTACTS"]);
+        let ev = dex(&[
+            "Landroid/telephony/TelephonyManager;->getDeviceId",
+            "Landroid/content/ClipboardManager;->getPrimaryClip",
+        ]);
+        let caps = assess(&r, &ev, RiskTables::embedded());
+        let find = |id: &str| caps.iter().find(|c| c.id == id).unwrap().finding.clone();
+        assert_eq!(find("contacts").as_deref(), Some("declared_unused"));
+        assert_eq!(find("phone_identity").as_deref(), Some("used_undeclared"));
+        // The clipboard needs no permission: reaching it is not a mismatch.
+        assert_eq!(find("clipboard"), None);
+    }
+
+    #[test]
+    fn accessibility_service_and_sdk_categories_count() {
+        let mut r = report_with(&[]);
+        r.app.android = Some(AndroidFacts {
+            components: vec![Component {
+                kind: "service".into(),
+                name: "a.Keys".into(),
+                permission: Some("android.permission.BIND_ACCESSIBILITY_SERVICE".into()),
+                intent_filters: vec![IntentFilter {
+                    actions: vec!["android.accessibilityservice.AccessibilityService".into()],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        r.sdks.push(Sdk {
+            id: "x".into(),
+            name: "X Ads".into(),
+            categories: vec!["Advertisement".into()],
+            ..Default::default()
+        });
+        let caps = assess(&r, &AppEvidence::default(), RiskTables::embedded());
+        let input = caps.iter().find(|c| c.id == "input_monitoring").unwrap();
+        assert_eq!(input.evidence.len(), 2);
+        assert_eq!(input.data_class, "input");
+        assert!(caps.iter().any(|c| c.id == "advertising_id" && c.observed));
+    }
+
+    #[test]
+    fn ios_usage_keys_and_symbols() {
+        let mut r = report_with(&["NSCameraUsageDescription"]);
+        r.app.platform = Some("ios".into());
+        let mut u = CodeUnit::new("Payload/A.app/A", UnitKind::Macho);
+        u.apis = vec!["_OBJC_CLASS_$_AVCaptureDevice".into()];
+        let ev = AppEvidence { units: vec![u], ..Default::default() };
+        let caps = assess(&r, &ev, RiskTables::embedded());
+        let cam = caps.iter().find(|c| c.id == "camera").unwrap();
+        assert!(cam.declared && cam.observed);
+        assert_eq!(cam.evidence[0].kind, "usage-description");
+    }
+}

@@ -1,0 +1,53 @@
+//! The risk stage: turns evidence into what a reviewer weighs. Capabilities
+//! (declared versus observed), then two scores, data collection and
+//! jurisdiction, 0-100 each, where every point is a factor with its weight
+//! and evidence. Tables and weights live in `signatures/` (see [`tables`]).
+//!
+//! Runs after the signature stage has filled `sdks[]` and host owners: it
+//! reads only the report and [`AppEvidence`], and is deterministic.
+
+pub mod attribution;
+pub mod capabilities;
+pub mod score;
+pub mod tables;
+
+use crate::evidence::AppEvidence;
+use crate::report::Report;
+
+pub use tables::{RiskTables, TableError};
+
+/// Fills `report.capabilities` and `report.risk` from the report so far and the evidence.
+pub fn assess(report: &mut Report, evidence: &AppEvidence, tables: &RiskTables) {
+    report.capabilities = capabilities::assess(report, evidence, tables);
+    report.risk.data_collection = score::data_collection(report, evidence, tables);
+    report.risk.jurisdiction = score::jurisdiction(report, tables);
+}
+
+#[cfg(test)]
+pub(crate) mod tests_support {
+    use crate::report::*;
+
+    /// An empty Android report to build test cases on.
+    pub fn report() -> Report {
+        Report {
+            schema: SCHEMA.into(),
+            tool: Tool { name: "appvet".into(), version: "0".into(), signatures_version: "test".into() },
+            input: Input { path: "t.apk".into(), sha256: "00".into(), size: 1, kind: "apk".into() },
+            app: App {
+                platform: Some("android".into()),
+                id: Some("com.example.t".into()),
+                ..Default::default()
+            },
+            permissions: Vec::new(),
+            signing: Signing::default(),
+            code: Code::default(),
+            sdks: Vec::new(),
+            hosts: Vec::new(),
+            capabilities: Vec::new(),
+            risk: Risk::default(),
+            verdict: None,
+            embedded: Vec::new(),
+            diagnostics: Vec::new(),
+        }
+    }
+}
