@@ -111,6 +111,7 @@ impl<'a> Context<'a> {
         let (hosts, diags) = self.hosts.finish_with_diagnostics();
         self.report.hosts = hosts;
         self.report.diagnostics.extend(diags);
+        crate::signatures::attribution::attribute(self.db, &mut self.report, &self.evidence);
         ScanOutput { report: self.report, evidence: self.evidence }
     }
 }
@@ -134,6 +135,7 @@ fn empty_report(db: &Database, input: Input) -> Report {
         code: Code::default(),
         sdks: Vec::new(),
         hosts: Vec::new(),
+        publisher: Default::default(),
         capabilities: Vec::new(),
         risk: Risk::default(),
         verdict: None,
