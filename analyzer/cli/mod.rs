@@ -8,6 +8,7 @@
 //! - 4: no input could be analysed
 
 mod inputs;
+mod sigs;
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -40,6 +41,8 @@ struct Cli {
 enum Command {
     /// Analyse apps (APK, XAPK, APKS, AAB, DEX, ELF); directories are searched recursively.
     Scan(ScanArgs),
+    /// Signature database: `stats` (counts) and `check` (consistency).
+    Sigs(sigs::SigsArgs),
 }
 
 #[derive(clap::Args)]
@@ -77,6 +80,7 @@ pub fn run() -> i32 {
     };
     match cli.command {
         Command::Scan(args) => scan(args),
+        Command::Sigs(args) => sigs::run(args),
     }
 }
 

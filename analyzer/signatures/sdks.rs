@@ -297,7 +297,7 @@ impl SdkMatcher {
             Ok(ac) => m.automaton = Some(ac),
             Err(e) => m.problems.push(format!("class-name automaton: {e}")),
         }
-        m.objc_prefixes.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        m.objc_prefixes.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
         m.defs = defs;
         m
     }
