@@ -121,8 +121,11 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
             }
         }
     }
+    let ios_app = report.app.platform.as_deref() == Some("ios");
     for host in &mut report.hosts {
-        if let Some((i, rule)) = m.match_host(&host.host) {
+        // An iOS-only SDK's domains say nothing about an Android app's SDKs (and vice versa).
+        let platform_fits = |i: usize| m.defs.get(i).is_some_and(|d| ios_app || !d.is_ios_only());
+        if let Some((i, rule)) = m.match_host(&host.host).filter(|(i, _)| platform_fits(*i)) {
             let source = host.evidence.first().map(|e| e.source.clone()).unwrap_or_default();
             found.add(i, &source, "host", format!("{} ({rule})", host.host));
         }
@@ -184,16 +187,15 @@ fn publisher(db: &Database, report: &Report) -> Publisher {
             continue;
         }
         let entity = cert.organization.as_deref().and_then(|o| db.entities.by_name(o));
-        if cert.country.is_none() && entity.is_none() {
-            continue;
-        }
         let chain = entity.map(|e| db.entities.chain_refs(&e.id)).unwrap_or_default();
         let evidence = vec![Evidence {
             source: cert.source.clone(),
             kind: "certificate".into(),
             value: cert.subject.clone(),
         }];
-        if let Some(c) = &cert.country {
+        if let Some(c) =
+            cert.country.as_ref().filter(|c| c.len() == 2 && c.chars().all(|x| x.is_ascii_uppercase()))
+        {
             links.push(PublisherLink {
                 kind: "certificate".into(),
                 value: format!("C={c}"),

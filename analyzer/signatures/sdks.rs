@@ -80,6 +80,17 @@ pub struct SdkDef {
     pub source: String,
 }
 
+impl SdkDef {
+    /// Known only by iOS frameworks / classes: no Android evidence at all.
+    pub fn is_ios_only(&self) -> bool {
+        (!self.ios_frameworks.is_empty() || !self.ios_class_prefixes.is_empty())
+            && self.code_signature.is_empty()
+            && self.class_prefixes.is_empty()
+            && self.native_libs.is_empty()
+            && self.meta_data.is_empty()
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct SdkFile {
     sdks: Vec<SdkDef>,
