@@ -113,6 +113,7 @@ impl<'a> Context<'a> {
         let (hosts, diags) = self.hosts.finish_with_diagnostics();
         self.report.hosts = hosts;
         self.report.diagnostics.extend(diags);
+        crate::signatures::attribution::attribute(self.db, &mut self.report, &self.evidence);
         // Risk and verdict come last: they read SDKs, hosts and everything above.
         crate::risk::assess(&mut self.report, &self.evidence, crate::risk::RiskTables::embedded());
         self.report.verdict =
@@ -140,6 +141,7 @@ fn empty_report(db: &Database, input: Input) -> Report {
         code: Code::default(),
         sdks: Vec::new(),
         hosts: Vec::new(),
+        publisher: Default::default(),
         capabilities: Vec::new(),
         risk: Risk::default(),
         verdict: None,

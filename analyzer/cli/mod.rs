@@ -17,6 +17,7 @@
 mod diff;
 mod inputs;
 mod manifest;
+mod sigs;
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -59,6 +60,8 @@ enum Command {
     },
     /// Compare two versions of an app (apps or JSON reports): what changed and what is a red flag.
     Diff(diff::DiffArgs),
+    /// Signature database: `stats` (counts) and `check` (consistency).
+    Sigs(sigs::SigsArgs),
 }
 
 #[derive(clap::Args)]
@@ -111,6 +114,7 @@ pub fn run() -> i32 {
         Command::Scan(args) => scan(args),
         Command::Manifest { path } => manifest::run(&path),
         Command::Diff(args) => diff::run(args),
+        Command::Sigs(args) => sigs::run(args),
     }
 }
 

@@ -22,6 +22,10 @@ pub struct Report {
     pub sdks: Vec<Sdk>,
     /// Network endpoints found in code, resources and manifest values.
     pub hosts: Vec<Host>,
+    /// Who publishes the app: certificate subject, app-id prefix, Apple team,
+    /// each a link to an entity / country with its confidence (signatures stage).
+    #[serde(default)]
+    pub publisher: Publisher,
     /// Data the app can reach (filled by the risk stage).
     pub capabilities: Vec<Capability>,
     pub risk: Risk,
@@ -482,6 +486,43 @@ pub struct Sdk {
     pub owner: Option<String>,
     pub country: Option<String>,
     pub categories: Vec<String>,
+    pub evidence: Vec<Evidence>,
+    /// Owner, its parent, ... up to the ultimate parent, each with its country.
+    #[serde(default)]
+    pub owner_chain: Vec<EntityRef>,
+}
+
+/// One company in an ownership chain, as the signature database records it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct EntityRef {
+    /// Entity id in the signature database (`bytedance`).
+    pub id: String,
+    pub name: String,
+    /// ISO 3166-1 alpha-2, upper case.
+    pub country: Option<String>,
+    /// Where the database has this entity and its country from.
+    pub source: String,
+}
+
+/// Publisher attribution: every link found, conflicting ones included.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Publisher {
+    pub links: Vec<PublisherLink>,
+}
+
+/// One piece of evidence about who publishes the app.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct PublisherLink {
+    /// certificate | package_prefix | bundle_prefix | team | app_id_cctld
+    pub kind: String,
+    /// What was seen: a certificate subject, the app id, a team id.
+    pub value: String,
+    /// Entity name when the value maps to a known entity.
+    pub entity: Option<String>,
+    pub country: Option<String>,
+    /// strong | medium | weak
+    pub confidence: String,
+    pub owner_chain: Vec<EntityRef>,
     pub evidence: Vec<Evidence>,
 }
 

@@ -81,6 +81,43 @@ impl Attribution {
 /// attribution of its own, this reads the subject C of the first non-debug
 /// signing certificate; swap the body for the publisher field when it lands.
 pub fn publisher(report: &Report) -> Option<Attribution> {
+    // The signature stage's publisher links, strongest first: a certificate's
+    // C= (or a known entity), then a package / bundle prefix, then a ccTLD.
+    let rank = |l: &crate::report::PublisherLink| match (l.kind.as_str(), l.confidence.as_str()) {
+        ("certificate", _) => (0, Confidence::Certificate),
+        (_, "strong") => (1, Confidence::Entity),
+        ("package_prefix" | "bundle_prefix" | "team", _) => (2, Confidence::PackagePrefix),
+        _ => (3, Confidence::Cctld),
+    };
+    let link = report
+        .publisher
+        .links
+        .iter()
+        .filter(|l| l.country.as_deref().is_some_and(|c| !c.is_empty()))
+        .min_by_key(|l| rank(l).0);
+    let Some(link) = link else { return certificate_publisher(report) };
+    let country = link.country.as_deref()?.to_ascii_uppercase();
+    let mut evidence = link.evidence.clone();
+    if evidence.is_empty() {
+        evidence.push(Evidence {
+            source: "publisher".into(),
+            kind: link.kind.clone(),
+            value: link.value.clone(),
+        });
+    }
+    Some(Attribution {
+        subject: Subject::Publisher,
+        confidence: rank(link).1,
+        key: country.clone(),
+        country,
+        name: link.entity.clone().unwrap_or_else(|| link.value.clone()),
+        evidence,
+    })
+}
+
+/// Without the signature stage's links (reports built by hand, or an old
+/// stored report), the signing certificate's subject C= is the publisher.
+fn certificate_publisher(report: &Report) -> Option<Attribution> {
     let cert = report.signing.certificates.iter().find(|c| !c.debug && c.country.is_some())?;
     let country = cert.country.as_deref()?.to_ascii_uppercase();
     let name = cert.organization.clone().unwrap_or_else(|| cert.subject.clone());

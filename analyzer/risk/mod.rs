@@ -42,6 +42,7 @@ pub(crate) mod tests_support {
             signing: Signing::default(),
             code: Code::default(),
             sdks: Vec::new(),
+            publisher: Publisher::default(),
             hosts: Vec::new(),
             capabilities: Vec::new(),
             risk: Risk::default(),

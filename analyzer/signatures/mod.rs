@@ -3,17 +3,50 @@
 //!
 //! Compiled once into an immutable [`Database`] shared by all workers.
 
+pub mod attribution;
+pub mod entities;
 mod permissions;
+pub mod sdks;
 
 use std::collections::HashMap;
 use std::path::Path;
 
+pub use entities::Entities;
 pub use permissions::PermissionInfo;
+pub use sdks::{SdkDef, SdkMatcher};
 
 /// Version of the embedded database; bump when any file under `signatures/` changes.
 pub const EMBEDDED_VERSION: &str = include_str!("../../signatures/VERSION");
 
 const EMBEDDED_PERMISSIONS: &str = include_str!("../../signatures/android/permissions.tsv");
+
+/// SDK definition files, in load order (an id defined twice is an error).
+pub const SDK_FILES: &[(&str, &str)] = &[
+    ("sdks/exodus.json", include_str!("../../signatures/sdks/exodus.json")),
+    ("sdks/cn_ru.json", include_str!("../../signatures/sdks/cn_ru.json")),
+    ("sdks/native.json", include_str!("../../signatures/sdks/native.json")),
+    ("sdks/ios.json", include_str!("../../signatures/sdks/ios.json")),
+];
+/// Entity files: curated first (they win), then imported.
+const ENTITY_FILES: &[(&str, &str, bool)] = &[
+    ("entities/curated.tsv", include_str!("../../signatures/entities/curated.tsv"), true),
+    ("entities/imported.tsv", include_str!("../../signatures/entities/imported.tsv"), false),
+];
+const DOMAIN_FILES: &[(&str, &str)] =
+    &[("domains/imported.tsv", include_str!("../../signatures/domains/imported.tsv"))];
+const PUBLISHER_FILE: (&str, &str) = ("publishers.tsv", include_str!("../../signatures/publishers.tsv"));
+
+/// Text of an embedded database file by its path under `signatures/`.
+pub fn embedded_file(rel: &str) -> Option<&'static str> {
+    SDK_FILES
+        .iter()
+        .copied()
+        .chain(ENTITY_FILES.iter().map(|(p, t, _)| (*p, *t)))
+        .chain(DOMAIN_FILES.iter().copied())
+        .chain(std::iter::once(PUBLISHER_FILE))
+        .find(|(p, _)| *p == rel)
+        .map(|(_, t)| t)
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignatureError {
@@ -28,16 +61,27 @@ pub enum SignatureError {
 pub struct Database {
     pub version: String,
     pub permissions: HashMap<String, PermissionInfo>,
+    /// SDK / tracker definitions compiled into one matcher.
+    pub sdks: SdkMatcher,
+    pub entities: Entities,
 }
 
 impl Database {
-    /// The database compiled into the binary.
+    /// The database compiled into the binary. The embedded files are checked
+    /// by the test suite, so a syntax error here cannot ship; should one slip
+    /// through, that file's part of the database is left empty.
     pub fn embedded() -> Self {
-        Database {
+        let permissions =
+            permissions::parse(EMBEDDED_PERMISSIONS, "android/permissions.tsv").unwrap_or_default();
+        Self::assemble(EMBEDDED_VERSION.trim().to_string(), permissions, |rel| {
+            Ok(embedded_file(rel).unwrap_or_default().to_string())
+        })
+        .unwrap_or_else(|_| Database {
             version: EMBEDDED_VERSION.trim().to_string(),
-            permissions: permissions::parse(EMBEDDED_PERMISSIONS, "android/permissions.tsv")
-                .unwrap_or_default(),
-        }
+            permissions: HashMap::new(),
+            sdks: SdkMatcher::compile(Vec::new()),
+            entities: Entities::default(),
+        })
     }
 
     /// A database read from a directory laid out like `signatures/`.
@@ -49,7 +93,40 @@ impl Database {
         };
         let version = read("VERSION")?.trim().to_string();
         let permissions = permissions::parse(&read("android/permissions.tsv")?, "android/permissions.tsv")?;
-        Ok(Database { version, permissions })
+        Self::assemble(version, permissions, read)
+    }
+
+    /// Parses every SDK, entity, domain and publisher file through `read`
+    /// and compiles the matcher.
+    fn assemble(
+        version: String,
+        permissions: HashMap<String, PermissionInfo>,
+        read: impl Fn(&str) -> Result<String, SignatureError>,
+    ) -> Result<Self, SignatureError> {
+        let mut defs = Vec::new();
+        for (rel, _) in SDK_FILES {
+            defs.extend(sdks::parse_file(&read(rel)?, rel)?);
+        }
+        let mut entities = Entities::default();
+        for (rel, _, curated) in ENTITY_FILES {
+            entities.add_entities(&read(rel)?, rel, *curated)?;
+        }
+        for (rel, _) in DOMAIN_FILES {
+            entities.add_domains(&read(rel)?, rel)?;
+        }
+        entities.add_publishers(&read(PUBLISHER_FILE.0)?, PUBLISHER_FILE.0)?;
+        // An SDK's own domains belong to its owner (imported rows win: they are more specific).
+        for d in &defs {
+            if let Some(owner) = &d.owner {
+                for dom in &d.domains {
+                    entities.domains.entry(dom.to_ascii_lowercase()).or_insert(entities::DomainOwner {
+                        entity: owner.clone(),
+                        source: format!("domain of SDK {} ({})", d.id, d.source),
+                    });
+                }
+            }
+        }
+        Ok(Database { version, permissions, sdks: SdkMatcher::compile(defs), entities })
     }
 
     pub fn permission(&self, name: &str) -> Option<&PermissionInfo> {
@@ -66,7 +143,7 @@ mod tests {
         let db = Database::embedded();
         assert!(!db.version.is_empty());
         let p = db.permission("android.permission.ACCESS_FINE_LOCATION").unwrap();
-        assert!(p.protection_level.starts_with("dangerous"), "{}", p.protection_level);
+        assert!(p.protection_level.split('|').any(|f| f == "dangerous"));
         assert!(db.permission("android.permission.INTERNET").unwrap().protection_level.starts_with("normal"));
         assert!(db.permission("com.example.NOT_A_PERMISSION").is_none());
     }
@@ -76,5 +153,23 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures");
         let db = Database::load_dir(&dir).unwrap();
         assert_eq!(db.permissions.len(), Database::embedded().permissions.len());
+        assert_eq!(db.sdks.defs.len(), Database::embedded().sdks.defs.len());
+        assert_eq!(db.entities.by_id.len(), Database::embedded().entities.by_id.len());
+    }
+
+    #[test]
+    fn embedded_files_parse_and_compile_cleanly() {
+        let version = EMBEDDED_VERSION.trim().to_string();
+        let db = Database::assemble(version, HashMap::new(), |rel| {
+            embedded_file(rel).map(str::to_string).ok_or_else(|| SignatureError::Syntax {
+                path: rel.into(),
+                line: 0,
+                message: "missing".into(),
+            })
+        })
+        .unwrap();
+        assert!(db.sdks.problems.is_empty(), "{:?}", db.sdks.problems);
+        assert!(db.sdks.defs.iter().filter(|d| d.exodus_id.is_some()).count() >= 432);
+        assert!(db.entities.domains.len() >= 1500);
     }
 }

@@ -1,0 +1,238 @@
+//! `appvet sigs`: statistics about the signature database and a consistency
+//! check (regexes compile, ids unique, owners have a country and a source,
+//! no ownership cycles).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
+
+use appvet::signatures::Database;
+
+#[derive(clap::Args)]
+pub struct SigsArgs {
+    #[command(subcommand)]
+    command: SigsCommand,
+    /// Use the signature database in this directory instead of the embedded one.
+    #[arg(long, global = true)]
+    signatures: Option<PathBuf>,
+}
+
+#[derive(clap::Subcommand)]
+enum SigsCommand {
+    /// Counts by kind, country and category.
+    Stats {
+        /// text or json
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
+    /// Checks the database; exits 1 when a problem is found.
+    Check,
+}
+
+pub fn run(args: SigsArgs) -> i32 {
+    let db = match &args.signatures {
+        Some(dir) => match Database::load_dir(dir) {
+            Ok(db) => db,
+            Err(e) => {
+                eprintln!("appvet: signatures: {e}");
+                return super::EXIT_USAGE;
+            }
+        },
+        None => Database::embedded(),
+    };
+    match args.command {
+        SigsCommand::Stats { format } => match format.as_str() {
+            "json" => {
+                println!("{}", serde_json::to_string_pretty(&stats(&db)).unwrap_or_default());
+                super::EXIT_OK
+            }
+            "text" => {
+                print!("{}", render_text(&stats(&db)));
+                super::EXIT_OK
+            }
+            other => {
+                eprintln!("appvet: unknown format {other:?} (text or json)");
+                super::EXIT_USAGE
+            }
+        },
+        SigsCommand::Check => {
+            let problems = check(&db);
+            for p in &problems {
+                println!("{p}");
+            }
+            if problems.is_empty() {
+                println!("signatures {}: ok", db.version);
+                super::EXIT_OK
+            } else {
+                println!("signatures {}: {} problems", db.version, problems.len());
+                1
+            }
+        }
+    }
+}
+
+/// Country of an SDK's owner, or `unknown`.
+fn owner_country(db: &Database, owner: Option<&str>) -> String {
+    owner
+        .and_then(|o| db.entities.by_id.get(o))
+        .and_then(|e| e.country.clone())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+pub fn stats(db: &Database) -> serde_json::Value {
+    let defs = &db.sdks.defs;
+    let exodus = defs.iter().filter(|d| d.exodus_id.is_some()).count();
+    let ios =
+        defs.iter().filter(|d| !d.ios_frameworks.is_empty() || !d.ios_class_prefixes.is_empty()).count();
+    let native =
+        defs.iter().filter(|d| !d.native_libs.is_empty() || !d.native_lib_prefixes.is_empty()).count();
+    let packers = defs.iter().filter(|d| d.packer).count();
+    let non_exodus = defs.len() - exodus;
+    let with_owner = defs.iter().filter(|d| d.owner.is_some()).count();
+    let mut by_country: BTreeMap<String, usize> = BTreeMap::new();
+    let mut by_category: BTreeMap<String, usize> = BTreeMap::new();
+    for d in defs {
+        *by_country.entry(owner_country(db, d.owner.as_deref())).or_default() += 1;
+        for c in &d.categories {
+            *by_category.entry(c.clone()).or_default() += 1;
+        }
+    }
+    let mut domains_by_country: BTreeMap<String, usize> = BTreeMap::new();
+    let mut domains_with_owner = 0;
+    for owner in db.entities.domains.values() {
+        if let Some(e) = db.entities.by_id.get(&owner.entity) {
+            domains_with_owner += 1;
+            *domains_by_country.entry(e.country.clone().unwrap_or_else(|| "unknown".into())).or_default() +=
+                1;
+        }
+    }
+    let curated = db.entities.by_id.values().filter(|e| e.curated).count();
+    serde_json::json!({
+        "version": db.version,
+        "sdks": {
+            "total": defs.len(),
+            "exodus": exodus,
+            "non_exodus": non_exodus,
+            "ios": ios,
+            "native": native,
+            "packers": packers,
+            "with_owner": with_owner,
+            "code_patterns": db.sdks.wild_pattern_count(),
+            "by_owner_country": by_country,
+            "by_category": by_category,
+        },
+        "entities": {
+            "total": db.entities.by_id.len(),
+            "curated": curated,
+            "imported": db.entities.by_id.len() - curated,
+        },
+        "domains": {
+            "total": db.entities.domains.len(),
+            "with_owner": domains_with_owner,
+            "by_country": domains_by_country,
+        },
+        "publisher_prefixes": db.entities.publishers.len(),
+        "permissions": db.permissions.len(),
+    })
+}
+
+fn render_text(s: &serde_json::Value) -> String {
+    let mut out = format!("signature database {}\n", s["version"].as_str().unwrap_or("?"));
+    let sdks = &s["sdks"];
+    out.push_str(&format!(
+        "sdks: {} ({} Exodus trackers, {} others; {} iOS, {} native, {} packers; {} with an owner)\n",
+        sdks["total"],
+        sdks["exodus"],
+        sdks["non_exodus"],
+        sdks["ios"],
+        sdks["native"],
+        sdks["packers"],
+        sdks["with_owner"]
+    ));
+    out.push_str(&format!(
+        "entities: {} ({} curated); domains: {} ({} with an owner); publisher prefixes: {}; permissions: {}\n",
+        s["entities"]["total"],
+        s["entities"]["curated"],
+        s["domains"]["total"],
+        s["domains"]["with_owner"],
+        s["publisher_prefixes"],
+        s["permissions"]
+    ));
+    for (title, map) in [
+        ("sdks by owner country", &sdks["by_owner_country"]),
+        ("sdks by category", &sdks["by_category"]),
+        ("domains by owner country", &s["domains"]["by_country"]),
+    ] {
+        out.push_str(&format!("{title}:\n"));
+        let mut rows: Vec<(&String, u64)> = map
+            .as_object()
+            .map(|m| m.iter().map(|(k, v)| (k, v.as_u64().unwrap_or(0))).collect())
+            .unwrap_or_default();
+        rows.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        for (k, v) in rows {
+            out.push_str(&format!("  {k:<20} {v}\n"));
+        }
+    }
+    out
+}
+
+/// Every problem in the database, one line each.
+pub fn check(db: &Database) -> Vec<String> {
+    let mut problems: Vec<String> = db.sdks.problems.clone();
+    let mut ids = HashSet::new();
+    let mut exodus_ids = HashSet::new();
+    for d in &db.sdks.defs {
+        if !ids.insert(d.id.as_str()) {
+            problems.push(format!("sdk {}: duplicate id", d.id));
+        }
+        if let Some(x) = d.exodus_id {
+            if !exodus_ids.insert(x) {
+                problems.push(format!("sdk {}: exodus id {x} used twice", d.id));
+            }
+        }
+        if d.source.trim().is_empty() {
+            problems.push(format!("sdk {}: no source", d.id));
+        }
+        if let Some(o) = &d.owner {
+            if !db.entities.by_id.contains_key(o) {
+                problems.push(format!("sdk {}: owner {o} is not an entity", d.id));
+            }
+        }
+    }
+    let mut entity_ids: Vec<&String> = db.entities.by_id.keys().collect();
+    entity_ids.sort();
+    for id in entity_ids {
+        let Some(e) = db.entities.by_id.get(id) else { continue };
+        match &e.country {
+            None => problems.push(format!("entity {id}: no country")),
+            Some(c) if c.len() != 2 || !c.chars().all(|x| x.is_ascii_uppercase()) => {
+                problems.push(format!("entity {id}: country {c:?} is not ISO 3166-1 alpha-2 upper case"))
+            }
+            _ => {}
+        }
+        if e.source.trim().is_empty() {
+            problems.push(format!("entity {id}: no source"));
+        }
+        if let Some(p) = &e.parent {
+            if !db.entities.by_id.contains_key(p) {
+                problems.push(format!("entity {id}: parent {p} is not an entity"));
+            }
+        }
+    }
+    for id in db.entities.cycles() {
+        problems.push(format!("entity {id}: ownership cycle"));
+    }
+    let mut domains: Vec<(&String, &String)> =
+        db.entities.domains.iter().map(|(d, o)| (d, &o.entity)).collect();
+    domains.sort();
+    for (d, owner) in domains {
+        if !db.entities.by_id.contains_key(owner) {
+            problems.push(format!("domain {d}: owner {owner} is not an entity"));
+        }
+    }
+    for p in &db.entities.publishers {
+        if !db.entities.by_id.contains_key(&p.entity) {
+            problems.push(format!("publisher prefix {}: entity {} is not an entity", p.prefix, p.entity));
+        }
+    }
+    problems
+}

@@ -1,0 +1,389 @@
+//! Attribution: matches an app's evidence against the compiled database and
+//! fills `sdks[]`, the owners of `hosts[]` and `publisher`, so that each
+//! answer reads as a chain: class / library / host -> SDK or domain ->
+//! company -> parent -> country.
+
+use std::collections::{BTreeMap, HashSet};
+
+use super::entities::PrefixKind;
+use super::Database;
+use crate::evidence::{AppEvidence, UnitKind};
+use crate::report::{Diagnostic, Evidence, Publisher, PublisherLink, Report, Sdk};
+
+/// Evidence items kept per SDK: enough to show why, not every class.
+pub const MAX_EVIDENCE_PER_SDK: usize = 8;
+
+#[derive(Default)]
+struct Found {
+    evidence: Vec<Evidence>,
+    total: usize,
+}
+
+#[derive(Default)]
+struct Collector {
+    by_sdk: BTreeMap<usize, Found>,
+}
+
+impl Collector {
+    fn add(&mut self, sdk: usize, source: &str, kind: &str, value: String) {
+        let f = self.by_sdk.entry(sdk).or_default();
+        f.total += 1;
+        if f.evidence.len() < MAX_EVIDENCE_PER_SDK
+            && !f.evidence.iter().any(|e| e.value == value && e.kind == kind)
+        {
+            f.evidence.push(Evidence { source: source.to_string(), kind: kind.to_string(), value });
+        }
+    }
+}
+
+/// `[[Lcom/foo/Bar;` or `Lcom/foo/Bar;->m` -> `com/foo/Bar`; primitives and
+/// malformed descriptors yield nothing.
+pub fn slashed_class_name(descriptor: &str) -> Option<&str> {
+    let d = descriptor.trim_start_matches('[');
+    let inner = d.strip_prefix('L')?;
+    let end = inner.find(';')?;
+    inner.get(..end).filter(|s| !s.is_empty())
+}
+
+/// `@rpath/FBSDKCoreKit.framework/FBSDKCoreKit` -> `FBSDKCoreKit`.
+fn framework_name(path: &str) -> Option<&str> {
+    let (dir, _) = path.rsplit_once(".framework/")?;
+    Some(dir.rsplit('/').next().unwrap_or(dir))
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '!']).next().unwrap_or(path)
+}
+
+/// Fills `report.sdks`, `report.hosts[].owner/country` and `report.publisher`.
+pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
+    let m = &db.sdks;
+    let mut found = Collector::default();
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut hits = Vec::new();
+    for unit in &evidence.units {
+        match unit.kind {
+            UnitKind::Dex => {
+                let defined = unit.classes.iter().map(|c| ("class", c));
+                let referenced = unit.apis.iter().map(|a| ("api", a));
+                for (kind, text) in defined.chain(referenced) {
+                    let Some(name) = slashed_class_name(text) else { continue };
+                    if !seen.insert(name) {
+                        continue;
+                    }
+                    hits.clear();
+                    m.match_class(name, &mut hits);
+                    for h in &hits {
+                        let value = match text.find(';') {
+                            Some(end) => text.get(..=end).unwrap_or(text).to_string(),
+                            None => text.clone(),
+                        };
+                        found.add(h.sdk, &unit.source, kind, format!("{value} ({})", h.rule));
+                    }
+                }
+            }
+            UnitKind::Native => {
+                if let Some(i) = m.match_native_lib(file_name(&unit.source)) {
+                    found.add(i, &unit.source, "library", file_name(&unit.source).to_string());
+                }
+                for lib in &unit.libraries {
+                    if let Some(i) = m.match_native_lib(file_name(lib)) {
+                        found.add(i, &unit.source, "library", lib.clone());
+                    }
+                }
+            }
+            UnitKind::Macho => {
+                for lib in &unit.libraries {
+                    if let Some(i) = framework_name(lib).and_then(|f| m.match_framework(f)) {
+                        found.add(i, &unit.source, "framework", lib.clone());
+                    }
+                }
+                for class in &unit.classes {
+                    if let Some(i) = m.match_objc_class(class) {
+                        found.add(i, &unit.source, "class", class.clone());
+                    }
+                }
+            }
+        }
+    }
+    for key in &evidence.config_keys {
+        if let Some(i) = m.match_meta_data(&key.key) {
+            found.add(i, &key.source, "manifest", key.key.clone());
+        }
+    }
+    for entry in &evidence.entry_names {
+        if let Some(i) = m.match_entry(entry) {
+            found.add(i, entry, "entry", entry.clone());
+        } else if entry.ends_with(".so") && !entry.starts_with("lib/") {
+            // Packers hide their loaders under assets/; lib/ entries are already code units.
+            if let Some(i) = m.match_native_lib(file_name(entry)) {
+                found.add(i, entry, "entry", entry.clone());
+            }
+        }
+    }
+    let ios_app = report.app.platform.as_deref() == Some("ios");
+    for host in &mut report.hosts {
+        // An iOS-only SDK's domains say nothing about an Android app's SDKs (and vice versa).
+        let platform_fits = |i: usize| m.defs.get(i).is_some_and(|d| ios_app || !d.is_ios_only());
+        if let Some((i, rule)) = m.match_host(&host.host).filter(|(i, _)| platform_fits(*i)) {
+            let source = host.evidence.first().map(|e| e.source.clone()).unwrap_or_default();
+            found.add(i, &source, "host", format!("{} ({rule})", host.host));
+        }
+        if let Some((_, owner)) = db.entities.domain_owner(&host.host) {
+            if let Some(e) = db.entities.by_id.get(&owner.entity) {
+                host.owner = Some(e.name.clone());
+                host.country = e.country.clone();
+            }
+        }
+    }
+
+    let mut sdks = Vec::new();
+    for (i, f) in found.by_sdk {
+        let Some(def) = m.defs.get(i) else { continue };
+        let chain = def.owner.as_deref().map(|o| db.entities.chain_refs(o)).unwrap_or_default();
+        let mut evidence = f.evidence;
+        if f.total > evidence.len() {
+            let more = f.total - evidence.len();
+            evidence.push(Evidence {
+                source: String::new(),
+                kind: "more".into(),
+                value: format!("{more} further matches not listed"),
+            });
+        }
+        if def.packer {
+            report.diagnostics.push(
+                Diagnostic::warning(
+                    "code.packed",
+                    format!(
+                        "packed with {}: the app's real code is encrypted or loaded at run time",
+                        def.name
+                    ),
+                )
+                .at(evidence.first().map(|e| e.source.clone()).unwrap_or_default()),
+            );
+        }
+        sdks.push(Sdk {
+            id: def.id.clone(),
+            name: def.name.clone(),
+            exodus_id: def.exodus_id,
+            owner: chain.first().map(|e| e.name.clone()),
+            country: chain.first().and_then(|e| e.country.clone()),
+            categories: def.categories.clone(),
+            evidence,
+            owner_chain: chain,
+        });
+    }
+    sdks.sort_by(|a, b| a.id.cmp(&b.id));
+    report.sdks = sdks;
+    report.publisher = publisher(db, report);
+}
+
+/// Publisher links from the signing certificates and the app id.
+fn publisher(db: &Database, report: &Report) -> Publisher {
+    let mut links = Vec::new();
+    let mut seen_subjects = HashSet::new();
+    for cert in &report.signing.certificates {
+        if cert.debug || !seen_subjects.insert(cert.subject.clone()) {
+            continue;
+        }
+        let entity = cert.organization.as_deref().and_then(|o| db.entities.by_name(o));
+        let chain = entity.map(|e| db.entities.chain_refs(&e.id)).unwrap_or_default();
+        let evidence = vec![Evidence {
+            source: cert.source.clone(),
+            kind: "certificate".into(),
+            value: cert.subject.clone(),
+        }];
+        if let Some(c) =
+            cert.country.as_ref().filter(|c| c.len() == 2 && c.chars().all(|x| x.is_ascii_uppercase()))
+        {
+            links.push(PublisherLink {
+                kind: "certificate".into(),
+                value: format!("C={c}"),
+                entity: None,
+                country: Some(c.clone()),
+                confidence: "strong".into(),
+                owner_chain: Vec::new(),
+                evidence: evidence.clone(),
+            });
+        }
+        if let (Some(e), Some(o)) = (entity, &cert.organization) {
+            links.push(PublisherLink {
+                kind: "certificate".into(),
+                value: format!("O={o}"),
+                entity: Some(e.name.clone()),
+                country: e.country.clone(),
+                confidence: "strong".into(),
+                owner_chain: chain,
+                evidence,
+            });
+        }
+    }
+    if let Some(id) = &report.app.id {
+        let ios = report.app.platform.as_deref() == Some("ios");
+        let (kind, link_kind) =
+            if ios { (PrefixKind::Bundle, "bundle_prefix") } else { (PrefixKind::Package, "package_prefix") };
+        let source = if ios { "Info.plist" } else { "AndroidManifest.xml" };
+        if let Some(p) = db.entities.publisher_prefix(id, kind) {
+            let chain = db.entities.chain_refs(&p.entity);
+            // Anyone can choose an app id; a certificate naming the same entity confirms it.
+            let confirmed = links.iter().any(|l| l.owner_chain.first().is_some_and(|e| e.id == p.entity));
+            links.push(PublisherLink {
+                kind: link_kind.into(),
+                value: id.clone(),
+                entity: chain.first().map(|e| e.name.clone()),
+                country: chain.first().and_then(|e| e.country.clone()),
+                confidence: if confirmed { "strong" } else { "medium" }.into(),
+                owner_chain: chain,
+                evidence: vec![Evidence {
+                    source: source.into(),
+                    kind: "app_id".into(),
+                    value: format!("{id} (prefix {}: {})", p.prefix, p.source),
+                }],
+            });
+        }
+        // Reverse-DNS ids starting with a country-code TLD (cn.wps..., ru.sberbank...) hint weakly.
+        if let Some(first) = id.split('.').next() {
+            if first.len() == 2 && first.chars().all(|c| c.is_ascii_lowercase()) && id.contains('.') {
+                let cc = first.to_ascii_uppercase();
+                if !matches!(cc.as_str(), "IO" | "ME" | "TV" | "CO" | "AI" | "LY" | "FM" | "GG" | "TO" | "SH")
+                {
+                    links.push(PublisherLink {
+                        kind: "app_id_cctld".into(),
+                        value: id.clone(),
+                        entity: None,
+                        country: Some(cc),
+                        confidence: "weak".into(),
+                        owner_chain: Vec::new(),
+                        evidence: vec![Evidence {
+                            source: source.into(),
+                            kind: "app_id".into(),
+                            value: id.clone(),
+                        }],
+                    });
+                }
+            }
+        }
+    }
+    Publisher { links }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::{CodeUnit, ConfigKey};
+    use crate::report::{Certificate, Host};
+
+    fn report() -> Report {
+        let db = Database::embedded();
+        let input =
+            crate::report::Input { path: "x".into(), sha256: String::new(), size: 0, kind: "apk".into() };
+        let mut r: Report = serde_json::from_value(serde_json::json!({
+            "schema": "appvet/report/v1",
+            "tool": {"name": "appvet", "version": "0", "signatures_version": db.version},
+            "input": input,
+            "app": {"platform": null, "id": null, "name": null, "version": null, "version_code": null,
+                    "min_sdk": null, "target_sdk": null, "max_sdk": null, "min_os": null,
+                    "declared_permissions": [], "android": null, "splits": []},
+            "permissions": [], "signing": {"schemes": [], "verified": null, "certificates": []},
+            "code": {"dex": [], "native": [], "macho": []}, "sdks": [], "hosts": [], "capabilities": [],
+            "risk": {"data_collection": {"score": 0, "factors": []}, "jurisdiction": {"score": 0, "factors": []}},
+            "verdict": null, "embedded": [], "diagnostics": []
+        }))
+        .unwrap();
+        r.app.platform = Some("android".into());
+        r
+    }
+
+    #[test]
+    fn descriptors_become_slashed_names() {
+        assert_eq!(slashed_class_name("Lcom/a/B;"), Some("com/a/B"));
+        assert_eq!(slashed_class_name("[[Lcom/a/B;"), Some("com/a/B"));
+        assert_eq!(slashed_class_name("Lcom/a/B;->run"), Some("com/a/B"));
+        assert_eq!(slashed_class_name("I"), None);
+        assert_eq!(slashed_class_name("L;"), None);
+        assert_eq!(slashed_class_name("Lunterminated"), None);
+        assert_eq!(framework_name("@rpath/FBSDKCoreKit.framework/FBSDKCoreKit"), Some("FBSDKCoreKit"));
+    }
+
+    #[test]
+    fn chinese_sdks_get_owner_chain_and_country() {
+        let db = Database::embedded();
+        let mut r = report();
+        let mut unit = CodeUnit::new("classes.dex", UnitKind::Dex);
+        unit.classes = vec![
+            "Lcom/umeng/analytics/MobclickAgent;".into(),
+            "Lcom/tencent/bugly/crashreport/CrashReport;".into(),
+            "Lcom/facebook/appevents/AppEventsLogger;".into(),
+        ];
+        let ev = AppEvidence {
+            units: vec![unit],
+            config_keys: vec![ConfigKey {
+                source: "AndroidManifest.xml".into(),
+                key: "UMENG_APPKEY".into(),
+                value: None,
+            }],
+            entry_names: vec!["assets/libjiagu.so".into()],
+        };
+        r.hosts.push(Host { host: "alog.umeng.com".into(), ..Default::default() });
+        attribute(&db, &mut r, &ev);
+        let ids: Vec<&str> = r.sdks.iter().map(|s| s.id.as_str()).collect();
+        assert!(ids.contains(&"exodus-119"), "{ids:?}");
+        assert!(ids.contains(&"exodus-190"));
+        assert!(ids.contains(&"exodus-66"));
+        assert!(ids.contains(&"umeng"));
+        assert!(ids.contains(&"packer-360-jiagu"));
+        let umeng = r.sdks.iter().find(|s| s.id == "exodus-119").unwrap();
+        assert_eq!(umeng.exodus_id, Some(119));
+        assert_eq!(umeng.country.as_deref(), Some("CN"));
+        assert_eq!(umeng.owner_chain.last().unwrap().id, "alibaba");
+        let fb = r.sdks.iter().find(|s| s.id == "exodus-66").unwrap();
+        assert_eq!(fb.country.as_deref(), Some("US"));
+        assert_eq!(r.hosts[0].country.as_deref(), Some("CN"));
+        assert!(r.diagnostics.iter().any(|d| d.code == "code.packed"));
+    }
+
+    #[test]
+    fn publisher_links_from_certificate_and_prefix() {
+        let db = Database::embedded();
+        let mut r = report();
+        r.app.id = Some("com.ss.android.ugc.aweme".into());
+        r.signing.certificates.push(Certificate {
+            subject: "C=CN, O=Beijing ByteDance Example, CN=x".into(),
+            country: Some("CN".into()),
+            organization: Some("ByteDance Ltd.".into()),
+            source: "APK Signing Block v2".into(),
+            ..Default::default()
+        });
+        attribute(&db, &mut r, &AppEvidence::default());
+        let links = &r.publisher.links;
+        assert!(links.iter().any(|l| l.kind == "certificate" && l.country.as_deref() == Some("CN")));
+        let prefix = links.iter().find(|l| l.kind == "package_prefix").unwrap();
+        assert_eq!(prefix.country.as_deref(), Some("CN"));
+        assert_eq!(prefix.confidence, "strong");
+    }
+
+    #[test]
+    fn unconfirmed_prefix_is_medium_and_cctld_is_weak() {
+        let db = Database::embedded();
+        let mut r = report();
+        r.app.id = Some("com.tencent.fake".into());
+        attribute(&db, &mut r, &AppEvidence::default());
+        assert_eq!(r.publisher.links[0].confidence, "medium");
+        r.app.id = Some("cn.wps.moffice_eng".into());
+        attribute(&db, &mut r, &AppEvidence::default());
+        let l = r.publisher.links.iter().find(|l| l.kind == "app_id_cctld").unwrap();
+        assert_eq!((l.country.as_deref(), l.confidence.as_str()), (Some("CN"), "weak"));
+    }
+
+    #[test]
+    fn evidence_is_capped_per_sdk() {
+        let db = Database::embedded();
+        let mut r = report();
+        let mut unit = CodeUnit::new("classes.dex", UnitKind::Dex);
+        unit.classes = (0..50).map(|i| format!("Lcom/umeng/analytics/C{i};")).collect();
+        attribute(&db, &mut r, &AppEvidence { units: vec![unit], ..Default::default() });
+        let s = r.sdks.iter().find(|s| s.id == "exodus-119").unwrap();
+        assert_eq!(s.evidence.len(), MAX_EVIDENCE_PER_SDK + 1);
+        assert_eq!(s.evidence.last().unwrap().kind, "more");
+    }
+}

@@ -1,0 +1,344 @@
+//! Entities (companies with parents and countries), the domains they own and
+//! the app-id prefixes they publish under: `signatures/entities/*.tsv`,
+//! `signatures/domains/*.tsv`, `signatures/publishers.tsv`.
+
+use std::collections::HashMap;
+
+use super::SignatureError;
+use crate::report::EntityRef;
+
+/// Longest ownership chain followed; real chains have 2-4 links, and a cycle
+/// in edited data must not loop.
+const MAX_CHAIN: usize = 8;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entity {
+    pub id: String,
+    pub name: String,
+    pub parent: Option<String>,
+    /// ISO 3166-1 alpha-2, upper case.
+    pub country: Option<String>,
+    pub aliases: Vec<String>,
+    pub source: String,
+    /// From `entities/curated.tsv` (hand-checked) rather than an imported data set.
+    pub curated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainOwner {
+    pub entity: String,
+    pub source: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrefixKind {
+    Package,
+    Bundle,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublisherPrefix {
+    pub kind: PrefixKind,
+    pub prefix: String,
+    pub entity: String,
+    pub source: String,
+}
+
+/// Entities, domains and publisher prefixes, indexed for lookups.
+#[derive(Debug, Default)]
+pub struct Entities {
+    pub by_id: HashMap<String, Entity>,
+    /// Registrable domain or host suffix -> owner.
+    pub domains: HashMap<String, DomainOwner>,
+    pub publishers: Vec<PublisherPrefix>,
+    /// Normalised names and aliases -> entity id (certificate O= lookups).
+    names: HashMap<String, String>,
+}
+
+fn syntax(path: &str, line: usize, message: impl Into<String>) -> SignatureError {
+    SignatureError::Syntax { path: path.to_string(), line, message: message.into() }
+}
+
+/// Non-comment lines split on tabs, trimmed, with their 1-based line numbers.
+fn rows(text: &str) -> impl Iterator<Item = (usize, Vec<&str>)> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|(i, l)| (i + 1, l.split('\t').map(str::trim).collect()))
+}
+
+fn opt(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_string())
+}
+
+/// Lower case, letters and digits only, legal-form words dropped, so that
+/// `Tencent Holdings Ltd.` and `TENCENT HOLDINGS LIMITED` compare equal.
+pub fn normalise_name(name: &str) -> String {
+    const FORMS: &[&str] = &[
+        "inc",
+        "ltd",
+        "llc",
+        "limited",
+        "co",
+        "corp",
+        "corporation",
+        "company",
+        "gmbh",
+        "sa",
+        "ag",
+        "plc",
+        "pte",
+        "bv",
+        "nv",
+        "ab",
+        "oy",
+        "srl",
+        "spa",
+        "kk",
+        "the",
+    ];
+    let lower = name.to_lowercase();
+    let words: Vec<String> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !FORMS.contains(w))
+        .map(str::to_string)
+        .collect();
+    words.join(" ")
+}
+
+impl Entities {
+    pub fn add_entities(&mut self, text: &str, path: &str, curated: bool) -> Result<(), SignatureError> {
+        for (line, cols) in rows(text) {
+            let [id, name, parent, country, aliases, source] = cols[..] else {
+                return Err(syntax(
+                    path,
+                    line,
+                    format!("expected 6 tab-separated columns, found {}", cols.len()),
+                ));
+            };
+            if id.is_empty() || name.is_empty() {
+                return Err(syntax(path, line, "empty id or name"));
+            }
+            if !curated && self.by_id.contains_key(id) {
+                continue;
+            }
+            let entity = Entity {
+                id: id.to_string(),
+                name: name.to_string(),
+                parent: opt(parent),
+                country: opt(country),
+                aliases: aliases
+                    .split('|')
+                    .map(str::trim)
+                    .filter(|a| !a.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                source: source.to_string(),
+                curated,
+            };
+            if curated && self.by_id.get(id).is_some_and(|e| e.curated) {
+                return Err(syntax(path, line, format!("duplicate entity id {id}")));
+            }
+            for n in std::iter::once(&entity.name).chain(&entity.aliases) {
+                let key = normalise_name(n);
+                if !key.is_empty() && (curated || !self.names.contains_key(&key)) {
+                    self.names.insert(key, entity.id.clone());
+                }
+            }
+            self.by_id.insert(entity.id.clone(), entity);
+        }
+        Ok(())
+    }
+
+    pub fn add_domains(&mut self, text: &str, path: &str) -> Result<(), SignatureError> {
+        for (line, cols) in rows(text) {
+            let [domain, entity, source] = cols[..] else {
+                return Err(syntax(
+                    path,
+                    line,
+                    format!("expected 3 tab-separated columns, found {}", cols.len()),
+                ));
+            };
+            self.domains
+                .entry(domain.to_ascii_lowercase())
+                .or_insert(DomainOwner { entity: entity.to_string(), source: source.to_string() });
+        }
+        Ok(())
+    }
+
+    pub fn add_publishers(&mut self, text: &str, path: &str) -> Result<(), SignatureError> {
+        for (line, cols) in rows(text) {
+            let [kind, prefix, entity, source] = cols[..] else {
+                return Err(syntax(
+                    path,
+                    line,
+                    format!("expected 4 tab-separated columns, found {}", cols.len()),
+                ));
+            };
+            let kind = match kind {
+                "package_prefix" => PrefixKind::Package,
+                "bundle_prefix" => PrefixKind::Bundle,
+                other => return Err(syntax(path, line, format!("unknown prefix kind {other}"))),
+            };
+            self.publishers.push(PublisherPrefix {
+                kind,
+                prefix: prefix.to_string(),
+                entity: entity.to_string(),
+                source: source.to_string(),
+            });
+        }
+        // Longest prefix first, so that com.sankuai.sailor wins over com.sankuai.
+        self.publishers.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()).then(a.prefix.cmp(&b.prefix)));
+        Ok(())
+    }
+
+    /// Owner of a host: the longest suffix of `host` (on a label boundary) with a known owner.
+    pub fn domain_owner<'a>(&self, host: &'a str) -> Option<(&'a str, &DomainOwner)> {
+        let host = host.trim_end_matches('.');
+        let mut rest = host;
+        loop {
+            if let Some(o) = self.domains.get(rest) {
+                return Some((rest, o));
+            }
+            let (_, tail) = rest.split_once('.')?;
+            if !tail.contains('.') {
+                return None;
+            }
+            rest = tail;
+        }
+    }
+
+    /// The publisher prefix an app id falls under, longest first.
+    pub fn publisher_prefix(&self, app_id: &str, kind: PrefixKind) -> Option<&PublisherPrefix> {
+        self.publishers.iter().find(|p| {
+            p.kind == kind
+                && app_id
+                    .strip_prefix(p.prefix.as_str())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+        })
+    }
+
+    /// Entity whose name or alias equals `name` (legal forms and punctuation ignored).
+    pub fn by_name(&self, name: &str) -> Option<&Entity> {
+        let key = normalise_name(name);
+        self.names.get(&key).and_then(|id| self.by_id.get(id))
+    }
+
+    /// `id`, its parent, ... up to the ultimate parent (cycles and dangling parents stop the walk).
+    pub fn chain(&self, id: &str) -> Vec<&Entity> {
+        let mut out: Vec<&Entity> = Vec::new();
+        let mut next = Some(id);
+        while let Some(cur) = next {
+            if out.len() >= MAX_CHAIN || out.iter().any(|e| e.id == cur) {
+                break;
+            }
+            let Some(e) = self.by_id.get(cur) else { break };
+            out.push(e);
+            next = e.parent.as_deref();
+        }
+        out
+    }
+
+    pub fn chain_refs(&self, id: &str) -> Vec<EntityRef> {
+        self.chain(id)
+            .into_iter()
+            .map(|e| EntityRef {
+                id: e.id.clone(),
+                name: e.name.clone(),
+                country: e.country.clone(),
+                source: e.source.clone(),
+            })
+            .collect()
+    }
+
+    /// Ids that lie on an ownership cycle.
+    pub fn cycles(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for id in self.by_id.keys() {
+            let mut seen = vec![id.as_str()];
+            let mut cur = self.by_id.get(id).and_then(|e| e.parent.as_deref());
+            while let Some(p) = cur {
+                if p == id {
+                    out.push(id.clone());
+                    break;
+                }
+                if seen.contains(&p) || seen.len() > MAX_CHAIN * 4 {
+                    break;
+                }
+                seen.push(p);
+                cur = self.by_id.get(p).and_then(|e| e.parent.as_deref());
+            }
+        }
+        out.sort();
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Entities {
+        let mut e = Entities::default();
+        e.add_entities(
+            "# c\nbytedance\tByteDance Ltd.\t\tCN\tByteDance\tsrc\ntiktok\tTikTok Pte. Ltd.\tbytedance\tSG\t\tsrc\n",
+            "curated.tsv",
+            true,
+        )
+        .unwrap();
+        e.add_domains("tiktokv.com\ttiktok\txray\n", "d.tsv").unwrap();
+        e.add_publishers("package_prefix\tcom.ss.android\tbytedance\ts\n", "p.tsv").unwrap();
+        e
+    }
+
+    #[test]
+    fn chain_walks_to_the_ultimate_parent() {
+        let e = sample();
+        let ids: Vec<_> = e.chain("tiktok").iter().map(|x| x.id.as_str()).collect();
+        assert_eq!(ids, ["tiktok", "bytedance"]);
+        assert_eq!(e.chain("bytedance")[0].country.as_deref(), Some("CN"));
+        assert!(e.cycles().is_empty());
+    }
+
+    #[test]
+    fn cycles_are_found_and_do_not_loop() {
+        let mut e = Entities::default();
+        e.add_entities("a\tA\tb\tUS\t\ts\nb\tB\ta\tUS\t\ts\n", "x", true).unwrap();
+        assert_eq!(e.chain("a").len(), 2);
+        assert_eq!(e.cycles(), ["a", "b"]);
+    }
+
+    #[test]
+    fn domains_match_on_label_boundaries() {
+        let e = sample();
+        assert_eq!(e.domain_owner("api16.tiktokv.com").unwrap().1.entity, "tiktok");
+        assert_eq!(e.domain_owner("tiktokv.com").unwrap().0, "tiktokv.com");
+        assert!(e.domain_owner("nottiktokv.com").is_none());
+        assert!(e.domain_owner("com").is_none());
+    }
+
+    #[test]
+    fn publisher_prefixes_respect_dots() {
+        let e = sample();
+        assert!(e.publisher_prefix("com.ss.android.ugc.aweme", PrefixKind::Package).is_some());
+        assert!(e.publisher_prefix("com.ss.android", PrefixKind::Package).is_some());
+        assert!(e.publisher_prefix("com.ss.androidx", PrefixKind::Package).is_none());
+        assert!(e.publisher_prefix("com.ss.android.x", PrefixKind::Bundle).is_none());
+    }
+
+    #[test]
+    fn names_compare_without_legal_forms() {
+        let e = sample();
+        assert_eq!(e.by_name("BYTEDANCE LTD").unwrap().id, "bytedance");
+        assert_eq!(e.by_name("TikTok Pte Ltd").unwrap().id, "tiktok");
+        assert!(e.by_name("Example Ltd").is_none());
+    }
+
+    #[test]
+    fn malformed_rows_are_errors() {
+        let mut e = Entities::default();
+        assert!(e.add_entities("only\ttwo\n", "x", true).is_err());
+        assert!(e.add_publishers("team\tx\ty\tz\n", "p").is_err());
+        assert!(e.add_domains("a.com\n", "d").is_err());
+    }
+}

@@ -1,0 +1,518 @@
+//! SDK and tracker definitions (`signatures/sdks/*.json`) and the matcher
+//! compiled from them once per database.
+//!
+//! Exodus semantics: exodus-core runs `dexdump` on every `classes*.dex`,
+//! collects every match of `[A-Z]+((?:\w+\/)+\w+)` (so `Lcom/foo/Bar$1;`
+//! yields `com/foo/Bar`), and reports a tracker when `re.search(code_signature)`
+//! hits any of them; signatures of 3 characters or fewer are skipped. All 432
+//! signatures are `|`-alternations of literal text and `.` (any character,
+//! which is what lets `com.umeng.` match `com/umeng/`). Every name Exodus
+//! collects is a substring of a slashed type descriptor, so searching the
+//! whole descriptor (`com/foo/Bar$1`) finds at least everything Exodus finds.
+//! Each alternative is indexed in one Aho-Corasick automaton by its most
+//! selective literal run and verified around the hit; an alternative that
+//! uses any other regex syntax falls back to a `Regex`.
+
+use std::collections::HashMap;
+
+use aho_corasick::AhoCorasick;
+use regex::Regex;
+use serde::Deserialize;
+
+use super::SignatureError;
+
+/// Exodus ignores signatures this short (an empty one would match everything).
+const EXODUS_MIN_SIGNATURE: usize = 4;
+
+/// Literal runs so common in class names that they make poor anchors.
+const COMMON_RUNS: &[&str] =
+    &["com", "org", "net", "io", "android", "google", "sdk", "ads", "analytics", "api", "app"];
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SdkDef {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub exodus_id: Option<u32>,
+    /// Entity id (`entities/*.tsv`).
+    #[serde(default)]
+    pub owner: Option<String>,
+    #[serde(default)]
+    pub owner_source: Option<String>,
+    #[serde(default)]
+    pub categories: Vec<String>,
+    /// Exodus `code_signature` (regex over slashed class names).
+    #[serde(default)]
+    pub code_signature: String,
+    /// Exodus `network_signature` (regex searched in host names).
+    #[serde(default)]
+    pub network_signature: String,
+    /// Java class-name prefixes in dotted form (`com.umeng.`), matched at the start.
+    #[serde(default)]
+    pub class_prefixes: Vec<String>,
+    /// Manifest `<meta-data>` names.
+    #[serde(default)]
+    pub meta_data: Vec<String>,
+    /// Native library file names (`libBugly.so`).
+    #[serde(default)]
+    pub native_libs: Vec<String>,
+    /// Native library file-name prefixes (`libshella-`).
+    #[serde(default)]
+    pub native_lib_prefixes: Vec<String>,
+    /// Archive entry paths (or path prefixes ending in `/`).
+    #[serde(default)]
+    pub entries: Vec<String>,
+    #[serde(default)]
+    pub ios_frameworks: Vec<String>,
+    #[serde(default)]
+    pub ios_class_prefixes: Vec<String>,
+    #[serde(default)]
+    pub plist_keys: Vec<String>,
+    /// Domains the SDK talks to (matched as host suffixes).
+    #[serde(default)]
+    pub domains: Vec<String>,
+    #[serde(default)]
+    pub website: String,
+    /// A packer / protector: its presence means the real code is hidden.
+    #[serde(default)]
+    pub packer: bool,
+    pub source: String,
+}
+
+impl SdkDef {
+    /// Known only by iOS frameworks / classes: no Android evidence at all.
+    pub fn is_ios_only(&self) -> bool {
+        (!self.ios_frameworks.is_empty() || !self.ios_class_prefixes.is_empty())
+            && self.code_signature.is_empty()
+            && self.class_prefixes.is_empty()
+            && self.native_libs.is_empty()
+            && self.meta_data.is_empty()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct SdkFile {
+    sdks: Vec<SdkDef>,
+}
+
+pub fn parse_file(text: &str, path: &str) -> Result<Vec<SdkDef>, SignatureError> {
+    serde_json::from_str::<SdkFile>(text).map(|f| f.sdks).map_err(|e| SignatureError::Syntax {
+        path: path.to_string(),
+        line: e.line(),
+        message: e.to_string(),
+    })
+}
+
+/// One alternative of an Exodus code signature: literal characters and `.` wildcards.
+#[derive(Debug, Clone)]
+struct WildPattern {
+    sdk: usize,
+    /// The alternative as written (for evidence and `sigs check`).
+    text: String,
+    /// Characters before the anchor run (`None` = wildcard).
+    before: Vec<Option<char>>,
+    /// Characters after the anchor run.
+    after: Vec<Option<char>>,
+}
+
+impl WildPattern {
+    fn verify(&self, name: &str, start: usize, end: usize) -> bool {
+        let (Some(head), Some(tail)) = (name.get(..start), name.get(end..)) else {
+            return false;
+        };
+        let mut back = head.chars().rev();
+        for want in self.before.iter().rev() {
+            match (back.next(), want) {
+                (None, _) => return false,
+                (Some(c), Some(w)) if c != *w => return false,
+                (Some('\n'), None) => return false,
+                _ => {}
+            }
+        }
+        let mut fwd = tail.chars();
+        for want in &self.after {
+            match (fwd.next(), want) {
+                (None, _) => return false,
+                (Some(c), Some(w)) if c != *w => return false,
+                (Some('\n'), None) => return false,
+                _ => {}
+            }
+        }
+        true
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Key {
+    /// Anchor of `WildPattern` n.
+    Wild(usize),
+    /// Slashed class prefix of this SDK, must match at offset 0.
+    Prefix(usize),
+}
+
+/// What matched a class name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClassHit {
+    pub sdk: usize,
+    /// The signature alternative or class prefix that matched.
+    pub rule: String,
+}
+
+/// The immutable, compiled SDK matcher.
+#[derive(Debug)]
+pub struct SdkMatcher {
+    pub defs: Vec<SdkDef>,
+    automaton: Option<AhoCorasick>,
+    keys: Vec<Key>,
+    wild: Vec<WildPattern>,
+    /// Alternatives that are real regexes (none in the current Exodus list).
+    regexes: Vec<(usize, String, Regex)>,
+    native_libs: HashMap<String, usize>,
+    native_lib_prefixes: Vec<(String, usize)>,
+    entries: Vec<(String, usize)>,
+    meta_data: HashMap<String, usize>,
+    plist_keys: HashMap<String, usize>,
+    frameworks: HashMap<String, usize>,
+    objc_prefixes: Vec<(String, usize)>,
+    domains: HashMap<String, usize>,
+    network_regexes: Vec<(usize, Regex)>,
+    /// Problems found while compiling (`sigs check` reports them).
+    pub problems: Vec<String>,
+}
+
+/// Splits an alternative into literal runs; `None` if it uses regex syntax beyond `.`.
+fn wild_chars(alt: &str) -> Option<Vec<Option<char>>> {
+    let mut out = Vec::new();
+    let mut chars = alt.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '.' => out.push(None),
+            '\\' => match chars.next() {
+                Some(e) if !e.is_alphanumeric() => out.push(Some(e)),
+                _ => return None,
+            },
+            '^' | '$' | '*' | '+' | '?' | '(' | ')' | '[' | ']' | '{' | '}' | '|' => return None,
+            c => out.push(Some(c)),
+        }
+    }
+    Some(out)
+}
+
+/// The literal run that makes the best anchor: long, and not a common package word.
+fn best_run(chars: &[Option<char>]) -> Option<(usize, usize)> {
+    let mut best: Option<(usize, usize, usize)> = None;
+    let mut start = 0;
+    for end in 0..=chars.len() {
+        if end < chars.len() && chars[end].is_some() {
+            continue;
+        }
+        if end > start {
+            let run: String = chars[start..end].iter().flatten().collect();
+            let weight = if COMMON_RUNS.contains(&run.as_str()) { 1 } else { 4 };
+            let score = (end - start) * weight;
+            if best.is_none_or(|b| score > b.2) {
+                best = Some((start, end, score));
+            }
+        }
+        start = end + 1;
+    }
+    best.map(|(s, e, _)| (s, e))
+}
+
+impl SdkMatcher {
+    pub fn compile(defs: Vec<SdkDef>) -> Self {
+        let mut m = SdkMatcher {
+            defs: Vec::new(),
+            automaton: None,
+            keys: Vec::new(),
+            wild: Vec::new(),
+            regexes: Vec::new(),
+            native_libs: HashMap::new(),
+            native_lib_prefixes: Vec::new(),
+            entries: Vec::new(),
+            meta_data: HashMap::new(),
+            plist_keys: HashMap::new(),
+            frameworks: HashMap::new(),
+            objc_prefixes: Vec::new(),
+            domains: HashMap::new(),
+            network_regexes: Vec::new(),
+            problems: Vec::new(),
+        };
+        let mut needles: Vec<String> = Vec::new();
+        for (i, d) in defs.iter().enumerate() {
+            if d.code_signature.len() >= EXODUS_MIN_SIGNATURE {
+                for alt in d.code_signature.split('|') {
+                    let chars = wild_chars(alt);
+                    match chars.as_deref().and_then(|c| best_run(c).map(|r| (c, r))) {
+                        Some((chars, (s, e))) => {
+                            let n = m.wild.len();
+                            m.wild.push(WildPattern {
+                                sdk: i,
+                                text: alt.to_string(),
+                                before: chars[..s].to_vec(),
+                                after: chars[e..].to_vec(),
+                            });
+                            needles.push(chars[s..e].iter().flatten().collect());
+                            m.keys.push(Key::Wild(n));
+                        }
+                        None => match Regex::new(alt) {
+                            Ok(re) => m.regexes.push((i, alt.to_string(), re)),
+                            Err(e) => m.problems.push(format!("{}: code_signature {alt:?}: {e}", d.id)),
+                        },
+                    }
+                }
+            }
+            for p in &d.class_prefixes {
+                if p.is_empty() {
+                    m.problems.push(format!("{}: empty class prefix", d.id));
+                    continue;
+                }
+                needles.push(p.replace('.', "/"));
+                m.keys.push(Key::Prefix(i));
+            }
+            for l in &d.native_libs {
+                m.native_libs.entry(l.to_ascii_lowercase()).or_insert(i);
+            }
+            for l in &d.native_lib_prefixes {
+                m.native_lib_prefixes.push((l.to_ascii_lowercase(), i));
+            }
+            for e in &d.entries {
+                m.entries.push((e.clone(), i));
+            }
+            for k in &d.meta_data {
+                m.meta_data.entry(k.clone()).or_insert(i);
+            }
+            for k in &d.plist_keys {
+                m.plist_keys.entry(k.clone()).or_insert(i);
+            }
+            for f in &d.ios_frameworks {
+                m.frameworks.entry(f.clone()).or_insert(i);
+            }
+            for p in &d.ios_class_prefixes {
+                m.objc_prefixes.push((p.clone(), i));
+            }
+            for dom in &d.domains {
+                m.domains.entry(dom.to_ascii_lowercase()).or_insert(i);
+            }
+            for alt in d.network_signature.split('|').filter(|a| !a.is_empty()) {
+                if !is_literal_domain(alt) {
+                    match Regex::new(alt) {
+                        Ok(re) => m.network_regexes.push((i, re)),
+                        Err(e) => m.problems.push(format!("{}: network_signature {alt:?}: {e}", d.id)),
+                    }
+                }
+            }
+        }
+        match AhoCorasick::new(&needles) {
+            Ok(ac) => m.automaton = Some(ac),
+            Err(e) => m.problems.push(format!("class-name automaton: {e}")),
+        }
+        m.objc_prefixes.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
+        m.defs = defs;
+        m
+    }
+
+    /// SDKs whose code signature or class prefix matches a slashed class name
+    /// (`com/umeng/analytics/MobclickAgent`, no `L` and `;`).
+    pub fn match_class(&self, name: &str, out: &mut Vec<ClassHit>) {
+        if let Some(ac) = &self.automaton {
+            for hit in ac.find_overlapping_iter(name) {
+                match self.keys.get(hit.pattern().as_usize()) {
+                    Some(Key::Wild(n)) => {
+                        if let Some(w) = self.wild.get(*n) {
+                            if w.verify(name, hit.start(), hit.end()) {
+                                out.push(ClassHit { sdk: w.sdk, rule: w.text.clone() });
+                            }
+                        }
+                    }
+                    Some(Key::Prefix(i)) if hit.start() == 0 => {
+                        let rule = self.defs.get(*i).map(|d| prefix_rule(d, name)).unwrap_or_default();
+                        out.push(ClassHit { sdk: *i, rule });
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for (i, alt, re) in &self.regexes {
+            if re.is_match(name) {
+                out.push(ClassHit { sdk: *i, rule: alt.clone() });
+            }
+        }
+    }
+
+    /// SDK identified by a native library file name.
+    pub fn match_native_lib(&self, file_name: &str) -> Option<usize> {
+        let lower = file_name.to_ascii_lowercase();
+        self.native_libs.get(&lower).copied().or_else(|| {
+            self.native_lib_prefixes.iter().find(|(p, _)| lower.starts_with(p.as_str())).map(|x| x.1)
+        })
+    }
+
+    /// SDKs identified by an archive entry path.
+    pub fn match_entry(&self, path: &str) -> Option<usize> {
+        self.entries
+            .iter()
+            .find(|(e, _)| if e.ends_with('/') { path.starts_with(e.as_str()) } else { path == e })
+            .map(|x| x.1)
+    }
+
+    pub fn match_meta_data(&self, key: &str) -> Option<usize> {
+        self.meta_data.get(key).or_else(|| self.plist_keys.get(key)).copied()
+    }
+
+    pub fn match_framework(&self, name: &str) -> Option<usize> {
+        self.frameworks.get(name).copied()
+    }
+
+    pub fn match_objc_class(&self, name: &str) -> Option<usize> {
+        self.objc_prefixes.iter().find(|(p, _)| name.starts_with(p.as_str())).map(|x| x.1)
+    }
+
+    /// SDK whose domains or network signature cover `host`, with the rule that matched.
+    pub fn match_host(&self, host: &str) -> Option<(usize, String)> {
+        let mut rest = host;
+        loop {
+            if let Some(i) = self.domains.get(rest) {
+                return Some((*i, rest.to_string()));
+            }
+            match rest.split_once('.') {
+                Some((_, tail)) if tail.contains('.') => rest = tail,
+                _ => break,
+            }
+        }
+        self.network_regexes
+            .iter()
+            .find(|(_, re)| re.is_match(host))
+            .map(|(i, re)| (*i, re.as_str().to_string()))
+    }
+
+    pub fn wild_pattern_count(&self) -> usize {
+        self.wild.len() + self.regexes.len()
+    }
+}
+
+fn prefix_rule(d: &SdkDef, name: &str) -> String {
+    d.class_prefixes.iter().find(|p| name.starts_with(&p.replace('.', "/"))).cloned().unwrap_or_default()
+}
+
+/// `a\.b\.com` (or `a.b.com`) as written in an Exodus network signature.
+fn is_literal_domain(alt: &str) -> bool {
+    let lit = alt.replace("\\.", ".").replace("\\-", "-");
+    !lit.is_empty()
+        && lit.contains('.')
+        && lit.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.' || c == '-')
+}
+
+/// Literal domains of a network signature (what `SdkDef::domains` holds after import).
+pub fn literal_domains(sig: &str) -> impl Iterator<Item = String> + '_ {
+    sig.split('|').filter(|a| is_literal_domain(a)).map(|a| a.replace("\\.", ".").replace("\\-", "-"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn def(id: &str, code: &str) -> SdkDef {
+        SdkDef {
+            id: id.into(),
+            name: id.into(),
+            code_signature: code.into(),
+            source: "t".into(),
+            ..Default::default()
+        }
+    }
+
+    fn hits(m: &SdkMatcher, name: &str) -> Vec<usize> {
+        let mut out = Vec::new();
+        m.match_class(name, &mut out);
+        let mut ids: Vec<usize> = out.into_iter().map(|h| h.sdk).collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    }
+
+    #[test]
+    fn dots_are_wildcards_and_search_is_unanchored() {
+        let m = SdkMatcher::compile(vec![def("umeng", "com.umeng.analytics"), def("lig", ".LigatusManager")]);
+        assert_eq!(hits(&m, "com/umeng/analytics/MobclickAgent"), [0]);
+        assert_eq!(hits(&m, "x/com/umeng/analytics"), [0]);
+        assert!(hits(&m, "com/umeng/analytic").is_empty());
+        assert_eq!(hits(&m, "a/LigatusManager"), [1]);
+        // The wildcard needs a character: Exodus' `.Ligatus...` does not match at offset 0.
+        assert!(hits(&m, "LigatusManager").is_empty());
+    }
+
+    #[test]
+    fn short_signatures_are_skipped_like_exodus() {
+        let m = SdkMatcher::compile(vec![def("short", "com"), def("empty", "")]);
+        assert!(hits(&m, "com/anything").is_empty());
+    }
+
+    #[test]
+    fn common_words_are_not_chosen_as_anchor() {
+        let chars = wild_chars("com.pgl").unwrap();
+        assert_eq!(best_run(&chars), Some((4, 7)));
+        let m = SdkMatcher::compile(vec![def("pangle", "com.bytedance|com.pgl")]);
+        assert_eq!(hits(&m, "com/pgl/sys/ces/out/StcSDKFactory"), [0]);
+    }
+
+    #[test]
+    fn class_prefixes_match_only_at_the_start() {
+        let mut d = def("bugly", "");
+        d.class_prefixes = vec!["com.tencent.bugly.".into()];
+        let m = SdkMatcher::compile(vec![d]);
+        assert_eq!(hits(&m, "com/tencent/bugly/crashreport/CrashReport"), [0]);
+        assert!(hits(&m, "x/com/tencent/bugly/A").is_empty());
+    }
+
+    #[test]
+    fn regex_fallback_and_bad_regex_are_reported() {
+        let m = SdkMatcher::compile(vec![def("re", "com.x[0-9]+y"), def("bad", "com.(x")]);
+        assert_eq!(hits(&m, "com/x12y/A"), [0]);
+        assert_eq!(m.problems.len(), 1);
+    }
+
+    #[test]
+    fn non_ascii_names_are_verified_by_character() {
+        let m = SdkMatcher::compile(vec![def("w", "a.bcdef")]);
+        assert_eq!(hits(&m, "aébcdef"), [0]);
+        assert!(hits(&m, "bcdef").is_empty());
+    }
+
+    #[test]
+    fn hosts_match_domains_and_network_regexes() {
+        let mut a = def("a", "");
+        a.domains = vec!["umeng.com".into()];
+        let mut b = def("b", "");
+        b.network_signature = ".*\\.jiguang\\.cn".into();
+        let m = SdkMatcher::compile(vec![a, b]);
+        assert_eq!(m.match_host("alog.umeng.com").unwrap().0, 0);
+        assert!(m.match_host("umeng.com.evil").is_none());
+        assert_eq!(m.match_host("api.jiguang.cn").unwrap().0, 1);
+        assert_eq!(literal_domains("a\\.com|.*x|b-c\\.net").collect::<Vec<_>>(), ["a.com", "b-c.net"]);
+    }
+
+    #[test]
+    fn libraries_entries_and_keys() {
+        let mut d = def("p", "");
+        d.native_libs = vec!["libjiagu.so".into()];
+        d.native_lib_prefixes = vec!["libshella-".into()];
+        d.entries = vec!["assets/ijm_lib/".into(), "assets/ijiami.dat".into()];
+        d.meta_data = vec!["UMENG_APPKEY".into()];
+        let m = SdkMatcher::compile(vec![d]);
+        assert_eq!(m.match_native_lib("libJiagu.so"), Some(0));
+        assert_eq!(m.match_native_lib("libshella-2.10.so"), Some(0));
+        assert_eq!(m.match_entry("assets/ijm_lib/x.so"), Some(0));
+        assert_eq!(m.match_entry("assets/ijiami.dat"), Some(0));
+        assert_eq!(m.match_entry("assets/ijiami.dat2"), None);
+        assert_eq!(m.match_meta_data("UMENG_APPKEY"), Some(0));
+    }
+
+    #[test]
+    fn malformed_json_is_a_syntax_error() {
+        assert!(parse_file("{\"sdks\": [{\"id\": 1}]}", "x.json").is_err());
+        assert!(parse_file("not json", "x.json").is_err());
+        assert_eq!(parse_file("{\"sdks\": []}", "x.json").unwrap().len(), 0);
+    }
+}
