@@ -79,7 +79,7 @@ impl Summary {
     pub fn note_time(&mut self, elapsed: Duration, path: &str) {
         if self.slowest.len() < SLOWEST_SHOWN || self.slowest.last().is_some_and(|(t, _)| elapsed > *t) {
             self.slowest.push((elapsed, path.to_string()));
-            self.slowest.sort_by(|a, b| b.0.cmp(&a.0));
+            self.slowest.sort_by_key(|s| std::cmp::Reverse(s.0));
             self.slowest.truncate(SLOWEST_SHOWN);
         }
     }

@@ -19,6 +19,9 @@ use super::db::{self, inflate_report};
 use super::evidence_codec;
 use super::{EXIT_ALL_FAILED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE};
 
+/// A rescored app (report and its compressed form), or (sha256, error).
+type Rescored = Result<(appvet::report::Report, Vec<u8>), (String, String)>;
+
 /// Apps per read / process / write round.
 const CHUNK: usize = 256;
 
@@ -62,7 +65,7 @@ pub fn run(path: &Path, signatures: Database, jobs: usize) -> i32 {
                 })
                 .collect()
         };
-        let results: Vec<Result<(appvet::report::Report, Vec<u8>), (String, String)>> = pool.install(|| {
+        let results: Vec<Rescored> = pool.install(|| {
             rows.par_iter()
                 .map(|(sha, report_blob, evidence_blob)| {
                     let mut report = inflate_report(report_blob).map_err(|e| (sha.clone(), e))?;
