@@ -418,6 +418,16 @@ pub fn update_attribution(
     Ok(())
 }
 
+/// Marks a stored app as current under `signatures` when rescoring changed
+/// nothing in it.
+pub fn update_signatures_version(c: &Connection, sha256: &str, signatures: &str) -> rusqlite::Result<()> {
+    c.prepare_cached("UPDATE apps SET signatures_version = ?2 WHERE sha256 = ?1")?
+        .execute(params![sha256, signatures])?;
+    c.prepare_cached("UPDATE inputs SET signatures_version = ?2 WHERE sha256 = ?1 AND status != 'error'")?
+        .execute(params![sha256, signatures])?;
+    Ok(())
+}
+
 /// What a worker learns about an input before reading it.
 pub enum Known {
     /// Stored under the current versions: nothing to do.

@@ -12,6 +12,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use rusqlite::params;
 
+use appvet::report::{Capability, Host, Report, Risk, Sdk, Verdict};
 use appvet::scan::attribute;
 use appvet::signatures::Database;
 
@@ -20,7 +21,14 @@ use super::evidence_codec;
 use super::{EXIT_ALL_FAILED, EXIT_OK, EXIT_SOME_FAILED, EXIT_USAGE};
 
 /// A rescored app (report and its compressed form), or (sha256, error).
-type Rescored = Result<(appvet::report::Report, Vec<u8>), (String, String)>;
+type Rescored = Result<(Report, Option<Vec<u8>>), (String, String)>;
+
+/// What attribution may change in a report.
+type Attribution = (Vec<Sdk>, Vec<Host>, Vec<Capability>, Risk, Option<Verdict>);
+
+fn attribution_of(r: &Report) -> Attribution {
+    (r.sdks.clone(), r.hosts.clone(), r.capabilities.clone(), r.risk.clone(), r.verdict.clone())
+}
 
 /// Apps per read / process / write round.
 const CHUNK: usize = 256;
@@ -71,8 +79,15 @@ pub fn run(path: &Path, signatures: Database, jobs: usize) -> i32 {
                     let mut report = inflate_report(report_blob).map_err(|e| (sha.clone(), e))?;
                     let evidence =
                         evidence_codec::decode(evidence_blob).map_err(|e| (sha.clone(), e.to_string()))?;
+                    let before = attribution_of(&report);
                     attribute(&signatures, &mut report, &evidence);
-                    let blob = db::deflate(&serde_json::to_vec(&report).unwrap_or_default());
+                    // Most apps keep their attribution under a new signature
+                    // version: then only the version is written, not the report.
+                    let blob = if attribution_of(&report) == before {
+                        None
+                    } else {
+                        Some(db::deflate(&serde_json::to_vec(&report).unwrap_or_default()))
+                    };
                     Ok((report, blob))
                 })
                 .collect()
@@ -81,8 +96,12 @@ pub fn run(path: &Path, signatures: Database, jobs: usize) -> i32 {
             conn.execute_batch("BEGIN IMMEDIATE")?;
             for r in &results {
                 match r {
-                    Ok((report, blob)) => {
+                    Ok((report, Some(blob))) => {
                         db::update_attribution(&conn, report, blob, &signatures.version)?;
+                        done += 1;
+                    }
+                    Ok((report, None)) => {
+                        db::update_signatures_version(&conn, &report.input.sha256, &signatures.version)?;
                         done += 1;
                     }
                     Err((sha, e)) => {

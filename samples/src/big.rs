@@ -6,7 +6,7 @@
 
 use std::io::Write;
 
-use crate::axml::{self, Element, Value};
+use crate::axml::{self, Element};
 use crate::dex::DexSpec;
 use crate::elf::{self, SharedObject};
 use crate::zip::{Compression, ZipWriter};
@@ -136,7 +136,6 @@ fn manifest() -> Vec<u8> {
         .child(
             Element::new("application")
                 .android_str("label", "Big App")
-                .android("extractNativeLibs", Value::Bool(false))
                 .child(common::launcher_activity("com.ss.android.ugc.aweme.splash.SplashActivity")),
         );
     axml::encode(&doc, axml::Options::default())
