@@ -113,13 +113,23 @@ impl<'a> Context<'a> {
         let (hosts, diags) = self.hosts.finish_with_diagnostics();
         self.report.hosts = hosts;
         self.report.diagnostics.extend(diags);
-        crate::signatures::attribution::attribute(self.db, &mut self.report, &self.evidence);
-        // Risk and verdict come last: they read SDKs, hosts and everything above.
-        crate::risk::assess(&mut self.report, &self.evidence, crate::risk::RiskTables::embedded());
-        self.report.verdict =
-            Some(crate::policy::Policy::baseline().evaluate(&self.report, &ExceptionSet::none()));
+        attribute(self.db, &mut self.report, &self.evidence);
         ScanOutput { report: self.report, evidence: self.evidence }
     }
+}
+
+/// The post-scan stage that derives everything the signature database
+/// decides (SDK matches, owners and countries of SDKs and hosts, scores,
+/// verdict) from the evidence and the facts already in `report`. It must
+/// depend on nothing but its arguments: `appvet rescore` rebuilds `report`
+/// and `evidence` from a results database and calls it again under a newer
+/// signature database, without reading the app.
+pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
+    report.tool.signatures_version = db.version.clone();
+    crate::signatures::attribution::attribute(db, report, evidence);
+    // Risk and verdict come last: they read SDKs, hosts and everything above.
+    crate::risk::assess(report, evidence, crate::risk::RiskTables::embedded());
+    report.verdict = Some(crate::policy::Policy::baseline().evaluate(report, &ExceptionSet::none()));
 }
 
 pub fn sha256_hex(data: &[u8]) -> String {
@@ -174,12 +184,19 @@ impl Scanner {
 
     /// Analyses an input held in memory; `display_path` names it in the report.
     pub fn scan_bytes(&self, data: &[u8], display_path: &str) -> Result<ScanOutput, ScanError> {
-        let input = Input {
-            path: display_path.to_string(),
-            sha256: sha256_hex(data),
-            size: data.len() as u64,
-            kind: "unknown".into(),
-        };
+        self.scan_bytes_hashed(data, display_path, sha256_hex(data))
+    }
+
+    /// Like [`Scanner::scan_bytes`] for a caller that already hashed `data`
+    /// (the batch runner hashes first to skip inputs it has stored).
+    pub fn scan_bytes_hashed(
+        &self,
+        data: &[u8],
+        display_path: &str,
+        sha256: String,
+    ) -> Result<ScanOutput, ScanError> {
+        let input =
+            Input { path: display_path.to_string(), sha256, size: data.len() as u64, kind: "unknown".into() };
         let mut ctx = Context::new(&self.db, &self.limits, input);
         let file_name =
             Path::new(display_path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();

@@ -1,5 +1,7 @@
-//! End-to-end scan speed of each bundled sample, and of the corpus APKs when
-//! `../shared/corpus` exists (`cargo bench --bench scan`).
+//! End-to-end scan speed of each bundled sample, of the corpus APKs when
+//! `../shared/corpus` exists, and of the TikTok-scale synthetic APK when
+//! `APPVET_BIG_APK` names it (`cargo run --release -p appvet-samples -- big
+//! /tmp/big.apk; APPVET_BIG_APK=/tmp/big.apk cargo bench --bench scan`).
 
 use std::path::{Path, PathBuf};
 
@@ -47,5 +49,18 @@ fn bench_samples(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, bench_samples);
+fn bench_big(c: &mut Criterion) {
+    let Some(path) = std::env::var_os("APPVET_BIG_APK") else { return };
+    let Ok(data) = std::fs::read(&path) else { return };
+    let scanner = Scanner::new(Database::embedded(), Limits::default());
+    let mut group = c.benchmark_group("big");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(data.len() as u64));
+    group.bench_function("tiktok_scale_synthetic", |b| {
+        b.iter(|| scanner.scan_bytes(&data, "big.apk").map(|o| o.evidence.class_count()))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_samples, bench_big);
 criterion_main!(benches);

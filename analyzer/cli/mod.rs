@@ -14,20 +14,24 @@
 //! stays blocked whatever happened to the others. `appvet diff` exits 0, or
 //! 2 / 4 when an input is unusable.
 
+mod batch;
+mod db;
 mod diff;
+mod evidence_codec;
 mod inputs;
 mod manifest;
+mod progress;
+mod rescore;
 mod sigs;
 
-use std::io::{self, IsTerminal, Write};
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use rayon::prelude::*;
 
 use appvet::archive::zip::Limits;
-use appvet::policy::{Date, Decision, Judge};
-use appvet::report::{html, json, sarif, text};
+use appvet::policy::{Date, Judge};
 use appvet::scan::Scanner;
 use appvet::signatures::Database;
 
@@ -62,11 +66,17 @@ enum Command {
     Diff(diff::DiffArgs),
     /// Signature database: `stats` (counts) and `check` (consistency).
     Sigs(sigs::SigsArgs),
+    /// Recompute SDK matches, owners, scores and verdicts in a results
+    /// database from its stored evidence, under the current signatures.
+    Rescore(RescoreArgs),
+    /// Combine results databases (e.g. from `--shard` runs) into one.
+    Merge(MergeArgs),
 }
 
 #[derive(clap::Args)]
 struct ScanArgs {
-    /// Files or directories to analyse.
+    /// Inputs: files, directories (searched recursively, apps recognised by
+    /// content), glob patterns, `@list.txt` (one path per line) or `-` (paths on stdin).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
     /// Output format: json (one document, or JSON Lines for several inputs) or text.
@@ -90,6 +100,68 @@ struct ScanArgs {
     /// Date exceptions are checked against (YYYY-MM-DD); default: today (UTC).
     #[arg(long)]
     today: Option<String>,
+    /// Store results in this SQLite database (created if missing); inputs
+    /// already stored by this appvet and signature version are skipped, so a
+    /// killed run resumes. Reports go only there unless --output is given.
+    #[arg(long)]
+    db: Option<PathBuf>,
+    /// Give up on one app after this many seconds (recorded as an error; 0: no limit).
+    #[arg(long, default_value_t = 120.0)]
+    timeout: f64,
+    /// Analyse only shard K of N (1 <= K <= N), chosen by a hash of each
+    /// input's path relative to the argument it was found under.
+    #[arg(long, value_parser = parse_shard)]
+    shard: Option<(u64, u64)>,
+    /// Analyse again inputs the database records as failed.
+    #[arg(long)]
+    retry_errors: bool,
+    /// Print the end-of-run summary on stderr (default: only on a terminal).
+    #[arg(long)]
+    summary: bool,
+    /// No progress bar and no summary.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+#[derive(clap::Args)]
+struct RescoreArgs {
+    /// The results database to update in place.
+    #[arg(long)]
+    db: PathBuf,
+    /// Use the signature database in this directory instead of the embedded one.
+    #[arg(long)]
+    signatures: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    jobs: Option<usize>,
+}
+
+#[derive(clap::Args)]
+struct MergeArgs {
+    /// The database to merge into (created if missing).
+    out: PathBuf,
+    /// Databases to merge.
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+}
+
+fn parse_shard(s: &str) -> Result<(u64, u64), String> {
+    let (k, n) = s.split_once('/').ok_or("expected K/N, e.g. 3/8")?;
+    let k: u64 = k.trim().parse().map_err(|_| "K is not a number")?;
+    let n: u64 = n.trim().parse().map_err(|_| "N is not a number")?;
+    if n == 0 || k == 0 || k > n {
+        return Err("need 1 <= K <= N".into());
+    }
+    Ok((k, n))
+}
+
+/// Whether an input belongs to shard `k` of `n`: a stable hash of its key.
+fn in_shard(key: &str, (k, n): (u64, u64)) -> bool {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(key.as_bytes());
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&d[..8]);
+    u64::from_be_bytes(first) % n == k - 1
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -115,19 +187,39 @@ pub fn run() -> i32 {
         Command::Manifest { path } => manifest::run(&path),
         Command::Diff(args) => diff::run(args),
         Command::Sigs(args) => sigs::run(args),
+        Command::Rescore(args) => match load_signatures(args.signatures.as_ref()) {
+            Some(db) => rescore::run(&args.db, db, args.jobs.unwrap_or(0)),
+            None => EXIT_USAGE,
+        },
+        Command::Merge(args) => match db::merge(&args.out, &args.inputs) {
+            Ok((apps, paths)) => {
+                eprintln!("appvet: merged {apps} apps and {paths} input records into {}", args.out.display());
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("appvet: merge: {e}");
+                EXIT_USAGE
+            }
+        },
+    }
+}
+
+fn load_signatures(dir: Option<&PathBuf>) -> Option<Database> {
+    match dir {
+        Some(dir) => match Database::load_dir(dir) {
+            Ok(db) => Some(db),
+            Err(e) => {
+                eprintln!("appvet: signatures: {e}");
+                None
+            }
+        },
+        None => Some(Database::embedded()),
     }
 }
 
 fn scan(args: ScanArgs) -> i32 {
-    let db = match &args.signatures {
-        Some(dir) => match Database::load_dir(dir) {
-            Ok(db) => db,
-            Err(e) => {
-                eprintln!("appvet: signatures: {e}");
-                return EXIT_USAGE;
-            }
-        },
-        None => Database::embedded(),
+    let Some(db) = load_signatures(args.signatures.as_ref()) else {
+        return EXIT_USAGE;
     };
     let judge = match load_judge(&args) {
         Ok(j) => j,
@@ -136,81 +228,42 @@ fn scan(args: ScanArgs) -> i32 {
             return EXIT_USAGE;
         }
     };
-    let (files, mut errors) = inputs::expand(&args.paths);
+    let (mut files, mut errors) = inputs::expand(&args.paths);
+    if let Some(shard) = args.shard {
+        files.retain(|f| in_shard(&f.shard_key, shard));
+        errors.retain(|(p, _)| in_shard(&p.to_string_lossy(), shard));
+    }
+    let jobs = match args.jobs {
+        Some(n) if n > 0 => n,
+        _ => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+    };
     if args.format == Format::Html && files.len() + errors.len() > 1 {
         eprintln!("appvet: --format html renders one input at a time");
         return EXIT_USAGE;
     }
-    let scanner = Scanner::new(db, Limits::default());
-    let scan_one = |p: &PathBuf| {
-        scanner.scan_path(p).map(|mut o| {
-            judge.apply(&mut o.report);
-            o
-        })
-    };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.jobs.unwrap_or(0)).build();
-    let results: Vec<_> = match pool {
-        Ok(pool) => pool.install(|| files.par_iter().map(|p| (p, scan_one(p))).collect()),
-        Err(_) => files.iter().map(|p| (p, scan_one(p))).collect(),
-    };
-
-    let several = results.len() + errors.len() > 1;
-    let colour =
-        args.output.is_none() && io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let mut out = String::new();
-    for (path, e) in &errors {
-        if args.format == Format::Json && several {
-            out.push_str(&json::render_error_line(&path.display().to_string(), e));
-        }
-    }
-    for (path, result) in &results {
-        match result {
-            Ok(o) => out.push_str(&match (args.format, several) {
-                (Format::Json, false) => json::render_pretty(&o.report),
-                (Format::Json, true) => json::render_line(&o.report),
-                (Format::Text, _) => text::render_styled(&o.report, colour) + "\n",
-                (Format::Html, _) => html::render(&o.report),
-                (Format::Sarif, _) => String::new(),
-            }),
-            Err(e) => {
-                errors.push(((*path).clone(), e.to_string()));
-                if args.format == Format::Json && several {
-                    out.push_str(&json::render_error_line(&path.display().to_string(), &e.to_string()));
-                }
-            }
-        }
-    }
-    if args.format == Format::Sarif {
-        let reports: Vec<_> =
-            results.iter().filter_map(|(_, r)| r.as_ref().ok()).map(|o| &o.report).collect();
-        out = sarif::render_all(&reports);
-    }
-    for (path, e) in &errors {
-        eprintln!("appvet: {}: {e}", path.display());
-    }
-    if let Err(e) = write_output(args.output.as_ref(), &out) {
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            eprintln!("appvet: writing output: {e}");
-            return EXIT_USAGE;
-        }
-    }
-    let analysed = results.iter().filter(|r| r.1.is_ok()).count();
-    let worst = results
-        .iter()
-        .filter_map(|(_, r)| r.as_ref().ok())
-        .filter_map(|o| o.report.verdict.as_ref().and_then(|v| Decision::parse(&v.decision)))
-        .max();
-    if analysed == 0 && !errors.is_empty() {
-        EXIT_ALL_FAILED
-    } else if worst == Some(Decision::Block) {
-        EXIT_BLOCK
-    } else if worst == Some(Decision::Review) {
-        EXIT_REVIEW
-    } else if !errors.is_empty() {
-        EXIT_SOME_FAILED
+    let tty = std::io::stderr().is_terminal();
+    let colour = args.output.is_none()
+        && args.db.is_none()
+        && std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none();
+    let timeout = if args.timeout.is_finite() && args.timeout > 0.0 {
+        Duration::from_secs_f64(args.timeout.min(1e9))
     } else {
-        EXIT_OK
-    }
+        Duration::ZERO
+    };
+    let options = batch::BatchOptions {
+        format: args.format,
+        output: args.output,
+        db: args.db,
+        jobs,
+        timeout,
+        progress: tty && !args.quiet,
+        summary: (tty || args.summary) && !args.quiet,
+        retry_errors: args.retry_errors,
+        judge,
+        colour,
+    };
+    batch::run(Scanner::new(db, Limits::default()), files, errors, options)
 }
 
 /// The policy and exceptions of a scan; "today" is read here, at the edge,
@@ -227,15 +280,4 @@ fn load_judge(args: &ScanArgs) -> Result<Judge, String> {
         }
     };
     Judge::load(args.policy.as_deref(), args.exceptions.as_deref(), today).map_err(|e| e.to_string())
-}
-
-fn write_output(path: Option<&PathBuf>, text: &str) -> io::Result<()> {
-    match path {
-        Some(p) => std::fs::write(p, text),
-        None => {
-            let mut stdout = io::stdout().lock();
-            stdout.write_all(text.as_bytes())?;
-            stdout.flush()
-        }
-    }
 }

@@ -157,12 +157,19 @@ pub fn render(r: &Report) -> String {
 
 /// One SARIF log with one run per report (several inputs).
 pub fn render_all(reports: &[&Report]) -> String {
-    let mut runs = Vec::new();
-    for r in reports {
-        if let Some(Value::Array(rs)) = to_value(r).get_mut("runs").map(Value::take) {
-            runs.extend(rs);
-        }
+    render_runs(reports.iter().flat_map(|r| runs_of(r)).collect())
+}
+
+/// The SARIF runs of one report (a batch collects them as apps finish).
+pub fn runs_of(r: &Report) -> Vec<Value> {
+    match to_value(r).get_mut("runs").map(Value::take) {
+        Some(Value::Array(rs)) => rs,
+        _ => Vec::new(),
     }
+}
+
+/// One SARIF log holding `runs`.
+pub fn render_runs(runs: Vec<Value>) -> String {
     let log = json!({ "$schema": SCHEMA, "version": "2.1.0", "runs": runs });
     let mut s = serde_json::to_string_pretty(&log).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"));
     s.push('\n');

@@ -122,6 +122,7 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
         }
     }
     let ios_app = report.app.platform.as_deref() == Some("ios");
+    report.diagnostics.retain(|d| d.code != "code.packed");
     for host in &mut report.hosts {
         // An iOS-only SDK's domains say nothing about an Android app's SDKs (and vice versa).
         let platform_fits = |i: usize| m.defs.get(i).is_some_and(|d| ios_app || !d.is_ios_only());
@@ -129,6 +130,9 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
             let source = host.evidence.first().map(|e| e.source.clone()).unwrap_or_default();
             found.add(i, &source, "host", format!("{} ({rule})", host.host));
         }
+        // Attribution may run again over a stored report (rescore): start clean.
+        host.owner = None;
+        host.country = None;
         if let Some((_, owner)) = db.entities.domain_owner(&host.host) {
             if let Some(e) = db.entities.by_id.get(&owner.entity) {
                 host.owner = Some(e.name.clone());

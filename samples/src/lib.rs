@@ -12,6 +12,7 @@ pub mod apk_sign_v2;
 pub mod apps;
 pub mod arsc;
 pub mod axml;
+pub mod big;
 pub mod der;
 pub mod dex;
 pub mod elf;

@@ -2,7 +2,9 @@
 //!
 //! `cargo run -p appvet-samples` regenerates every sample;
 //! `cargo run -p appvet-samples -- keygen` creates the demo keys under
-//! samples/keys/ if they are missing (done once; the keys are committed).
+//! samples/keys/ if they are missing (done once; the keys are committed);
+//! `cargo run --release -p appvet-samples -- big /tmp/big.apk` writes the
+//! TikTok-scale synthetic APK for measurements (about 280 MB, not committed).
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -15,7 +17,13 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         None => write_samples(root),
         Some("keygen") => keygen(root),
-        Some(other) => Err(format!("unknown command {other:?} (expected nothing or `keygen`)")),
+        Some("big") => match args.get(1) {
+            Some(path) => big(Path::new(path)),
+            None => Err("usage: appvet-samples big OUT.apk".into()),
+        },
+        Some(other) => {
+            Err(format!("unknown command {other:?} (expected nothing, `keygen` or `big OUT.apk`)"))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -35,6 +43,16 @@ fn write_samples(root: &Path) -> Result<(), String> {
         std::fs::write(&path, &sample.bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         println!("{:>9} bytes  {}", sample.bytes.len(), sample.path);
     }
+    Ok(())
+}
+
+fn big(path: &Path) -> Result<(), String> {
+    let file = std::fs::File::create(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    let size = appvet_samples::big::write_big_apk(&mut out, &mut std::io::stdout())
+        .and_then(|n| std::io::Write::flush(&mut out).map(|()| n))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("{size:>9} bytes  {}", path.display());
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! samples/README.md says what an analyzer should find in each.
 
 mod benign;
-mod common;
+pub(crate) mod common;
 mod datahungry;
 mod ios_demo;
 mod malformed;

@@ -1,0 +1,497 @@
+//! `appvet scan` over many inputs: a rayon pool of workers, each holding one
+//! app at a time (memory-mapped, hashed, skipped if stored, analysed under a
+//! time guard, rendered and compressed), and one writer thread that owns
+//! every output: stdout / the output file, the results database, the
+//! progress bar and the summary. Workers never print; they send a [`Done`]
+//! message per input over a bounded channel.
+//!
+//! # The per-app time guard
+//! A scan is synchronous and the parsers offer no cancellation point, so a
+//! stalled scan cannot be interrupted. Each scan therefore runs on its own
+//! short-lived thread (spawning costs ~20 µs against milliseconds of
+//! analysis) while the pool worker waits for it with a deadline. On timeout
+//! the worker records a `timeout` error row and moves on to the next input;
+//! the scan thread is *abandoned*: it keeps its app mapped until it ends by
+//! itself and its result is dropped. Abandoned threads are counted: when as
+//! many are still running as there are workers, a worker waits for one of
+//! them to end before starting another scan. So the run never holds more
+//! than `2 x jobs` apps or threads, whatever the input; a scan that never
+//! ended would at worst take a worker's place, which the parser rules
+//! (every loop makes progress, every size is capped by the inflate budget)
+//! exclude. `--timeout 0` runs scans on the worker itself with no guard.
+
+use std::collections::HashSet;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use appvet::report::{html, json, sarif, text};
+use appvet::scan::{sha256_hex, ScanError, ScanOutput, Scanner};
+
+use super::db::{self, AppRecord, Known, Lookup, Store, Versions};
+use super::evidence_codec;
+use super::inputs::InputFile;
+use super::progress::{Progress, Summary};
+use super::{Format, EXIT_ALL_FAILED, EXIT_BLOCK, EXIT_OK, EXIT_REVIEW, EXIT_SOME_FAILED, EXIT_USAGE};
+
+/// Stack for scan threads: nested archives recurse, and the main thread's
+/// 8 MiB is what the single-input path has always had (it is only reserved,
+/// not touched).
+const SCAN_STACK: usize = 8 << 20;
+/// Messages in flight between workers and the writer: enough to keep
+/// workers busy, few enough that a slow writer bounds memory.
+const CHANNEL_DEPTH: usize = 64;
+
+pub struct BatchOptions {
+    pub format: Format,
+    pub output: Option<PathBuf>,
+    pub db: Option<PathBuf>,
+    pub jobs: usize,
+    /// Zero: no guard.
+    pub timeout: Duration,
+    pub progress: bool,
+    pub summary: bool,
+    pub retry_errors: bool,
+    /// The policy and exceptions every report is judged by.
+    pub judge: appvet::policy::Judge,
+    /// Colour in text output.
+    pub colour: bool,
+}
+
+/// The result of one input.
+enum Outcome {
+    Analysed {
+        rendered: Option<String>,
+        /// SARIF runs, written as one log at the end.
+        sarif_runs: Vec<serde_json::Value>,
+        record: Option<Box<AppRecord>>,
+        facts: Facts,
+    },
+    /// Stored already under the same versions (resume).
+    Skipped,
+    /// Identical content already stored or analysed in this run.
+    Duplicate {
+        sha256: String,
+        size: u64,
+        mtime_ns: i64,
+    },
+    Failed {
+        error: String,
+        size: u64,
+        mtime_ns: i64,
+        timeout: bool,
+    },
+}
+
+/// What the summary needs from a report (so the report can be dropped early).
+#[derive(Default)]
+struct Facts {
+    verdict: Option<String>,
+    sdk_owners: Vec<String>,
+    countries: Vec<String>,
+}
+
+struct Done {
+    path: String,
+    bytes_read: u64,
+    elapsed: Duration,
+    outcome: Outcome,
+}
+
+/// Everything the workers share.
+struct Shared<'a> {
+    scanner: Arc<Scanner>,
+    files: &'a [InputFile],
+    next: AtomicUsize,
+    opts: &'a BatchOptions,
+    several: bool,
+    versions: Versions,
+    /// SHA-256 of every app claimed in this run (dedupe within the run).
+    claimed: Mutex<HashSet<[u8; 32]>>,
+    abandoned: Arc<(Mutex<usize>, Condvar)>,
+}
+
+pub fn run(
+    scanner: Scanner,
+    files: Vec<InputFile>,
+    expand_errors: Vec<(PathBuf, String)>,
+    opts: BatchOptions,
+) -> i32 {
+    let versions =
+        Versions { tool: env!("CARGO_PKG_VERSION").to_string(), signatures: scanner.db.version.clone() };
+    let store = match &opts.db {
+        Some(path) => match Store::open(path, versions.clone()) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                eprintln!("appvet: {}: {e}", path.display());
+                return EXIT_USAGE;
+            }
+        },
+        None => None,
+    };
+    let sink: Option<Box<dyn Write + Send>> = match (&opts.output, &opts.db) {
+        (Some(p), _) => match std::fs::File::create(p) {
+            Ok(f) => Some(Box::new(io::BufWriter::new(f))),
+            Err(e) => {
+                eprintln!("appvet: {}: {e}", p.display());
+                return EXIT_USAGE;
+            }
+        },
+        // With a database the reports go there; stdout stays quiet.
+        (None, Some(_)) => None,
+        (None, None) => Some(Box::new(io::BufWriter::new(io::stdout()))),
+    };
+    let several = files.len() + expand_errors.len() > 1;
+    let total = (files.len() + expand_errors.len()) as u64;
+    let shared = Shared {
+        scanner: Arc::new(scanner),
+        files: &files,
+        next: AtomicUsize::new(0),
+        opts: &opts,
+        several,
+        versions: versions.clone(),
+        claimed: Mutex::new(HashSet::new()),
+        abandoned: Arc::new((Mutex::new(0), Condvar::new())),
+    };
+    let (tx, rx) = mpsc::sync_channel::<Done>(CHANNEL_DEPTH);
+    let started = Instant::now();
+    let writer = {
+        let opts_format = opts.format;
+        let progress = opts.progress;
+        std::thread::spawn(move || {
+            write_all(rx, sink, store, expand_errors, opts_format, several, Progress::new(total, progress))
+        })
+    };
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build();
+    match pool {
+        Ok(pool) => {
+            pool.broadcast(|_| worker(&shared, tx.clone()));
+        }
+        Err(_) => worker(&shared, tx.clone()),
+    }
+    drop(tx);
+    let (summary, output_failed) = match writer.join() {
+        Ok(r) => r,
+        Err(_) => {
+            eprintln!("appvet: the output thread failed");
+            return EXIT_USAGE;
+        }
+    };
+    if opts.summary {
+        eprint!("{}", summary.render(started.elapsed()));
+    }
+    if output_failed {
+        return EXIT_USAGE;
+    }
+    // Precedence (documented in cli/mod.rs): 2, 4, 11, 10, 3, 0.
+    let ok = summary.analysed + summary.skipped + summary.duplicates;
+    let count = |d: &str| summary.verdicts.get(d).copied().unwrap_or(0);
+    if summary.errors > 0 && ok == 0 {
+        EXIT_ALL_FAILED
+    } else if count("block") > 0 {
+        EXIT_BLOCK
+    } else if count("review") > 0 {
+        EXIT_REVIEW
+    } else if summary.errors > 0 {
+        EXIT_SOME_FAILED
+    } else {
+        EXIT_OK
+    }
+}
+
+fn worker(shared: &Shared, tx: mpsc::SyncSender<Done>) {
+    let lookup = shared
+        .opts
+        .db
+        .as_ref()
+        .and_then(|p| Lookup::open(p, shared.versions.clone(), shared.opts.retry_errors).ok());
+    loop {
+        let i = shared.next.fetch_add(1, Ordering::Relaxed);
+        let Some(input) = shared.files.get(i) else { break };
+        let started = Instant::now();
+        let (outcome, bytes_read) = process(shared, lookup.as_ref(), input);
+        let done =
+            Done { path: input.path.display().to_string(), bytes_read, elapsed: started.elapsed(), outcome };
+        if tx.send(done).is_err() {
+            break;
+        }
+    }
+}
+
+fn process(shared: &Shared, lookup: Option<&Lookup>, input: &InputFile) -> (Outcome, u64) {
+    let path = input.path.display().to_string();
+    let fail =
+        |error: String, size: u64, mtime_ns: i64| Outcome::Failed { error, size, mtime_ns, timeout: false };
+    let meta = match std::fs::metadata(&input.path) {
+        Ok(m) => m,
+        Err(e) => return (fail(ScanError::Io(e).to_string(), 0, 0), 0),
+    };
+    let (size, mtime_ns) = (meta.len(), db::mtime_ns(&meta));
+    if let Some(l) = lookup {
+        if let Known::Done = l.by_path(&path, size, mtime_ns) {
+            return (Outcome::Skipped, 0);
+        }
+    }
+    if meta.is_dir() {
+        return (fail(ScanError::UnknownFormat("a directory".into()).to_string(), size, mtime_ns), 0);
+    }
+    if size == 0 {
+        return (fail(ScanError::UnknownFormat("empty file".into()).to_string(), size, mtime_ns), 0);
+    }
+    let map = match std::fs::File::open(&input.path).and_then(|f| {
+        // SAFETY: read-only private map, as in `Scanner::scan_path`.
+        unsafe { memmap2::Mmap::map(&f) }
+    }) {
+        Ok(m) => m,
+        Err(e) => return (fail(ScanError::Io(e).to_string(), size, mtime_ns), 0),
+    };
+    let sha256 = sha256_hex(&map);
+    if let Some(l) = lookup {
+        let mut digest = [0u8; 32];
+        let _ = hex::decode_to_slice(&sha256, &mut digest);
+        let fresh = shared.claimed.lock().map(|mut c| c.insert(digest)).unwrap_or(true);
+        if !fresh || matches!(l.by_sha256(&sha256), Known::Done) {
+            return (Outcome::Duplicate { sha256, size, mtime_ns }, size);
+        }
+    }
+    let scan_started = Instant::now();
+    let result = if shared.opts.timeout.is_zero() {
+        shared.scanner.scan_bytes_hashed(&map, &path, sha256).map_err(|e| (e.to_string(), false))
+    } else {
+        guarded_scan(shared, map, path.clone(), sha256)
+    };
+    let scan_ms = scan_started.elapsed().as_millis() as u64;
+    let outcome = match result {
+        Ok(out) => finish_app(shared, out, mtime_ns, scan_ms),
+        Err((error, timeout)) => Outcome::Failed { error, size, mtime_ns, timeout },
+    };
+    (outcome, size)
+}
+
+/// Renders and compresses on the worker, so the writer only writes.
+fn finish_app(shared: &Shared, out: ScanOutput, mtime_ns: i64, scan_ms: u64) -> Outcome {
+    let ScanOutput { mut report, evidence } = out;
+    shared.opts.judge.apply(&mut report);
+    let wanted = shared.opts.output.is_some() || shared.opts.db.is_none();
+    let rendered = wanted.then(|| match (shared.opts.format, shared.several) {
+        (Format::Json, false) => json::render_pretty(&report),
+        (Format::Json, true) => json::render_line(&report),
+        (Format::Text, _) => text::render_styled(&report, shared.opts.colour) + "\n",
+        (Format::Html, _) => html::render(&report),
+        (Format::Sarif, _) => String::new(),
+    });
+    let sarif_runs =
+        if wanted && shared.opts.format == Format::Sarif { sarif::runs_of(&report) } else { Vec::new() };
+    let mut facts =
+        Facts { verdict: report.verdict.as_ref().map(|v| v.decision.clone()), ..Facts::default() };
+    for s in &report.sdks {
+        facts.sdk_owners.extend(s.owner.clone());
+        facts.countries.extend(s.country.clone());
+    }
+    for h in &report.hosts {
+        facts.countries.extend(h.country.clone());
+    }
+    let record = shared.opts.db.as_ref().map(|_| {
+        let classes = evidence.class_count() as u64;
+        let blob = evidence_codec::encode(&evidence);
+        drop(evidence);
+        Box::new(AppRecord::new(report, blob, mtime_ns, scan_ms, classes))
+    });
+    Outcome::Analysed { rendered, sarif_runs, record, facts }
+}
+
+/// Where a guarded scan stands, shared by the pool worker and the scan thread.
+#[derive(PartialEq)]
+enum GuardState {
+    Running,
+    Abandoned,
+    Finished,
+}
+
+type ScanResult = Result<ScanOutput, (String, bool)>;
+
+fn guarded_scan(shared: &Shared, map: memmap2::Mmap, path: String, sha256: String) -> ScanResult {
+    let limit = shared.opts.timeout;
+    let cap = shared.opts.jobs.max(1);
+    {
+        // Wait while too many abandoned scans are still running.
+        let (lock, cv) = &*shared.abandoned;
+        let mut n = lock.lock().map_err(|_| ("internal: lock poisoned".to_string(), false))?;
+        while *n >= cap {
+            n = cv.wait(n).map_err(|_| ("internal: lock poisoned".to_string(), false))?;
+        }
+    }
+    let state = Arc::new(Mutex::new(GuardState::Running));
+    let (tx, rx) = mpsc::sync_channel::<Result<ScanOutput, ScanError>>(1);
+    let scanner = Arc::clone(&shared.scanner);
+    let abandoned = Arc::clone(&shared.abandoned);
+    let thread_state = Arc::clone(&state);
+    let spawned =
+        std::thread::Builder::new().name("appvet-scan".into()).stack_size(SCAN_STACK).spawn(move || {
+            let result = scanner.scan_bytes_hashed(&map, &path, sha256);
+            drop(map);
+            let _ = tx.send(result);
+            if let Ok(mut st) = thread_state.lock() {
+                if *st == GuardState::Abandoned {
+                    let (lock, cv) = &*abandoned;
+                    if let Ok(mut n) = lock.lock() {
+                        *n = n.saturating_sub(1);
+                        cv.notify_all();
+                    }
+                }
+                *st = GuardState::Finished;
+            }
+        });
+    if let Err(e) = spawned {
+        return Err((format!("cannot start a scan thread: {e}"), false));
+    }
+    match rx.recv_timeout(limit) {
+        Ok(r) => r.map_err(|e| (e.to_string(), false)),
+        Err(RecvTimeoutError::Disconnected) => Err(("internal: the scan thread failed".into(), false)),
+        Err(RecvTimeoutError::Timeout) => {
+            let mut st = state.lock().map_err(|_| ("internal: lock poisoned".to_string(), false))?;
+            if *st == GuardState::Running {
+                *st = GuardState::Abandoned;
+                let (lock, _) = &*shared.abandoned;
+                if let Ok(mut n) = lock.lock() {
+                    *n += 1;
+                }
+                Err((format!("timeout: analysis took longer than {} s; skipped", limit.as_secs_f64()), true))
+            } else {
+                // It finished just now: take the result.
+                drop(st);
+                match rx.recv() {
+                    Ok(r) => r.map_err(|e| (e.to_string(), false)),
+                    Err(_) => Err(("internal: the scan thread failed".into(), false)),
+                }
+            }
+        }
+    }
+}
+
+/// The writer thread: the only place that prints or writes the database.
+/// Returns the summary and whether writing the output failed.
+fn write_all(
+    rx: mpsc::Receiver<Done>,
+    mut sink: Option<Box<dyn Write + Send>>,
+    mut store: Option<Store>,
+    expand_errors: Vec<(PathBuf, String)>,
+    format: Format,
+    several: bool,
+    mut progress: Progress,
+) -> (Summary, bool) {
+    let mut summary = Summary::default();
+    let mut all_sarif_runs = Vec::new();
+    let mut output_failed = false;
+    let mut db_failed = false;
+    let mut emit = |sink: &mut Option<Box<dyn Write + Send>>, text: &str, progress: &Progress| {
+        if let Some(w) = sink {
+            if let Err(e) = w.write_all(text.as_bytes()) {
+                // A closed pipe (`| head`) is not an error; stop writing.
+                if e.kind() != io::ErrorKind::BrokenPipe {
+                    progress.println(&format!("appvet: writing output: {e}"));
+                    output_failed = true;
+                }
+                *sink = None;
+            }
+        }
+    };
+    let db_error = |e: rusqlite::Error, progress: &Progress, failed: &mut bool| {
+        if !*failed {
+            progress.println(&format!("appvet: results database: {e}"));
+        }
+        *failed = true;
+    };
+    for (path, error) in &expand_errors {
+        let path = path.display().to_string();
+        summary.inputs += 1;
+        summary.errors += 1;
+        progress.advance(0, true);
+        progress.println(&format!("appvet: {path}: {error}"));
+        if format == Format::Json && several {
+            emit(&mut sink, &json::render_error_line(&path, error), &progress);
+        }
+        if let Some(s) = store.as_mut() {
+            if let Err(e) = s.put_input(&path, 0, 0, None, "error", Some(error)) {
+                db_error(e, &progress, &mut db_failed);
+            }
+        }
+    }
+    for done in rx {
+        summary.inputs += 1;
+        summary.bytes_read += done.bytes_read;
+        let failed = matches!(done.outcome, Outcome::Failed { .. });
+        progress.advance(done.bytes_read, failed);
+        let db_result = match done.outcome {
+            Outcome::Analysed { rendered, sarif_runs, record, facts } => {
+                all_sarif_runs.extend(sarif_runs);
+                summary.analysed += 1;
+                summary.note_time(done.elapsed, &done.path);
+                if let Some(v) = facts.verdict {
+                    *summary.verdicts.entry(v).or_default() += 1;
+                }
+                for o in facts.sdk_owners {
+                    *summary.sdk_owners.entry(o).or_default() += 1;
+                }
+                for c in facts.countries {
+                    *summary.countries.entry(c).or_default() += 1;
+                }
+                if let Some(text) = rendered.filter(|t| !t.is_empty()) {
+                    emit(&mut sink, &text, &progress);
+                }
+                match (store.as_mut(), record) {
+                    (Some(s), Some(rec)) => s.put_app(&rec),
+                    _ => Ok(()),
+                }
+            }
+            Outcome::Skipped => {
+                summary.skipped += 1;
+                Ok(())
+            }
+            Outcome::Duplicate { sha256, size, mtime_ns } => {
+                summary.duplicates += 1;
+                match store.as_mut() {
+                    Some(s) => s.put_input(&done.path, size, mtime_ns, Some(&sha256), "duplicate", None),
+                    None => Ok(()),
+                }
+            }
+            Outcome::Failed { error, size, mtime_ns, timeout } => {
+                summary.errors += 1;
+                summary.timeouts += u64::from(timeout);
+                summary.note_time(done.elapsed, &done.path);
+                progress.println(&format!("appvet: {}: {error}", done.path));
+                if format == Format::Json && several {
+                    emit(&mut sink, &json::render_error_line(&done.path, &error), &progress);
+                }
+                match store.as_mut() {
+                    Some(s) => s.put_input(&done.path, size, mtime_ns, None, "error", Some(&error)),
+                    None => Ok(()),
+                }
+            }
+        };
+        if let Err(e) = db_result.and_then(|()| store.as_mut().map_or(Ok(()), |s| s.maybe_commit())) {
+            db_error(e, &progress, &mut db_failed);
+        }
+    }
+    if format == Format::Sarif {
+        emit(&mut sink, &sarif::render_runs(std::mem::take(&mut all_sarif_runs)), &progress);
+    }
+    if let Some(s) = store.as_mut() {
+        if let Err(e) = s.commit() {
+            db_error(e, &progress, &mut db_failed);
+        }
+    }
+    if let Some(w) = sink.as_mut() {
+        if let Err(e) = w.flush() {
+            if e.kind() != io::ErrorKind::BrokenPipe {
+                progress.println(&format!("appvet: writing output: {e}"));
+                output_failed = true;
+            }
+        }
+    }
+    progress.finish();
+    (summary, output_failed || db_failed)
+}
