@@ -173,6 +173,10 @@ pub fn run(
         Err(_) => worker(&shared, tx.clone()),
     }
     drop(tx);
+    // The process ends right after the run: freeing the signature database's
+    // many small allocations would only cost time (a measurable share of a
+    // one-app run), so its last reference is deliberately leaked.
+    std::mem::forget(Arc::clone(&shared.scanner));
     let (summary, output_failed) = match writer.join() {
         Ok(r) => r,
         Err(_) => {

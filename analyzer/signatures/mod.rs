@@ -101,20 +101,37 @@ impl Database {
     fn assemble(
         version: String,
         permissions: HashMap<String, PermissionInfo>,
-        read: impl Fn(&str) -> Result<String, SignatureError>,
+        read: impl Fn(&str) -> Result<String, SignatureError> + Sync,
     ) -> Result<Self, SignatureError> {
-        let mut defs = Vec::new();
-        for (rel, _) in SDK_FILES {
-            defs.extend(sdks::parse_file(&read(rel)?, rel)?);
-        }
-        let mut entities = Entities::default();
-        for (rel, _, curated) in ENTITY_FILES {
-            entities.add_entities(&read(rel)?, rel, *curated)?;
-        }
-        for (rel, _) in DOMAIN_FILES {
-            entities.add_domains(&read(rel)?, rel)?;
-        }
-        entities.add_publishers(&read(PUBLISHER_FILE.0)?, PUBLISHER_FILE.0)?;
+        // Loading runs at every start of a one-app process, so the two
+        // independent halves (SDK definitions, entities) are built on two
+        // threads; each half is deterministic on its own.
+        let (defs, entities) = std::thread::scope(|scope| {
+            let entities = scope.spawn(|| -> Result<Entities, SignatureError> {
+                let mut entities = Entities::default();
+                for (rel, _, curated) in ENTITY_FILES {
+                    entities.add_entities(&read(rel)?, rel, *curated)?;
+                }
+                for (rel, _) in DOMAIN_FILES {
+                    entities.add_domains(&read(rel)?, rel)?;
+                }
+                entities.add_publishers(&read(PUBLISHER_FILE.0)?, PUBLISHER_FILE.0)?;
+                Ok(entities)
+            });
+            let mut defs = Vec::new();
+            for (rel, _) in SDK_FILES {
+                defs.extend(sdks::parse_file(&read(rel)?, rel)?);
+            }
+            let entities = entities.join().unwrap_or_else(|_| {
+                Err(SignatureError::Syntax {
+                    path: "entities".into(),
+                    line: 0,
+                    message: "loader panicked".into(),
+                })
+            })?;
+            Ok::<_, SignatureError>((defs, entities))
+        })?;
+        let mut entities = entities;
         // An SDK's own domains belong to its owner (imported rows win: they are more specific).
         for d in &defs {
             if let Some(owner) = &d.owner {
