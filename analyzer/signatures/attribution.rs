@@ -226,7 +226,13 @@ fn merge_same_sdks(
         // One class often matches both definitions: the larger count is a floor, not a double count.
         entry.found.total = entry.found.total.max(f.total);
         for e in f.evidence {
-            let dup = entry.found.evidence.iter().any(|x| x.kind == e.kind && x.value == e.value);
+            // `Lcom/umeng/a/B; (com.umeng.a)` and `... (com.umeng.)` are the same class found twice.
+            let subject = |v: &str| v.split(" (").next().unwrap_or(v).to_string();
+            let dup = entry
+                .found
+                .evidence
+                .iter()
+                .any(|x| x.kind == e.kind && subject(&x.value) == subject(&e.value));
             if !dup && entry.found.evidence.len() < MAX_EVIDENCE_PER_SDK {
                 entry.found.evidence.push(e);
             }
