@@ -257,3 +257,25 @@ pub fn check(db: &Database) -> Vec<String> {
     }
     problems
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_as_must_name_one_real_exodus_tracker_once() {
+        let mut db = Database::embedded();
+        assert_eq!(check(&db), Vec::<String>::new());
+        let first = db.sdks.defs.iter().position(|d| d.id == "umeng").unwrap();
+        let second = db.sdks.defs.iter().position(|d| d.id == "tencent-bugly").unwrap();
+        db.sdks.defs[first].same_as = vec!["exodus:119".into(), "exodus:99999".into(), "libradar:x".into()];
+        db.sdks.defs[second].same_as = vec!["exodus:119".into()];
+        let problems = check(&db);
+        assert!(problems.iter().any(|p| p.contains("exodus:99999: no such Exodus tracker")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("libradar:x")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("tencent-bugly: same_as exodus:119: claimed")),
+            "{problems:?}"
+        );
+    }
+}
