@@ -180,7 +180,28 @@ pub fn check(db: &Database) -> Vec<String> {
     let mut problems: Vec<String> = db.sdks.problems.clone();
     let mut ids = HashSet::new();
     let mut exodus_ids = HashSet::new();
+    let known_exodus: HashSet<u32> = db.sdks.defs.iter().filter_map(|d| d.exodus_id).collect();
+    let mut claimed = HashSet::new();
     for d in &db.sdks.defs {
+        // `same_as` folds an Exodus tracker into this entry: it must name one real tracker, once.
+        for s in &d.same_as {
+            match s.strip_prefix("exodus:").map(str::parse::<u32>) {
+                Some(Ok(x)) if !known_exodus.contains(&x) => {
+                    problems.push(format!("sdk {}: same_as {s}: no such Exodus tracker", d.id))
+                }
+                Some(Ok(x)) if !claimed.insert(x) => {
+                    problems.push(format!("sdk {}: same_as {s}: claimed by another sdk too", d.id))
+                }
+                Some(Ok(_)) => {}
+                _ => problems.push(format!("sdk {}: same_as {s:?}: expected exodus:<id>", d.id)),
+            }
+        }
+        if d.exodus_id.is_some() && !d.same_as.is_empty() {
+            problems.push(format!("sdk {}: an Exodus tracker cannot itself be same_as another", d.id));
+        }
+        if d.same_as_exodus().count() > 1 {
+            problems.push(format!("sdk {}: same_as names more than one Exodus tracker", d.id));
+        }
         if !ids.insert(d.id.as_str()) {
             problems.push(format!("sdk {}: duplicate id", d.id));
         }
@@ -235,4 +256,26 @@ pub fn check(db: &Database) -> Vec<String> {
         }
     }
     problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_as_must_name_one_real_exodus_tracker_once() {
+        let mut db = Database::embedded();
+        assert_eq!(check(&db), Vec::<String>::new());
+        let first = db.sdks.defs.iter().position(|d| d.id == "umeng").unwrap();
+        let second = db.sdks.defs.iter().position(|d| d.id == "tencent-bugly").unwrap();
+        db.sdks.defs[first].same_as = vec!["exodus:119".into(), "exodus:99999".into(), "libradar:x".into()];
+        db.sdks.defs[second].same_as = vec!["exodus:119".into()];
+        let problems = check(&db);
+        assert!(problems.iter().any(|p| p.contains("exodus:99999: no such Exodus tracker")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("libradar:x")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.contains("tencent-bugly: same_as exodus:119: claimed")),
+            "{problems:?}"
+        );
+    }
 }

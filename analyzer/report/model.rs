@@ -578,7 +578,7 @@ pub struct Score {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Factor {
     /// Stable id (`data_collection.capability.location`,
-    /// `jurisdiction.publisher.CN`, `jurisdiction.sdk_owner.<sdk id>`).
+    /// `jurisdiction.publisher.CN`, `jurisdiction.sdk_owner.<owner entity id>`).
     pub id: String,
     /// Points this factor adds to the score (weights come from `signatures/risk/weights.toml`).
     pub weight: u32,

@@ -139,26 +139,30 @@ fn certificate_publisher(report: &Report) -> Option<Attribution> {
 /// hosts grouped by registrable domain; deterministic order.
 pub fn attributions(report: &Report, weights: &JurisdictionWeights) -> Vec<Attribution> {
     let mut out: Vec<Attribution> = publisher(report).into_iter().collect();
+    // One factor per owning entity: two SDKs of one company are one party in one country.
+    let mut by_owner: BTreeMap<String, Attribution> = BTreeMap::new();
     for sdk in &report.sdks {
         let Some(country) = sdk.country.as_deref().filter(|c| !c.is_empty()) else {
             continue;
         };
         let owner = sdk.owner.clone().unwrap_or_else(|| sdk.name.clone());
-        let mut evidence = vec![Evidence {
-            source: "signatures".into(),
-            kind: "sdk".into(),
-            value: format!("{} owned by {owner}", sdk.name),
-        }];
-        evidence.extend(sdk.evidence.iter().take(3).cloned());
-        out.push(Attribution {
+        let key = sdk.owner_chain.first().map(|e| e.id.clone()).unwrap_or_else(|| sdk.id.clone());
+        let a = by_owner.entry(key.clone()).or_insert_with(|| Attribution {
             subject: Subject::SdkOwner,
             confidence: Confidence::Entity,
             country: country.to_ascii_uppercase(),
-            name: owner,
-            key: sdk.id.clone(),
-            evidence,
+            name: owner.clone(),
+            key,
+            evidence: Vec::new(),
         });
+        a.evidence.push(Evidence {
+            source: "signatures".into(),
+            kind: "sdk".into(),
+            value: format!("{} owned by {owner}", sdk.name),
+        });
+        a.evidence.extend(sdk.evidence.iter().take(3).cloned());
     }
+    out.extend(by_owner.into_values());
     let mut by_domain: BTreeMap<String, Attribution> = BTreeMap::new();
     for h in &report.hosts {
         let domain = h.domain.clone().unwrap_or_else(|| h.host.clone());
@@ -240,6 +244,33 @@ mod tests {
             ]
         );
         assert_eq!(a[1].evidence.len(), 2);
+    }
+
+    #[test]
+    fn two_sdks_of_one_owner_are_one_party() {
+        use crate::report::{EntityRef, Sdk};
+        let mut r = crate::risk::tests_support::report();
+        let tencent = EntityRef {
+            id: "tencent".into(),
+            name: "Tencent".into(),
+            country: Some("CN".into()),
+            ..Default::default()
+        };
+        for id in ["tencent-bugly", "tencent-gdt"] {
+            r.sdks.push(Sdk {
+                id: id.into(),
+                name: id.into(),
+                owner: Some("Tencent".into()),
+                country: Some("CN".into()),
+                owner_chain: vec![tencent.clone()],
+                ..Default::default()
+            });
+        }
+        let a = attributions(&r, &RiskTables::embedded().weights.jurisdiction);
+        let sdk: Vec<_> = a.iter().filter(|a| a.subject == Subject::SdkOwner).collect();
+        assert_eq!(sdk.len(), 1);
+        assert_eq!(sdk[0].factor_id(), "jurisdiction.sdk_owner.tencent");
+        assert_eq!(sdk[0].evidence.iter().filter(|e| e.kind == "sdk").count(), 2);
     }
 
     #[test]

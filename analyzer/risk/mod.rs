@@ -8,6 +8,7 @@
 
 pub mod attribution;
 pub mod capabilities;
+pub mod privacy;
 pub mod score;
 pub mod tables;
 
@@ -20,6 +21,12 @@ pub use tables::{RiskTables, TableError};
 pub fn assess(report: &mut Report, evidence: &AppEvidence, tables: &RiskTables) {
     report.capabilities = capabilities::assess(report, evidence, tables);
     report.risk.data_collection = score::data_collection(report, evidence, tables);
+    let (factors, diagnostics) = privacy::declared_vs_observed(report, &tables.weights.data_collection);
+    let score = &mut report.risk.data_collection;
+    score.factors.extend(factors);
+    let sum = score.factors.iter().map(|f| f.weight).fold(0, u32::saturating_add);
+    score.score = sum.min(100);
+    report.diagnostics.extend(diagnostics);
     report.risk.jurisdiction = score::jurisdiction(report, tables);
 }
 

@@ -42,6 +42,12 @@ pub struct DataCollectionWeights {
     pub tracking_sdk: u32,
     pub tracking_sdk_max: u32,
     pub dynamic_code: u32,
+    /// iOS: a privacy manifest denies tracking that code or hosts show.
+    #[serde(default)]
+    pub undeclared_tracking: u32,
+    /// iOS: code reaches data no manifest declares as collected.
+    #[serde(default)]
+    pub undeclared_collection: u32,
     pub capabilities: BTreeMap<String, u32>,
 }
 

@@ -3,7 +3,7 @@
 //! answer reads as a chain: class / library / host -> SDK or domain ->
 //! company -> parent -> country.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::entities::PrefixKind;
 use super::Database;
@@ -142,17 +142,23 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
     }
 
     let mut sdks = Vec::new();
-    for (i, f) in found.by_sdk {
+    for (i, f) in merge_same_sdks(m, found.by_sdk) {
         let Some(def) = m.defs.get(i) else { continue };
         let chain = def.owner.as_deref().map(|o| db.entities.chain_refs(o)).unwrap_or_default();
-        let mut evidence = f.evidence;
-        if f.total > evidence.len() {
-            let more = f.total - evidence.len();
+        let mut evidence = f.found.evidence;
+        if f.found.total > evidence.len() {
+            let more = f.found.total - evidence.len();
             evidence.push(Evidence {
                 source: String::new(),
                 kind: "more".into(),
                 value: format!("{more} further matches not listed"),
             });
+        }
+        let mut categories = def.categories.clone();
+        for c in f.categories {
+            if !categories.contains(&c) {
+                categories.push(c);
+            }
         }
         if def.packer {
             report.diagnostics.push(
@@ -169,10 +175,10 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
         sdks.push(Sdk {
             id: def.id.clone(),
             name: def.name.clone(),
-            exodus_id: def.exodus_id,
+            exodus_id: f.exodus_id,
             owner: chain.first().map(|e| e.name.clone()),
             country: chain.first().and_then(|e| e.country.clone()),
-            categories: def.categories.clone(),
+            categories,
             evidence,
             owner_chain: chain,
         });
@@ -180,6 +186,64 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
     sdks.sort_by(|a, b| a.id.cmp(&b.id));
     report.sdks = sdks;
     report.publisher = publisher(db, report);
+}
+
+/// One SDK as the report lists it, possibly gathered from several definitions.
+#[derive(Default)]
+struct MergedSdk {
+    found: Found,
+    /// Set only when the Exodus tracker itself matched (its method would report it).
+    exodus_id: Option<u32>,
+    /// Categories of absorbed definitions (the listed definition's own come first).
+    categories: Vec<String>,
+}
+
+/// Folds each matched Exodus tracker into the curated definition that declares
+/// `same_as: ["exodus:N"]`, so that one SDK is listed once: the curated id,
+/// name and owner, the Exodus id, and the union of categories and evidence.
+fn merge_same_sdks(
+    m: &super::sdks::SdkMatcher,
+    by_sdk: BTreeMap<usize, Found>,
+) -> BTreeMap<usize, MergedSdk> {
+    let mut claims: HashMap<u32, usize> = HashMap::new();
+    for (i, d) in m.defs.iter().enumerate() {
+        for x in d.same_as_exodus() {
+            // `sigs check` rejects a second claimant; keep the first deterministically.
+            claims.entry(x).or_insert(i);
+        }
+    }
+    let mut merged: BTreeMap<usize, MergedSdk> = BTreeMap::new();
+    for (i, f) in by_sdk {
+        let Some(def) = m.defs.get(i) else { continue };
+        let target = def.exodus_id.and_then(|x| claims.get(&x).copied()).unwrap_or(i);
+        let entry = merged.entry(target).or_default();
+        if def.exodus_id.is_some() {
+            entry.exodus_id = def.exodus_id;
+        }
+        if target != i {
+            for c in &def.categories {
+                if !entry.categories.contains(c) {
+                    entry.categories.push(c.clone());
+                }
+            }
+        }
+        // One class often matches both definitions: the larger count is a floor, not a double count.
+        entry.found.total = entry.found.total.max(f.total);
+        for e in f.evidence {
+            // `Lcom/umeng/a/B; (com.umeng.a)` and `... (com.umeng.)` are the same class found twice.
+            let subject = |v: &str| v.split(" (").next().unwrap_or(v).to_string();
+            let dup = entry
+                .found
+                .evidence
+                .iter()
+                .any(|x| x.kind == e.kind && subject(&x.value) == subject(&e.value));
+            if !dup && entry.found.evidence.len() < MAX_EVIDENCE_PER_SDK {
+                entry.found.evidence.push(e);
+            }
+        }
+        entry.found.total = entry.found.total.max(entry.found.evidence.len());
+    }
+    merged
 }
 
 /// Publisher links from the signing certificates and the app id.
@@ -331,13 +395,16 @@ mod tests {
         r.hosts.push(Host { host: "alog.umeng.com".into(), ..Default::default() });
         attribute(&db, &mut r, &ev);
         let ids: Vec<&str> = r.sdks.iter().map(|s| s.id.as_str()).collect();
-        assert!(ids.contains(&"exodus-119"), "{ids:?}");
-        assert!(ids.contains(&"exodus-190"));
+        // Exodus #119 and #190 are the curated `umeng` and `tencent-bugly` (`same_as`): listed once.
+        assert!(!ids.contains(&"exodus-119"), "{ids:?}");
+        assert!(!ids.contains(&"exodus-190"), "{ids:?}");
+        assert!(ids.contains(&"tencent-bugly"));
         assert!(ids.contains(&"exodus-66"));
         assert!(ids.contains(&"umeng"));
         assert!(ids.contains(&"packer-360-jiagu"));
-        let umeng = r.sdks.iter().find(|s| s.id == "exodus-119").unwrap();
+        let umeng = r.sdks.iter().find(|s| s.id == "umeng").unwrap();
         assert_eq!(umeng.exodus_id, Some(119));
+        assert!(umeng.evidence.iter().any(|e| e.value.contains("MobclickAgent")));
         assert_eq!(umeng.country.as_deref(), Some("CN"));
         assert_eq!(umeng.owner_chain.last().unwrap().id, "alibaba");
         let fb = r.sdks.iter().find(|s| s.id == "exodus-66").unwrap();
@@ -386,7 +453,7 @@ mod tests {
         let mut unit = CodeUnit::new("classes.dex", UnitKind::Dex);
         unit.classes = (0..50).map(|i| format!("Lcom/umeng/analytics/C{i};")).collect();
         attribute(&db, &mut r, &AppEvidence { units: vec![unit], ..Default::default() });
-        let s = r.sdks.iter().find(|s| s.id == "exodus-119").unwrap();
+        let s = r.sdks.iter().find(|s| s.id == "umeng").unwrap();
         assert_eq!(s.evidence.len(), MAX_EVIDENCE_PER_SDK + 1);
         assert_eq!(s.evidence.last().unwrap().kind, "more");
     }

@@ -42,6 +42,10 @@ pub struct SdkDef {
     pub owner_source: Option<String>,
     #[serde(default)]
     pub categories: Vec<String>,
+    /// Other databases' ids for the same SDK (`exodus:190`): a curated entry
+    /// that names an Exodus tracker absorbs it in reports, so the SDK is listed once.
+    #[serde(default)]
+    pub same_as: Vec<String>,
     /// Exodus `code_signature` (regex over slashed class names).
     #[serde(default)]
     pub code_signature: String,
@@ -81,6 +85,11 @@ pub struct SdkDef {
 }
 
 impl SdkDef {
+    /// Exodus tracker ids named in `same_as` (malformed entries are left to `sigs check`).
+    pub fn same_as_exodus(&self) -> impl Iterator<Item = u32> + '_ {
+        self.same_as.iter().filter_map(|s| s.strip_prefix("exodus:")?.parse().ok())
+    }
+
     /// Known only by iOS frameworks / classes: no Android evidence at all.
     pub fn is_ios_only(&self) -> bool {
         (!self.ios_frameworks.is_empty() || !self.ios_class_prefixes.is_empty())
