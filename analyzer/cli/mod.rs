@@ -75,7 +75,7 @@ struct ScanArgs {
     /// Write the output to this file instead of stdout.
     #[arg(long, short)]
     output: Option<PathBuf>,
-    /// Use the signature database in this directory instead of the embedded one.
+    /// Use the signature database, risk tables and policy presets in this directory instead of the embedded ones.
     #[arg(long)]
     signatures: Option<PathBuf>,
     /// Worker threads (default: all cores).
@@ -141,7 +141,13 @@ fn scan(args: ScanArgs) -> i32 {
         eprintln!("appvet: --format html renders one input at a time");
         return EXIT_USAGE;
     }
-    let scanner = Scanner::new(db, Limits::default());
+    let scanner = match Scanner::new(db, Limits::default()).with_signature_dir(args.signatures.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("appvet: signatures: {e}");
+            return EXIT_USAGE;
+        }
+    };
     let scan_one = |p: &PathBuf| {
         scanner.scan_path(p).map(|mut o| {
             judge.apply(&mut o.report);
@@ -226,7 +232,8 @@ fn load_judge(args: &ScanArgs) -> Result<Judge, String> {
             Date::from_unix_seconds(secs)
         }
     };
-    Judge::load(args.policy.as_deref(), args.exceptions.as_deref(), today).map_err(|e| e.to_string())
+    Judge::load_with_signatures(args.policy.as_deref(), args.exceptions.as_deref(), today, args.signatures.as_deref())
+        .map_err(|e| e.to_string())
 }
 
 fn write_output(path: Option<&PathBuf>, text: &str) -> io::Result<()> {
