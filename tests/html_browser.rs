@@ -138,9 +138,8 @@ fn attributes(html: &str) -> Vec<(String, String, String)> {
             i = html[i..].find("-->").map_or(b.len(), |e| i + e + 3);
             continue;
         }
-        let name_end = html[i..]
-            .find(|c: char| c.is_whitespace() || c == '>' || c == '/')
-            .map_or(b.len(), |e| i + e);
+        let name_end =
+            html[i..].find(|c: char| c.is_whitespace() || c == '>' || c == '/').map_or(b.len(), |e| i + e);
         let tag = html[i..name_end].to_ascii_lowercase();
         i = name_end;
         if tag.is_empty() || tag.starts_with('!') || tag.starts_with('/') {
@@ -270,7 +269,9 @@ fn tokeniser_finds_attributes_and_scripts() {
 #[test]
 fn html_reports_render_in_headless_chromium() {
     let Some(chromium) = find_chromium() else {
-        eprintln!("html_browser: chromium not installed; skipping the browser test (apt-get install chromium)");
+        eprintln!(
+            "html_browser: chromium not installed; skipping the browser test (apt-get install chromium)"
+        );
         return;
     };
     let scratch = Scratch::new("samples");
@@ -306,7 +307,9 @@ fn html_reports_render_in_headless_chromium() {
 #[test]
 fn app_controlled_markup_renders_as_text() {
     let Some(chromium) = find_chromium() else {
-        eprintln!("html_browser: chromium not installed; skipping the browser test (apt-get install chromium)");
+        eprintln!(
+            "html_browser: chromium not installed; skipping the browser test (apt-get install chromium)"
+        );
         return;
     };
     let scanner = Scanner::new(Database::embedded(), Limits::default());

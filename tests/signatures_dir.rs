@@ -53,8 +53,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 fn data_collection(report: &appvet::report::Report) -> (u32, Option<u32>) {
     let s = &report.risk.data_collection;
-    let location =
-        s.factors.iter().find(|f| f.id == "data_collection.capability.location").map(|f| f.weight);
+    let location = s.factors.iter().find(|f| f.id == "data_collection.capability.location").map(|f| f.weight);
     (s.score, location)
 }
 
@@ -65,7 +64,8 @@ fn modified_weights_in_a_signature_dir_change_the_score() {
     let data = std::fs::read(common::root().join(DATAHUNGRY)).unwrap();
 
     let embedded = Scanner::new(Database::embedded(), Limits::default());
-    let (base_score, base_location) = data_collection(&embedded.scan_bytes(&data, DATAHUNGRY).unwrap().report);
+    let (base_score, base_location) =
+        data_collection(&embedded.scan_bytes(&data, DATAHUNGRY).unwrap().report);
     assert_eq!(base_location, Some(12));
 
     let db = Database::load_dir(&sigs.0).unwrap();
@@ -91,7 +91,8 @@ fn modified_weights_in_a_signature_dir_change_the_score() {
 fn a_directory_without_risk_tables_keeps_the_embedded_ones() {
     let empty = std::env::temp_dir().join(format!("appvet-sigs-empty-{}", std::process::id()));
     std::fs::create_dir_all(&empty).unwrap();
-    let scanner = Scanner::new(Database::embedded(), Limits::default()).with_signature_dir(Some(&empty)).unwrap();
+    let scanner =
+        Scanner::new(Database::embedded(), Limits::default()).with_signature_dir(Some(&empty)).unwrap();
     let data = std::fs::read(common::root().join(DATAHUNGRY)).unwrap();
     let got = data_collection(&scanner.scan_bytes(&data, DATAHUNGRY).unwrap().report);
     let embedded = Scanner::new(Database::embedded(), Limits::default());

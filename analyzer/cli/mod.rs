@@ -232,8 +232,13 @@ fn load_judge(args: &ScanArgs) -> Result<Judge, String> {
             Date::from_unix_seconds(secs)
         }
     };
-    Judge::load_with_signatures(args.policy.as_deref(), args.exceptions.as_deref(), today, args.signatures.as_deref())
-        .map_err(|e| e.to_string())
+    Judge::load_with_signatures(
+        args.policy.as_deref(),
+        args.exceptions.as_deref(),
+        today,
+        args.signatures.as_deref(),
+    )
+    .map_err(|e| e.to_string())
 }
 
 fn write_output(path: Option<&PathBuf>, text: &str) -> io::Result<()> {

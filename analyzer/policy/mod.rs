@@ -172,7 +172,10 @@ impl Policy {
     /// Like [`Policy::load`], but a preset name is first looked up as
     /// `policies/NAME.toml` in a signature directory (`--signatures DIR`),
     /// so that an office's edited copy of a preset replaces the embedded one.
-    pub fn load_with_signatures(name_or_path: &str, signatures: Option<&Path>) -> Result<Policy, PolicyError> {
+    pub fn load_with_signatures(
+        name_or_path: &str,
+        signatures: Option<&Path>,
+    ) -> Result<Policy, PolicyError> {
         let is_preset_name = Policy::preset_names().any(|n| n == name_or_path);
         if let (true, Some(dir)) = (is_preset_name, signatures) {
             let path = dir.join("policies").join(format!("{name_or_path}.toml"));

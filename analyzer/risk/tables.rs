@@ -154,11 +154,11 @@ impl RiskTables {
             let path = dir.join(rel);
             match std::fs::read_to_string(&path) {
                 Ok(text) => Ok(text),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    FILES.iter().find(|(p, _)| *p == rel).map(|(_, t)| t.to_string()).ok_or_else(|| {
-                        TableError::Io { path: path.display().to_string(), source: e }
-                    })
-                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => FILES
+                    .iter()
+                    .find(|(p, _)| *p == rel)
+                    .map(|(_, t)| t.to_string())
+                    .ok_or_else(|| TableError::Io { path: path.display().to_string(), source: e }),
                 Err(source) => Err(TableError::Io { path: path.display().to_string(), source }),
             }
         })
