@@ -14,6 +14,7 @@ use crate::evidence::AppEvidence;
 use crate::ios;
 use crate::policy::ExceptionSet;
 use crate::report::{App, Code, Diagnostic, Input, Report, Risk, Signing, Tool, SCHEMA};
+use crate::risk::{RiskTables, TableError};
 use crate::signatures::Database;
 
 /// Why an input yielded no report at all.
@@ -35,11 +36,14 @@ pub struct ScanOutput {
 pub struct Scanner {
     pub db: Database,
     pub limits: Limits,
+    /// Capability and weight tables; `None` means the embedded ones.
+    pub risk_tables: Option<RiskTables>,
 }
 
 /// Per-input state threaded through the stages.
 pub struct Context<'a> {
     pub db: &'a Database,
+    pub risk_tables: &'a RiskTables,
     pub limits: &'a Limits,
     pub budget: Budget,
     pub report: Report,
@@ -50,9 +54,10 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    fn new(db: &'a Database, limits: &'a Limits, input: Input) -> Self {
+    fn new(db: &'a Database, risk_tables: &'a RiskTables, limits: &'a Limits, input: Input) -> Self {
         Context {
             db,
+            risk_tables,
             limits,
             budget: Budget::new(limits),
             report: empty_report(db, input),
@@ -84,7 +89,7 @@ impl<'a> Context<'a> {
 
     /// A context for an app embedded in this one, sharing the inflate budget.
     pub fn child(&mut self) -> Context<'a> {
-        let mut c = Context::new(self.db, self.limits, self.report.input.clone());
+        let mut c = Context::new(self.db, self.risk_tables, self.limits, self.report.input.clone());
         c.budget = Budget { remaining: self.budget.remaining };
         c.depth = self.depth + 1;
         c
@@ -113,7 +118,7 @@ impl<'a> Context<'a> {
         let (hosts, diags) = self.hosts.finish_with_diagnostics();
         self.report.hosts = hosts;
         self.report.diagnostics.extend(diags);
-        attribute(self.db, &mut self.report, &self.evidence);
+        attribute_with_tables(self.db, self.risk_tables, &mut self.report, &self.evidence);
         ScanOutput { report: self.report, evidence: self.evidence }
     }
 }
@@ -125,10 +130,20 @@ impl<'a> Context<'a> {
 /// and `evidence` from a results database and calls it again under a newer
 /// signature database, without reading the app.
 pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
+    attribute_with_tables(db, crate::risk::RiskTables::embedded(), report, evidence);
+}
+
+/// [`attribute`] with risk tables other than the embedded ones (`--signatures DIR`).
+pub fn attribute_with_tables(
+    db: &Database,
+    tables: &crate::risk::RiskTables,
+    report: &mut Report,
+    evidence: &AppEvidence,
+) {
     report.tool.signatures_version = db.version.clone();
     crate::signatures::attribution::attribute(db, report, evidence);
     // Risk and verdict come last: they read SDKs, hosts and everything above.
-    crate::risk::assess(report, evidence, crate::risk::RiskTables::embedded());
+    crate::risk::assess(report, evidence, tables);
     report.verdict = Some(crate::policy::Policy::baseline().evaluate(report, &ExceptionSet::none()));
 }
 
@@ -162,7 +177,23 @@ fn empty_report(db: &Database, input: Input) -> Report {
 
 impl Scanner {
     pub fn new(db: Database, limits: Limits) -> Self {
-        Scanner { db, limits }
+        Scanner { db, limits, risk_tables: None }
+    }
+
+    /// Uses the risk tables of a signature directory (`--signatures DIR`):
+    /// each table file present in `dir` replaces the embedded one, so a
+    /// directory holding only `risk/weights.toml` still works. `None` keeps
+    /// the embedded tables.
+    pub fn with_signature_dir(mut self, dir: Option<&Path>) -> Result<Self, TableError> {
+        if let Some(dir) = dir {
+            self.risk_tables = Some(RiskTables::load_dir_over_embedded(dir)?);
+        }
+        Ok(self)
+    }
+
+    /// The risk tables this scanner applies.
+    pub fn risk_tables(&self) -> &RiskTables {
+        self.risk_tables.as_ref().unwrap_or_else(|| RiskTables::embedded())
     }
 
     /// Memory-maps and analyses one file.
@@ -197,7 +228,7 @@ impl Scanner {
     ) -> Result<ScanOutput, ScanError> {
         let input =
             Input { path: display_path.to_string(), sha256, size: data.len() as u64, kind: "unknown".into() };
-        let mut ctx = Context::new(&self.db, &self.limits, input);
+        let mut ctx = Context::new(&self.db, self.risk_tables(), &self.limits, input);
         let file_name =
             Path::new(display_path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let sniffed = archive::sniff(data);

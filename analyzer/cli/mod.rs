@@ -85,7 +85,7 @@ struct ScanArgs {
     /// Write the output to this file instead of stdout.
     #[arg(long, short)]
     output: Option<PathBuf>,
-    /// Use the signature database in this directory instead of the embedded one.
+    /// Use the signature database, risk tables and policy presets in this directory instead of the embedded ones.
     #[arg(long)]
     signatures: Option<PathBuf>,
     /// Worker threads (default: all cores).
@@ -241,6 +241,13 @@ fn scan(args: ScanArgs) -> i32 {
         eprintln!("appvet: --format html renders one input at a time");
         return EXIT_USAGE;
     }
+    let scanner = match Scanner::new(db, Limits::default()).with_signature_dir(args.signatures.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("appvet: signatures: {e}");
+            return EXIT_USAGE;
+        }
+    };
     let tty = std::io::stderr().is_terminal();
     let colour = args.output.is_none()
         && args.db.is_none()
@@ -263,7 +270,7 @@ fn scan(args: ScanArgs) -> i32 {
         judge,
         colour,
     };
-    batch::run(Scanner::new(db, Limits::default()), files, errors, options)
+    batch::run(scanner, files, errors, options)
 }
 
 /// The policy and exceptions of a scan; "today" is read here, at the edge,
@@ -279,5 +286,11 @@ fn load_judge(args: &ScanArgs) -> Result<Judge, String> {
             Date::from_unix_seconds(secs)
         }
     };
-    Judge::load(args.policy.as_deref(), args.exceptions.as_deref(), today).map_err(|e| e.to_string())
+    Judge::load_with_signatures(
+        args.policy.as_deref(),
+        args.exceptions.as_deref(),
+        today,
+        args.signatures.as_deref(),
+    )
+    .map_err(|e| e.to_string())
 }

@@ -166,6 +166,25 @@ impl Policy {
 
     /// A preset name, or else a path to a policy file.
     pub fn load(name_or_path: &str) -> Result<Policy, PolicyError> {
+        Policy::load_with_signatures(name_or_path, None)
+    }
+
+    /// Like [`Policy::load`], but a preset name is first looked up as
+    /// `policies/NAME.toml` in a signature directory (`--signatures DIR`),
+    /// so that an office's edited copy of a preset replaces the embedded one.
+    pub fn load_with_signatures(
+        name_or_path: &str,
+        signatures: Option<&Path>,
+    ) -> Result<Policy, PolicyError> {
+        let is_preset_name = Policy::preset_names().any(|n| n == name_or_path);
+        if let (true, Some(dir)) = (is_preset_name, signatures) {
+            let path = dir.join("policies").join(format!("{name_or_path}.toml"));
+            match std::fs::read_to_string(&path) {
+                Ok(text) => return Policy::parse(&text, &path.display().to_string()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => return Err(PolicyError::Io { path: path.display().to_string(), source }),
+            }
+        }
         if let Some(p) = Policy::preset(name_or_path) {
             return Ok(p);
         }
@@ -395,7 +414,18 @@ impl Judge {
     /// `policy`: a preset name or a file (default `baseline`); `exceptions`:
     /// an exceptions file checked against `today` (the caller's clock).
     pub fn load(policy: Option<&str>, exceptions: Option<&Path>, today: Date) -> Result<Judge, PolicyError> {
-        let policy = Policy::load(policy.unwrap_or(DEFAULT_POLICY))?;
+        Judge::load_with_signatures(policy, exceptions, today, None)
+    }
+
+    /// Like [`Judge::load`], with presets overridden by `policies/NAME.toml`
+    /// in the signature directory `signatures` when it holds them.
+    pub fn load_with_signatures(
+        policy: Option<&str>,
+        exceptions: Option<&Path>,
+        today: Date,
+        signatures: Option<&Path>,
+    ) -> Result<Judge, PolicyError> {
+        let policy = Policy::load_with_signatures(policy.unwrap_or(DEFAULT_POLICY), signatures)?;
         let exceptions = match exceptions {
             Some(path) => {
                 let text = std::fs::read_to_string(path)

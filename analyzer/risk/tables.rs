@@ -152,6 +152,24 @@ impl RiskTables {
         })
     }
 
+    /// Tables from a directory laid out like `signatures/` where each file
+    /// it holds replaces the embedded one and missing files fall back to the
+    /// embedded copy (a `--signatures` directory may hold only what it changes).
+    pub fn load_dir_over_embedded(dir: &Path) -> Result<RiskTables, TableError> {
+        Self::parse_with(|rel| {
+            let path = dir.join(rel);
+            match std::fs::read_to_string(&path) {
+                Ok(text) => Ok(text),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => FILES
+                    .iter()
+                    .find(|(p, _)| *p == rel)
+                    .map(|(_, t)| t.to_string())
+                    .ok_or_else(|| TableError::Io { path: path.display().to_string(), source: e }),
+                Err(source) => Err(TableError::Io { path: path.display().to_string(), source }),
+            }
+        })
+    }
+
     fn parse_with(read: impl Fn(&str) -> Result<String, TableError>) -> Result<RiskTables, TableError> {
         let mut t = RiskTables::default();
         let path = "capabilities/capabilities.tsv";
