@@ -6,8 +6,9 @@
 //! Skips silently when the shared corpus is absent. Known disagreements
 //! where aapt is wrong are listed in `AAPT_IS_WRONG` with the reason.
 
+mod common;
+
 use std::collections::BTreeSet;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use appvet::formats::arsc::{self, ResourceTable};
@@ -22,43 +23,8 @@ fn shared_dir() -> Option<PathBuf> {
     dir.join("corpus").is_dir().then_some(dir)
 }
 
-/// Minimal central-directory zip reader for this test only (stored and
-/// deflated entries); the project's real reader lives in archive::zip.
 fn zip_entry(zip: &[u8], wanted: &str) -> Option<Vec<u8>> {
-    let u16_at = |o: usize| zip.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
-    let u32_at = |o: usize| zip.get(o..o + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
-    let search_from = zip.len().saturating_sub(65_557);
-    let eocd =
-        (search_from..zip.len().saturating_sub(21)).rev().find(|&i| zip[i..].starts_with(b"PK\x05\x06"))?;
-    let entries = u16_at(eocd + 10)?;
-    let mut pos = u32_at(eocd + 16)?;
-    for _ in 0..entries {
-        if !zip.get(pos..)?.starts_with(b"PK\x01\x02") {
-            return None;
-        }
-        let method = u16_at(pos + 10)?;
-        let comp_size = u32_at(pos + 20)?;
-        let name_len = u16_at(pos + 28)?;
-        let extra_len = u16_at(pos + 30)?;
-        let comment_len = u16_at(pos + 32)?;
-        let local = u32_at(pos + 42)?;
-        let name = zip.get(pos + 46..pos + 46 + name_len)?;
-        if name == wanted.as_bytes() {
-            let data_at = local + 30 + u16_at(local + 26)? + u16_at(local + 28)?;
-            let raw = zip.get(data_at..data_at + comp_size)?;
-            return match method {
-                0 => Some(raw.to_vec()),
-                8 => {
-                    let mut out = Vec::new();
-                    flate2::read::DeflateDecoder::new(raw).take(256 << 20).read_to_end(&mut out).ok()?;
-                    Some(out)
-                }
-                _ => None,
-            };
-        }
-        pos += 46 + name_len + extra_len + comment_len;
-    }
-    None
+    common::zip_entry(zip, wanted)
 }
 
 fn json_str(v: &serde_json::Value) -> Option<String> {

@@ -3,7 +3,8 @@
 //! `*.dex` entry of the corpus APKs, AABs and XAPK inner APKs; fuzzed files
 //! must parse without crashing. Skips silently without the corpus.
 
-use std::io::Read;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -68,61 +69,8 @@ fn check_against_dexdump(label: &str, dex: &DexFile<'_>, record: &Value) -> bool
     true
 }
 
-/// Minimal reader for the test only: the entries of a zip held in memory.
 fn zip_entries(data: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let u16_at = |p: usize| data.get(p..p + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
-    let u32_at = |p: usize| data.get(p..p + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
-    let search_from = data.len().saturating_sub(65_557);
-    let Some(eocd) = (search_from..data.len().saturating_sub(21))
-        .rev()
-        .find(|&p| data.get(p..p + 4) == Some(b"PK\x05\x06".as_slice()))
-    else {
-        return Vec::new();
-    };
-    let (Some(count), Some(mut pos)) = (u16_at(eocd + 10), u32_at(eocd + 16)) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for _ in 0..count {
-        if data.get(pos..pos + 4) != Some(b"PK\x01\x02".as_slice()) {
-            break;
-        }
-        let fields = (
-            u16_at(pos + 10),
-            u32_at(pos + 20),
-            u32_at(pos + 24),
-            u16_at(pos + 28),
-            u16_at(pos + 30),
-            u16_at(pos + 32),
-            u32_at(pos + 42),
-        );
-        let (Some(method), Some(csize), Some(usize_), Some(n), Some(e), Some(c), Some(local)) = fields else {
-            break;
-        };
-        let name = String::from_utf8_lossy(data.get(pos + 46..pos + 46 + n).unwrap_or_default()).into_owned();
-        pos += 46 + n + e + c;
-        let (Some(ln), Some(le)) = (u16_at(local + 26), u16_at(local + 28)) else {
-            continue;
-        };
-        let start = local + 30 + ln + le;
-        let Some(raw) = data.get(start..start + csize) else {
-            continue;
-        };
-        let bytes = match method {
-            0 => raw.to_vec(),
-            8 => {
-                let mut inflated = Vec::with_capacity(usize_.min(256 << 20));
-                let decoder = flate2::read::DeflateDecoder::new(raw);
-                if decoder.take(256 << 20).read_to_end(&mut inflated).is_err() {
-                    continue;
-                }
-                inflated
-            }
-            _ => continue,
-        };
-        out.push((name, bytes));
-    }
-    out
+    common::zip_entries(data)
 }
 
 #[derive(Default)]

@@ -2,7 +2,8 @@
 //! what LIEF reported (reference JSON); every `lib/**/*.so` inside the corpus
 //! APKs must parse without a panic. Skips silently without the corpus.
 
-use std::io::Read;
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -19,63 +20,9 @@ fn reference(root: &Path, corpus_path: &str) -> Option<Value> {
     serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }
 
-/// Minimal reader for the test only: the `.so` entries of a zip in memory.
+/// The `.so` entries of an APK.
 fn zip_libraries(data: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let u16_at = |p: usize| data.get(p..p + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
-    let u32_at = |p: usize| data.get(p..p + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
-    let search_from = data.len().saturating_sub(65_557);
-    let Some(eocd) = (search_from..data.len().saturating_sub(21))
-        .rev()
-        .find(|&p| data.get(p..p + 4) == Some(b"PK\x05\x06".as_slice()))
-    else {
-        return Vec::new();
-    };
-    let (Some(count), Some(mut pos)) = (u16_at(eocd + 10), u32_at(eocd + 16)) else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for _ in 0..count {
-        if data.get(pos..pos + 4) != Some(b"PK\x01\x02".as_slice()) {
-            break;
-        }
-        let fields = (
-            u16_at(pos + 10),
-            u32_at(pos + 20),
-            u16_at(pos + 28),
-            u16_at(pos + 30),
-            u16_at(pos + 32),
-            u32_at(pos + 42),
-        );
-        let (Some(method), Some(csize), Some(n), Some(e), Some(c), Some(local)) = fields else {
-            break;
-        };
-        let name = String::from_utf8_lossy(data.get(pos + 46..pos + 46 + n).unwrap_or_default()).into_owned();
-        pos += 46 + n + e + c;
-        if !name.ends_with(".so") {
-            continue;
-        }
-        let (Some(ln), Some(le)) = (u16_at(local + 26), u16_at(local + 28)) else {
-            continue;
-        };
-        let start = local + 30 + ln + le;
-        let Some(raw) = data.get(start..start + csize) else {
-            continue;
-        };
-        let bytes = match method {
-            0 => raw.to_vec(),
-            8 => {
-                let mut inflated = Vec::new();
-                let decoder = flate2::read::DeflateDecoder::new(raw);
-                if decoder.take(256 << 20).read_to_end(&mut inflated).is_err() {
-                    continue;
-                }
-                inflated
-            }
-            _ => continue,
-        };
-        out.push((name, bytes));
-    }
-    out
+    common::zip_entries(data).into_iter().filter(|(name, _)| name.ends_with(".so")).collect()
 }
 
 #[test]

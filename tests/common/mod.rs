@@ -67,3 +67,25 @@ impl Rng {
         }
     }
 }
+
+/// Every readable entry of a ZIP held in memory, read with appvet's own
+/// reader (the corpus tests compare parsers, not ZIP readers).
+pub fn zip_entries(data: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use appvet::archive::zip::{Budget, Limits, ZipArchive};
+    let limits = Limits::default();
+    let Ok(zip) = ZipArchive::parse(data, &limits) else { return Vec::new() };
+    let mut budget = Budget::new(&limits);
+    zip.entries
+        .iter()
+        .filter_map(|e| zip.read(e, &mut budget).ok().map(|d| (e.name.clone(), d.into_owned())))
+        .collect()
+}
+
+/// One entry of a ZIP held in memory, by name.
+pub fn zip_entry(data: &[u8], name: &str) -> Option<Vec<u8>> {
+    use appvet::archive::zip::{Budget, Limits, ZipArchive};
+    let limits = Limits::default();
+    let zip = ZipArchive::parse(data, &limits).ok()?;
+    let e = zip.by_name(name)?;
+    zip.read(e, &mut Budget::new(&limits)).ok().map(|d| d.into_owned())
+}
