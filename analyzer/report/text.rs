@@ -59,15 +59,18 @@ pub fn render_styled(r: &Report, color: bool) -> String {
     let i = &r.input;
     let _ = writeln!(o, "{} ({}, {} bytes, sha256 {})", clean(&i.path), i.kind, i.size, i.sha256);
     render_verdict(&mut o, r, &style);
+    let levels = if a.platform.as_deref() == Some("ios") || r.code.macho.len() > r.code.dex.len() {
+        format!("min os {}", or_dash(&a.min_os))
+    } else {
+        format!("min sdk {}  target sdk {}", sdk(&a.min_sdk), sdk(&a.target_sdk))
+    };
     let _ = writeln!(
         o,
-        "  app         {} {} (code {}) \"{}\"  min sdk {}  target sdk {}",
+        "  app         {} {} (code {}) \"{}\"  {levels}",
         or_dash(&a.id),
         or_dash(&a.version),
         or_dash(&a.version_code),
         or_dash(&a.name),
-        sdk(&a.min_sdk),
-        sdk(&a.target_sdk)
     );
     if a.splits.len() > 1 {
         let names: Vec<_> = a.splits.iter().map(|s| clean(&s.entry)).collect();
@@ -86,11 +89,15 @@ pub fn render_styled(r: &Report, color: bool) -> String {
     let classes: u32 = r.code.dex.iter().map(|d| d.classes).sum();
     let _ = writeln!(
         o,
-        "  code        {} dex ({} classes), {} native libraries",
+        "  code        {} dex ({} classes), {} native libraries, {} Mach-O",
         r.code.dex.len(),
         classes,
-        r.code.native.len()
+        r.code.native.len(),
+        r.code.macho.len()
     );
+    for m in r.code.macho.iter().filter(|m| m.encrypted) {
+        let _ = writeln!(o, "    {} is FairPlay-encrypted: its code cannot be read", clean(&m.entry));
+    }
     for e in &r.embedded {
         let _ = writeln!(o, "  embedded    {} ({}) package {}", clean(&e.entry), e.kind, or_dash(&e.package));
     }
