@@ -4,6 +4,7 @@
 //! Compiled once into an immutable [`Database`] shared by all workers.
 
 pub mod attribution;
+mod deferred;
 pub mod entities;
 mod permissions;
 pub mod sdks;
@@ -11,6 +12,7 @@ pub mod sdks;
 use std::collections::HashMap;
 use std::path::Path;
 
+pub use deferred::Deferred;
 pub use entities::Entities;
 pub use permissions::PermissionInfo;
 pub use sdks::{SdkDef, SdkMatcher};
@@ -62,8 +64,12 @@ pub struct Database {
     pub version: String,
     pub permissions: HashMap<String, PermissionInfo>,
     /// SDK / tracker definitions compiled into one matcher.
-    pub sdks: SdkMatcher,
-    pub entities: Entities,
+    pub sdks: Deferred<SdkMatcher>,
+    pub entities: Deferred<Entities>,
+}
+
+fn no_sdks() -> SdkMatcher {
+    SdkMatcher::compile(Vec::new())
 }
 
 impl Database {
@@ -73,15 +79,25 @@ impl Database {
     pub fn embedded() -> Self {
         let permissions =
             permissions::parse(EMBEDDED_PERMISSIONS, "android/permissions.tsv").unwrap_or_default();
-        Self::assemble(EMBEDDED_VERSION.trim().to_string(), permissions, |rel| {
-            Ok(embedded_file(rel).unwrap_or_default().to_string())
-        })
-        .unwrap_or_else(|_| Database {
+        // Compiled on a background thread: reading the app does not need it.
+        let (sdks_tx, sdks_rx) = std::sync::mpsc::sync_channel(1);
+        let (entities_tx, entities_rx) = std::sync::mpsc::sync_channel(1);
+        std::thread::spawn(move || {
+            let built = Self::assemble(EMBEDDED_VERSION.trim().to_string(), HashMap::new(), |rel| {
+                Ok(embedded_file(rel).unwrap_or_default().to_string())
+            });
+            if let Ok(db) = built {
+                let Database { sdks, entities, .. } = db;
+                let _ = sdks_tx.send(sdks.into_inner());
+                let _ = entities_tx.send(entities.into_inner());
+            }
+        });
+        Database {
             version: EMBEDDED_VERSION.trim().to_string(),
-            permissions: HashMap::new(),
-            sdks: SdkMatcher::compile(Vec::new()),
-            entities: Entities::default(),
-        })
+            permissions,
+            sdks: Deferred::pending(sdks_rx, no_sdks),
+            entities: Deferred::pending(entities_rx, Entities::default),
+        }
     }
 
     /// A database read from a directory laid out like `signatures/`.
@@ -143,7 +159,12 @@ impl Database {
                 }
             }
         }
-        Ok(Database { version, permissions, sdks: SdkMatcher::compile(defs), entities })
+        Ok(Database {
+            version,
+            permissions,
+            sdks: Deferred::ready(SdkMatcher::compile(defs), no_sdks),
+            entities: Deferred::ready(entities, Entities::default),
+        })
     }
 
     pub fn permission(&self, name: &str) -> Option<&PermissionInfo> {
