@@ -81,38 +81,56 @@ impl Attribution {
 /// attribution of its own, this reads the subject C of the first non-debug
 /// signing certificate; swap the body for the publisher field when it lands.
 pub fn publisher(report: &Report) -> Option<Attribution> {
-    // The signature stage's publisher links, strongest first: a certificate's
-    // C= (or a known entity), then a package / bundle prefix, then a ccTLD.
+    publishers(report).into_iter().next()
+}
+
+/// Every country the publisher evidence points to, strongest first, one
+/// attribution per country: a certificate naming one country and a package
+/// prefix owned in another are both kept (conflicting evidence is shown,
+/// and each is weighed by its own confidence).
+pub fn publishers(report: &Report) -> Vec<Attribution> {
+    // Strongest first: a certificate's C= (or a known entity), then a
+    // package / bundle prefix, then a ccTLD.
     let rank = |l: &crate::report::PublisherLink| match (l.kind.as_str(), l.confidence.as_str()) {
         ("certificate", _) => (0, Confidence::Certificate),
         (_, "strong") => (1, Confidence::Entity),
         ("package_prefix" | "bundle_prefix" | "team", _) => (2, Confidence::PackagePrefix),
         _ => (3, Confidence::Cctld),
     };
-    let link = report
+    let mut links: Vec<_> = report
         .publisher
         .links
         .iter()
         .filter(|l| l.country.as_deref().is_some_and(|c| !c.is_empty()))
-        .min_by_key(|l| rank(l).0);
-    let Some(link) = link else { return certificate_publisher(report) };
-    let country = link.country.as_deref()?.to_ascii_uppercase();
-    let mut evidence = link.evidence.clone();
-    if evidence.is_empty() {
-        evidence.push(Evidence {
-            source: "publisher".into(),
-            kind: link.kind.clone(),
-            value: link.value.clone(),
+        .collect();
+    if links.is_empty() {
+        return certificate_publisher(report).into_iter().collect();
+    }
+    links.sort_by_key(|l| rank(l).0);
+    let mut out: Vec<Attribution> = Vec::new();
+    for link in links {
+        let country = link.country.as_deref().unwrap_or_default().to_ascii_uppercase();
+        if out.iter().any(|a| a.country == country) {
+            continue;
+        }
+        let mut evidence = link.evidence.clone();
+        if evidence.is_empty() {
+            evidence.push(Evidence {
+                source: "publisher".into(),
+                kind: link.kind.clone(),
+                value: link.value.clone(),
+            });
+        }
+        out.push(Attribution {
+            subject: Subject::Publisher,
+            confidence: rank(link).1,
+            key: country.clone(),
+            country,
+            name: link.entity.clone().unwrap_or_else(|| link.value.clone()),
+            evidence,
         });
     }
-    Some(Attribution {
-        subject: Subject::Publisher,
-        confidence: rank(link).1,
-        key: country.clone(),
-        country,
-        name: link.entity.clone().unwrap_or_else(|| link.value.clone()),
-        evidence,
-    })
+    out
 }
 
 /// Without the signature stage's links (reports built by hand, or an old
@@ -138,7 +156,7 @@ fn certificate_publisher(report: &Report) -> Option<Attribution> {
 /// Every attribution the report supports, publisher first, then SDKs, then
 /// hosts grouped by registrable domain; deterministic order.
 pub fn attributions(report: &Report, weights: &JurisdictionWeights) -> Vec<Attribution> {
-    let mut out: Vec<Attribution> = publisher(report).into_iter().collect();
+    let mut out: Vec<Attribution> = publishers(report);
     // One factor per owning entity: two SDKs of one company are one party in one country.
     let mut by_owner: BTreeMap<String, Attribution> = BTreeMap::new();
     for sdk in &report.sdks {

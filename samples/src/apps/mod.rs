@@ -7,6 +7,7 @@ pub(crate) mod common;
 mod datahungry;
 mod ios_demo;
 mod malformed;
+mod shortvideo;
 mod split_demo;
 
 pub use benign::{benign_apk, BENIGN_SUBJECT};
@@ -37,6 +38,7 @@ pub fn all_samples() -> Vec<SampleFile> {
         sample("demo-tracker.ipa", demo_tracker_ipa()),
         sample("malformed/bad-load-commands.macho", ios_demo::bad_load_commands_macho()),
         sample("malformed/truncated-fat.macho", ios_demo::truncated_fat_macho()),
+        sample("shortvideo.apk", shortvideo::shortvideo_apk()),
         sample("benign.apk", benign),
     ]
 }

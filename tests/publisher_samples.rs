@@ -1,0 +1,39 @@
+//! Publisher attribution on the samples: a C=CN certificate and a
+//! ByteDance-namespace package each produce a publisher link to CN, and a
+//! certificate that names another country does not hide the package link.
+
+mod common;
+
+use appvet::archive::zip::Limits;
+use appvet::report::Report;
+use appvet::scan::Scanner;
+use appvet::signatures::Database;
+
+fn scan(name: &str) -> Report {
+    let path = common::root().join("samples").join(name);
+    let data = std::fs::read(&path).unwrap();
+    Scanner::new(Database::embedded(), Limits::default()).scan_bytes(&data, name).unwrap().report
+}
+
+fn link<'r>(r: &'r Report, kind: &str) -> Option<&'r appvet::report::PublisherLink> {
+    r.publisher.links.iter().find(|l| l.kind == kind)
+}
+
+#[test]
+fn certificate_country_links_the_publisher_to_cn() {
+    let r = scan("datahungry.apk");
+    let cert = link(&r, "certificate").expect("certificate link");
+    assert_eq!((cert.country.as_deref(), cert.confidence.as_str()), (Some("CN"), "strong"));
+}
+
+#[test]
+fn bytedance_package_prefix_links_to_cn_beside_a_foreign_certificate() {
+    let r = scan("shortvideo.apk");
+    let cert = link(&r, "certificate").expect("certificate link");
+    assert_eq!(cert.country.as_deref(), Some("SG"));
+    let prefix = link(&r, "package_prefix").expect("package prefix link");
+    assert_eq!(prefix.country.as_deref(), Some("CN"));
+    assert!(prefix.entity.as_deref().is_some_and(|e| e.contains("ByteDance")), "{prefix:?}");
+    // Both are weighed: the CN prefix is a jurisdiction factor of its own.
+    assert!(r.risk.jurisdiction.factors.iter().any(|f| f.id == "jurisdiction.publisher.CN"));
+}
