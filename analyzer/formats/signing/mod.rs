@@ -53,7 +53,49 @@ pub fn analyze(
         zip.read(entry, budget).map_err(|e| e.to_string())
     };
     let layout = usable_layout(data, &zip.layout);
-    analyze_parts(data, layout.as_ref(), &entries, &mut read, min_sdk, max_sdk)
+    let mut outcome = analyze_parts(data, layout.as_ref(), &entries, &mut read, min_sdk, max_sdk);
+    if layout.is_none() {
+        salvage_certificates(data, &zip.layout, &mut outcome);
+    }
+    outcome
+}
+
+/// When the central directory is too damaged to verify anything (apksigner
+/// and the installer refuse such a file), a signing block still sitting
+/// before it names who signed the APK: report those certificates as
+/// evidence, without letting them count as verified.
+fn salvage_certificates(data: &[u8], layout: &ZipLayout, outcome: &mut SigningOutcome) {
+    if !layout.eocd_found || layout.cd_offset >= layout.eocd_offset {
+        return;
+    }
+    // The damage is in the directory's extent; read the block as if the
+    // directory ended at the end record.
+    let relaxed = ZipLayout { cd_size: layout.eocd_offset - layout.cd_offset, ..layout.clone() };
+    let Ok(Some(block)) = block::locate(data, &relaxed) else { return };
+    let input = DigestInput { data, layout: &relaxed, block_offset: block.offset };
+    let params = VerifyParams {
+        min_sdk: 1,
+        max_sdk: i32::MAX as u32,
+        found_scheme_ids: vec![],
+        rotation_min_sdk: None,
+    };
+    let mut cache = DigestCache::default();
+    let before = outcome.signing.certificates.len();
+    for (id, scheme) in [(block::ID_V31, Scheme::V31), (block::ID_V3, Scheme::V3), (block::ID_V2, Scheme::V2)]
+    {
+        if let Some(value) = block.find(id) {
+            let v = v2v3::verify_scheme(scheme, value, &input, &params, &mut cache);
+            add_scheme_certs(&v, &mut outcome.signing.certificates);
+        }
+    }
+    if outcome.signing.certificates.len() > before {
+        // It is signed, just not verifiably.
+        outcome.diagnostics.retain(|d| d.code != "signing.unsigned");
+        outcome.diagnostics.push(Diagnostic::warning(
+            "signing.unverifiable_block",
+            "APK Signing Block read for its certificates only: the central directory is damaged, so no signature can be verified and Android refuses to install the file",
+        ));
+    }
 }
 
 /// The ZIP layout apksig would use: the EOCD's stored offsets as written
