@@ -285,13 +285,8 @@ fn scan_zip(ctx: &mut Context, zip: &ZipArchive, file_name: &str) -> Result<(), 
             ctx.report.input.kind = if kind == "xapk" { "xapk".into() } else { "apks".into() };
             bundle::analyze_bundle(ctx, zip);
         }
-        ContainerKind::Ipa | ContainerKind::App => {
-            let kind = if matches!(archive::classify_zip(zip, file_name), ContainerKind::Ipa) {
-                "ipa"
-            } else {
-                "app"
-            };
-            ctx.report.input.kind = kind.into();
+        kind @ (ContainerKind::Ipa | ContainerKind::App) => {
+            ctx.report.input.kind = if kind == ContainerKind::Ipa { "ipa" } else { "app" }.into();
             ios::analyze_zip(ctx, zip);
         }
         ContainerKind::Unknown => {
