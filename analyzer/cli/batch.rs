@@ -165,12 +165,16 @@ pub fn run(
             write_all(rx, sink, store, expand_errors, opts_format, several, Progress::new(total, progress))
         })
     };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(opts.jobs).build();
+    // No more workers than inputs; one worker runs on this thread, which
+    // saves a one-app run the cost of starting a pool.
+    let workers = opts.jobs.min(files.len()).max(1);
+    let pool =
+        (workers > 1).then(|| rayon::ThreadPoolBuilder::new().num_threads(workers).build().ok()).flatten();
     match pool {
-        Ok(pool) => {
+        Some(pool) => {
             pool.broadcast(|_| worker(&shared, tx.clone()));
         }
-        Err(_) => worker(&shared, tx.clone()),
+        None => worker(&shared, tx.clone()),
     }
     drop(tx);
     // The process ends right after the run: freeing the signature database's

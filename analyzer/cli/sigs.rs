@@ -219,7 +219,7 @@ pub fn check(db: &Database) -> Vec<String> {
             }
         }
     }
-    let mut entity_ids: Vec<&String> = db.entities.by_id.keys().collect();
+    let mut entity_ids: Vec<&str> = db.entities.by_id.keys().collect();
     entity_ids.sort();
     for id in entity_ids {
         let Some(e) = db.entities.by_id.get(id) else { continue };
@@ -242,8 +242,7 @@ pub fn check(db: &Database) -> Vec<String> {
     for id in db.entities.cycles() {
         problems.push(format!("entity {id}: ownership cycle"));
     }
-    let mut domains: Vec<(&String, &String)> =
-        db.entities.domains.iter().map(|(d, o)| (d, &o.entity)).collect();
+    let mut domains: Vec<(&str, &String)> = db.entities.domains.iter().map(|(d, o)| (d, &o.entity)).collect();
     domains.sort();
     for (d, owner) in domains {
         if !db.entities.by_id.contains_key(owner) {

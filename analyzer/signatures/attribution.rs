@@ -144,7 +144,7 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
     let mut sdks = Vec::new();
     for (i, f) in merge_same_sdks(m, found.by_sdk) {
         let Some(def) = m.defs.get(i) else { continue };
-        let chain = def.owner.as_deref().map(|o| db.entities.chain_refs(o)).unwrap_or_default();
+        let chain = def.owner.as_deref().map(|o| super::chain_refs(&db.entities, o)).unwrap_or_default();
         let mut evidence = f.found.evidence;
         if f.found.total > evidence.len() {
             let more = f.found.total - evidence.len();
@@ -255,7 +255,7 @@ fn publisher(db: &Database, report: &Report) -> Publisher {
             continue;
         }
         let entity = cert.organization.as_deref().and_then(|o| db.entities.by_name(o));
-        let chain = entity.map(|e| db.entities.chain_refs(&e.id)).unwrap_or_default();
+        let chain = entity.map(|e| super::chain_refs(&db.entities, &e.id)).unwrap_or_default();
         let evidence = vec![Evidence {
             source: cert.source.clone(),
             kind: "certificate".into(),
@@ -292,7 +292,7 @@ fn publisher(db: &Database, report: &Report) -> Publisher {
             if ios { (PrefixKind::Bundle, "bundle_prefix") } else { (PrefixKind::Package, "package_prefix") };
         let source = if ios { "Info.plist" } else { "AndroidManifest.xml" };
         if let Some(p) = db.entities.publisher_prefix(id, kind) {
-            let chain = db.entities.chain_refs(&p.entity);
+            let chain = super::chain_refs(&db.entities, &p.entity);
             // Anyone can choose an app id; a certificate naming the same entity confirms it.
             let confirmed = links.iter().any(|l| l.owner_chain.first().is_some_and(|e| e.id == p.entity));
             links.push(PublisherLink {

@@ -5,67 +5,51 @@
 
 pub mod attribution;
 mod deferred;
-pub mod entities;
-mod permissions;
-pub mod sdks;
 
-use std::collections::HashMap;
 use std::path::Path;
 
+pub use appvet_sigdb::lazy::LazyMap;
+pub use appvet_sigdb::{entities, sdks, PermissionInfo, SdkDef, SdkMatcher, SignatureError};
 pub use deferred::Deferred;
 pub use entities::Entities;
-pub use permissions::PermissionInfo;
-pub use sdks::{SdkDef, SdkMatcher};
+
+use crate::report::EntityRef;
 
 /// Version of the embedded database; bump when any file under `signatures/` changes.
 pub const EMBEDDED_VERSION: &str = include_str!("../../signatures/VERSION");
 
-const EMBEDDED_PERMISSIONS: &str = include_str!("../../signatures/android/permissions.tsv");
+/// The embedded database, parsed and indexed by the build script (`build.rs`).
+const EMBEDDED_SNAPSHOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/signatures.bin"));
 
-/// SDK definition files, in load order (an id defined twice is an error).
+/// SDK definition files, in load order, with their embedded text (for `sigs`).
 pub const SDK_FILES: &[(&str, &str)] = &[
     ("sdks/exodus.json", include_str!("../../signatures/sdks/exodus.json")),
     ("sdks/cn_ru.json", include_str!("../../signatures/sdks/cn_ru.json")),
     ("sdks/native.json", include_str!("../../signatures/sdks/native.json")),
     ("sdks/ios.json", include_str!("../../signatures/sdks/ios.json")),
 ];
-/// Entity files: curated first (they win), then imported.
-const ENTITY_FILES: &[(&str, &str, bool)] = &[
-    ("entities/curated.tsv", include_str!("../../signatures/entities/curated.tsv"), true),
-    ("entities/imported.tsv", include_str!("../../signatures/entities/imported.tsv"), false),
+const OTHER_FILES: &[(&str, &str)] = &[
+    ("VERSION", EMBEDDED_VERSION),
+    ("android/permissions.tsv", include_str!("../../signatures/android/permissions.tsv")),
+    ("entities/curated.tsv", include_str!("../../signatures/entities/curated.tsv")),
+    ("entities/imported.tsv", include_str!("../../signatures/entities/imported.tsv")),
+    ("domains/imported.tsv", include_str!("../../signatures/domains/imported.tsv")),
+    ("publishers.tsv", include_str!("../../signatures/publishers.tsv")),
 ];
-const DOMAIN_FILES: &[(&str, &str)] =
-    &[("domains/imported.tsv", include_str!("../../signatures/domains/imported.tsv"))];
-const PUBLISHER_FILE: (&str, &str) = ("publishers.tsv", include_str!("../../signatures/publishers.tsv"));
 
 /// Text of an embedded database file by its path under `signatures/`.
 pub fn embedded_file(rel: &str) -> Option<&'static str> {
-    SDK_FILES
-        .iter()
-        .copied()
-        .chain(ENTITY_FILES.iter().map(|(p, t, _)| (*p, *t)))
-        .chain(DOMAIN_FILES.iter().copied())
-        .chain(std::iter::once(PUBLISHER_FILE))
-        .find(|(p, _)| *p == rel)
-        .map(|(_, t)| t)
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SignatureError {
-    #[error("{path}: {source}")]
-    Io { path: String, source: std::io::Error },
-    #[error("{path}:{line}: {message}")]
-    Syntax { path: String, line: usize, message: String },
+    SDK_FILES.iter().chain(OTHER_FILES).find(|(p, _)| *p == rel).map(|(_, t)| *t)
 }
 
 /// Everything the later stages match against.
 #[derive(Debug)]
 pub struct Database {
     pub version: String,
-    pub permissions: HashMap<String, PermissionInfo>,
+    pub permissions: LazyMap<PermissionInfo>,
     /// SDK / tracker definitions compiled into one matcher.
     pub sdks: Deferred<SdkMatcher>,
-    pub entities: Deferred<Entities>,
+    pub entities: Entities,
 }
 
 fn no_sdks() -> SdkMatcher {
@@ -73,103 +57,67 @@ fn no_sdks() -> SdkMatcher {
 }
 
 impl Database {
-    /// The database compiled into the binary. The embedded files are checked
-    /// by the test suite, so a syntax error here cannot ship; should one slip
-    /// through, that file's part of the database is left empty.
+    /// The database compiled into the binary, from the build-time snapshot.
+    /// The build fails if the text files do not parse, and the snapshot is
+    /// written and read by the same code; should a section still not decode,
+    /// that part of the database is left empty rather than failing the scan.
     pub fn embedded() -> Self {
-        let permissions =
-            permissions::parse(EMBEDDED_PERMISSIONS, "android/permissions.tsv").unwrap_or_default();
-        // Compiled on a background thread: reading the app does not need it.
-        let (sdks_tx, sdks_rx) = std::sync::mpsc::sync_channel(1);
-        let (entities_tx, entities_rx) = std::sync::mpsc::sync_channel(1);
-        std::thread::spawn(move || {
-            let built = Self::assemble(EMBEDDED_VERSION.trim().to_string(), HashMap::new(), |rel| {
-                Ok(embedded_file(rel).unwrap_or_default().to_string())
-            });
-            if let Ok(db) = built {
-                let Database { sdks, entities, .. } = db;
-                let _ = sdks_tx.send(sdks.into_inner());
-                let _ = entities_tx.send(entities.into_inner());
-            }
-        });
-        Database {
-            version: EMBEDDED_VERSION.trim().to_string(),
-            permissions,
-            sdks: Deferred::pending(sdks_rx, no_sdks),
-            entities: Deferred::pending(entities_rx, Entities::default),
+        match appvet_sigdb::snapshot::Snapshot::split(EMBEDDED_SNAPSHOT) {
+            Ok(snap) => Self::from_snapshot(snap),
+            Err(_) => Database {
+                version: EMBEDDED_VERSION.trim().to_string(),
+                permissions: LazyMap::default(),
+                sdks: Deferred::ready(no_sdks(), no_sdks),
+                entities: Entities::default(),
+            },
         }
     }
 
     /// A database read from a directory laid out like `signatures/`.
     pub fn load_dir(dir: &Path) -> Result<Self, SignatureError> {
-        let read = |rel: &str| {
-            let path = dir.join(rel);
-            std::fs::read_to_string(&path)
-                .map_err(|source| SignatureError::Io { path: path.display().to_string(), source })
-        };
-        let version = read("VERSION")?.trim().to_string();
-        let permissions = permissions::parse(&read("android/permissions.tsv")?, "android/permissions.tsv")?;
-        Self::assemble(version, permissions, read)
+        let parsed = appvet_sigdb::parse_dir(dir)?;
+        let snap = appvet_sigdb::snapshot::encode_static(&parsed).map_err(|e| SignatureError::Syntax {
+            path: dir.display().to_string(),
+            line: 0,
+            message: e.to_string(),
+        })?;
+        Ok(Self::from_snapshot(snap))
     }
 
-    /// Parses every SDK, entity, domain and publisher file through `read`
-    /// and compiles the matcher.
-    fn assemble(
-        version: String,
-        permissions: HashMap<String, PermissionInfo>,
-        read: impl Fn(&str) -> Result<String, SignatureError> + Sync,
-    ) -> Result<Self, SignatureError> {
-        // Loading runs at every start of a one-app process, so the two
-        // independent halves (SDK definitions, entities) are built on two
-        // threads; each half is deterministic on its own.
-        let (defs, entities) = std::thread::scope(|scope| {
-            let entities = scope.spawn(|| -> Result<Entities, SignatureError> {
-                let mut entities = Entities::default();
-                for (rel, _, curated) in ENTITY_FILES {
-                    entities.add_entities(&read(rel)?, rel, *curated)?;
-                }
-                for (rel, _) in DOMAIN_FILES {
-                    entities.add_domains(&read(rel)?, rel)?;
-                }
-                entities.add_publishers(&read(PUBLISHER_FILE.0)?, PUBLISHER_FILE.0)?;
-                Ok(entities)
-            });
-            let mut defs = Vec::new();
-            for (rel, _) in SDK_FILES {
-                defs.extend(sdks::parse_file(&read(rel)?, rel)?);
-            }
-            let entities = entities.join().unwrap_or_else(|_| {
-                Err(SignatureError::Syntax {
-                    path: "entities".into(),
-                    line: 0,
-                    message: "loader panicked".into(),
-                })
-            })?;
-            Ok::<_, SignatureError>((defs, entities))
-        })?;
-        let mut entities = entities;
-        // An SDK's own domains belong to its owner (imported rows win: they are more specific).
-        for d in &defs {
-            if let Some(owner) = &d.owner {
-                for dom in &d.domains {
-                    entities.domains.entry(dom.to_ascii_lowercase()).or_insert(entities::DomainOwner {
-                        entity: owner.clone(),
-                        source: format!("domain of SDK {} ({})", d.id, d.source),
-                    });
-                }
-            }
+    /// Opens a snapshot. The permission and entity tables are only indexed
+    /// (their entries decode on first lookup); the SDK matcher's automaton is
+    /// built on a background thread while the app is read, and the first
+    /// class lookup waits for it.
+    fn from_snapshot(snap: appvet_sigdb::snapshot::Snapshot) -> Self {
+        let (sdks_tx, sdks_rx) = std::sync::mpsc::sync_channel(1);
+        std::thread::spawn(move || {
+            let _ = sdks_tx.send(snap.sdks().map(SdkMatcher::from_tables).unwrap_or_else(|_| no_sdks()));
+        });
+        Database {
+            version: snap.version.trim().to_string(),
+            permissions: snap.permissions().unwrap_or_default(),
+            sdks: Deferred::pending(sdks_rx, no_sdks),
+            entities: snap.entities().unwrap_or_default(),
         }
-        Ok(Database {
-            version,
-            permissions,
-            sdks: Deferred::ready(SdkMatcher::compile(defs), no_sdks),
-            entities: Deferred::ready(entities, Entities::default),
-        })
     }
 
     pub fn permission(&self, name: &str) -> Option<&PermissionInfo> {
         self.permissions.get(name)
     }
+}
+
+/// `id`'s ownership chain as report references.
+pub fn chain_refs(entities: &Entities, id: &str) -> Vec<EntityRef> {
+    entities
+        .chain(id)
+        .into_iter()
+        .map(|e| EntityRef {
+            id: e.id.clone(),
+            name: e.name.clone(),
+            country: e.country.clone(),
+            source: e.source.clone(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -195,19 +143,37 @@ mod tests {
         assert_eq!(db.entities.by_id.len(), Database::embedded().entities.by_id.len());
     }
 
-    #[test]
-    fn embedded_files_parse_and_compile_cleanly() {
-        let version = EMBEDDED_VERSION.trim().to_string();
-        let db = Database::assemble(version, HashMap::new(), |rel| {
+    fn parse_embedded() -> appvet_sigdb::Parsed {
+        appvet_sigdb::parse(|rel| {
             embedded_file(rel).map(str::to_string).ok_or_else(|| SignatureError::Syntax {
                 path: rel.into(),
                 line: 0,
                 message: "missing".into(),
             })
         })
-        .unwrap();
-        assert!(db.sdks.problems.is_empty(), "{:?}", db.sdks.problems);
-        assert!(db.sdks.defs.iter().filter(|d| d.exodus_id.is_some()).count() >= 432);
-        assert!(db.entities.domains.len() >= 1500);
+        .unwrap()
+    }
+
+    #[test]
+    fn embedded_files_parse_and_compile_cleanly() {
+        let parsed = parse_embedded();
+        assert!(parsed.sdks.problems.is_empty(), "{:?}", parsed.sdks.problems);
+        let m = SdkMatcher::from_tables(parsed.sdks);
+        assert!(m.problems.is_empty(), "{:?}", m.problems);
+        assert!(m.defs.iter().filter(|d| d.exodus_id.is_some()).count() >= 432);
+        assert!(parsed.entities.domains.len() >= 1500);
+    }
+
+    #[test]
+    fn snapshot_equals_the_embedded_text_files() {
+        let parsed = parse_embedded();
+        let db = Database::embedded();
+        assert_eq!(db.version, parsed.version);
+        assert_eq!(db.permissions.to_map(), parsed.permissions);
+        assert_eq!(db.entities.by_id.to_map(), parsed.entities.by_id);
+        assert_eq!(db.entities.domains.to_map(), parsed.entities.domains);
+        assert_eq!(db.entities.publishers, parsed.entities.publishers);
+        assert_eq!(db.sdks.defs.len(), parsed.sdks.defs.len());
+        assert_eq!(format!("{:?}", db.sdks.defs), format!("{:?}", parsed.sdks.defs));
     }
 }

@@ -4,14 +4,17 @@
 
 use std::collections::HashMap;
 
-use super::SignatureError;
-use crate::report::EntityRef;
+use serde::{Deserialize, Serialize};
+
+use crate::lazy::LazyMap;
+use crate::snapshot::SnapshotError;
+use crate::SignatureError;
 
 /// Longest ownership chain followed; real chains have 2-4 links, and a cycle
 /// in edited data must not loop.
 const MAX_CHAIN: usize = 8;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entity {
     pub id: String,
     pub name: String,
@@ -24,19 +27,19 @@ pub struct Entity {
     pub curated: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DomainOwner {
     pub entity: String,
     pub source: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PrefixKind {
     Package,
     Bundle,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PublisherPrefix {
     pub kind: PrefixKind,
     pub prefix: String,
@@ -44,15 +47,26 @@ pub struct PublisherPrefix {
     pub source: String,
 }
 
-/// Entities, domains and publisher prefixes, indexed for lookups.
+/// Entities, domains and publisher prefixes as parsed from the text files:
+/// the form the build script encodes into the snapshot.
 #[derive(Debug, Default)]
-pub struct Entities {
+pub struct EntityTables {
     pub by_id: HashMap<String, Entity>,
     /// Registrable domain or host suffix -> owner.
     pub domains: HashMap<String, DomainOwner>,
     pub publishers: Vec<PublisherPrefix>,
     /// Normalised names and aliases -> entity id (certificate O= lookups).
     names: HashMap<String, String>,
+}
+
+/// Entities, domains and publisher prefixes, indexed for lookups; read
+/// from snapshot bytes entry by entry (see `crate::lazy`).
+#[derive(Debug, Default)]
+pub struct Entities {
+    pub by_id: LazyMap<Entity>,
+    pub domains: LazyMap<DomainOwner>,
+    pub publishers: Vec<PublisherPrefix>,
+    names: LazyMap<String>,
 }
 
 fn syntax(path: &str, line: usize, message: impl Into<String>) -> SignatureError {
@@ -106,7 +120,7 @@ pub fn normalise_name(name: &str) -> String {
     words.join(" ")
 }
 
-impl Entities {
+impl EntityTables {
     pub fn add_entities(&mut self, text: &str, path: &str, curated: bool) -> Result<(), SignatureError> {
         for (line, cols) in rows(text) {
             let [id, name, parent, country, aliases, source] = cols[..] else {
@@ -192,6 +206,59 @@ impl Entities {
         Ok(())
     }
 
+    /// The tables in the snapshot's encoding: four sections (ids, domains,
+    /// names, publishers), each a `u32` length and its bytes.
+    pub fn encode(&self) -> Result<Vec<u8>, postcard::Error> {
+        let sections = [
+            LazyMap::encode(&self.by_id)?,
+            LazyMap::encode(&self.domains)?,
+            LazyMap::encode(&self.names)?,
+            postcard::to_stdvec(&self.publishers)?,
+        ];
+        let mut out = Vec::new();
+        for s in &sections {
+            let len = u32::try_from(s.len()).map_err(|_| postcard::Error::SerializeBufferFull)?;
+            out.extend_from_slice(&len.to_le_bytes());
+            out.extend_from_slice(s);
+        }
+        Ok(out)
+    }
+
+    /// Encodes the tables and opens them for lookups. The bytes are leaked
+    /// (see `crate::snapshot`): a database lives as long as the process.
+    pub fn into_lookup(self) -> Result<Entities, SnapshotError> {
+        let bytes = self
+            .encode()
+            .map_err(|e| SnapshotError::Decode { section: "entities", message: e.to_string() })?;
+        Entities::open(Box::leak(bytes.into_boxed_slice()))
+    }
+}
+
+impl Entities {
+    pub fn open(bytes: &'static [u8]) -> Result<Self, SnapshotError> {
+        let mut rest = bytes;
+        let mut parts: [&'static [u8]; 4] = [&[]; 4];
+        for part in &mut parts {
+            let (len, tail) = rest.split_first_chunk::<4>().ok_or(SnapshotError::Truncated("entities"))?;
+            let len = usize::try_from(u32::from_le_bytes(*len))
+                .map_err(|_| SnapshotError::Truncated("entities"))?;
+            if tail.len() < len {
+                return Err(SnapshotError::Truncated("entities"));
+            }
+            let (body, tail) = tail.split_at(len);
+            *part = body;
+            rest = tail;
+        }
+        let [ids, domains, names, publishers] = parts;
+        Ok(Entities {
+            by_id: LazyMap::open(ids, "entities")?,
+            domains: LazyMap::open(domains, "domains")?,
+            names: LazyMap::open(names, "entity names")?,
+            publishers: postcard::from_bytes(publishers)
+                .map_err(|e| SnapshotError::Decode { section: "publishers", message: e.to_string() })?,
+        })
+    }
+
     /// Owner of a host: the longest suffix of `host` (on a label boundary) with a known owner.
     pub fn domain_owner<'a>(&self, host: &'a str) -> Option<(&'a str, &DomainOwner)> {
         let host = host.trim_end_matches('.');
@@ -239,27 +306,15 @@ impl Entities {
         out
     }
 
-    pub fn chain_refs(&self, id: &str) -> Vec<EntityRef> {
-        self.chain(id)
-            .into_iter()
-            .map(|e| EntityRef {
-                id: e.id.clone(),
-                name: e.name.clone(),
-                country: e.country.clone(),
-                source: e.source.clone(),
-            })
-            .collect()
-    }
-
     /// Ids that lie on an ownership cycle.
     pub fn cycles(&self) -> Vec<String> {
         let mut out = Vec::new();
         for id in self.by_id.keys() {
-            let mut seen = vec![id.as_str()];
+            let mut seen = vec![id];
             let mut cur = self.by_id.get(id).and_then(|e| e.parent.as_deref());
             while let Some(p) = cur {
                 if p == id {
-                    out.push(id.clone());
+                    out.push(id.to_string());
                     break;
                 }
                 if seen.contains(&p) || seen.len() > MAX_CHAIN * 4 {
@@ -279,7 +334,7 @@ mod tests {
     use super::*;
 
     fn sample() -> Entities {
-        let mut e = Entities::default();
+        let mut e = EntityTables::default();
         e.add_entities(
             "# c\nbytedance\tByteDance Ltd.\t\tCN\tByteDance\tsrc\ntiktok\tTikTok Pte. Ltd.\tbytedance\tSG\t\tsrc\n",
             "curated.tsv",
@@ -288,7 +343,7 @@ mod tests {
         .unwrap();
         e.add_domains("tiktokv.com\ttiktok\txray\n", "d.tsv").unwrap();
         e.add_publishers("package_prefix\tcom.ss.android\tbytedance\ts\n", "p.tsv").unwrap();
-        e
+        e.into_lookup().unwrap()
     }
 
     #[test]
@@ -302,8 +357,9 @@ mod tests {
 
     #[test]
     fn cycles_are_found_and_do_not_loop() {
-        let mut e = Entities::default();
+        let mut e = EntityTables::default();
         e.add_entities("a\tA\tb\tUS\t\ts\nb\tB\ta\tUS\t\ts\n", "x", true).unwrap();
+        let e = e.into_lookup().unwrap();
         assert_eq!(e.chain("a").len(), 2);
         assert_eq!(e.cycles(), ["a", "b"]);
     }
@@ -336,7 +392,7 @@ mod tests {
 
     #[test]
     fn malformed_rows_are_errors() {
-        let mut e = Entities::default();
+        let mut e = EntityTables::default();
         assert!(e.add_entities("only\ttwo\n", "x", true).is_err());
         assert!(e.add_publishers("team\tx\ty\tz\n", "p").is_err());
         assert!(e.add_domains("a.com\n", "d").is_err());

@@ -14,12 +14,13 @@
 //! uses any other regex syntax falls back to a `Regex`.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use aho_corasick::AhoCorasick;
 use regex::Regex;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::SignatureError;
+use crate::SignatureError;
 
 /// Exodus ignores signatures this short (an empty one would match everything).
 const EXODUS_MIN_SIGNATURE: usize = 4;
@@ -28,7 +29,7 @@ const EXODUS_MIN_SIGNATURE: usize = 4;
 const COMMON_RUNS: &[&str] =
     &["com", "org", "net", "io", "android", "google", "sdk", "ads", "analytics", "api", "app"];
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SdkDef {
     pub id: String,
@@ -114,7 +115,7 @@ pub fn parse_file(text: &str, path: &str) -> Result<Vec<SdkDef>, SignatureError>
 }
 
 /// One alternative of an Exodus code signature: literal characters and `.` wildcards.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct WildPattern {
     sdk: usize,
     /// The alternative as written (for evidence and `sigs check`).
@@ -152,7 +153,7 @@ impl WildPattern {
     }
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 enum Key {
     /// Anchor of `WildPattern` n.
     Wild(usize),
@@ -168,26 +169,48 @@ pub struct ClassHit {
     pub rule: String,
 }
 
+/// The lookup tables of a matcher: everything but the compiled automata,
+/// so that a build-time snapshot can store them (see `crate::snapshot`).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct MatcherTables {
+    pub defs: Vec<SdkDef>,
+    /// Aho-Corasick needles; `keys[n]` says what needle `n` stands for.
+    needles: Vec<String>,
+    keys: Vec<Key>,
+    wild: Vec<WildPattern>,
+    /// Code-signature alternatives that are real regexes (none in the current Exodus list).
+    class_regexes: Vec<(usize, String)>,
+    #[serde(serialize_with = "crate::sorted")]
+    native_libs: HashMap<String, usize>,
+    native_lib_prefixes: Vec<(String, usize)>,
+    entries: Vec<(String, usize)>,
+    #[serde(serialize_with = "crate::sorted")]
+    meta_data: HashMap<String, usize>,
+    #[serde(serialize_with = "crate::sorted")]
+    plist_keys: HashMap<String, usize>,
+    #[serde(serialize_with = "crate::sorted")]
+    frameworks: HashMap<String, usize>,
+    /// Longest prefix first.
+    objc_prefixes: Vec<(String, usize)>,
+    #[serde(serialize_with = "crate::sorted")]
+    domains: HashMap<String, usize>,
+    /// Network-signature alternatives that are not plain domains.
+    network_regexes: Vec<(usize, String)>,
+    /// Problems found while preparing (`sigs check` reports them).
+    pub problems: Vec<String>,
+}
+
 /// The immutable, compiled SDK matcher.
 #[derive(Debug)]
 pub struct SdkMatcher {
     pub defs: Vec<SdkDef>,
-    automaton: Option<AhoCorasick>,
-    keys: Vec<Key>,
-    wild: Vec<WildPattern>,
-    /// Alternatives that are real regexes (none in the current Exodus list).
-    regexes: Vec<(usize, String, Regex)>,
-    native_libs: HashMap<String, usize>,
-    native_lib_prefixes: Vec<(String, usize)>,
-    entries: Vec<(String, usize)>,
-    meta_data: HashMap<String, usize>,
-    plist_keys: HashMap<String, usize>,
-    frameworks: HashMap<String, usize>,
-    objc_prefixes: Vec<(String, usize)>,
-    domains: HashMap<String, usize>,
-    network_regexes: Vec<(usize, Regex)>,
     /// Problems found while compiling (`sigs check` reports them).
     pub problems: Vec<String>,
+    tables: MatcherTables,
+    automaton: Option<AhoCorasick>,
+    class_regexes: Vec<(usize, String, Regex)>,
+    /// Compiled on the first host lookup: many apps never need them.
+    network_regexes: OnceLock<Vec<(usize, Regex)>>,
 }
 
 /// Splits an alternative into literal runs; `None` if it uses regex syntax beyond `.`.
@@ -229,26 +252,11 @@ fn best_run(chars: &[Option<char>]) -> Option<(usize, usize)> {
     best.map(|(s, e, _)| (s, e))
 }
 
-impl SdkMatcher {
-    pub fn compile(defs: Vec<SdkDef>) -> Self {
-        let mut m = SdkMatcher {
-            defs: Vec::new(),
-            automaton: None,
-            keys: Vec::new(),
-            wild: Vec::new(),
-            regexes: Vec::new(),
-            native_libs: HashMap::new(),
-            native_lib_prefixes: Vec::new(),
-            entries: Vec::new(),
-            meta_data: HashMap::new(),
-            plist_keys: HashMap::new(),
-            frameworks: HashMap::new(),
-            objc_prefixes: Vec::new(),
-            domains: HashMap::new(),
-            network_regexes: Vec::new(),
-            problems: Vec::new(),
-        };
-        let mut needles: Vec<String> = Vec::new();
+impl MatcherTables {
+    /// Indexes SDK definitions: picks each signature alternative's anchor,
+    /// checks every regex, and fills the lookup maps.
+    pub fn prepare(defs: Vec<SdkDef>) -> Self {
+        let mut m = MatcherTables::default();
         for (i, d) in defs.iter().enumerate() {
             if d.code_signature.len() >= EXODUS_MIN_SIGNATURE {
                 for alt in d.code_signature.split('|') {
@@ -262,11 +270,11 @@ impl SdkMatcher {
                                 before: chars[..s].to_vec(),
                                 after: chars[e..].to_vec(),
                             });
-                            needles.push(chars[s..e].iter().flatten().collect());
+                            m.needles.push(chars[s..e].iter().flatten().collect());
                             m.keys.push(Key::Wild(n));
                         }
                         None => match Regex::new(alt) {
-                            Ok(re) => m.regexes.push((i, alt.to_string(), re)),
+                            Ok(_) => m.class_regexes.push((i, alt.to_string())),
                             Err(e) => m.problems.push(format!("{}: code_signature {alt:?}: {e}", d.id)),
                         },
                     }
@@ -277,7 +285,7 @@ impl SdkMatcher {
                     m.problems.push(format!("{}: empty class prefix", d.id));
                     continue;
                 }
-                needles.push(p.replace('.', "/"));
+                m.needles.push(p.replace('.', "/"));
                 m.keys.push(Key::Prefix(i));
             }
             for l in &d.native_libs {
@@ -307,24 +315,62 @@ impl SdkMatcher {
             for alt in d.network_signature.split('|').filter(|a| !a.is_empty()) {
                 if !is_literal_domain(alt) {
                     match Regex::new(alt) {
-                        Ok(re) => m.network_regexes.push((i, re)),
+                        Ok(_) => m.network_regexes.push((i, alt.to_string())),
                         Err(e) => m.problems.push(format!("{}: network_signature {alt:?}: {e}", d.id)),
                     }
                 }
             }
         }
-        // A contiguous NFA builds several times faster than the DFA the
-        // builder would pick for this many patterns, and one-process-per-app
-        // runs pay the build on every start; matching class names stays linear.
-        let built =
-            AhoCorasick::builder().kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA)).build(&needles);
-        match built {
-            Ok(ac) => m.automaton = Some(ac),
-            Err(e) => m.problems.push(format!("class-name automaton: {e}")),
-        }
         m.objc_prefixes.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
         m.defs = defs;
         m
+    }
+}
+
+impl SdkMatcher {
+    pub fn compile(defs: Vec<SdkDef>) -> Self {
+        Self::from_tables(MatcherTables::prepare(defs))
+    }
+
+    /// Builds the automata over prepared tables (from `prepare` or a snapshot).
+    pub fn from_tables(mut tables: MatcherTables) -> Self {
+        let mut problems = std::mem::take(&mut tables.problems);
+        // A contiguous NFA builds several times faster than the DFA the
+        // builder would pick for this many patterns, and one-process-per-app
+        // runs pay the build on every start; matching class names stays linear.
+        let automaton = match AhoCorasick::builder()
+            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+            .build(&tables.needles)
+        {
+            Ok(ac) => Some(ac),
+            Err(e) => {
+                problems.push(format!("class-name automaton: {e}"));
+                None
+            }
+        };
+        let class_regexes = tables
+            .class_regexes
+            .iter()
+            .filter_map(|(i, alt)| Regex::new(alt).ok().map(|re| (*i, alt.clone(), re)))
+            .collect();
+        SdkMatcher {
+            defs: std::mem::take(&mut tables.defs),
+            problems,
+            tables,
+            automaton,
+            class_regexes,
+            network_regexes: OnceLock::new(),
+        }
+    }
+
+    fn network_regexes(&self) -> &[(usize, Regex)] {
+        self.network_regexes.get_or_init(|| {
+            self.tables
+                .network_regexes
+                .iter()
+                .filter_map(|(i, alt)| Regex::new(alt).ok().map(|re| (*i, re)))
+                .collect()
+        })
     }
 
     /// SDKs whose code signature or class prefix matches a slashed class name
@@ -332,9 +378,9 @@ impl SdkMatcher {
     pub fn match_class(&self, name: &str, out: &mut Vec<ClassHit>) {
         if let Some(ac) = &self.automaton {
             for hit in ac.find_overlapping_iter(name) {
-                match self.keys.get(hit.pattern().as_usize()) {
+                match self.tables.keys.get(hit.pattern().as_usize()) {
                     Some(Key::Wild(n)) => {
-                        if let Some(w) = self.wild.get(*n) {
+                        if let Some(w) = self.tables.wild.get(*n) {
                             if w.verify(name, hit.start(), hit.end()) {
                                 out.push(ClassHit { sdk: w.sdk, rule: w.text.clone() });
                             }
@@ -348,7 +394,7 @@ impl SdkMatcher {
                 }
             }
         }
-        for (i, alt, re) in &self.regexes {
+        for (i, alt, re) in &self.class_regexes {
             if re.is_match(name) {
                 out.push(ClassHit { sdk: *i, rule: alt.clone() });
             }
@@ -358,36 +404,37 @@ impl SdkMatcher {
     /// SDK identified by a native library file name.
     pub fn match_native_lib(&self, file_name: &str) -> Option<usize> {
         let lower = file_name.to_ascii_lowercase();
-        self.native_libs.get(&lower).copied().or_else(|| {
-            self.native_lib_prefixes.iter().find(|(p, _)| lower.starts_with(p.as_str())).map(|x| x.1)
+        self.tables.native_libs.get(&lower).copied().or_else(|| {
+            self.tables.native_lib_prefixes.iter().find(|(p, _)| lower.starts_with(p.as_str())).map(|x| x.1)
         })
     }
 
     /// SDKs identified by an archive entry path.
     pub fn match_entry(&self, path: &str) -> Option<usize> {
-        self.entries
+        self.tables
+            .entries
             .iter()
             .find(|(e, _)| if e.ends_with('/') { path.starts_with(e.as_str()) } else { path == e })
             .map(|x| x.1)
     }
 
     pub fn match_meta_data(&self, key: &str) -> Option<usize> {
-        self.meta_data.get(key).or_else(|| self.plist_keys.get(key)).copied()
+        self.tables.meta_data.get(key).or_else(|| self.tables.plist_keys.get(key)).copied()
     }
 
     pub fn match_framework(&self, name: &str) -> Option<usize> {
-        self.frameworks.get(name).copied()
+        self.tables.frameworks.get(name).copied()
     }
 
     pub fn match_objc_class(&self, name: &str) -> Option<usize> {
-        self.objc_prefixes.iter().find(|(p, _)| name.starts_with(p.as_str())).map(|x| x.1)
+        self.tables.objc_prefixes.iter().find(|(p, _)| name.starts_with(p.as_str())).map(|x| x.1)
     }
 
     /// SDK whose domains or network signature cover `host`, with the rule that matched.
     pub fn match_host(&self, host: &str) -> Option<(usize, String)> {
         let mut rest = host;
         loop {
-            if let Some(i) = self.domains.get(rest) {
+            if let Some(i) = self.tables.domains.get(rest) {
                 return Some((*i, rest.to_string()));
             }
             match rest.split_once('.') {
@@ -395,14 +442,14 @@ impl SdkMatcher {
                 _ => break,
             }
         }
-        self.network_regexes
+        self.network_regexes()
             .iter()
             .find(|(_, re)| re.is_match(host))
             .map(|(i, re)| (*i, re.as_str().to_string()))
     }
 
     pub fn wild_pattern_count(&self) -> usize {
-        self.wild.len() + self.regexes.len()
+        self.tables.wild.len() + self.class_regexes.len()
     }
 }
 

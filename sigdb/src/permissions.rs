@@ -2,9 +2,11 @@
 
 use std::collections::HashMap;
 
-use super::SignatureError;
+use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+use crate::SignatureError;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PermissionInfo {
     /// AOSP protectionLevel flags as written (`dangerous`, `signature|privileged`).
     pub protection_level: String,

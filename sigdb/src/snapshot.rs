@@ -1,0 +1,169 @@
+//! A binary snapshot of a [`Parsed`] database, written by appvet's build
+//! script and embedded in the binary.
+//!
+//! Layout: the magic `APPVETDB`, then four sections, each a little-endian
+//! `u32` length and its bytes: the version string, then the permissions, the
+//! SDK matcher tables and the entities, each encoded with postcard. The
+//! sections decode independently, so a one-app run can decode the
+//! permissions at once and the rest on background threads.
+//!
+//! The snapshot is produced and read by the same build of this crate, so it
+//! carries no format version; a snapshot that does not decode is an error,
+//! never a partial database.
+
+use crate::lazy::LazyMap;
+use crate::{Entities, MatcherTables, Parsed, PermissionInfo};
+
+const MAGIC: &[u8; 8] = b"APPVETDB";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    #[error("not a signature snapshot (bad magic)")]
+    BadMagic,
+    #[error("snapshot truncated in section {0}")]
+    Truncated(&'static str),
+    #[error("snapshot section {section}: {message}")]
+    Decode { section: &'static str, message: String },
+}
+
+/// Encodes a parsed database.
+pub fn encode(parsed: &Parsed) -> Result<Vec<u8>, postcard::Error> {
+    let sections = [
+        parsed.version.as_bytes().to_vec(),
+        LazyMap::encode(&parsed.permissions)?,
+        postcard::to_stdvec(&parsed.sdks)?,
+        parsed.entities.encode()?,
+    ];
+    let mut out = MAGIC.to_vec();
+    for s in &sections {
+        let len = u32::try_from(s.len()).map_err(|_| postcard::Error::SerializeBufferFull)?;
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(s);
+    }
+    Ok(out)
+}
+
+/// Encodes a parsed database into bytes that live as long as the process:
+/// the tables read from a snapshot borrow from it (see `crate::lazy`).
+pub fn encode_static(parsed: &Parsed) -> Result<Snapshot, SnapshotError> {
+    let bytes =
+        encode(parsed).map_err(|e| SnapshotError::Decode { section: "all", message: e.to_string() })?;
+    Snapshot::split(Box::leak(bytes.into_boxed_slice()))
+}
+
+/// The sections of a snapshot, not yet decoded.
+#[derive(Debug, Clone, Copy)]
+pub struct Snapshot {
+    pub version: &'static str,
+    permissions: &'static [u8],
+    sdks: &'static [u8],
+    entities: &'static [u8],
+}
+
+const SECTIONS: [&str; 4] = ["version", "permissions", "sdks", "entities"];
+
+impl Snapshot {
+    pub fn split(bytes: &'static [u8]) -> Result<Self, SnapshotError> {
+        let mut rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or(SnapshotError::BadMagic)?;
+        let mut parts: [&'static [u8]; 4] = [&[]; 4];
+        for (part, name) in parts.iter_mut().zip(SECTIONS) {
+            let (len, tail) = rest.split_first_chunk::<4>().ok_or(SnapshotError::Truncated(name))?;
+            let len =
+                usize::try_from(u32::from_le_bytes(*len)).map_err(|_| SnapshotError::Truncated(name))?;
+            if tail.len() < len {
+                return Err(SnapshotError::Truncated(name));
+            }
+            let (body, tail) = tail.split_at(len);
+            *part = body;
+            rest = tail;
+        }
+        let [version, permissions, sdks, entities] = parts;
+        let version = std::str::from_utf8(version)
+            .map_err(|e| SnapshotError::Decode { section: "version", message: e.to_string() })?;
+        Ok(Snapshot { version, permissions, sdks, entities })
+    }
+
+    /// The permission table, indexed but not decoded.
+    pub fn permissions(&self) -> Result<LazyMap<PermissionInfo>, SnapshotError> {
+        LazyMap::open(self.permissions, "permissions")
+    }
+
+    /// The SDK matcher's tables, decoded in full (the automaton is built from them).
+    pub fn sdks(&self) -> Result<MatcherTables, SnapshotError> {
+        postcard::from_bytes(self.sdks)
+            .map_err(|e| SnapshotError::Decode { section: "sdks", message: e.to_string() })
+    }
+
+    /// The entity tables, indexed but not decoded.
+    pub fn entities(&self) -> Result<Entities, SnapshotError> {
+        Entities::open(self.entities)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    use crate::{SdkDef, SdkMatcher};
+
+    fn sample() -> Parsed {
+        let mut entities = crate::EntityTables::default();
+        entities.add_entities("umeng\tUmeng\talibaba\tCN\tUmeng Inc\tsrc\n", "e.tsv", true).unwrap();
+        entities.add_domains("umeng.com\tumeng\tsrc\n", "d.tsv").unwrap();
+        let def = SdkDef {
+            id: "umeng".into(),
+            name: "Umeng".into(),
+            code_signature: "com.umeng.analytics".into(),
+            network_signature: ".*\\.umeng\\.cn".into(),
+            source: "t".into(),
+            ..Default::default()
+        };
+        let mut permissions = HashMap::new();
+        permissions.insert(
+            "android.permission.CAMERA".to_string(),
+            PermissionInfo { protection_level: "dangerous".into(), group: None, source: "aosp".into() },
+        );
+        Parsed { version: "v1".into(), permissions, sdks: MatcherTables::prepare(vec![def]), entities }
+    }
+
+    #[test]
+    fn round_trip_keeps_every_section() {
+        let snap = encode_static(&sample()).unwrap();
+        assert_eq!(snap.version, "v1");
+        assert_eq!(snap.permissions().unwrap().len(), 1);
+        assert_eq!(snap.entities().unwrap().by_name("UMENG INC.").unwrap().id, "umeng");
+        let m = SdkMatcher::from_tables(snap.sdks().unwrap());
+        let mut hits = Vec::new();
+        m.match_class("com/umeng/analytics/A", &mut hits);
+        assert_eq!(hits.len(), 1);
+        assert_eq!(m.match_host("a.umeng.cn").map(|h| h.0), Some(0));
+    }
+
+    #[test]
+    fn damaged_snapshots_are_errors_not_panics() {
+        let bytes: &'static [u8] = Box::leak(encode(&sample()).unwrap().into_boxed_slice());
+        assert!(matches!(Snapshot::split(b"NOTADB"), Err(SnapshotError::BadMagic)));
+        let touch = |s: Snapshot| {
+            let _ = s.sdks();
+            if let Ok(p) = s.permissions() {
+                let _ = p.values().count();
+            }
+            if let Ok(e) = s.entities() {
+                let _ = (e.by_id.values().count(), e.domains.values().count(), e.by_name("umeng"));
+            }
+        };
+        for cut in 0..bytes.len() {
+            if let Ok(s) = Snapshot::split(&bytes[..cut]) {
+                touch(s);
+            }
+        }
+        for i in (8..bytes.len()).step_by(7) {
+            let mut flipped = bytes.to_vec();
+            flipped[i] ^= 0x5a;
+            if let Ok(s) = Snapshot::split(Box::leak(flipped.into_boxed_slice())) {
+                touch(s);
+            }
+        }
+    }
+}
