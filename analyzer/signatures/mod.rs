@@ -90,8 +90,16 @@ impl Database {
     /// class lookup waits for it.
     fn from_snapshot(snap: appvet_sigdb::snapshot::Snapshot) -> Self {
         let (sdks_tx, sdks_rx) = std::sync::mpsc::sync_channel(1);
+        // The automaton and the tables are built on two threads: together
+        // they are most of a small app's start-up.
+        let automaton = std::thread::spawn(move || {
+            snap.needles().map_err(|e| e.to_string()).and_then(|n| appvet_sigdb::sdks::build_automaton(&n))
+        });
         std::thread::spawn(move || {
-            let _ = sdks_tx.send(snap.sdks().map(SdkMatcher::from_tables).unwrap_or_else(|_| no_sdks()));
+            let tables = snap.sdks();
+            let automaton = automaton.join().unwrap_or_else(|_| Err("automaton builder panicked".into()));
+            let matcher = tables.map(|t| SdkMatcher::from_parts(t, automaton)).unwrap_or_else(|_| no_sdks());
+            let _ = sdks_tx.send(matcher);
         });
         Database {
             version: snap.version.trim().to_string(),

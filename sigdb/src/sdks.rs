@@ -175,7 +175,10 @@ pub struct ClassHit {
 pub struct MatcherTables {
     pub defs: Vec<SdkDef>,
     /// Aho-Corasick needles; `keys[n]` says what needle `n` stands for.
-    needles: Vec<String>,
+    /// A snapshot stores them in a section of their own, so that the
+    /// automaton can be built while the rest is decoded.
+    #[serde(skip)]
+    pub needles: Vec<String>,
     keys: Vec<Key>,
     wild: Vec<WildPattern>,
     /// Code-signature alternatives that are real regexes (none in the current Exodus list).
@@ -211,6 +214,17 @@ pub struct SdkMatcher {
     class_regexes: Vec<(usize, String, Regex)>,
     /// Compiled on the first host lookup: many apps never need them.
     network_regexes: OnceLock<Vec<(usize, Regex)>>,
+}
+
+/// The class-name automaton over a matcher's needles.
+pub fn build_automaton<N: AsRef<[u8]>>(needles: &[N]) -> Result<AhoCorasick, String> {
+    // A contiguous NFA builds several times faster than the DFA the builder
+    // would pick for this many patterns, and one-process-per-app runs pay the
+    // build on every start; matching class names stays linear.
+    AhoCorasick::builder()
+        .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
+        .build(needles)
+        .map_err(|e| e.to_string())
 }
 
 /// Splits an alternative into literal runs; `None` if it uses regex syntax beyond `.`.
@@ -333,21 +347,16 @@ impl SdkMatcher {
     }
 
     /// Builds the automata over prepared tables (from `prepare` or a snapshot).
-    pub fn from_tables(mut tables: MatcherTables) -> Self {
+    pub fn from_tables(tables: MatcherTables) -> Self {
+        let automaton = build_automaton(&tables.needles);
+        Self::from_parts(tables, automaton)
+    }
+
+    /// Joins tables and an automaton built from their needles (`build_automaton`).
+    pub fn from_parts(mut tables: MatcherTables, automaton: Result<AhoCorasick, String>) -> Self {
         let mut problems = std::mem::take(&mut tables.problems);
-        // A contiguous NFA builds several times faster than the DFA the
-        // builder would pick for this many patterns, and one-process-per-app
-        // runs pay the build on every start; matching class names stays linear.
-        let automaton = match AhoCorasick::builder()
-            .kind(Some(aho_corasick::AhoCorasickKind::ContiguousNFA))
-            .build(&tables.needles)
-        {
-            Ok(ac) => Some(ac),
-            Err(e) => {
-                problems.push(format!("class-name automaton: {e}"));
-                None
-            }
-        };
+        let automaton = automaton.map_err(|e| problems.push(format!("class-name automaton: {e}"))).ok();
+        tables.needles = Vec::new();
         let class_regexes = tables
             .class_regexes
             .iter()

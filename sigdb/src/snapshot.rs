@@ -12,7 +12,7 @@
 //! never a partial database.
 
 use crate::lazy::LazyMap;
-use crate::{Entities, MatcherTables, Parsed, PermissionInfo};
+use crate::{Entities, MatcherTables, Parsed, PermissionInfo, SdkMatcher};
 
 const MAGIC: &[u8; 8] = b"APPVETDB";
 
@@ -31,6 +31,7 @@ pub fn encode(parsed: &Parsed) -> Result<Vec<u8>, postcard::Error> {
     let sections = [
         parsed.version.as_bytes().to_vec(),
         LazyMap::encode(&parsed.permissions)?,
+        postcard::to_stdvec(&parsed.sdks.needles)?,
         postcard::to_stdvec(&parsed.sdks)?,
         parsed.entities.encode()?,
     ];
@@ -56,16 +57,17 @@ pub fn encode_static(parsed: &Parsed) -> Result<Snapshot, SnapshotError> {
 pub struct Snapshot {
     pub version: &'static str,
     permissions: &'static [u8],
+    needles: &'static [u8],
     sdks: &'static [u8],
     entities: &'static [u8],
 }
 
-const SECTIONS: [&str; 4] = ["version", "permissions", "sdks", "entities"];
+const SECTIONS: [&str; 5] = ["version", "permissions", "needles", "sdks", "entities"];
 
 impl Snapshot {
     pub fn split(bytes: &'static [u8]) -> Result<Self, SnapshotError> {
         let mut rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or(SnapshotError::BadMagic)?;
-        let mut parts: [&'static [u8]; 4] = [&[]; 4];
+        let mut parts: [&'static [u8]; 5] = [&[]; 5];
         for (part, name) in parts.iter_mut().zip(SECTIONS) {
             let (len, tail) = rest.split_first_chunk::<4>().ok_or(SnapshotError::Truncated(name))?;
             let len =
@@ -77,10 +79,10 @@ impl Snapshot {
             *part = body;
             rest = tail;
         }
-        let [version, permissions, sdks, entities] = parts;
+        let [version, permissions, needles, sdks, entities] = parts;
         let version = std::str::from_utf8(version)
             .map_err(|e| SnapshotError::Decode { section: "version", message: e.to_string() })?;
-        Ok(Snapshot { version, permissions, sdks, entities })
+        Ok(Snapshot { version, permissions, needles, sdks, entities })
     }
 
     /// The permission table, indexed but not decoded.
@@ -88,10 +90,22 @@ impl Snapshot {
         LazyMap::open(self.permissions, "permissions")
     }
 
-    /// The SDK matcher's tables, decoded in full (the automaton is built from them).
+    /// The SDK matcher's tables, decoded in full, without their needles.
     pub fn sdks(&self) -> Result<MatcherTables, SnapshotError> {
         postcard::from_bytes(self.sdks)
             .map_err(|e| SnapshotError::Decode { section: "sdks", message: e.to_string() })
+    }
+
+    /// The class-name automaton's needles.
+    pub fn needles(&self) -> Result<Vec<&'static str>, SnapshotError> {
+        postcard::from_bytes(self.needles)
+            .map_err(|e| SnapshotError::Decode { section: "needles", message: e.to_string() })
+    }
+
+    /// The SDK matcher, built on this thread.
+    pub fn matcher(&self) -> Result<SdkMatcher, SnapshotError> {
+        let needles = self.needles()?;
+        Ok(SdkMatcher::from_parts(self.sdks()?, crate::sdks::build_automaton(&needles)))
     }
 
     /// The entity tables, indexed but not decoded.
@@ -105,7 +119,7 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    use crate::{SdkDef, SdkMatcher};
+    use crate::SdkDef;
 
     fn sample() -> Parsed {
         let mut entities = crate::EntityTables::default();
@@ -133,7 +147,7 @@ mod tests {
         assert_eq!(snap.version, "v1");
         assert_eq!(snap.permissions().unwrap().len(), 1);
         assert_eq!(snap.entities().unwrap().by_name("UMENG INC.").unwrap().id, "umeng");
-        let m = SdkMatcher::from_tables(snap.sdks().unwrap());
+        let m = snap.matcher().unwrap();
         let mut hits = Vec::new();
         m.match_class("com/umeng/analytics/A", &mut hits);
         assert_eq!(hits.len(), 1);
@@ -145,7 +159,7 @@ mod tests {
         let bytes: &'static [u8] = Box::leak(encode(&sample()).unwrap().into_boxed_slice());
         assert!(matches!(Snapshot::split(b"NOTADB"), Err(SnapshotError::BadMagic)));
         let touch = |s: Snapshot| {
-            let _ = s.sdks();
+            let _ = s.matcher();
             if let Ok(p) = s.permissions() {
                 let _ = p.values().count();
             }
