@@ -10,6 +10,7 @@ pub mod network_security;
 use std::borrow::Cow;
 
 use crate::archive::zip::{ZipArchive, ZipEntry};
+use crate::formats::signing::jar::EntryDigests;
 use crate::formats::{arsc, axml, proto_xml, signing};
 use crate::report::{Diagnostic, EmbeddedApp, Permission, Split};
 use crate::scan::Context;
@@ -47,6 +48,20 @@ pub(crate) fn read_entry<'a>(
             None
         }
     }
+}
+
+/// [`read_entry`], also offering the whole entry to `digests` (the v1
+/// signature check then need not inflate it again).
+fn read_digested<'a>(
+    ctx: &mut Context,
+    zip: &ZipArchive<'a>,
+    e: &ZipEntry,
+    prefix: &str,
+    digests: &mut EntryDigests,
+) -> Option<Cow<'a, [u8]>> {
+    let data = read_entry(ctx, zip, e, prefix)?;
+    digests.offer(e.index, &data);
+    Some(data)
 }
 
 /// Decodes the manifest and resource table of an APK.
@@ -99,22 +114,34 @@ pub fn analyze_apk(
         apply_manifest(ctx, m, prefix, role);
     }
     let min_sdk = manifest.as_ref().and_then(|m| m.min_sdk.as_ref()).map(|l| l.api_or_preview());
-    let outcome = signing::analyze(zip, &mut ctx.budget, min_sdk, None);
-    ctx.diags_at(prefix, "", outcome.diagnostics);
-    merge_signing(ctx, outcome.signing, role);
+    // v1 verification runs after the analysis so that it can reuse the
+    // digests of the entries the analysis inflates; its diagnostics still
+    // go where they always stood, right after the manifest's.
+    let mut signing = signing::begin(zip, min_sdk, None);
+    signing.plan_entry_digests(zip, &mut ctx.budget);
+    let signing_at = ctx.report.diagnostics.len();
 
     if role == Role::Base {
-        read_network_security(ctx, zip, prefix);
+        read_network_security(ctx, zip, prefix, signing.digests_mut());
     }
     for e in &zip.entries {
         ctx.evidence.entry_names.push(format!("{prefix}{}", e.name));
     }
-    read_code_and_assets(ctx, zip, prefix, is_aab);
+    read_code_and_assets(ctx, zip, prefix, is_aab, signing.digests_mut());
+
+    let outcome = signing.finish(zip, &mut ctx.budget);
+    let after = ctx.report.diagnostics.len();
+    ctx.diags_at(prefix, "", outcome.diagnostics);
+    let added = ctx.report.diagnostics.len() - after;
+    if let Some(tail) = ctx.report.diagnostics.get_mut(signing_at..) {
+        tail.rotate_right(added);
+    }
+    merge_signing(ctx, outcome.signing, role);
     manifest
 }
 
 /// Decodes the network security config the manifest names, if the archive has it.
-fn read_network_security(ctx: &mut Context, zip: &ZipArchive, prefix: &str) {
+fn read_network_security(ctx: &mut Context, zip: &ZipArchive, prefix: &str, digests: &mut EntryDigests) {
     let Some(path) = ctx.report.app.android.as_ref().and_then(|f| f.network_security_config.clone()) else {
         return;
     };
@@ -138,7 +165,7 @@ fn read_network_security(ctx: &mut Context, zip: &ZipArchive, prefix: &str) {
         );
         return;
     };
-    let Some(data) = read_entry(ctx, zip, &entry, prefix) else { return };
+    let Some(data) = read_digested(ctx, zip, &entry, prefix, digests) else { return };
     let parsed = axml::parse(&data);
     let location = format!("{prefix}{path}");
     ctx.diags_at(prefix, &path, parsed.diagnostics);
@@ -227,7 +254,13 @@ fn apply_manifest(ctx: &mut Context, m: &Manifest, prefix: &str, role: Role) {
 }
 
 /// Walks every entry once, reading only those that can hold code or endpoints.
-fn read_code_and_assets(ctx: &mut Context, zip: &ZipArchive, prefix: &str, is_aab: bool) {
+fn read_code_and_assets(
+    ctx: &mut Context,
+    zip: &ZipArchive,
+    prefix: &str,
+    is_aab: bool,
+    digests: &mut EntryDigests,
+) {
     let mut seen_dex = Vec::new();
     for e in &zip.entries {
         let role = entries::classify(&e.name, is_aab);
@@ -240,7 +273,7 @@ fn read_code_and_assets(ctx: &mut Context, zip: &ZipArchive, prefix: &str, is_aa
                     continue;
                 }
                 seen_dex.push(e.name.clone());
-                if let Some(data) = read_entry(ctx, zip, e, prefix) {
+                if let Some(data) = read_digested(ctx, zip, e, prefix, digests) {
                     let primary = role == EntryRole::PrimaryDex && ctx.depth == 0;
                     if role == EntryRole::SecondaryDex {
                         ctx.diag(Diagnostic::warning("code.secondary_dex", "DEX outside the primary classes*.dex set: loaded only by dynamic code loading").at(path.clone()));
@@ -249,23 +282,23 @@ fn read_code_and_assets(ctx: &mut Context, zip: &ZipArchive, prefix: &str, is_aa
                 }
             }
             EntryRole::NativeLib { abi } => {
-                if let Some(data) = read_entry(ctx, zip, e, prefix) {
+                if let Some(data) = read_digested(ctx, zip, e, prefix, digests) {
                     code::add_native(ctx, &path, &data, Some(&abi));
                 }
             }
             EntryRole::StrayNativeLib => {
-                if let Some(data) = read_entry(ctx, zip, e, prefix) {
+                if let Some(data) = read_digested(ctx, zip, e, prefix, digests) {
                     ctx.diag(Diagnostic::warning("code.native_outside_lib", "native library outside lib/<abi>/: loaded manually (packers and plugin loaders do this)").at(path.clone()));
                     code::add_native(ctx, &path, &data, None);
                 }
             }
             EntryRole::NestedArchive => {
-                if let Some(data) = read_entry(ctx, zip, e, prefix) {
+                if let Some(data) = read_digested(ctx, zip, e, prefix, digests) {
                     analyze_nested(ctx, &data, &path);
                 }
             }
             EntryRole::ResourceXml => {
-                if let Some(data) = read_entry(ctx, zip, e, prefix) {
+                if let Some(data) = read_digested(ctx, zip, e, prefix, digests) {
                     let parsed = axml::parse(&data);
                     if let Some(root) = parsed.root {
                         scan_xml_values(ctx, &root, &path);
@@ -273,7 +306,7 @@ fn read_code_and_assets(ctx: &mut Context, zip: &ZipArchive, prefix: &str, is_aa
                 }
             }
             EntryRole::TextAsset => {
-                if let Some(data) = read_entry(ctx, zip, e, prefix) {
+                if let Some(data) = read_digested(ctx, zip, e, prefix, digests) {
                     if data.starts_with(b"\x03\x00\x08\x00") {
                         if let Some(root) = axml::parse(&data).root {
                             scan_xml_values(ctx, &root, &path);
@@ -284,7 +317,7 @@ fn read_code_and_assets(ctx: &mut Context, zip: &ZipArchive, prefix: &str, is_aa
                     }
                 }
             }
-            EntryRole::OpaqueAsset => sniff_opaque(ctx, zip, e, prefix, &path),
+            EntryRole::OpaqueAsset => sniff_opaque(ctx, zip, e, prefix, &path, digests),
         }
     }
 }
@@ -310,7 +343,14 @@ const SNIFF_PREFIX: usize = 64 << 10;
 /// ZIP) is a packer or dropper technique: recognise it from the first bytes
 /// and analyse it. An entry whose first bytes inflate far beyond the ratio
 /// its header declares is lying about its size (a bomb in waiting).
-fn sniff_opaque(ctx: &mut Context, zip: &ZipArchive, e: &ZipEntry, prefix: &str, path: &str) {
+fn sniff_opaque(
+    ctx: &mut Context,
+    zip: &ZipArchive,
+    e: &ZipEntry,
+    prefix: &str,
+    path: &str,
+    digests: &mut EntryDigests,
+) {
     let Some((head, consumed)) = zip.read_prefix(e, SNIFF_PREFIX) else { return };
     // Header claims little compression, but the start inflates at >100:1.
     let declared_ratio = e.uncompressed_size / e.compressed_size.max(1);
@@ -332,7 +372,7 @@ fn sniff_opaque(ctx: &mut Context, zip: &ZipArchive, e: &ZipEntry, prefix: &str,
     if kind == crate::archive::Sniffed::Unknown || e.uncompressed_size > MAX_SNIFF {
         return;
     }
-    let Some(data) = read_entry(ctx, zip, e, prefix) else { return };
+    let Some(data) = read_digested(ctx, zip, e, prefix, digests) else { return };
     match kind {
         crate::archive::Sniffed::Dex => {
             ctx.diag(
@@ -400,7 +440,8 @@ fn analyze_nested(ctx: &mut Context, data: &[u8], path: &str) {
         ctx.report.embedded.push(summary);
     } else {
         ctx.depth += 1;
-        read_code_and_assets(ctx, &zip, &prefix, false);
+        // Entries of a nested archive are not the outer APK's: nothing to digest.
+        read_code_and_assets(ctx, &zip, &prefix, false, &mut EntryDigests::default());
         ctx.depth -= 1;
         ctx.diags_at(&prefix, "", zip.diagnostics);
     }

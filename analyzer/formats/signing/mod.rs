@@ -42,22 +42,7 @@ pub fn analyze(
     min_sdk: Option<u32>,
     max_sdk: Option<u32>,
 ) -> SigningOutcome {
-    let data = zip.data();
-    let entries: Vec<jar::JarEntry> = zip
-        .entries
-        .iter()
-        .map(|e| jar::JarEntry { name: e.name.clone(), local_header_offset: e.local_header_offset })
-        .collect();
-    let mut read = |i: usize| -> Result<Cow<'_, [u8]>, String> {
-        let entry = zip.entries.get(i).ok_or_else(|| "no such entry".to_string())?;
-        zip.read(entry, budget).map_err(|e| e.to_string())
-    };
-    let layout = usable_layout(data, &zip.layout);
-    let mut outcome = analyze_parts(data, layout.as_ref(), &entries, &mut read, min_sdk, max_sdk);
-    if layout.is_none() {
-        salvage_certificates(data, &zip.layout, &mut outcome);
-    }
-    outcome
+    begin(zip, min_sdk, max_sdk).finish(zip, budget)
 }
 
 /// When the central directory is too damaged to verify anything (apksigner
@@ -123,6 +108,117 @@ pub fn analyze_parts(
     min_sdk: Option<u32>,
     max_sdk: Option<u32>,
 ) -> SigningOutcome {
+    let phase = verify_block_schemes(data, layout, min_sdk, max_sdk);
+    finish_v1(phase, entries, read, &jar::EntryDigests::default())
+}
+
+/// Signature verification split around the analysis of the same APK, so
+/// that v1 reuses the entry digests the analysis computes while it inflates
+/// entries anyway: [`begin`] checks the APK Signing Block, [`plan_entry_digests`]
+/// says which entries v1 will digest and how, the analysis feeds
+/// [`PendingSigning::digests_mut`], and [`PendingSigning::finish`] verifies
+/// v1, inflating only entries the analysis never read in full.
+///
+/// [`plan_entry_digests`]: PendingSigning::plan_entry_digests
+pub struct PendingSigning {
+    phase: BlockPhase,
+    layout_usable: bool,
+    /// META-INF/MANIFEST.MF as read for planning: (entry index, bytes).
+    manifest: Option<(usize, Vec<u8>)>,
+    digests: jar::EntryDigests,
+}
+
+/// First half of [`analyze`]: verifies the APK Signing Block schemes.
+pub fn begin(zip: &ZipArchive, min_sdk: Option<u32>, max_sdk: Option<u32>) -> PendingSigning {
+    let layout = usable_layout(zip.data(), &zip.layout);
+    let phase = verify_block_schemes(zip.data(), layout.as_ref(), min_sdk, max_sdk);
+    PendingSigning {
+        phase,
+        layout_usable: layout.is_some(),
+        manifest: None,
+        digests: jar::EntryDigests::default(),
+    }
+}
+
+impl PendingSigning {
+    /// When v1 will be verified, reads MANIFEST.MF (charged to `budget`) and
+    /// plans the entry digests it names; otherwise plans nothing.
+    pub fn plan_entry_digests(&mut self, zip: &ZipArchive, budget: &mut Budget) {
+        if !self.phase.v1_needed() {
+            return;
+        }
+        let Some(index) = zip.entries.iter().position(|e| e.name == jar::MANIFEST) else { return };
+        let Some(entry) = zip.entries.get(index) else { return };
+        // A failed read is left for v1 to repeat and report.
+        let Ok(manifest) = zip.read(entry, budget) else { return };
+        let entries = jar_entries(zip);
+        self.digests = jar::EntryDigests::plan(&entries, &manifest, &self.phase.v1_params());
+        self.manifest = Some((index, manifest.into_owned()));
+    }
+
+    /// Where the analysis offers entries it inflated (see [`jar::EntryDigests::offer`]).
+    pub fn digests_mut(&mut self) -> &mut jar::EntryDigests {
+        &mut self.digests
+    }
+
+    /// Second half of [`analyze`]: v1 and the overall verdict. Entry reads
+    /// for v1 digests not computed by the analysis are charged to `budget`.
+    pub fn finish(self, zip: &ZipArchive, budget: &mut Budget) -> SigningOutcome {
+        let entries = jar_entries(zip);
+        let manifest = self.manifest;
+        let mut read = |i: usize| -> Result<Cow<'_, [u8]>, String> {
+            if let Some((_, bytes)) = manifest.as_ref().filter(|(at, _)| *at == i) {
+                return Ok(Cow::Borrowed(bytes.as_slice()));
+            }
+            let entry = zip.entries.get(i).ok_or_else(|| "no such entry".to_string())?;
+            zip.read(entry, budget).map_err(|e| e.to_string())
+        };
+        let mut outcome = finish_v1(self.phase, &entries, &mut read, &self.digests);
+        if !self.layout_usable {
+            salvage_certificates(zip.data(), &zip.layout, &mut outcome);
+        }
+        outcome
+    }
+}
+
+fn jar_entries(zip: &ZipArchive) -> Vec<jar::JarEntry> {
+    zip.entries
+        .iter()
+        .map(|e| jar::JarEntry { name: e.name.clone(), local_header_offset: e.local_header_offset })
+        .collect()
+}
+
+/// What the APK Signing Block decided, before v1.
+struct BlockPhase {
+    min: u32,
+    max: u32,
+    diags: Vec<Diagnostic>,
+    schemes: Vec<SchemeResult>,
+    certs: Vec<Certificate>,
+    failed: bool,
+    indeterminate: bool,
+    found_ids: Vec<u32>,
+    v2_result: Option<SchemeVerification>,
+    v3_result: Option<SchemeVerification>,
+}
+
+impl BlockPhase {
+    /// v1: required before Android N, or when no block scheme was found.
+    fn v1_needed(&self) -> bool {
+        !self.failed && (self.min < SDK_N || self.found_ids.is_empty())
+    }
+
+    fn v1_params(&self) -> jar::V1Params {
+        jar::V1Params { min_sdk: self.min, max_sdk: self.max, found_scheme_ids: self.found_ids.clone() }
+    }
+}
+
+fn verify_block_schemes(
+    data: &[u8],
+    layout: Option<&ZipLayout>,
+    min_sdk: Option<u32>,
+    max_sdk: Option<u32>,
+) -> BlockPhase {
     let min = min_sdk.unwrap_or(1);
     let max = max_sdk.unwrap_or(i32::MAX as u32).max(min);
     let mut diags: Vec<Diagnostic> = Vec::new();
@@ -185,12 +281,32 @@ pub fn analyze_parts(
         }
     }
 
-    // v1: required before Android N, or when no block scheme was found.
-    let v1_needed = !failed && (min < SDK_N || found_ids.is_empty());
-    let params = jar::V1Params { min_sdk: min, max_sdk: max, found_scheme_ids: found_ids.clone() };
+    BlockPhase { min, max, diags, schemes, certs, failed, indeterminate, found_ids, v2_result, v3_result }
+}
+
+fn finish_v1(
+    phase: BlockPhase,
+    entries: &[jar::JarEntry],
+    read: &mut jar::EntryReader<'_, '_>,
+    digests: &jar::EntryDigests,
+) -> SigningOutcome {
+    let v1_needed = phase.v1_needed();
+    let params = phase.v1_params();
+    let BlockPhase {
+        min: _,
+        max: _,
+        mut diags,
+        mut schemes,
+        mut certs,
+        mut failed,
+        mut indeterminate,
+        found_ids,
+        v2_result,
+        v3_result,
+    } = phase;
     let mut v1: Option<jar::V1Result> = None;
     if v1_needed {
-        let r = jar::verify(entries, read, &params);
+        let r = jar::verify_with_digests(entries, read, &params, digests);
         let verdict = r.verdict();
         if r.present || found_ids.is_empty() {
             schemes.push(SchemeResult {
@@ -543,6 +659,69 @@ mod tests {
         let out = analyze_parts(&data, Some(&layout), &[], &mut |_| Err("none".into()), Some(24), None);
         assert_eq!(out.signing.verified, Some(false));
         assert!(out.diagnostics.iter().any(|d| d.code == "signing.block_size_mismatch"));
+    }
+
+    /// On every corpus APK, v1 fed with digests computed ahead gives the
+    /// same outcome as v1 reading every entry itself; and a precomputed
+    /// digest is really what v1 checks.
+    #[test]
+    fn precomputed_entry_digests_give_the_same_outcome_on_the_corpus() {
+        use crate::archive::zip::Limits;
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/apk");
+        let Ok(dir) = std::fs::read_dir(&corpus) else { return };
+        let mut paths: Vec<_> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        let limits = Limits::default();
+        let (mut reused, mut tampered) = (0, 0);
+        for path in paths.iter().filter(|p| p.extension().is_some_and(|x| x == "apk")) {
+            let Ok(data) = std::fs::read(path) else { continue };
+            let Ok(zip) = ZipArchive::parse(&data, &limits) else { continue };
+            for min_sdk in [None, Some(24)] {
+                let direct = analyze(&zip, &mut Budget::new(&limits), min_sdk, None);
+
+                let mut budget = Budget::new(&limits);
+                let mut pending = begin(&zip, min_sdk, None);
+                pending.plan_entry_digests(&zip, &mut budget);
+                let mut first_wanted = None;
+                for e in &zip.entries {
+                    if pending.digests_mut().wants(e.index) {
+                        first_wanted.get_or_insert(e.index);
+                        if let Ok(bytes) = zip.read(e, &mut budget) {
+                            pending.digests_mut().offer(e.index, &bytes);
+                        }
+                    }
+                }
+                reused += pending.digests_mut().computed_count();
+                let split = pending.finish(&zip, &mut budget);
+                assert_eq!(split.signing, direct.signing, "{}", path.display());
+                assert_eq!(split.diagnostics, direct.diagnostics, "{}", path.display());
+
+                let Some(index) = first_wanted.filter(|_| direct.signing.verified == Some(true)) else {
+                    continue;
+                };
+                let mut pending = begin(&zip, min_sdk, None);
+                pending.plan_entry_digests(&zip, &mut Budget::new(&limits));
+                pending.digests_mut().offer(index, b"not the entry");
+                let v1_checked = direct.signing.schemes.iter().any(|s| s.scheme == "v1" && s.verified);
+                let out = pending.finish(&zip, &mut Budget::new(&limits));
+                if v1_checked {
+                    tampered += 1;
+                    assert_eq!(out.signing.verified, Some(false), "{}", path.display());
+                    let name = &zip.entries[index].name;
+                    assert!(
+                        out.diagnostics.iter().any(|d| d.code == "signing.digest_mismatch"
+                            && d.message.contains(name.as_str())),
+                        "{}: {:?}",
+                        path.display(),
+                        out.diagnostics
+                    );
+                }
+            }
+        }
+        if paths.is_empty() {
+            return;
+        }
+        assert!(reused > 0 && tampered > 0, "reused {reused}, tampered {tampered}");
     }
 
     #[test]
