@@ -8,7 +8,7 @@
 
 use md5::Md5;
 use rsa::traits::PublicKeyParts;
-use rsa::{BigUint, Pkcs1v15Sign, RsaPublicKey};
+use rsa::{BigUint, RsaPublicKey};
 use sha1::Sha1;
 use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 use thiserror::Error;
@@ -252,12 +252,7 @@ pub fn verify_prehashed(
     signature: &[u8],
 ) -> Result<bool, CryptoError> {
     match (key, padding) {
-        (PublicKey::Rsa(k), SigPadding::RsaPkcs1) => {
-            let scheme =
-                Pkcs1v15Sign { hash_len: Some(hash.output_len()), prefix: hash.pkcs1_prefix().into() };
-            let sig = left_pad(signature, k.size());
-            Ok(k.verify(scheme, digest, &sig).is_ok())
-        }
+        (PublicKey::Rsa(k), SigPadding::RsaPkcs1) => Ok(verify_pkcs1v15(k, hash, digest, signature)),
         (PublicKey::Rsa(k), SigPadding::RsaPss) => {
             let sig = left_pad(signature, k.size());
             let scheme = match hash {
@@ -292,6 +287,143 @@ pub fn verify_prehashed(
 }
 
 /// Java accepts RSA signatures shorter than the modulus (leading zeros dropped).
+/// RSASSA-PKCS1-v1_5 verification (RFC 8017 section 8.2.2): `signature^e mod n`
+/// must equal the EMSA-PKCS1-v1_5 encoding of `digest`.
+///
+/// The `rsa` crate's generic modular exponentiation spends ~9M instructions
+/// on one 4096-bit signature, most of a small app's scan; APK keys use
+/// e = 65537, for which plain square-and-multiply is several times cheaper.
+fn verify_pkcs1v15(k: &RsaPublicKey, hash: HashAlg, digest: &[u8], signature: &[u8]) -> bool {
+    let size = k.size();
+    let prefix = hash.pkcs1_prefix();
+    let t_len = prefix.len() + digest.len();
+    if digest.len() != hash.output_len() || signature.len() > size || size < t_len + 11 {
+        return false;
+    }
+    let s = BigUint::from_bytes_be(signature);
+    if &s >= k.n() {
+        return false;
+    }
+    let m = public_exponent(&s, k.e(), k.n()).to_bytes_be();
+    if m.len() > size {
+        return false;
+    }
+    let mut expected = Vec::with_capacity(size);
+    expected.extend_from_slice(&[0x00, 0x01]);
+    expected.resize(size - t_len - 1, 0xff);
+    expected.push(0x00);
+    expected.extend_from_slice(prefix);
+    expected.extend_from_slice(digest);
+    left_pad(&m, size) == expected
+}
+
+/// `base^e mod n` for `base < n`: square-and-multiply in Montgomery form
+/// for an odd modulus and an exponent of up to 64 bits (every RSA key
+/// seen in APKs), the generic exponentiation otherwise.
+fn public_exponent(base: &BigUint, e: &BigUint, n: &BigUint) -> BigUint {
+    let e_bytes = e.to_bytes_be();
+    let odd = n.to_bytes_le().first().is_some_and(|b| b & 1 == 1);
+    if e_bytes.len() > 8 || e_bytes.iter().all(|b| *b == 0) || !odd {
+        return base.modpow(e, n);
+    }
+    let e = e_bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b));
+    let m = Montgomery::new(n);
+    let k = m.n.len();
+    let r2 = to_limbs(&((BigUint::from(1u8) << (128 * k)) % n), k);
+    let x = m.mul(&to_limbs(base, k), &r2);
+    let mut acc = x.clone();
+    for bit in (0..63 - e.leading_zeros()).rev() {
+        acc = m.mul(&acc, &acc);
+        if e >> bit & 1 == 1 {
+            acc = m.mul(&acc, &x);
+        }
+    }
+    let mut one = vec![0u64; k];
+    one[0] = 1;
+    from_limbs(&m.mul(&acc, &one))
+}
+
+/// Little-endian 64-bit limbs of `v`, `k` of them (`v` must fit).
+fn to_limbs(v: &BigUint, k: usize) -> Vec<u64> {
+    let mut limbs = vec![0u64; k];
+    for (i, chunk) in v.to_bytes_le().chunks(8).enumerate().take(k) {
+        let mut word = [0u8; 8];
+        word[..chunk.len()].copy_from_slice(chunk);
+        limbs[i] = u64::from_le_bytes(word);
+    }
+    limbs
+}
+
+fn from_limbs(limbs: &[u64]) -> BigUint {
+    let bytes: Vec<u8> = limbs.iter().flat_map(|l| l.to_le_bytes()).collect();
+    BigUint::from_bytes_le(&bytes)
+}
+
+/// Montgomery multiplication modulo an odd `n` (CIOS, R = 2^(64k)).
+struct Montgomery {
+    n: Vec<u64>,
+    /// -n^-1 mod 2^64.
+    n0inv: u64,
+}
+
+impl Montgomery {
+    fn new(n: &BigUint) -> Self {
+        let k = n.to_bytes_le().len().div_ceil(8).max(1);
+        let n = to_limbs(n, k);
+        // Newton's iteration doubles the correct low bits each step: 1 -> 64 in 6.
+        let mut inv: u64 = 1;
+        for _ in 0..6 {
+            inv = inv.wrapping_mul(2u64.wrapping_sub(n[0].wrapping_mul(inv)));
+        }
+        Montgomery { n, n0inv: inv.wrapping_neg() }
+    }
+
+    /// `a * b / R mod n` for `a, b < n`.
+    fn mul(&self, a: &[u64], b: &[u64]) -> Vec<u64> {
+        let n = &self.n[..];
+        let k = n.len();
+        let b = &b[..k.min(b.len())];
+        let mut t = vec![0u64; k + 2];
+        for &ai in a.iter().take(k) {
+            let mut carry: u128 = 0;
+            for (tj, &bj) in t[..k].iter_mut().zip(b) {
+                let s = u128::from(*tj) + u128::from(ai) * u128::from(bj) + carry;
+                *tj = s as u64;
+                carry = s >> 64;
+            }
+            let s = u128::from(t[k]) + carry;
+            t[k] = s as u64;
+            t[k + 1] = (s >> 64) as u64;
+            // Add m * n, which makes the lowest limb zero, then shift it out.
+            let m = t[0].wrapping_mul(self.n0inv);
+            let mut carry: u128 = 0;
+            for (tj, &nj) in t[..k].iter_mut().zip(n) {
+                let s = u128::from(*tj) + u128::from(m) * u128::from(nj) + carry;
+                *tj = s as u64;
+                carry = s >> 64;
+            }
+            let s = u128::from(t[k]) + carry;
+            t[k] = s as u64;
+            t[k + 1] += (s >> 64) as u64;
+            t.copy_within(1..k + 2, 0);
+            t[k + 1] = 0;
+        }
+        // t < 2n: one conditional subtraction.
+        let ge = t[k] != 0 || (0..k).rev().find(|&i| t[i] != n[i]).is_none_or(|i| t[i] > n[i]);
+        if ge {
+            let mut borrow = 0u64;
+            for i in 0..k {
+                let (d1, b1) = t[i].overflowing_sub(n[i]);
+                let (d2, b2) = d1.overflowing_sub(borrow);
+                t[i] = d2;
+                borrow = u64::from(b1 || b2);
+            }
+        }
+        t.truncate(k);
+        t
+    }
+}
+
 fn left_pad(signature: &[u8], len: usize) -> Vec<u8> {
     if signature.len() >= len {
         return signature.to_vec();
@@ -329,5 +461,60 @@ mod tests {
             0x03, 0x00, 0x30, 0x05,
         ];
         assert!(parse_spki(&spki).is_err());
+    }
+
+    #[test]
+    fn pkcs1v15_agrees_with_the_rsa_crate() {
+        use rsa::pkcs8::DecodePrivateKey;
+        use rsa::Pkcs1v15Sign;
+        let pem = include_str!("../../../samples/keys/notes-demo.pk8.pem");
+        let private = rsa::RsaPrivateKey::from_pkcs8_pem(pem).unwrap();
+        let public = private.to_public_key();
+        for hash in [HashAlg::Sha1, HashAlg::Sha256, HashAlg::Sha512] {
+            let digest = hash.digest(b"signed data").unwrap();
+            let scheme =
+                Pkcs1v15Sign { hash_len: Some(hash.output_len()), prefix: hash.pkcs1_prefix().into() };
+            let sig = private.sign(scheme.clone(), &digest).unwrap();
+            assert!(verify_pkcs1v15(&public, hash, &digest, &sig));
+            assert!(public.verify(scheme, &digest, &sig).is_ok());
+            // A signature with its leading zero bytes dropped still verifies (left-padded).
+            let trimmed: Vec<u8> = sig.iter().copied().skip_while(|b| *b == 0).collect();
+            assert!(verify_pkcs1v15(&public, hash, &digest, &trimmed));
+            let mut bad = sig.clone();
+            bad[10] ^= 1;
+            assert!(!verify_pkcs1v15(&public, hash, &digest, &bad));
+            let mut other = digest.clone();
+            other[0] ^= 1;
+            assert!(!verify_pkcs1v15(&public, hash, &other, &sig));
+            assert!(!verify_pkcs1v15(&public, hash, &digest[1..], &sig));
+            assert!(!verify_pkcs1v15(&public, hash, &digest, &[]));
+            let mut long = vec![1u8];
+            long.extend_from_slice(&sig);
+            assert!(!verify_pkcs1v15(&public, hash, &digest, &long));
+        }
+        // Montgomery square-and-multiply equals the generic exponentiation,
+        // including bases near n and exponents beyond 64 bits (generic path).
+        let n = public.n();
+        let n_minus_1 = n - BigUint::from(1u8);
+        let small_odd = BigUint::from(0xffff_fffb_u64);
+        for base in [
+            BigUint::from_bytes_be(b"some base value"),
+            BigUint::from(0u8),
+            BigUint::from(1u8),
+            n_minus_1.clone(),
+            &n_minus_1 >> 3,
+        ] {
+            for e in [1u64, 3, 17, 65537, u64::MAX] {
+                let e = BigUint::from(e);
+                assert_eq!(public_exponent(&base, &e, n), base.modpow(&e, n));
+            }
+            let big_e = BigUint::from_bytes_be(&[1; 9]);
+            assert_eq!(public_exponent(&base, &big_e, n), base.modpow(&big_e, n));
+            let b = &base % &small_odd;
+            assert_eq!(
+                public_exponent(&b, &BigUint::from(65537u32), &small_odd),
+                b.modpow(&BigUint::from(65537u32), &small_odd)
+            );
+        }
     }
 }
