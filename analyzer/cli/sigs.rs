@@ -90,7 +90,7 @@ pub fn stats(db: &Database) -> serde_json::Value {
     let with_owner = defs.iter().filter(|d| d.owner.is_some()).count();
     let mut by_country: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_category: BTreeMap<String, usize> = BTreeMap::new();
-    for d in defs {
+    for d in defs.iter() {
         *by_country.entry(owner_country(db, d.owner.as_deref())).or_default() += 1;
         for c in &d.categories {
             *by_category.entry(c.clone()).or_default() += 1;
@@ -182,7 +182,7 @@ pub fn check(db: &Database) -> Vec<String> {
     let mut exodus_ids = HashSet::new();
     let known_exodus: HashSet<u32> = db.sdks.defs.iter().filter_map(|d| d.exodus_id).collect();
     let mut claimed = HashSet::new();
-    for d in &db.sdks.defs {
+    for d in db.sdks.defs.iter() {
         // `same_as` folds an Exodus tracker into this entry: it must name one real tracker, once.
         for s in &d.same_as {
             match s.strip_prefix("exodus:").map(str::parse::<u32>) {
@@ -265,10 +265,14 @@ mod tests {
     fn same_as_must_name_one_real_exodus_tracker_once() {
         let mut db = Database::embedded();
         assert_eq!(check(&db), Vec::<String>::new());
-        let first = db.sdks.defs.iter().position(|d| d.id == "umeng").unwrap();
-        let second = db.sdks.defs.iter().position(|d| d.id == "tencent-bugly").unwrap();
-        db.sdks.defs[first].same_as = vec!["exodus:119".into(), "exodus:99999".into(), "libradar:x".into()];
-        db.sdks.defs[second].same_as = vec!["exodus:119".into()];
+        let mut defs: Vec<appvet::signatures::SdkDef> = db.sdks.defs.iter().cloned().collect();
+        let first = defs.iter().position(|d| d.id == "umeng").unwrap();
+        let second = defs.iter().position(|d| d.id == "tencent-bugly").unwrap();
+        defs[first].same_as = vec!["exodus:119".into(), "exodus:99999".into(), "libradar:x".into()];
+        defs[second].same_as = vec!["exodus:119".into()];
+        db.sdks = appvet::signatures::Deferred::ready(appvet::signatures::SdkMatcher::compile(defs), || {
+            appvet::signatures::SdkMatcher::compile(Vec::new())
+        });
         let problems = check(&db);
         assert!(problems.iter().any(|p| p.contains("exodus:99999: no such Exodus tracker")), "{problems:?}");
         assert!(problems.iter().any(|p| p.contains("libradar:x")), "{problems:?}");

@@ -3,7 +3,7 @@
 //! answer reads as a chain: class / library / host -> SDK or domain ->
 //! company -> parent -> country.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use super::entities::PrefixKind;
 use super::Database;
@@ -205,17 +205,10 @@ fn merge_same_sdks(
     m: &super::sdks::SdkMatcher,
     by_sdk: BTreeMap<usize, Found>,
 ) -> BTreeMap<usize, MergedSdk> {
-    let mut claims: HashMap<u32, usize> = HashMap::new();
-    for (i, d) in m.defs.iter().enumerate() {
-        for x in d.same_as_exodus() {
-            // `sigs check` rejects a second claimant; keep the first deterministically.
-            claims.entry(x).or_insert(i);
-        }
-    }
     let mut merged: BTreeMap<usize, MergedSdk> = BTreeMap::new();
     for (i, f) in by_sdk {
         let Some(def) = m.defs.get(i) else { continue };
-        let target = def.exodus_id.and_then(|x| claims.get(&x).copied()).unwrap_or(i);
+        let target = def.exodus_id.and_then(|x| m.exodus_claim(x)).unwrap_or(i);
         let entry = merged.entry(target).or_default();
         if def.exodus_id.is_some() {
             entry.exodus_id = def.exodus_id;

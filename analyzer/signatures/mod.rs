@@ -98,7 +98,9 @@ impl Database {
         std::thread::spawn(move || {
             let tables = snap.sdks();
             let automaton = automaton.join().unwrap_or_else(|_| Err("automaton builder panicked".into()));
-            let matcher = tables.map(|t| SdkMatcher::from_parts(t, automaton)).unwrap_or_else(|_| no_sdks());
+            let matcher = tables
+                .map(|t| SdkMatcher::from_parts(t, automaton, snap.defs()))
+                .unwrap_or_else(|_| no_sdks());
             let _ = sdks_tx.send(matcher);
         });
         Database {
@@ -182,6 +184,7 @@ mod tests {
         assert_eq!(db.entities.domains.to_map(), parsed.entities.domains);
         assert_eq!(db.entities.publishers, parsed.entities.publishers);
         assert_eq!(db.sdks.defs.len(), parsed.sdks.defs.len());
-        assert_eq!(format!("{:?}", db.sdks.defs), format!("{:?}", parsed.sdks.defs));
+        let defs: Vec<&SdkDef> = db.sdks.defs.iter().collect();
+        assert_eq!(format!("{defs:?}"), format!("{:?}", parsed.sdks.defs.iter().collect::<Vec<_>>()));
     }
 }

@@ -138,6 +138,82 @@ impl<V: Serialize + DeserializeOwned + 'static> LazyMap<V> {
     }
 }
 
+/// A list read from snapshot bytes, each element decoded on first access.
+///
+/// Encoding: a little-endian `u32` count, then per element a `u32` length
+/// and the postcard-encoded element.
+pub struct LazyVec<V: 'static> {
+    items: Vec<&'static [u8]>,
+    cells: Vec<OnceLock<Option<&'static V>>>,
+}
+
+impl<V> std::fmt::Debug for LazyVec<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyVec").field("len", &self.items.len()).finish()
+    }
+}
+
+impl<V: 'static> Default for LazyVec<V> {
+    fn default() -> Self {
+        LazyVec { items: Vec::new(), cells: Vec::new() }
+    }
+}
+
+impl<V: Serialize + DeserializeOwned + 'static> LazyVec<V> {
+    pub fn encode(items: &[V]) -> Result<Vec<u8>, postcard::Error> {
+        let len = |n: usize| {
+            u32::try_from(n).map(u32::to_le_bytes).map_err(|_| postcard::Error::SerializeBufferFull)
+        };
+        let mut out = len(items.len())?.to_vec();
+        for item in items {
+            let bytes = postcard::to_stdvec(item)?;
+            out.extend_from_slice(&len(bytes.len())?);
+            out.extend_from_slice(&bytes);
+        }
+        Ok(out)
+    }
+
+    pub fn open(mut bytes: &'static [u8], section: &'static str) -> Result<Self, SnapshotError> {
+        let count = take_u32(&mut bytes, section)?;
+        // Each element takes at least 4 bytes, which bounds the allocation.
+        let mut items = Vec::with_capacity(count.min(bytes.len() / 4));
+        for _ in 0..count {
+            items.push(take_bytes(&mut bytes, section)?);
+        }
+        let cells = (0..items.len()).map(|_| OnceLock::new()).collect();
+        Ok(LazyVec { items, cells })
+    }
+
+    /// Encodes `items` into bytes that live as long as the process and opens them.
+    pub fn from_items(items: &[V]) -> Result<Self, SnapshotError> {
+        let bytes = LazyVec::encode(items)
+            .map_err(|e| SnapshotError::Decode { section: "list", message: e.to_string() })?;
+        LazyVec::open(Box::leak(bytes.into_boxed_slice()), "list")
+    }
+
+    pub fn get(&self, i: usize) -> Option<&'static V> {
+        let bytes = self.items.get(i)?;
+        *self
+            .cells
+            .get(i)?
+            .get_or_init(|| postcard::from_bytes::<V>(bytes).ok().map(|v| &*Box::leak(Box::new(v))))
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    /// Every element in order, decoding each (undecodable ones are skipped;
+    /// for `sigs` and tests, not for scans).
+    pub fn iter(&self) -> impl Iterator<Item = &'static V> + '_ {
+        (0..self.items.len()).filter_map(|i| self.get(i))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,6 +250,19 @@ mod tests {
         assert!(LazyMap::<u32>::open(leak(swapped), "t").is_err());
         // A huge count with no entries behind it is an error, not an allocation.
         assert!(LazyMap::<u32>::open(leak(u32::MAX.to_le_bytes().to_vec()), "t").is_err());
+    }
+
+    #[test]
+    fn lists_decode_elements_on_demand() {
+        let v: LazyVec<String> = LazyVec::from_items(&["a".to_string(), "bc".to_string()]).unwrap();
+        assert_eq!(v.len(), 2);
+        assert_eq!(v.get(1).map(String::as_str), Some("bc"));
+        assert!(v.get(2).is_none());
+        assert_eq!(v.iter().count(), 2);
+        let bytes = LazyVec::encode(&[7u32, 8]).unwrap();
+        for cut in 0..bytes.len() {
+            assert!(LazyVec::<u32>::open(leak(bytes[..cut].to_vec()), "t").is_err());
+        }
     }
 
     #[test]

@@ -20,6 +20,8 @@ use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use crate::lazy::LazyVec;
+use crate::snapshot::SnapshotError;
 use crate::SignatureError;
 
 /// Exodus ignores signatures this short (an empty one would match everything).
@@ -173,7 +175,12 @@ pub struct ClassHit {
 /// so that a build-time snapshot can store them (see `crate::snapshot`).
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct MatcherTables {
+    /// A snapshot stores the definitions in a section of their own, each
+    /// decoded on first use (`crate::lazy::LazyVec`).
+    #[serde(skip)]
     pub defs: Vec<SdkDef>,
+    /// Exodus tracker id -> the first definition that declares it `same_as`.
+    exodus_claims: Vec<(u32, usize)>,
     /// Aho-Corasick needles; `keys[n]` says what needle `n` stands for.
     /// A snapshot stores them in a section of their own, so that the
     /// automaton can be built while the rest is decoded.
@@ -206,7 +213,7 @@ pub struct MatcherTables {
 /// The immutable, compiled SDK matcher.
 #[derive(Debug)]
 pub struct SdkMatcher {
-    pub defs: Vec<SdkDef>,
+    pub defs: LazyVec<SdkDef>,
     /// Problems found while compiling (`sigs check` reports them).
     pub problems: Vec<String>,
     tables: MatcherTables,
@@ -336,6 +343,14 @@ impl MatcherTables {
             }
         }
         m.objc_prefixes.sort_by_key(|p| std::cmp::Reverse(p.0.len()));
+        for (i, d) in defs.iter().enumerate() {
+            for x in d.same_as_exodus() {
+                // `sigs check` rejects a second claimant; keep the first deterministically.
+                if !m.exodus_claims.iter().any(|(c, _)| *c == x) {
+                    m.exodus_claims.push((x, i));
+                }
+            }
+        }
         m.defs = defs;
         m
     }
@@ -347,29 +362,35 @@ impl SdkMatcher {
     }
 
     /// Builds the automata over prepared tables (from `prepare` or a snapshot).
-    pub fn from_tables(tables: MatcherTables) -> Self {
+    pub fn from_tables(mut tables: MatcherTables) -> Self {
         let automaton = build_automaton(&tables.needles);
-        Self::from_parts(tables, automaton)
+        let defs = LazyVec::from_items(&std::mem::take(&mut tables.defs));
+        Self::from_parts(tables, automaton, defs)
     }
 
-    /// Joins tables and an automaton built from their needles (`build_automaton`).
-    pub fn from_parts(mut tables: MatcherTables, automaton: Result<AhoCorasick, String>) -> Self {
+    /// Joins tables, an automaton built from their needles (`build_automaton`)
+    /// and the definitions.
+    pub fn from_parts(
+        mut tables: MatcherTables,
+        automaton: Result<AhoCorasick, String>,
+        defs: Result<LazyVec<SdkDef>, SnapshotError>,
+    ) -> Self {
         let mut problems = std::mem::take(&mut tables.problems);
         let automaton = automaton.map_err(|e| problems.push(format!("class-name automaton: {e}"))).ok();
+        let defs = defs.map_err(|e| problems.push(format!("SDK definitions: {e}"))).unwrap_or_default();
         tables.needles = Vec::new();
+        tables.defs = Vec::new();
         let class_regexes = tables
             .class_regexes
             .iter()
             .filter_map(|(i, alt)| Regex::new(alt).ok().map(|re| (*i, alt.clone(), re)))
             .collect();
-        SdkMatcher {
-            defs: std::mem::take(&mut tables.defs),
-            problems,
-            tables,
-            automaton,
-            class_regexes,
-            network_regexes: OnceLock::new(),
-        }
+        SdkMatcher { defs, problems, tables, automaton, class_regexes, network_regexes: OnceLock::new() }
+    }
+
+    /// The definition that absorbs Exodus tracker `exodus_id` (`same_as`), if any.
+    pub fn exodus_claim(&self, exodus_id: u32) -> Option<usize> {
+        self.tables.exodus_claims.iter().find(|(x, _)| *x == exodus_id).map(|c| c.1)
     }
 
     fn network_regexes(&self) -> &[(usize, Regex)] {

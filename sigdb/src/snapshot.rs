@@ -11,8 +11,8 @@
 //! carries no format version; a snapshot that does not decode is an error,
 //! never a partial database.
 
-use crate::lazy::LazyMap;
-use crate::{Entities, MatcherTables, Parsed, PermissionInfo, SdkMatcher};
+use crate::lazy::{LazyMap, LazyVec};
+use crate::{Entities, MatcherTables, Parsed, PermissionInfo, SdkDef, SdkMatcher};
 
 const MAGIC: &[u8; 8] = b"APPVETDB";
 
@@ -32,6 +32,7 @@ pub fn encode(parsed: &Parsed) -> Result<Vec<u8>, postcard::Error> {
         parsed.version.as_bytes().to_vec(),
         LazyMap::encode(&parsed.permissions)?,
         postcard::to_stdvec(&parsed.sdks.needles)?,
+        LazyVec::encode(&parsed.sdks.defs)?,
         postcard::to_stdvec(&parsed.sdks)?,
         parsed.entities.encode()?,
     ];
@@ -58,16 +59,17 @@ pub struct Snapshot {
     pub version: &'static str,
     permissions: &'static [u8],
     needles: &'static [u8],
+    defs: &'static [u8],
     sdks: &'static [u8],
     entities: &'static [u8],
 }
 
-const SECTIONS: [&str; 5] = ["version", "permissions", "needles", "sdks", "entities"];
+const SECTIONS: [&str; 6] = ["version", "permissions", "needles", "defs", "sdks", "entities"];
 
 impl Snapshot {
     pub fn split(bytes: &'static [u8]) -> Result<Self, SnapshotError> {
         let mut rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or(SnapshotError::BadMagic)?;
-        let mut parts: [&'static [u8]; 5] = [&[]; 5];
+        let mut parts: [&'static [u8]; 6] = [&[]; 6];
         for (part, name) in parts.iter_mut().zip(SECTIONS) {
             let (len, tail) = rest.split_first_chunk::<4>().ok_or(SnapshotError::Truncated(name))?;
             let len =
@@ -79,10 +81,10 @@ impl Snapshot {
             *part = body;
             rest = tail;
         }
-        let [version, permissions, needles, sdks, entities] = parts;
+        let [version, permissions, needles, defs, sdks, entities] = parts;
         let version = std::str::from_utf8(version)
             .map_err(|e| SnapshotError::Decode { section: "version", message: e.to_string() })?;
-        Ok(Snapshot { version, permissions, needles, sdks, entities })
+        Ok(Snapshot { version, permissions, needles, defs, sdks, entities })
     }
 
     /// The permission table, indexed but not decoded.
@@ -102,10 +104,15 @@ impl Snapshot {
             .map_err(|e| SnapshotError::Decode { section: "needles", message: e.to_string() })
     }
 
+    /// The SDK definitions, indexed but not decoded.
+    pub fn defs(&self) -> Result<LazyVec<SdkDef>, SnapshotError> {
+        LazyVec::open(self.defs, "defs")
+    }
+
     /// The SDK matcher, built on this thread.
     pub fn matcher(&self) -> Result<SdkMatcher, SnapshotError> {
         let needles = self.needles()?;
-        Ok(SdkMatcher::from_parts(self.sdks()?, crate::sdks::build_automaton(&needles)))
+        Ok(SdkMatcher::from_parts(self.sdks()?, crate::sdks::build_automaton(&needles), self.defs()))
     }
 
     /// The entity tables, indexed but not decoded.
@@ -118,8 +125,6 @@ impl Snapshot {
 mod tests {
     use super::*;
     use std::collections::HashMap;
-
-    use crate::SdkDef;
 
     fn sample() -> Parsed {
         let mut entities = crate::EntityTables::default();
