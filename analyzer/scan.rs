@@ -177,6 +177,11 @@ fn empty_report(db: &Database, input: Input) -> Report {
 
 impl Scanner {
     pub fn new(db: Database, limits: Limits) -> Self {
+        // Parse the embedded risk tables while the first app is read; a scan
+        // that gets there first waits for them (`OnceLock`).
+        std::thread::spawn(|| {
+            RiskTables::embedded();
+        });
         Scanner { db, limits, risk_tables: None }
     }
 

@@ -47,7 +47,7 @@ impl<T> Deferred<T> {
     }
 
     /// The value, waiting for the builder if it is not done yet.
-    pub fn get(&self) -> &T {
+    pub fn value(&self) -> &T {
         self.cell.get_or_init(|| self.take())
     }
 }
@@ -55,7 +55,7 @@ impl<T> Deferred<T> {
 impl<T> Deref for Deferred<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        self.get()
+        self.value()
     }
 }
 

@@ -46,10 +46,10 @@ pub fn embedded_file(rel: &str) -> Option<&'static str> {
 #[derive(Debug)]
 pub struct Database {
     pub version: String,
-    pub permissions: LazyMap<PermissionInfo>,
+    pub permissions: Deferred<LazyMap<PermissionInfo>>,
     /// SDK / tracker definitions compiled into one matcher.
     pub sdks: Deferred<SdkMatcher>,
-    pub entities: Entities,
+    pub entities: Deferred<Entities>,
 }
 
 fn no_sdks() -> SdkMatcher {
@@ -66,9 +66,9 @@ impl Database {
             Ok(snap) => Self::from_snapshot(snap),
             Err(_) => Database {
                 version: EMBEDDED_VERSION.trim().to_string(),
-                permissions: LazyMap::default(),
+                permissions: Deferred::ready(LazyMap::default(), LazyMap::default),
                 sdks: Deferred::ready(no_sdks(), no_sdks),
-                entities: Entities::default(),
+                entities: Deferred::ready(Entities::default(), Entities::default),
             },
         }
     }
@@ -84,30 +84,33 @@ impl Database {
         Ok(Self::from_snapshot(snap))
     }
 
-    /// Opens a snapshot. The permission and entity tables are only indexed
-    /// (their entries decode on first lookup); the SDK matcher's automaton is
-    /// built on a background thread while the app is read, and the first
-    /// class lookup waits for it.
+    /// Opens a snapshot on background threads, while the app is read: the
+    /// permission and entity tables are only indexed (their entries decode
+    /// on first lookup), the SDK tables are decoded and the class-name
+    /// automaton is built. The first lookup in each waits for it if need be.
     fn from_snapshot(snap: appvet_sigdb::snapshot::Snapshot) -> Self {
+        let (permissions_tx, permissions_rx) = std::sync::mpsc::sync_channel(1);
+        let (entities_tx, entities_rx) = std::sync::mpsc::sync_channel(1);
         let (sdks_tx, sdks_rx) = std::sync::mpsc::sync_channel(1);
-        // The automaton and the tables are built on two threads: together
-        // they are most of a small app's start-up.
         let automaton = std::thread::spawn(move || {
-            snap.needles().map_err(|e| e.to_string()).and_then(|n| appvet_sigdb::sdks::build_automaton(&n))
+            snap.needles()
+                .map_err(|e| e.to_string())
+                .and_then(|n| appvet_sigdb::sdks::build_automaton(&n))
         });
         std::thread::spawn(move || {
+            let _ = permissions_tx.send(snap.permissions().unwrap_or_default());
+            let _ = entities_tx.send(snap.entities().unwrap_or_default());
             let tables = snap.sdks();
             let automaton = automaton.join().unwrap_or_else(|_| Err("automaton builder panicked".into()));
-            let matcher = tables
-                .map(|t| SdkMatcher::from_parts(t, automaton, snap.defs()))
-                .unwrap_or_else(|_| no_sdks());
+            let matcher =
+                tables.map(|t| SdkMatcher::from_parts(t, automaton, snap.defs())).unwrap_or_else(|_| no_sdks());
             let _ = sdks_tx.send(matcher);
         });
         Database {
             version: snap.version.trim().to_string(),
-            permissions: snap.permissions().unwrap_or_default(),
+            permissions: Deferred::pending(permissions_rx, LazyMap::default),
             sdks: Deferred::pending(sdks_rx, no_sdks),
-            entities: snap.entities().unwrap_or_default(),
+            entities: Deferred::pending(entities_rx, Entities::default),
         }
     }
 
