@@ -235,6 +235,8 @@ fn scan(args: ScanArgs) -> i32 {
     }
     let jobs = match args.jobs {
         Some(n) if n > 0 => n,
+        // Asking for the core count reads cgroup files: not worth it for one input.
+        _ if files.len() <= 1 => 1,
         _ => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     };
     if args.format == Format::Html && files.len() + errors.len() > 1 {

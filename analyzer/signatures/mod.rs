@@ -93,17 +93,16 @@ impl Database {
         let (entities_tx, entities_rx) = std::sync::mpsc::sync_channel(1);
         let (sdks_tx, sdks_rx) = std::sync::mpsc::sync_channel(1);
         let automaton = std::thread::spawn(move || {
-            snap.needles()
-                .map_err(|e| e.to_string())
-                .and_then(|n| appvet_sigdb::sdks::build_automaton(&n))
+            snap.needles().map_err(|e| e.to_string()).and_then(|n| appvet_sigdb::sdks::build_automaton(&n))
         });
         std::thread::spawn(move || {
             let _ = permissions_tx.send(snap.permissions().unwrap_or_default());
             let _ = entities_tx.send(snap.entities().unwrap_or_default());
             let tables = snap.sdks();
             let automaton = automaton.join().unwrap_or_else(|_| Err("automaton builder panicked".into()));
-            let matcher =
-                tables.map(|t| SdkMatcher::from_parts(t, automaton, snap.defs())).unwrap_or_else(|_| no_sdks());
+            let matcher = tables
+                .map(|t| SdkMatcher::from_parts(t, automaton, snap.defs()))
+                .unwrap_or_else(|_| no_sdks());
             let _ = sdks_tx.send(matcher);
         });
         Database {

@@ -17,8 +17,10 @@ use serde::Serialize;
 use crate::snapshot::SnapshotError;
 
 pub struct LazyMap<V: 'static> {
-    /// Sorted by key.
-    entries: Vec<(&'static str, &'static [u8])>,
+    /// Sorted by key. Keys are checked to be UTF-8 only when listed: a
+    /// lookup compares bytes, and validating thousands of keys up front
+    /// costs a small app's scan more than its lookups.
+    entries: Vec<(&'static [u8], &'static [u8])>,
     /// Decoded values. They are leaked: every table lives as long as the
     /// process (see `crate::snapshot`), and each value is decoded at most once.
     cells: Vec<OnceLock<Option<&'static V>>>,
@@ -78,8 +80,6 @@ impl<V: Serialize + DeserializeOwned + 'static> LazyMap<V> {
         let mut entries = Vec::with_capacity(count.min(bytes.len() / 8));
         for _ in 0..count {
             let key = take_bytes(&mut bytes, section)?;
-            let key = std::str::from_utf8(key)
-                .map_err(|e| SnapshotError::Decode { section, message: e.to_string() })?;
             let value = take_bytes(&mut bytes, section)?;
             entries.push((key, value));
         }
@@ -99,12 +99,12 @@ impl<V: Serialize + DeserializeOwned + 'static> LazyMap<V> {
     }
 
     pub fn get(&self, key: &str) -> Option<&'static V> {
-        let i = self.entries.binary_search_by(|(k, _)| (*k).cmp(key)).ok()?;
+        let i = self.entries.binary_search_by(|(k, _)| (*k).cmp(key.as_bytes())).ok()?;
         self.value(i)
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
-        self.entries.binary_search_by(|(k, _)| (*k).cmp(key)).is_ok()
+        self.entries.binary_search_by(|(k, _)| (*k).cmp(key.as_bytes())).is_ok()
     }
 
     pub fn len(&self) -> usize {
@@ -115,14 +115,15 @@ impl<V: Serialize + DeserializeOwned + 'static> LazyMap<V> {
         self.entries.is_empty()
     }
 
-    /// Keys in order.
+    /// Keys in order (a key that is not UTF-8 is skipped).
     pub fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.entries.iter().map(|(k, _)| *k)
+        self.entries.iter().filter_map(|(k, _)| std::str::from_utf8(k).ok())
     }
 
     /// Entries in key order, decoding every value (for `sigs`, not for scans).
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &'static V)> + '_ {
-        (0..self.entries.len()).filter_map(|i| Some((self.entries[i].0, self.value(i)?)))
+        (0..self.entries.len())
+            .filter_map(|i| Some((std::str::from_utf8(self.entries[i].0).ok()?, self.value(i)?)))
     }
 
     pub fn values(&self) -> impl Iterator<Item = &'static V> + '_ {

@@ -99,7 +99,7 @@ impl Snapshot {
     }
 
     /// The class-name automaton's needles.
-    pub fn needles(&self) -> Result<Vec<&'static str>, SnapshotError> {
+    pub fn needles(&self) -> Result<Vec<&'static [u8]>, SnapshotError> {
         postcard::from_bytes(self.needles)
             .map_err(|e| SnapshotError::Decode { section: "needles", message: e.to_string() })
     }
