@@ -84,26 +84,19 @@ impl Database {
         Ok(Self::from_snapshot(snap))
     }
 
-    /// Opens a snapshot on background threads, while the app is read: the
-    /// permission and entity tables are only indexed (their entries decode
-    /// on first lookup), the SDK tables are decoded and the class-name
-    /// automaton is built. The first lookup in each waits for it if need be.
+    /// Opens a snapshot on a background thread, while the app is read: the
+    /// permission and entity tables and the SDK definitions are only indexed
+    /// (entries decode on first lookup), the class-name automaton is used
+    /// in place, and the SDK matcher's other tables are decoded. The first
+    /// lookup in each waits for it if need be.
     fn from_snapshot(snap: appvet_sigdb::snapshot::Snapshot) -> Self {
         let (permissions_tx, permissions_rx) = std::sync::mpsc::sync_channel(1);
         let (entities_tx, entities_rx) = std::sync::mpsc::sync_channel(1);
         let (sdks_tx, sdks_rx) = std::sync::mpsc::sync_channel(1);
-        let automaton = std::thread::spawn(move || {
-            snap.needles().map_err(|e| e.to_string()).and_then(|n| appvet_sigdb::sdks::build_automaton(&n))
-        });
         std::thread::spawn(move || {
             let _ = permissions_tx.send(snap.permissions().unwrap_or_default());
             let _ = entities_tx.send(snap.entities().unwrap_or_default());
-            let tables = snap.sdks();
-            let automaton = automaton.join().unwrap_or_else(|_| Err("automaton builder panicked".into()));
-            let matcher = tables
-                .map(|t| SdkMatcher::from_parts(t, automaton, snap.defs()))
-                .unwrap_or_else(|_| no_sdks());
-            let _ = sdks_tx.send(matcher);
+            let _ = sdks_tx.send(snap.matcher().unwrap_or_else(|_| no_sdks()));
         });
         Database {
             version: snap.version.trim().to_string(),

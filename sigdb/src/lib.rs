@@ -7,6 +7,7 @@
 //! files once at build time (see `snapshot`): a one-app run then starts
 //! from the snapshot instead of parsing ~300 KB of JSON and TSV.
 
+pub mod automaton;
 pub mod entities;
 pub mod lazy;
 pub mod permissions;

@@ -16,10 +16,10 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use aho_corasick::AhoCorasick;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use crate::automaton::Automaton;
 use crate::lazy::LazyVec;
 use crate::snapshot::SnapshotError;
 use crate::SignatureError;
@@ -182,8 +182,7 @@ pub struct MatcherTables {
     /// Exodus tracker id -> the first definition that declares it `same_as`.
     exodus_claims: Vec<(u32, usize)>,
     /// Aho-Corasick needles; `keys[n]` says what needle `n` stands for.
-    /// A snapshot stores them in a section of their own, so that the
-    /// automaton can be built while the rest is decoded.
+    /// A snapshot stores the automaton built from them instead (`crate::automaton`).
     #[serde(skip)]
     pub needles: Vec<String>,
     keys: Vec<Key>,
@@ -217,22 +216,15 @@ pub struct SdkMatcher {
     /// Problems found while compiling (`sigs check` reports them).
     pub problems: Vec<String>,
     tables: MatcherTables,
-    automaton: Option<AhoCorasick>,
+    automaton: Option<Automaton>,
     class_regexes: Vec<(usize, String, Regex)>,
     /// Compiled on the first host lookup: many apps never need them.
     network_regexes: OnceLock<Vec<(usize, Regex)>>,
 }
 
 /// The class-name automaton over a matcher's needles.
-pub fn build_automaton<N: AsRef<[u8]>>(needles: &[N]) -> Result<AhoCorasick, String> {
-    // One-process-per-app runs pay this build on every start. The
-    // noncontiguous NFA is the cheapest kind to build (a DFA would take
-    // several times longer), and class names are short, so its slower
-    // transitions do not show: the corpus scans in the same time.
-    AhoCorasick::builder()
-        .kind(Some(aho_corasick::AhoCorasickKind::NoncontiguousNFA))
-        .build(needles)
-        .map_err(|e| e.to_string())
+pub fn build_automaton<N: AsRef<[u8]>>(needles: &[N]) -> Result<Automaton, String> {
+    Automaton::build(needles).map_err(|e| e.to_string())
 }
 
 /// Splits an alternative into literal runs; `None` if it uses regex syntax beyond `.`.
@@ -373,7 +365,7 @@ impl SdkMatcher {
     /// and the definitions.
     pub fn from_parts(
         mut tables: MatcherTables,
-        automaton: Result<AhoCorasick, String>,
+        automaton: Result<Automaton, String>,
         defs: Result<LazyVec<SdkDef>, SnapshotError>,
     ) -> Self {
         let mut problems = std::mem::take(&mut tables.problems);
@@ -408,22 +400,20 @@ impl SdkMatcher {
     /// (`com/umeng/analytics/MobclickAgent`, no `L` and `;`).
     pub fn match_class(&self, name: &str, out: &mut Vec<ClassHit>) {
         if let Some(ac) = &self.automaton {
-            for hit in ac.find_overlapping_iter(name) {
-                match self.tables.keys.get(hit.pattern().as_usize()) {
-                    Some(Key::Wild(n)) => {
-                        if let Some(w) = self.tables.wild.get(*n) {
-                            if w.verify(name, hit.start(), hit.end()) {
-                                out.push(ClassHit { sdk: w.sdk, rule: w.text.clone() });
-                            }
+            ac.for_each_match(name.as_bytes(), |needle, start, end| match self.tables.keys.get(needle) {
+                Some(Key::Wild(n)) => {
+                    if let Some(w) = self.tables.wild.get(*n) {
+                        if w.verify(name, start, end) {
+                            out.push(ClassHit { sdk: w.sdk, rule: w.text.clone() });
                         }
                     }
-                    Some(Key::Prefix(i)) if hit.start() == 0 => {
-                        let rule = self.defs.get(*i).map(|d| prefix_rule(d, name)).unwrap_or_default();
-                        out.push(ClassHit { sdk: *i, rule });
-                    }
-                    _ => {}
                 }
-            }
+                Some(Key::Prefix(i)) if start == 0 => {
+                    let rule = self.defs.get(*i).map(|d| prefix_rule(d, name)).unwrap_or_default();
+                    out.push(ClassHit { sdk: *i, rule });
+                }
+                _ => {}
+            });
         }
         for (i, alt, re) in &self.class_regexes {
             if re.is_match(name) {

@@ -11,6 +11,7 @@
 //! carries no format version; a snapshot that does not decode is an error,
 //! never a partial database.
 
+use crate::automaton::Automaton;
 use crate::lazy::{LazyMap, LazyVec};
 use crate::{Entities, MatcherTables, Parsed, PermissionInfo, SdkDef, SdkMatcher};
 
@@ -31,7 +32,7 @@ pub fn encode(parsed: &Parsed) -> Result<Vec<u8>, postcard::Error> {
     let sections = [
         parsed.version.as_bytes().to_vec(),
         LazyMap::encode(&parsed.permissions)?,
-        postcard::to_stdvec(&parsed.sdks.needles)?,
+        crate::automaton::encode(&parsed.sdks.needles).map_err(|_| postcard::Error::SerializeBufferFull)?,
         LazyVec::encode(&parsed.sdks.defs)?,
         postcard::to_stdvec(&parsed.sdks)?,
         parsed.entities.encode()?,
@@ -58,13 +59,13 @@ pub fn encode_static(parsed: &Parsed) -> Result<Snapshot, SnapshotError> {
 pub struct Snapshot {
     pub version: &'static str,
     permissions: &'static [u8],
-    needles: &'static [u8],
+    automaton: &'static [u8],
     defs: &'static [u8],
     sdks: &'static [u8],
     entities: &'static [u8],
 }
 
-const SECTIONS: [&str; 6] = ["version", "permissions", "needles", "defs", "sdks", "entities"];
+const SECTIONS: [&str; 6] = ["version", "permissions", "automaton", "defs", "sdks", "entities"];
 
 impl Snapshot {
     pub fn split(bytes: &'static [u8]) -> Result<Self, SnapshotError> {
@@ -81,10 +82,10 @@ impl Snapshot {
             *part = body;
             rest = tail;
         }
-        let [version, permissions, needles, defs, sdks, entities] = parts;
+        let [version, permissions, automaton, defs, sdks, entities] = parts;
         let version = std::str::from_utf8(version)
             .map_err(|e| SnapshotError::Decode { section: "version", message: e.to_string() })?;
-        Ok(Snapshot { version, permissions, needles, defs, sdks, entities })
+        Ok(Snapshot { version, permissions, automaton, defs, sdks, entities })
     }
 
     /// The permission table, indexed but not decoded.
@@ -98,10 +99,9 @@ impl Snapshot {
             .map_err(|e| SnapshotError::Decode { section: "sdks", message: e.to_string() })
     }
 
-    /// The class-name automaton's needles.
-    pub fn needles(&self) -> Result<Vec<&'static [u8]>, SnapshotError> {
-        postcard::from_bytes(self.needles)
-            .map_err(|e| SnapshotError::Decode { section: "needles", message: e.to_string() })
+    /// The class-name automaton, built at build time.
+    pub fn automaton(&self) -> Result<Automaton, SnapshotError> {
+        Automaton::open(self.automaton)
     }
 
     /// The SDK definitions, indexed but not decoded.
@@ -111,8 +111,8 @@ impl Snapshot {
 
     /// The SDK matcher, built on this thread.
     pub fn matcher(&self) -> Result<SdkMatcher, SnapshotError> {
-        let needles = self.needles()?;
-        Ok(SdkMatcher::from_parts(self.sdks()?, crate::sdks::build_automaton(&needles), self.defs()))
+        let automaton = self.automaton().map_err(|e| e.to_string());
+        Ok(SdkMatcher::from_parts(self.sdks()?, automaton, self.defs()))
     }
 
     /// The entity tables, indexed but not decoded.
