@@ -9,11 +9,15 @@
 # usage: benches/compare.sh [CORPUS_DIR]   (default ../shared/corpus/apk)
 # env:   APPVET=path/to/appvet (default target/release/appvet, built if missing)
 #        EXODUS_SAMPLE=N  APKs timed with the slow tools (default 15)
+#        PYTHON=python with androguard and exodus-core installed, e.g. a venv:
+#          python3 -m venv /tmp/v && /tmp/v/bin/pip install androguard exodus-core
+#          PYTHON=/tmp/v/bin/python benches/compare.sh
 set -u
 cd "$(dirname "$0")/.."
 CORPUS=${1:-../shared/corpus/apk}
 APPVET=${APPVET:-target/release/appvet}
 EXODUS_SAMPLE=${EXODUS_SAMPLE:-15}
+PYTHON=${PYTHON:-python3}
 TRACKERS=../shared/sigdata/exodus/trackers.json
 [ -x "$APPVET" ] || cargo build --release --quiet || exit 1
 mapfile -t APKS < <(find "$CORPUS" -maxdepth 1 -type f -name '*.apk' | sort)
@@ -57,10 +61,33 @@ if have aapt; then
   echo "aapt dump badging: ${m_aapt} s   appvet/aapt = $(ratio "$m_appvet" "$m_aapt")  (goal <= 1)"
 fi
 
-# The Exodus method: dexdump lists classes, Python matches the tracker
-# code signatures (as exodus-core does), one process chain per APK.
+# The Exodus method. With exodus-core installed: its StaticAnalysis (androguard
+# reads the APK, dexdump lists the classes of every DEX, Python regexes match
+# the tracker code signatures), with the signatures read from the local copy
+# of the Exodus tracker list instead of its web API. Without it, a stand-in:
+# dexdump plus the same regex matching.
+: >"$WORK/appvet_s.t"
+for f in "${APKS[@]:0:$EXODUS_SAMPLE}"; do
+  secs "$APPVET" scan --timeout 0 -q "$f" >>"$WORK/appvet_s.t"
+done
+m_av=$(median <"$WORK/appvet_s.t")
+echo "appvet scan, first $EXODUS_SAMPLE APKs: ${m_av} s"
 if have dexdump && [ -f "$TRACKERS" ]; then
-  cat >"$WORK/exodus_match.py" <<'EOF'
+  if "$PYTHON" -c 'import exodus_core' 2>/dev/null; then
+    cat >"$WORK/exodus_core_run.py" <<'EOF'
+import json, sys
+from collections import namedtuple
+from exodus_core.analysis.static_analysis import StaticAnalysis
+trackers = json.load(open(sys.argv[2]))["trackers"]
+sa = StaticAnalysis(sys.argv[1])
+sa.signatures = [namedtuple("tracker", t.keys())(*t.values()) for t in trackers.values()]
+sa._compile_signatures()
+print(len(sa.detect_trackers()))
+EOF
+    exodus_one() { "$PYTHON" "$WORK/exodus_core_run.py" "$1" "$TRACKERS"; }
+    exodus_name="exodus-core StaticAnalysis"
+  else
+    cat >"$WORK/exodus_match.py" <<'EOF'
 import json, re, sys
 trackers = json.load(open(sys.argv[1]))["trackers"].values()
 sigs = [(t["name"], re.compile(t["code_signature"])) for t in trackers if t.get("code_signature")]
@@ -68,24 +95,25 @@ classes = [l.split("'")[1].strip("L;").replace("/", ".") for l in sys.stdin if "
 found = {n for n, r in sigs for c in classes if r.search(c)}
 print(len(classes), sorted(found))
 EOF
-  exodus_one() { dexdump "$1" 2>/dev/null | python3 "$WORK/exodus_match.py" "$TRACKERS"; }
-  : >"$WORK/exodus.t"; : >"$WORK/appvet_s.t"
+    exodus_one() { dexdump "$1" 2>/dev/null | "$PYTHON" "$WORK/exodus_match.py" "$TRACKERS"; }
+    exodus_name="Exodus stand-in (dexdump + regex; exodus-core not installed)"
+  fi
+  : >"$WORK/exodus.t"
   for f in "${APKS[@]:0:$EXODUS_SAMPLE}"; do
     secs exodus_one "$f" >>"$WORK/exodus.t"
-    secs "$APPVET" scan --timeout 0 -q "$f" >>"$WORK/appvet_s.t"
   done
-  m_ex=$(median <"$WORK/exodus.t"); m_av=$(median <"$WORK/appvet_s.t")
-  echo "Exodus method (dexdump + regex, first $EXODUS_SAMPLE APKs): ${m_ex} s   exodus/appvet = $(ratio "$m_ex" "$m_av")  (goal >= 100)"
+  m_ex=$(median <"$WORK/exodus.t")
+  echo "$exodus_name: ${m_ex} s   exodus/appvet = $(ratio "$m_ex" "$m_av")  (goal >= 100)"
 fi
-if python3 -c 'import androguard' 2>/dev/null; then
+if "$PYTHON" -c 'import androguard' 2>/dev/null; then
   : >"$WORK/ag.t"
   for f in "${APKS[@]:0:$EXODUS_SAMPLE}"; do
-    secs python3 -c 'import sys; from androguard.misc import AnalyzeAPK; AnalyzeAPK(sys.argv[1])' "$f" >>"$WORK/ag.t"
+    secs "$PYTHON" -c 'import sys; from androguard.misc import AnalyzeAPK; AnalyzeAPK(sys.argv[1])' "$f" >>"$WORK/ag.t"
   done
   m_ag=$(median <"$WORK/ag.t")
   echo "androguard AnalyzeAPK: ${m_ag} s   androguard/appvet = $(ratio "$m_ag" "$m_av")  (goal >= 250)"
 else
-  echo "androguard: not installed (skipped)"
+  echo "androguard: not installed for $PYTHON (skipped)"
 fi
 
 echo
