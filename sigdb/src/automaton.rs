@@ -8,16 +8,17 @@
 //! `aho-corasick` crate uses: the state's own needles in needle order, then
 //! those of its failure state.
 //!
-//! Layout, all little-endian `u32` (the transition bytes are `u8`, padded to
-//! a multiple of 4): the counts `states`, `transitions`, `outputs`,
-//! `needles`; `root[256]` (the state after each byte from the root, 0 for
-//! the root itself); `trans_start[states + 1]`; `trans_next[transitions]`;
-//! `trans_byte[transitions]`; `fail[states]`; `out_start[states + 1]`;
-//! `out[outputs]`; `needle_len[needles]`. State 0 is the root.
+//! The tables form a dense DFA over byte classes (every byte that occurs
+//! in a needle has a class of its own, all other bytes share class 0), so
+//! matching costs one table read per byte, with no failure-link walk.
+//! Layout, little-endian `u32` unless noted: the counts `states`,
+//! `classes`, `outputs`, `needles`; `class_of[256]` (`u8`); `delta[states *
+//! classes]`, the next state with bit 31 set when that state ends a needle;
+//! `out_start[states + 1]`; `out[outputs]`; `needle_len[needles]`. State 0
+//! is the start.
 //!
 //! Reads are bounds-checked: damaged tables give wrong or missing matches,
-//! never a panic or a loop (a failure link that does not lead to a
-//! shallower state ends at the root after `states` steps).
+//! never a panic.
 
 use std::collections::VecDeque;
 
@@ -25,15 +26,16 @@ use crate::snapshot::SnapshotError;
 
 pub struct Automaton {
     states: usize,
-    root: &'static [u8],
-    trans_start: &'static [u8],
-    trans_next: &'static [u8],
-    trans_byte: &'static [u8],
-    fail: &'static [u8],
+    classes: usize,
+    class_of: &'static [u8],
+    delta: &'static [u8],
     out_start: &'static [u8],
     out: &'static [u8],
     needle_len: &'static [u8],
 }
+
+/// Bit 31 of a `delta` entry: the state ends at least one needle.
+const ENDS_NEEDLE: u32 = 1 << 31;
 
 impl std::fmt::Debug for Automaton {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -79,57 +81,66 @@ pub fn encode<N: AsRef<[u8]>>(needles: &[N]) -> Result<Vec<u8>, SnapshotError> {
     let step = |children: &[Vec<(u8, u32)>], s: usize, b: u8| -> Option<usize> {
         children[s].binary_search_by_key(&b, |c| c.0).ok().map(|at| children[s][at].1 as usize)
     };
-    // Failure links and merged outputs, breadth first so that a state's
-    // failure state is complete before the state itself.
+    // Byte classes: one per byte that occurs in a needle, class 0 for the rest.
+    let mut class_of = [0u8; 256];
+    let mut classes = 1usize;
+    for c in &children {
+        for &(b, _) in c {
+            if class_of[usize::from(b)] == 0 {
+                class_of[usize::from(b)] = u8::try_from(classes).map_err(|_| too_big())?;
+                classes += 1;
+            }
+        }
+    }
+    let mut class_bytes: Vec<Option<u8>> = vec![None; classes];
+    for b in 0..=255u8 {
+        if class_of[usize::from(b)] != 0 {
+            class_bytes[usize::from(class_of[usize::from(b)])] = Some(b);
+        }
+    }
+    // Failure links, merged outputs and the DFA, breadth first so that a
+    // state's failure state is complete before the state itself.
     let n = children.len();
     let mut fail = vec![0usize; n];
     let mut out: Vec<Vec<u32>> = own;
-    let mut queue: VecDeque<usize> = children[0].iter().map(|c| c.1 as usize).collect();
+    let mut delta = vec![0usize; n * classes];
+    let mut order = Vec::with_capacity(n);
+    let mut queue: VecDeque<usize> = VecDeque::from([0]);
     while let Some(s) = queue.pop_front() {
+        order.push(s);
         for &(b, child) in &children[s] {
             let child = child as usize;
-            let mut f = fail[s];
-            let target = loop {
-                if let Some(t) = step(&children, f, b) {
-                    break t;
-                }
-                if f == 0 {
-                    break 0;
-                }
-                f = fail[f];
-            };
-            fail[child] = if s == 0 { 0 } else { target };
+            fail[child] =
+                if s == 0 { 0 } else { delta[fail[s] * classes + usize::from(class_of[usize::from(b)])] };
             let inherited = out[fail[child]].clone();
             out[child].extend(inherited);
             queue.push_back(child);
         }
+        for (c, byte) in class_bytes.iter().enumerate() {
+            let next = match byte.and_then(|b| step(&children, s, b)) {
+                Some(child) => child,
+                None if s == 0 => 0,
+                None => delta[fail[s] * classes + c],
+            };
+            delta[s * classes + c] = next;
+        }
     }
-    let transitions: usize = children.iter().map(Vec::len).sum();
     let outputs: usize = out.iter().map(Vec::len).sum();
     let mut bytes = Vec::new();
     let put = |bytes: &mut Vec<u8>, v: usize| -> Result<(), SnapshotError> {
         bytes.extend_from_slice(&u32::try_from(v).map_err(|_| too_big())?.to_le_bytes());
         Ok(())
     };
-    for v in [n, transitions, outputs, needles.len()] {
+    if n >= ENDS_NEEDLE as usize {
+        return Err(too_big());
+    }
+    for v in [n, classes, outputs, needles.len()] {
         put(&mut bytes, v)?;
     }
-    for b in 0..=255u8 {
-        put(&mut bytes, step(&children, 0, b).unwrap_or(0))?;
-    }
-    let mut at = 0;
-    for c in &children {
-        put(&mut bytes, at)?;
-        at += c.len();
-    }
-    put(&mut bytes, at)?;
-    for &(_, next) in children.iter().flatten() {
-        put(&mut bytes, next as usize)?;
-    }
-    bytes.extend(children.iter().flatten().map(|&(b, _)| b));
-    bytes.resize(bytes.len().next_multiple_of(4), 0);
-    for &f in &fail {
-        put(&mut bytes, f)?;
+    bytes.extend_from_slice(&class_of);
+    for &next in &delta {
+        let flag = if out[next].is_empty() { 0 } else { ENDS_NEEDLE as usize };
+        put(&mut bytes, next | flag)?;
     }
     let mut at = 0;
     for o in &out {
@@ -150,7 +161,7 @@ impl Automaton {
     pub fn open(bytes: &'static [u8]) -> Result<Self, SnapshotError> {
         let short = || SnapshotError::Truncated("automaton");
         let count = |i: usize| idx_at(bytes, i).ok_or_else(short);
-        let (states, transitions, outputs, needles) = (count(0)?, count(1)?, count(2)?, count(3)?);
+        let (states, classes, outputs, needles) = (count(0)?, count(1)?, count(2)?, count(3)?);
         let mut rest = bytes.get(16..).ok_or_else(short)?;
         let mut take = |len: Option<usize>| -> Result<&'static [u8], SnapshotError> {
             let len = len.ok_or_else(short)?;
@@ -162,15 +173,12 @@ impl Automaton {
             Ok(head)
         };
         let words = |n: usize| n.checked_mul(4);
-        let root = take(Some(256 * 4))?;
-        let trans_start = take(states.checked_add(1).and_then(words))?;
-        let trans_next = take(words(transitions))?;
-        let trans_byte = take(transitions.checked_next_multiple_of(4))?;
-        let fail = take(words(states))?;
+        let class_of = take(Some(256))?;
+        let delta = take(states.checked_mul(classes).and_then(words))?;
         let out_start = take(states.checked_add(1).and_then(words))?;
         let out = take(words(outputs))?;
         let needle_len = take(words(needles))?;
-        Ok(Automaton { states, root, trans_start, trans_next, trans_byte, fail, out_start, out, needle_len })
+        Ok(Automaton { states, classes, class_of, delta, out_start, out, needle_len })
     }
 
     /// Builds the tables and opens them; the bytes live as long as the process.
@@ -178,32 +186,18 @@ impl Automaton {
         Automaton::open(Box::leak(encode(needles)?.into_boxed_slice()))
     }
 
-    fn step(&self, state: usize, b: u8) -> Option<usize> {
-        if state == 0 {
-            return idx_at(self.root, usize::from(b));
-        }
-        let (start, end) = (idx_at(self.trans_start, state)?, idx_at(self.trans_start, state + 1)?);
-        let bytes = self.trans_byte.get(start..end)?;
-        let at = bytes.iter().position(|&x| x == b)?;
-        idx_at(self.trans_next, start + at)
-    }
-
     /// Calls `f(needle, start, end)` for every occurrence of every needle in `hay`.
     pub fn for_each_match(&self, hay: &[u8], mut f: impl FnMut(usize, usize, usize)) {
         let mut state = 0usize;
         for (i, &b) in hay.iter().enumerate() {
-            let mut hops = 0;
-            state = loop {
-                if let Some(next) = self.step(state, b) {
-                    break next;
-                }
-                if state == 0 || hops > self.states {
-                    break 0;
-                }
-                hops += 1;
-                state = idx_at(self.fail, state).unwrap_or(0);
-            };
-            if state == 0 {
+            let class = usize::from(self.class_of.get(usize::from(b)).copied().unwrap_or(0));
+            let entry =
+                state.checked_mul(self.classes).and_then(|at| u32_at(self.delta, at + class)).unwrap_or(0);
+            state = (entry & !ENDS_NEEDLE) as usize;
+            if state >= self.states {
+                state = 0;
+            }
+            if entry & ENDS_NEEDLE == 0 {
                 continue;
             }
             let (Some(start), Some(end)) = (idx_at(self.out_start, state), idx_at(self.out_start, state + 1))
