@@ -13,7 +13,9 @@
 //! matching costs one table read per byte, with no failure-link walk.
 //! Layout, little-endian `u32` unless noted: the counts `states`,
 //! `classes`, `outputs`, `needles`; `class_of[256]` (`u8`); `delta[states *
-//! classes]`, the next state with bit 31 set when that state ends a needle;
+//! classes]`, the next state with its top bit set when that state ends a
+//! needle, as `u16` while there are fewer than 2^15 states (half the cache
+//! footprint of the hot loop) and as `u32` beyond;
 //! `out_start[states + 1]`; `out[outputs]`; `needle_len[needles]`. State 0
 //! is the start.
 //!
@@ -27,15 +29,21 @@ use crate::snapshot::SnapshotError;
 pub struct Automaton {
     states: usize,
     classes: usize,
-    class_of: &'static [u8],
+    class_of: &'static [u8; 256],
     delta: &'static [u8],
     out_start: &'static [u8],
     out: &'static [u8],
     needle_len: &'static [u8],
 }
 
-/// Bit 31 of a `delta` entry: the state ends at least one needle.
+/// Top bit of a `delta` entry: the state ends at least one needle.
 const ENDS_NEEDLE: u32 = 1 << 31;
+const ENDS_NEEDLE_16: u16 = 1 << 15;
+
+/// Whether `delta` entries are `u16` for this many states.
+fn narrow(states: usize) -> bool {
+    states < usize::from(ENDS_NEEDLE_16)
+}
 
 impl std::fmt::Debug for Automaton {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -139,9 +147,15 @@ pub fn encode<N: AsRef<[u8]>>(needles: &[N]) -> Result<Vec<u8>, SnapshotError> {
     }
     bytes.extend_from_slice(&class_of);
     for &next in &delta {
-        let flag = if out[next].is_empty() { 0 } else { ENDS_NEEDLE as usize };
-        put(&mut bytes, next | flag)?;
+        let ends = !out[next].is_empty();
+        if narrow(n) {
+            let flag = if ends { ENDS_NEEDLE_16 } else { 0 };
+            bytes.extend_from_slice(&(next as u16 | flag).to_le_bytes());
+        } else {
+            put(&mut bytes, next | if ends { ENDS_NEEDLE as usize } else { 0 })?;
+        }
     }
+    bytes.resize(bytes.len().next_multiple_of(4), 0);
     let mut at = 0;
     for o in &out {
         put(&mut bytes, at)?;
@@ -173,8 +187,14 @@ impl Automaton {
             Ok(head)
         };
         let words = |n: usize| n.checked_mul(4);
-        let class_of = take(Some(256))?;
-        let delta = take(states.checked_mul(classes).and_then(words))?;
+        let class_of: &'static [u8; 256] = take(Some(256))?.try_into().map_err(|_| short())?;
+        let entry_size = if narrow(states) { 2 } else { 4 };
+        let delta = take(
+            states
+                .checked_mul(classes)
+                .and_then(|n| n.checked_mul(entry_size))
+                .map(|n| n.next_multiple_of(4)),
+        )?;
         let out_start = take(states.checked_add(1).and_then(words))?;
         let out = take(words(outputs))?;
         let needle_len = take(words(needles))?;
@@ -188,16 +208,30 @@ impl Automaton {
 
     /// Calls `f(needle, start, end)` for every occurrence of every needle in `hay`.
     pub fn for_each_match(&self, hay: &[u8], mut f: impl FnMut(usize, usize, usize)) {
+        // The hot loop of every scan and rescore: one table read per byte.
+        let narrow = narrow(self.states);
         let mut state = 0usize;
         for (i, &b) in hay.iter().enumerate() {
-            let class = usize::from(self.class_of.get(usize::from(b)).copied().unwrap_or(0));
-            let entry =
-                state.checked_mul(self.classes).and_then(|at| u32_at(self.delta, at + class)).unwrap_or(0);
-            state = (entry & !ENDS_NEEDLE) as usize;
-            if state >= self.states {
-                state = 0;
-            }
-            if entry & ENDS_NEEDLE == 0 {
+            let at = state * self.classes + usize::from(self.class_of[usize::from(b)]);
+            let (next, ends) = if narrow {
+                match self.delta.get(at * 2..at * 2 + 2) {
+                    Some(&[b0, b1]) => {
+                        let e = u16::from_le_bytes([b0, b1]);
+                        (usize::from(e & !ENDS_NEEDLE_16), e & ENDS_NEEDLE_16 != 0)
+                    }
+                    _ => (0, false),
+                }
+            } else {
+                match self.delta.get(at * 4..at * 4 + 4) {
+                    Some(&[b0, b1, b2, b3]) => {
+                        let e = u32::from_le_bytes([b0, b1, b2, b3]);
+                        ((e & !ENDS_NEEDLE) as usize, e & ENDS_NEEDLE != 0)
+                    }
+                    _ => (0, false),
+                }
+            };
+            state = if next < self.states { next } else { 0 };
+            if !ends {
                 continue;
             }
             let (Some(start), Some(end)) = (idx_at(self.out_start, state), idx_at(self.out_start, state + 1))
@@ -260,6 +294,18 @@ mod tests {
             let hay: String =
                 (0..(next() % 40)).map(|_| ["a", "b", "c", "/"][(next() % 4) as usize]).collect();
             assert_eq!(ours(&refs, &hay), reference(&refs, &hay), "{refs:?} in {hay}");
+        }
+    }
+
+    #[test]
+    fn large_automata_use_wide_entries_and_still_agree() {
+        // 6,000 distinct 13-byte needles make more than 2^15 states.
+        let needles: Vec<String> = (0..6000u32).map(|i| format!("n{:05}/{:05}/", i * 7, i)).collect();
+        let refs: Vec<&str> = needles.iter().map(String::as_str).collect();
+        let a = Automaton::build(&refs).unwrap();
+        assert!(!narrow(a.states), "{} states", a.states);
+        for hay in ["xn00014/00002/n00021/00003/", "n20993/02999/", "n0000"] {
+            assert_eq!(ours(&refs, hay), reference(&refs, hay), "{hay}");
         }
     }
 
