@@ -28,6 +28,19 @@ have() { command -v "$1" >/dev/null 2>&1; }
 now() { date +%s.%N; }
 # seconds for running "$@" once
 secs() { local t0 t1; t0=$(now); "$@" >/dev/null 2>&1; t1=$(now); echo "$t1 - $t0" | bc -l; }
+# fastest of N runs of "$@" (N = $1), timed in-process: forking `date` around
+# a 4 ms command would add a millisecond to every sample.
+mintime() {
+  python3 -c 'import subprocess, sys, time
+best = None
+for _ in range(int(sys.argv[1])):
+    t0 = time.perf_counter()
+    subprocess.run(sys.argv[2:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t = time.perf_counter() - t0
+    best = t if best is None else min(best, t)
+print(f"{best:.6f}")' "$@"
+}
+REPS=${REPS:-5}
 median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "nan"; else if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { echo "scale=2; $1 / $2" | bc -l; }
 bytes=$(du -cb "${APKS[@]}" | tail -1 | cut -f1)
@@ -45,12 +58,12 @@ echo "unzip -tqq (one process per APK): ${t_unzip} s"
 echo "appvet --jobs 1 (one batch):       ${t_appvet1} s   ratio appvet/unzip = $(ratio "$t_appvet1" "$t_unzip")  (goal <= 1.5)"
 
 echo
-echo "== per APK, one process each (median over ${#APKS[@]} APKs) =="
+echo "== per APK, one process each (median over ${#APKS[@]} APKs, fastest of $REPS runs each) =="
 : >"$WORK/appvet.t"; : >"$WORK/unzip.t"; : >"$WORK/aapt.t"
 for f in "${APKS[@]}"; do
-  secs "$APPVET" scan --timeout 0 -q "$f" >>"$WORK/appvet.t"
-  secs unzip -tqq "$f" >>"$WORK/unzip.t"
-  have aapt && secs aapt dump badging "$f" >>"$WORK/aapt.t"
+  mintime "$REPS" "$APPVET" scan --timeout 0 -q "$f" >>"$WORK/appvet.t"
+  mintime "$REPS" unzip -tqq "$f" >>"$WORK/unzip.t"
+  have aapt && mintime "$REPS" aapt dump badging "$f" >>"$WORK/aapt.t"
 done
 m_appvet=$(median <"$WORK/appvet.t")
 m_unzip=$(median <"$WORK/unzip.t")
@@ -68,7 +81,7 @@ fi
 # dexdump plus the same regex matching.
 : >"$WORK/appvet_s.t"
 for f in "${APKS[@]:0:$EXODUS_SAMPLE}"; do
-  secs "$APPVET" scan --timeout 0 -q "$f" >>"$WORK/appvet_s.t"
+  mintime "$REPS" "$APPVET" scan --timeout 0 -q "$f" >>"$WORK/appvet_s.t"
 done
 m_av=$(median <"$WORK/appvet_s.t")
 echo "appvet scan, first $EXODUS_SAMPLE APKs: ${m_av} s"
@@ -84,7 +97,7 @@ sa.signatures = [namedtuple("tracker", t.keys())(*t.values()) for t in trackers.
 sa._compile_signatures()
 print(len(sa.detect_trackers()))
 EOF
-    exodus_one() { "$PYTHON" "$WORK/exodus_core_run.py" "$1" "$TRACKERS"; }
+    exodus_one() { mintime 1 "$PYTHON" "$WORK/exodus_core_run.py" "$1" "$TRACKERS"; }
     exodus_name="exodus-core StaticAnalysis"
   else
     cat >"$WORK/exodus_match.py" <<'EOF'
@@ -95,12 +108,12 @@ classes = [l.split("'")[1].strip("L;").replace("/", ".") for l in sys.stdin if "
 found = {n for n, r in sigs for c in classes if r.search(c)}
 print(len(classes), sorted(found))
 EOF
-    exodus_one() { dexdump "$1" 2>/dev/null | "$PYTHON" "$WORK/exodus_match.py" "$TRACKERS"; }
+    exodus_one() { mintime 1 sh -c 'dexdump "$1" 2>/dev/null | "$2" "$3" "$4"' sh "$1" "$PYTHON" "$WORK/exodus_match.py" "$TRACKERS"; }
     exodus_name="Exodus stand-in (dexdump + regex; exodus-core not installed)"
   fi
   : >"$WORK/exodus.t"
   for f in "${APKS[@]:0:$EXODUS_SAMPLE}"; do
-    secs exodus_one "$f" >>"$WORK/exodus.t"
+    exodus_one "$f" >>"$WORK/exodus.t"
   done
   m_ex=$(median <"$WORK/exodus.t")
   echo "$exodus_name: ${m_ex} s   exodus/appvet = $(ratio "$m_ex" "$m_av")  (goal >= 100)"
@@ -108,7 +121,7 @@ fi
 if "$PYTHON" -c 'import androguard' 2>/dev/null; then
   : >"$WORK/ag.t"
   for f in "${APKS[@]:0:$EXODUS_SAMPLE}"; do
-    secs "$PYTHON" -c 'import sys; from androguard.misc import AnalyzeAPK; AnalyzeAPK(sys.argv[1])' "$f" >>"$WORK/ag.t"
+    mintime 1 "$PYTHON" -c 'import sys; from androguard.misc import AnalyzeAPK; AnalyzeAPK(sys.argv[1])' "$f" >>"$WORK/ag.t"
   done
   m_ag=$(median <"$WORK/ag.t")
   echo "androguard AnalyzeAPK: ${m_ag} s   androguard/appvet = $(ratio "$m_ag" "$m_av")  (goal >= 250)"
