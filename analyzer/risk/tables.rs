@@ -103,7 +103,8 @@ pub struct RiskTables {
     /// intent action) -> capabilities.
     pub declarations: HashMap<String, Vec<CapabilityRef>>,
     /// `Lclass;->member` -> capabilities (Android DEX and native imports).
-    pub apis: HashMap<String, Vec<CapabilityRef>>,
+    /// Looked up for every API an app references: FxHash, not SipHash.
+    pub apis: rustc_hash::FxHashMap<String, Vec<CapabilityRef>>,
     /// Substring of an imported Mach-O symbol -> capability.
     pub ios_symbols: Vec<(String, CapabilityRef)>,
     /// Lower-case SDK category -> capabilities.
@@ -206,7 +207,7 @@ impl RiskTables {
             check(path, line, cols[2])?;
             declarations.entry(cols[1].to_string()).or_default().push(cap_ref(cols[2], cols[3]));
         }
-        let mut apis: HashMap<String, Vec<CapabilityRef>> = HashMap::new();
+        let mut apis: rustc_hash::FxHashMap<String, Vec<CapabilityRef>> = rustc_hash::FxHashMap::default();
         for path in ["capabilities/android_apis.tsv", "capabilities/android_apis_curated.tsv"] {
             for (line, cols) in rows(&read(path)?, path, 3)? {
                 check(path, line, cols[1])?;

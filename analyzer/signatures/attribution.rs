@@ -59,7 +59,8 @@ fn file_name(path: &str) -> &str {
 pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
     let m = &db.sdks;
     let mut found = Collector::default();
-    let mut seen: HashSet<&str> = HashSet::new();
+    // Every class name and API reference passes through here: FxHash, not SipHash.
+    let mut seen: rustc_hash::FxHashSet<&str> = rustc_hash::FxHashSet::default();
     let mut hits = Vec::new();
     for unit in &evidence.units {
         match unit.kind {
