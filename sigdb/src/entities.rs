@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::lazy::LazyMap;
+use crate::lazy::{put_framed, take_bytes, LazyMap};
 use crate::snapshot::SnapshotError;
 use crate::SignatureError;
 
@@ -217,9 +217,7 @@ impl EntityTables {
         ];
         let mut out = Vec::new();
         for s in &sections {
-            let len = u32::try_from(s.len()).map_err(|_| postcard::Error::SerializeBufferFull)?;
-            out.extend_from_slice(&len.to_le_bytes());
-            out.extend_from_slice(s);
+            put_framed(&mut out, s)?;
         }
         Ok(out)
     }
@@ -239,15 +237,7 @@ impl Entities {
         let mut rest = bytes;
         let mut parts: [&'static [u8]; 4] = [&[]; 4];
         for part in &mut parts {
-            let (len, tail) = rest.split_first_chunk::<4>().ok_or(SnapshotError::Truncated("entities"))?;
-            let len = usize::try_from(u32::from_le_bytes(*len))
-                .map_err(|_| SnapshotError::Truncated("entities"))?;
-            if tail.len() < len {
-                return Err(SnapshotError::Truncated("entities"));
-            }
-            let (body, tail) = tail.split_at(len);
-            *part = body;
-            rest = tail;
+            *part = take_bytes(&mut rest, "entities")?;
         }
         let [ids, domains, names, publishers] = parts;
         Ok(Entities {

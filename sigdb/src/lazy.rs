@@ -38,13 +38,19 @@ impl<V: 'static> Default for LazyMap<V> {
     }
 }
 
-fn take_u32(bytes: &mut &'static [u8], section: &'static str) -> Result<usize, SnapshotError> {
+/// Reads a little-endian `u32` (a count or a length) off the front of `bytes`.
+pub(crate) fn take_u32(bytes: &mut &'static [u8], section: &'static str) -> Result<usize, SnapshotError> {
     let (n, rest) = bytes.split_first_chunk::<4>().ok_or(SnapshotError::Truncated(section))?;
     *bytes = rest;
     usize::try_from(u32::from_le_bytes(*n)).map_err(|_| SnapshotError::Truncated(section))
 }
 
-fn take_bytes(bytes: &mut &'static [u8], section: &'static str) -> Result<&'static [u8], SnapshotError> {
+/// Reads a `u32` length and that many bytes off the front of `bytes`: the
+/// framing of every section and entry in a snapshot.
+pub(crate) fn take_bytes(
+    bytes: &mut &'static [u8],
+    section: &'static str,
+) -> Result<&'static [u8], SnapshotError> {
     let len = take_u32(bytes, section)?;
     if bytes.len() < len {
         return Err(SnapshotError::Truncated(section));
@@ -52,6 +58,14 @@ fn take_bytes(bytes: &mut &'static [u8], section: &'static str) -> Result<&'stat
     let (head, rest) = bytes.split_at(len);
     *bytes = rest;
     Ok(head)
+}
+
+/// Appends `body` framed as [`take_bytes`] reads it.
+pub(crate) fn put_framed(out: &mut Vec<u8>, body: &[u8]) -> Result<(), postcard::Error> {
+    let len = u32::try_from(body.len()).map_err(|_| postcard::Error::SerializeBufferFull)?;
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(body);
+    Ok(())
 }
 
 impl<V: Serialize + DeserializeOwned + 'static> LazyMap<V> {
@@ -64,11 +78,8 @@ impl<V: Serialize + DeserializeOwned + 'static> LazyMap<V> {
         };
         out.extend_from_slice(&len(keys.len())?);
         for k in keys {
-            let value = postcard::to_stdvec(&map[k])?;
-            out.extend_from_slice(&len(k.len())?);
-            out.extend_from_slice(k.as_bytes());
-            out.extend_from_slice(&len(value.len())?);
-            out.extend_from_slice(&value);
+            put_framed(&mut out, k.as_bytes())?;
+            put_framed(&mut out, &postcard::to_stdvec(&map[k])?)?;
         }
         Ok(out)
     }
@@ -167,9 +178,7 @@ impl<V: Serialize + DeserializeOwned + 'static> LazyVec<V> {
         };
         let mut out = len(items.len())?.to_vec();
         for item in items {
-            let bytes = postcard::to_stdvec(item)?;
-            out.extend_from_slice(&len(bytes.len())?);
-            out.extend_from_slice(&bytes);
+            put_framed(&mut out, &postcard::to_stdvec(item)?)?;
         }
         Ok(out)
     }

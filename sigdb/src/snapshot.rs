@@ -12,7 +12,7 @@
 //! never a partial database.
 
 use crate::automaton::Automaton;
-use crate::lazy::{LazyMap, LazyVec};
+use crate::lazy::{put_framed, take_bytes, LazyMap, LazyVec};
 use crate::{Entities, MatcherTables, Parsed, PermissionInfo, SdkDef, SdkMatcher};
 
 const MAGIC: &[u8; 8] = b"APPVETDB";
@@ -39,9 +39,7 @@ pub fn encode(parsed: &Parsed) -> Result<Vec<u8>, postcard::Error> {
     ];
     let mut out = MAGIC.to_vec();
     for s in &sections {
-        let len = u32::try_from(s.len()).map_err(|_| postcard::Error::SerializeBufferFull)?;
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(s);
+        put_framed(&mut out, s)?;
     }
     Ok(out)
 }
@@ -72,15 +70,7 @@ impl Snapshot {
         let mut rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or(SnapshotError::BadMagic)?;
         let mut parts: [&'static [u8]; 6] = [&[]; 6];
         for (part, name) in parts.iter_mut().zip(SECTIONS) {
-            let (len, tail) = rest.split_first_chunk::<4>().ok_or(SnapshotError::Truncated(name))?;
-            let len =
-                usize::try_from(u32::from_le_bytes(*len)).map_err(|_| SnapshotError::Truncated(name))?;
-            if tail.len() < len {
-                return Err(SnapshotError::Truncated(name));
-            }
-            let (body, tail) = tail.split_at(len);
-            *part = body;
-            rest = tail;
+            *part = take_bytes(&mut rest, name)?;
         }
         let [version, permissions, automaton, defs, sdks, entities] = parts;
         let version = std::str::from_utf8(version)
