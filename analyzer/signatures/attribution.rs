@@ -62,6 +62,7 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
     // Every class name and API reference passes through here: FxHash, not SipHash.
     let mut seen: rustc_hash::FxHashSet<&str> = rustc_hash::FxHashSet::default();
     let mut hits = Vec::new();
+    let mut classes = m.class_matcher();
     for unit in &evidence.units {
         match unit.kind {
             UnitKind::Dex => {
@@ -73,7 +74,7 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
                         continue;
                     }
                     hits.clear();
-                    m.match_class(name, &mut hits);
+                    classes.match_class(name, &mut hits);
                     for h in &hits {
                         let value = match text.find(';') {
                             Some(end) => text.get(..=end).unwrap_or(text).to_string(),

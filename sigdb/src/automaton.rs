@@ -207,11 +207,24 @@ impl Automaton {
     }
 
     /// Calls `f(needle, start, end)` for every occurrence of every needle in `hay`.
-    pub fn for_each_match(&self, hay: &[u8], mut f: impl FnMut(usize, usize, usize)) {
-        // The hot loop of every scan and rescore: one table read per byte.
+    pub fn for_each_match(&self, hay: &[u8], f: impl FnMut(usize, usize, usize)) {
+        self.resume(0, hay, 0, f);
+    }
+
+    /// Runs from `state` (as returned by an earlier run) over `hay`, which
+    /// starts at `offset` of the whole text; returns the state at its end.
+    /// Running over a text in two parts reports exactly what one run does.
+    pub fn resume(
+        &self,
+        state: usize,
+        hay: &[u8],
+        offset: usize,
+        mut f: impl FnMut(usize, usize, usize),
+    ) -> usize {
         let narrow = narrow(self.states);
-        let mut state = 0usize;
+        let mut state = if state < self.states { state } else { 0 };
         for (i, &b) in hay.iter().enumerate() {
+            let i = offset + i;
             let at = state * self.classes + usize::from(self.class_of[usize::from(b)]);
             let (next, ends) = if narrow {
                 match self.delta.get(at * 2..at * 2 + 2) {
@@ -246,6 +259,7 @@ impl Automaton {
                 }
             }
         }
+        state
     }
 }
 
@@ -294,6 +308,21 @@ mod tests {
             let hay: String =
                 (0..(next() % 40)).map(|_| ["a", "b", "c", "/"][(next() % 4) as usize]).collect();
             assert_eq!(ours(&refs, &hay), reference(&refs, &hay), "{refs:?} in {hay}");
+        }
+    }
+
+    #[test]
+    fn a_run_in_two_parts_reports_what_one_run_does() {
+        let needles = ["com/umeng/", "umeng", "/a", "g/an", "com/"];
+        let a = Automaton::build(&needles).unwrap();
+        let hay = b"com/umeng/analytics/A";
+        let mut whole = Vec::new();
+        a.for_each_match(hay, |id, s, e| whole.push((id, s, e)));
+        for cut in 0..=hay.len() {
+            let mut parts = Vec::new();
+            let state = a.resume(0, &hay[..cut], 0, |id, s, e| parts.push((id, s, e)));
+            a.resume(state, &hay[cut..], cut, |id, s, e| parts.push((id, s, e)));
+            assert_eq!(parts, whole, "cut at {cut}");
         }
     }
 

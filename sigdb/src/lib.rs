@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 pub use entities::{Entities, EntityTables};
 pub use permissions::PermissionInfo;
-pub use sdks::{MatcherTables, SdkDef, SdkMatcher};
+pub use sdks::{ClassMatcher, MatcherTables, SdkDef, SdkMatcher};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SignatureError {

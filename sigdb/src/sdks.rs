@@ -227,6 +227,46 @@ pub fn build_automaton<N: AsRef<[u8]>>(needles: &[N]) -> Result<Automaton, Strin
     Automaton::build(needles).map_err(|e| e.to_string())
 }
 
+/// Matches class names one after another, remembering the automaton's run
+/// over the last package (`com/umeng/analytics/`): names come sorted, so
+/// most share it with the one before, and only the simple name is run
+/// again. Hits inside the package are replayed, then verified against the
+/// whole name, so the result is exactly [`SdkMatcher::match_class`]'s.
+pub struct ClassMatcher<'m> {
+    m: &'m SdkMatcher,
+    package: Vec<u8>,
+    state: usize,
+    package_hits: Vec<(usize, usize, usize)>,
+}
+
+impl ClassMatcher<'_> {
+    pub fn match_class(&mut self, name: &str, out: &mut Vec<ClassHit>) {
+        let m = self.m;
+        if let Some(ac) = &m.automaton {
+            let split = name.rfind('/').map_or(0, |i| i + 1);
+            let (package, simple) = name.as_bytes().split_at(split);
+            if package != self.package.as_slice() {
+                self.package.clear();
+                self.package.extend_from_slice(package);
+                self.package_hits.clear();
+                let hits = &mut self.package_hits;
+                self.state = ac.resume(0, package, 0, |needle, start, end| hits.push((needle, start, end)));
+            }
+            for &(needle, start, end) in &self.package_hits {
+                m.class_hit(name, needle, start, end, out);
+            }
+            ac.resume(self.state, simple, split, |needle, start, end| {
+                m.class_hit(name, needle, start, end, out)
+            });
+        }
+        for (i, alt, re) in &m.class_regexes {
+            if re.is_match(name) {
+                out.push(ClassHit { sdk: *i, rule: alt.clone() });
+            }
+        }
+    }
+}
+
 /// Splits an alternative into literal runs; `None` if it uses regex syntax beyond `.`.
 fn wild_chars(alt: &str) -> Option<Vec<Option<char>>> {
     let mut out = Vec::new();
@@ -399,26 +439,28 @@ impl SdkMatcher {
     /// SDKs whose code signature or class prefix matches a slashed class name
     /// (`com/umeng/analytics/MobclickAgent`, no `L` and `;`).
     pub fn match_class(&self, name: &str, out: &mut Vec<ClassHit>) {
-        if let Some(ac) = &self.automaton {
-            ac.for_each_match(name.as_bytes(), |needle, start, end| match self.tables.keys.get(needle) {
-                Some(Key::Wild(n)) => {
-                    if let Some(w) = self.tables.wild.get(*n) {
-                        if w.verify(name, start, end) {
-                            out.push(ClassHit { sdk: w.sdk, rule: w.text.clone() });
-                        }
+        self.class_matcher().match_class(name, out);
+    }
+
+    /// A matcher for many class names in a row (see [`ClassMatcher`]).
+    pub fn class_matcher(&self) -> ClassMatcher<'_> {
+        ClassMatcher { m: self, package: Vec::new(), state: 0, package_hits: Vec::new() }
+    }
+
+    fn class_hit(&self, name: &str, needle: usize, start: usize, end: usize, out: &mut Vec<ClassHit>) {
+        match self.tables.keys.get(needle) {
+            Some(Key::Wild(n)) => {
+                if let Some(w) = self.tables.wild.get(*n) {
+                    if w.verify(name, start, end) {
+                        out.push(ClassHit { sdk: w.sdk, rule: w.text.clone() });
                     }
                 }
-                Some(Key::Prefix(i)) if start == 0 => {
-                    let rule = self.defs.get(*i).map(|d| prefix_rule(d, name)).unwrap_or_default();
-                    out.push(ClassHit { sdk: *i, rule });
-                }
-                _ => {}
-            });
-        }
-        for (i, alt, re) in &self.class_regexes {
-            if re.is_match(name) {
-                out.push(ClassHit { sdk: *i, rule: alt.clone() });
             }
+            Some(Key::Prefix(i)) if start == 0 => {
+                let rule = self.defs.get(*i).map(|d| prefix_rule(d, name)).unwrap_or_default();
+                out.push(ClassHit { sdk: *i, rule });
+            }
+            _ => {}
         }
     }
 
@@ -523,6 +565,40 @@ mod tests {
         assert_eq!(hits(&m, "a/LigatusManager"), [1]);
         // The wildcard needs a character: Exodus' `.Ligatus...` does not match at offset 0.
         assert!(hits(&m, "LigatusManager").is_empty());
+    }
+
+    #[test]
+    fn a_reused_class_matcher_agrees_with_fresh_matches() {
+        let mut prefix = def("bugly", "");
+        prefix.class_prefixes = vec!["com.tencent.bugly.".into()];
+        let m = SdkMatcher::compile(vec![
+            def("umeng", "com.umeng.analytics|.LigatusManager"),
+            def("pangle", "com.bytedance|com.pgl"),
+            prefix,
+            def("wild", "a.bc"),
+        ]);
+        let names = [
+            "com/umeng/analytics/A",
+            "com/umeng/analytics/B",
+            "com/umeng/analyticsX",
+            "com/tencent/bugly/crashreport/CrashReport",
+            "com/tencent/bugly/crashreport/X",
+            "x/com/tencent/bugly/A",
+            "a/LigatusManager",
+            "LigatusManager",
+            "com/pgl/sys/ces/out/StcSDKFactory",
+            "com/pgl/sys/ces/out/Other",
+            "abc",
+            "xa/bc",
+            "",
+        ];
+        let mut reused = m.class_matcher();
+        for name in names {
+            let (mut fresh, mut again) = (Vec::new(), Vec::new());
+            m.match_class(name, &mut fresh);
+            reused.match_class(name, &mut again);
+            assert_eq!(again, fresh, "{name}");
+        }
     }
 
     #[test]
