@@ -15,32 +15,12 @@ pub use entities::Entities;
 
 use crate::report::EntityRef;
 
-/// Version of the embedded database; bump when any file under `signatures/` changes.
+/// Version of the embedded database; bump when any file under `signatures/`
+/// changes. (The snapshot carries it too; this is the fallback's.)
 pub const EMBEDDED_VERSION: &str = include_str!("../../signatures/VERSION");
 
 /// The embedded database, parsed and indexed by the build script (`build.rs`).
 const EMBEDDED_SNAPSHOT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/signatures.bin"));
-
-/// SDK definition files, in load order, with their embedded text (for `sigs`).
-pub const SDK_FILES: &[(&str, &str)] = &[
-    ("sdks/exodus.json", include_str!("../../signatures/sdks/exodus.json")),
-    ("sdks/cn_ru.json", include_str!("../../signatures/sdks/cn_ru.json")),
-    ("sdks/native.json", include_str!("../../signatures/sdks/native.json")),
-    ("sdks/ios.json", include_str!("../../signatures/sdks/ios.json")),
-];
-const OTHER_FILES: &[(&str, &str)] = &[
-    ("VERSION", EMBEDDED_VERSION),
-    ("android/permissions.tsv", include_str!("../../signatures/android/permissions.tsv")),
-    ("entities/curated.tsv", include_str!("../../signatures/entities/curated.tsv")),
-    ("entities/imported.tsv", include_str!("../../signatures/entities/imported.tsv")),
-    ("domains/imported.tsv", include_str!("../../signatures/domains/imported.tsv")),
-    ("publishers.tsv", include_str!("../../signatures/publishers.tsv")),
-];
-
-/// Text of an embedded database file by its path under `signatures/`.
-pub fn embedded_file(rel: &str) -> Option<&'static str> {
-    SDK_FILES.iter().chain(OTHER_FILES).find(|(p, _)| *p == rel).map(|(_, t)| *t)
-}
 
 /// Everything the later stages match against.
 #[derive(Debug)]
@@ -148,15 +128,9 @@ mod tests {
         assert_eq!(db.entities.by_id.len(), Database::embedded().entities.by_id.len());
     }
 
+    /// The text files the build script compiled into the snapshot.
     fn parse_embedded() -> appvet_sigdb::Parsed {
-        appvet_sigdb::parse(|rel| {
-            embedded_file(rel).map(str::to_string).ok_or_else(|| SignatureError::Syntax {
-                path: rel.into(),
-                line: 0,
-                message: "missing".into(),
-            })
-        })
-        .unwrap()
+        appvet_sigdb::parse_dir(&Path::new(env!("CARGO_MANIFEST_DIR")).join("signatures")).unwrap()
     }
 
     #[test]

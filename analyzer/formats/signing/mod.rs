@@ -58,12 +58,7 @@ fn salvage_certificates(data: &[u8], layout: &ZipLayout, outcome: &mut SigningOu
     let relaxed = ZipLayout { cd_size: layout.eocd_offset - layout.cd_offset, ..layout.clone() };
     let Ok(Some(block)) = block::locate(data, &relaxed) else { return };
     let input = DigestInput { data, layout: &relaxed, block_offset: block.offset };
-    let params = VerifyParams {
-        min_sdk: 1,
-        max_sdk: i32::MAX as u32,
-        found_scheme_ids: vec![],
-        rotation_min_sdk: None,
-    };
+    let params = VerifyParams::every_sdk();
     let mut cache = DigestCache::default();
     let before = outcome.signing.certificates.len();
     for (id, scheme) in [(block::ID_V31, Scheme::V31), (block::ID_V3, Scheme::V3), (block::ID_V2, Scheme::V2)]
@@ -607,12 +602,7 @@ pub fn inspect_signing_block(data: &[u8]) -> Vec<SchemeResult> {
         return Vec::new();
     };
     let input = DigestInput { data, layout: &layout, block_offset: block.offset };
-    let params = VerifyParams {
-        min_sdk: 1,
-        max_sdk: i32::MAX as u32,
-        found_scheme_ids: vec![],
-        rotation_min_sdk: None,
-    };
+    let params = VerifyParams::every_sdk();
     let mut cache = DigestCache::default();
     let mut out = Vec::new();
     for (id, scheme) in [(block::ID_V31, Scheme::V31), (block::ID_V3, Scheme::V3), (block::ID_V2, Scheme::V2)]

@@ -114,6 +114,19 @@ pub struct VerifyParams {
     pub rotation_min_sdk: Option<u32>,
 }
 
+impl VerifyParams {
+    /// Every SDK level, nothing found yet: for reading a block outside a full
+    /// verification (fuzzing, damaged archives).
+    pub fn every_sdk() -> Self {
+        VerifyParams {
+            min_sdk: 1,
+            max_sdk: i32::MAX as u32,
+            found_scheme_ids: vec![],
+            rotation_min_sdk: None,
+        }
+    }
+}
+
 /// One signer of a v2/v3 block.
 #[derive(Debug, Clone, Default)]
 pub struct SignerResult {
