@@ -43,7 +43,9 @@ pub struct Scanner {
 /// Per-input state threaded through the stages.
 pub struct Context<'a> {
     pub db: &'a Database,
-    pub risk_tables: &'a RiskTables,
+    /// `None`: the embedded tables, resolved only when the app is scored, so
+    /// that reading the app does not wait for them to be parsed.
+    pub risk_tables: Option<&'a RiskTables>,
     pub limits: &'a Limits,
     pub budget: Budget,
     pub report: Report,
@@ -54,7 +56,7 @@ pub struct Context<'a> {
 }
 
 impl<'a> Context<'a> {
-    fn new(db: &'a Database, risk_tables: &'a RiskTables, limits: &'a Limits, input: Input) -> Self {
+    fn new(db: &'a Database, risk_tables: Option<&'a RiskTables>, limits: &'a Limits, input: Input) -> Self {
         Context {
             db,
             risk_tables,
@@ -118,7 +120,8 @@ impl<'a> Context<'a> {
         let (hosts, diags) = self.hosts.finish_with_diagnostics();
         self.report.hosts = hosts;
         self.report.diagnostics.extend(diags);
-        attribute_with_tables(self.db, self.risk_tables, &mut self.report, &self.evidence);
+        let tables = self.risk_tables.unwrap_or_else(|| RiskTables::embedded());
+        attribute_with_tables(self.db, tables, &mut self.report, &self.evidence);
         ScanOutput { report: self.report, evidence: self.evidence }
     }
 }
@@ -177,10 +180,11 @@ fn empty_report(db: &Database, input: Input) -> Report {
 
 impl Scanner {
     pub fn new(db: Database, limits: Limits) -> Self {
-        // Parse the embedded risk tables while the first app is read; a scan
-        // that gets there first waits for them (`OnceLock`).
+        // Parse the embedded risk tables and the baseline policy while the
+        // first app is read; a scan that gets there first waits for them (`OnceLock`).
         std::thread::spawn(|| {
             RiskTables::embedded();
+            crate::policy::Policy::baseline();
         });
         Scanner { db, limits, risk_tables: None }
     }
@@ -233,7 +237,7 @@ impl Scanner {
     ) -> Result<ScanOutput, ScanError> {
         let input =
             Input { path: display_path.to_string(), sha256, size: data.len() as u64, kind: "unknown".into() };
-        let mut ctx = Context::new(&self.db, self.risk_tables(), &self.limits, input);
+        let mut ctx = Context::new(&self.db, self.risk_tables.as_ref(), &self.limits, input);
         let file_name =
             Path::new(display_path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let sniffed = archive::sniff(data);
@@ -242,7 +246,8 @@ impl Scanner {
             match ZipArchive::parse(data, &self.limits) {
                 Ok(zip) => {
                     scan_zip(&mut ctx, &zip, &file_name)?;
-                    return Ok(ctx.finish());
+                    let r = ctx.finish();
+                    return Ok(r);
                 }
                 Err(e) if sniffed == Sniffed::Zip => {
                     return Err(ScanError::UnknownFormat(format!("damaged ZIP: {e}")))

@@ -161,27 +161,36 @@ pub fn run(
     let writer = {
         let opts_format = opts.format;
         let progress = opts.progress;
-        std::thread::spawn(move || {
+        move || {
             write_all(rx, sink, store, expand_errors, opts_format, several, Progress::new(total, progress))
-        })
+        }
     };
     // No more workers than inputs; one worker runs on this thread, which
     // saves a one-app run the cost of starting a pool.
     let workers = opts.jobs.min(files.len()).max(1);
     let pool =
         (workers > 1).then(|| rayon::ThreadPoolBuilder::new().num_threads(workers).build().ok()).flatten();
-    match pool {
-        Some(pool) => {
-            pool.broadcast(|_| worker(&shared, tx.clone()));
+    let written = if files.len() <= 1 {
+        // One app leaves nothing to overlap: its single message fits the
+        // channel, so the writer runs after the worker, on this thread too.
+        worker(&shared, tx);
+        Ok(writer())
+    } else {
+        let writer = std::thread::spawn(writer);
+        match pool {
+            Some(pool) => {
+                pool.broadcast(|_| worker(&shared, tx.clone()));
+            }
+            None => worker(&shared, tx.clone()),
         }
-        None => worker(&shared, tx.clone()),
-    }
-    drop(tx);
+        drop(tx);
+        writer.join()
+    };
     // The process ends right after the run: freeing the signature database's
     // many small allocations would only cost time (a measurable share of a
     // one-app run), so its last reference is deliberately leaked.
     std::mem::forget(Arc::clone(&shared.scanner));
-    let (summary, output_failed) = match writer.join() {
+    let (summary, output_failed) = match written {
         Ok(r) => r,
         Err(_) => {
             eprintln!("appvet: the output thread failed");

@@ -9,6 +9,7 @@ pub mod exceptions;
 
 use std::collections::BTreeSet;
 use std::path::Path;
+use std::sync::OnceLock;
 
 use serde::Deserialize;
 
@@ -148,19 +149,31 @@ impl Policy {
 
     /// A built-in preset by name.
     pub fn preset(name: &str) -> Option<Policy> {
-        let (_, text) = PRESETS.iter().find(|(n, _)| *n == name)?;
-        Policy::parse(text, name).ok()
+        Policy::preset_ref(PRESETS.iter().position(|(n, _)| *n == name)?).cloned()
+    }
+
+    /// Preset `index` of [`PRESETS`], parsed once per process: every app's
+    /// report is judged under the baseline, and a batch must not parse TOML
+    /// per app.
+    fn preset_ref(index: usize) -> Option<&'static Policy> {
+        static PARSED: [OnceLock<Option<Policy>>; PRESETS.len()] = [const { OnceLock::new() }; PRESETS.len()];
+        let (name, text) = PRESETS.get(index)?;
+        PARSED.get(index)?.get_or_init(|| Policy::parse(text, name).ok()).as_ref()
     }
 
     /// The default policy (`baseline`).
-    pub fn baseline() -> Policy {
-        Policy::preset(DEFAULT_POLICY).unwrap_or_else(|| Policy {
-            name: DEFAULT_POLICY.into(),
-            title: String::new(),
-            sources: Vec::new(),
-            countries: Vec::new(),
-            spy_sensitive: SpyCriteria::default(),
-            rules: Vec::new(),
+    pub fn baseline() -> &'static Policy {
+        static EMPTY: OnceLock<Policy> = OnceLock::new();
+        let index = PRESETS.iter().position(|(n, _)| *n == DEFAULT_POLICY);
+        index.and_then(Policy::preset_ref).unwrap_or_else(|| {
+            EMPTY.get_or_init(|| Policy {
+                name: DEFAULT_POLICY.into(),
+                title: String::new(),
+                sources: Vec::new(),
+                countries: Vec::new(),
+                spy_sensitive: SpyCriteria::default(),
+                rules: Vec::new(),
+            })
         })
     }
 
@@ -406,8 +419,17 @@ impl Policy {
 /// What the CLI needs: a policy and the exceptions, applied to each report.
 #[derive(Debug, Clone)]
 pub struct Judge {
-    pub policy: Policy,
+    policy: JudgePolicy,
     pub exceptions: ExceptionSet,
+}
+
+/// An embedded preset is parsed when the first report is judged, not when
+/// the judge is made: that happens before the first app is read, and a
+/// one-app run would otherwise wait for the parse.
+#[derive(Debug, Clone)]
+enum JudgePolicy {
+    Preset(usize),
+    Loaded(Policy),
 }
 
 impl Judge {
@@ -425,7 +447,17 @@ impl Judge {
         today: Date,
         signatures: Option<&Path>,
     ) -> Result<Judge, PolicyError> {
-        let policy = Policy::load_with_signatures(policy.unwrap_or(DEFAULT_POLICY), signatures)?;
+        let name = policy.unwrap_or(DEFAULT_POLICY);
+        // Only a file that is certainly absent leaves the embedded preset in
+        // force; any other state is for `Policy::load_with_signatures` to read or report.
+        let overridden = signatures.is_some_and(|dir| {
+            let path = dir.join("policies").join(format!("{name}.toml"));
+            !matches!(std::fs::metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+        });
+        let policy = match PRESETS.iter().position(|(n, _)| *n == name) {
+            Some(index) if !overridden => JudgePolicy::Preset(index),
+            _ => JudgePolicy::Loaded(Policy::load_with_signatures(name, signatures)?),
+        };
         let exceptions = match exceptions {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
@@ -437,9 +469,17 @@ impl Judge {
         Ok(Judge { policy, exceptions })
     }
 
+    /// The policy reports are judged under.
+    pub fn policy(&self) -> &Policy {
+        match &self.policy {
+            JudgePolicy::Preset(index) => Policy::preset_ref(*index).unwrap_or_else(|| Policy::baseline()),
+            JudgePolicy::Loaded(p) => p,
+        }
+    }
+
     /// Replaces the report's verdict with this policy's.
     pub fn apply(&self, report: &mut Report) {
-        report.verdict = Some(self.policy.evaluate(report, &self.exceptions));
+        report.verdict = Some(self.policy().evaluate(report, &self.exceptions));
     }
 }
 
