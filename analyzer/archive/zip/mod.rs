@@ -299,24 +299,25 @@ impl<'a> ZipArchive<'a> {
             return Some((Cow::Borrowed(raw.get(..len)?), len));
         }
         let mut out = Vec::with_capacity(n);
-        let mut inflater = flate2::Decompress::new(false);
-        // Input is fed in small steps so `consumed` says how much input the
-        // prefix really took (the inflater reads ahead otherwise).
-        const STEP: usize = 64;
-        loop {
-            let at = usize::try_from(inflater.total_in()).unwrap_or(usize::MAX);
-            let Some(rest) = raw.get(at..) else { break };
-            let chunk = rest.get(..STEP).unwrap_or(rest);
-            let before = (inflater.total_in(), out.len());
-            match inflater.decompress_vec(chunk, &mut out, flate2::FlushDecompress::None) {
-                Ok(flate2::Status::StreamEnd) | Err(_) => break,
-                Ok(_) => {}
+        let consumed = inflate::with_inflater(|inflater| {
+            // Input is fed in small steps so `consumed` says how much input the
+            // prefix really took (the inflater reads ahead otherwise).
+            const STEP: usize = 64;
+            loop {
+                let at = usize::try_from(inflater.total_in()).unwrap_or(usize::MAX);
+                let Some(rest) = raw.get(at..) else { break };
+                let chunk = rest.get(..STEP).unwrap_or(rest);
+                let before = (inflater.total_in(), out.len());
+                match inflater.decompress_vec(chunk, &mut out, flate2::FlushDecompress::None) {
+                    Ok(flate2::Status::StreamEnd) | Err(_) => break,
+                    Ok(_) => {}
+                }
+                if out.len() >= n || (inflater.total_in(), out.len()) == before {
+                    break;
+                }
             }
-            if out.len() >= n || (inflater.total_in(), out.len()) == before {
-                break;
-            }
-        }
-        let consumed = usize::try_from(inflater.total_in()).unwrap_or(usize::MAX);
+            usize::try_from(inflater.total_in()).unwrap_or(usize::MAX)
+        });
         Some((Cow::Owned(out), consumed))
     }
 
