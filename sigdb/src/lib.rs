@@ -37,14 +37,6 @@ pub const ENTITY_FILES: &[(&str, bool)] = &[("entities/curated.tsv", true), ("en
 pub const DOMAIN_FILES: &[&str] = &["domains/imported.tsv"];
 pub const PUBLISHER_FILE: &str = "publishers.tsv";
 
-/// Serializes a map in key order, so that a snapshot is the same bytes on every build.
-pub(crate) fn sorted<K: serde::Serialize + Ord, V: serde::Serialize, S: serde::Serializer>(
-    map: &HashMap<K, V>,
-    serializer: S,
-) -> Result<S::Ok, S::Error> {
-    serializer.collect_map(map.iter().collect::<std::collections::BTreeMap<_, _>>())
-}
-
 /// The whole database, parsed and indexed, before the matcher's automata are built.
 #[derive(Debug, Default)]
 pub struct Parsed {

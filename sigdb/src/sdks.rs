@@ -118,7 +118,7 @@ pub fn parse_file(text: &str, path: &str) -> Result<Vec<SdkDef>, SignatureError>
 
 /// One alternative of an Exodus code signature: literal characters and `.` wildcards.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-struct WildPattern {
+pub(crate) struct WildPattern {
     sdk: usize,
     /// The alternative as written (for evidence and `sigs check`).
     text: String,
@@ -173,7 +173,9 @@ pub struct ClassHit {
 
 /// The lookup tables of a matcher: everything but the compiled automata,
 /// so that a build-time snapshot can store them (see `crate::snapshot`).
-#[derive(Debug, Default, Serialize, Deserialize)]
+/// Maps are written as key-sorted lists of pairs, which [`Lookups`] reads
+/// in place.
+#[derive(Debug, Default, Serialize)]
 pub struct MatcherTables {
     /// A snapshot stores the definitions in a section of their own, each
     /// decoded on first use (`crate::lazy::LazyVec`).
@@ -186,27 +188,96 @@ pub struct MatcherTables {
     #[serde(skip)]
     pub needles: Vec<String>,
     keys: Vec<Key>,
-    wild: Vec<WildPattern>,
+    /// Stored in a section of their own like `defs`: a pattern is only
+    /// needed when its anchor is found in a class name.
+    #[serde(skip)]
+    pub(crate) wild: Vec<WildPattern>,
     /// Code-signature alternatives that are real regexes (none in the current Exodus list).
     class_regexes: Vec<(usize, String)>,
-    #[serde(serialize_with = "crate::sorted")]
+    #[serde(serialize_with = "sorted_pairs")]
     native_libs: HashMap<String, usize>,
     native_lib_prefixes: Vec<(String, usize)>,
     entries: Vec<(String, usize)>,
-    #[serde(serialize_with = "crate::sorted")]
+    #[serde(serialize_with = "sorted_pairs")]
     meta_data: HashMap<String, usize>,
-    #[serde(serialize_with = "crate::sorted")]
+    #[serde(serialize_with = "sorted_pairs")]
     plist_keys: HashMap<String, usize>,
-    #[serde(serialize_with = "crate::sorted")]
+    #[serde(serialize_with = "sorted_pairs")]
     frameworks: HashMap<String, usize>,
     /// Longest prefix first.
     objc_prefixes: Vec<(String, usize)>,
-    #[serde(serialize_with = "crate::sorted")]
+    #[serde(serialize_with = "sorted_pairs")]
     domains: HashMap<String, usize>,
     /// Network-signature alternatives that are not plain domains.
     network_regexes: Vec<(usize, String)>,
     /// Problems found while preparing (`sigs check` reports them).
     pub problems: Vec<String>,
+}
+
+/// Writes a map as a list of `(key, value)` pairs in key order: the same
+/// bytes on every build, and binary-searchable where [`Lookups`] reads them.
+fn sorted_pairs<S: serde::Serializer>(
+    map: &HashMap<String, usize>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut pairs: Vec<(&str, usize)> = map.iter().map(|(k, v)| (k.as_str(), *v)).collect();
+    pairs.sort_unstable();
+    serializer.collect_seq(pairs)
+}
+
+/// [`MatcherTables`] as a matcher reads them: straight from the encoded
+/// bytes, every string borrowed, so opening the embedded database allocates
+/// a few vectors instead of thousands of strings. Field order follows
+/// `MatcherTables`, whose skipped fields are stored elsewhere.
+#[derive(Debug, Default, Deserialize)]
+struct Lookups<'a> {
+    exodus_claims: Vec<(u32, usize)>,
+    keys: Vec<Key>,
+    #[serde(borrow)]
+    class_regexes: Vec<(usize, &'a str)>,
+    #[serde(borrow)]
+    native_libs: Vec<(&'a str, usize)>,
+    #[serde(borrow)]
+    native_lib_prefixes: Vec<(&'a str, usize)>,
+    #[serde(borrow)]
+    entries: Vec<(&'a str, usize)>,
+    #[serde(borrow)]
+    meta_data: Vec<(&'a str, usize)>,
+    #[serde(borrow)]
+    plist_keys: Vec<(&'a str, usize)>,
+    #[serde(borrow)]
+    frameworks: Vec<(&'a str, usize)>,
+    #[serde(borrow)]
+    objc_prefixes: Vec<(&'a str, usize)>,
+    #[serde(borrow)]
+    domains: Vec<(&'a str, usize)>,
+    #[serde(borrow)]
+    network_regexes: Vec<(usize, &'a str)>,
+    problems: Vec<String>,
+}
+
+impl<'a> Lookups<'a> {
+    fn decode(bytes: &'a [u8]) -> Result<Self, SnapshotError> {
+        let decode_error = |message: String| SnapshotError::Decode { section: "sdks", message };
+        let l: Lookups = postcard::from_bytes(bytes).map_err(|e| decode_error(e.to_string()))?;
+        for (name, pairs) in [
+            ("native_libs", &l.native_libs),
+            ("meta_data", &l.meta_data),
+            ("plist_keys", &l.plist_keys),
+            ("frameworks", &l.frameworks),
+            ("domains", &l.domains),
+        ] {
+            if !pairs.windows(2).all(|w| w[0].0 < w[1].0) {
+                return Err(decode_error(format!("{name}: keys out of order")));
+            }
+        }
+        Ok(l)
+    }
+
+    /// The value of `key` in a key-sorted list of pairs.
+    fn find(pairs: &[(&str, usize)], key: &str) -> Option<usize> {
+        pairs.binary_search_by(|(k, _)| (*k).cmp(key)).ok().map(|i| pairs[i].1)
+    }
 }
 
 /// The immutable, compiled SDK matcher.
@@ -215,9 +286,10 @@ pub struct SdkMatcher {
     pub defs: LazyVec<SdkDef>,
     /// Problems found while compiling (`sigs check` reports them).
     pub problems: Vec<String>,
-    tables: MatcherTables,
+    tables: Lookups<'static>,
+    wild: LazyVec<WildPattern>,
     automaton: Option<Automaton>,
-    class_regexes: Vec<(usize, String, Regex)>,
+    class_regexes: Vec<(usize, &'static str, Regex)>,
     /// Compiled on the first host lookup: many apps never need them.
     network_regexes: OnceLock<Vec<(usize, Regex)>>,
 }
@@ -261,7 +333,7 @@ impl ClassMatcher<'_> {
         }
         for (i, alt, re) in &m.class_regexes {
             if re.is_match(name) {
-                out.push(ClassHit { sdk: *i, rule: alt.clone() });
+                out.push(ClassHit { sdk: *i, rule: alt.to_string() });
             }
         }
     }
@@ -394,31 +466,63 @@ impl SdkMatcher {
         Self::from_tables(MatcherTables::prepare(defs))
     }
 
-    /// Builds the automata over prepared tables (from `prepare` or a snapshot).
+    /// Builds the automata over prepared tables (from `prepare`), and
+    /// encodes the rest as a snapshot would store it: a matcher reads its
+    /// tables from bytes that live as long as the process.
     pub fn from_tables(mut tables: MatcherTables) -> Self {
         let automaton = build_automaton(&tables.needles);
         let defs = LazyVec::from_items(&std::mem::take(&mut tables.defs));
-        Self::from_parts(tables, automaton, defs)
+        let wild = LazyVec::from_items(&std::mem::take(&mut tables.wild));
+        let lookups = postcard::to_stdvec(&tables)
+            .map_err(|e| SnapshotError::Decode { section: "sdks", message: e.to_string() })
+            .and_then(|bytes| Lookups::decode(Box::leak(bytes.into_boxed_slice())));
+        match lookups {
+            Ok(lookups) => Self::from_parts(lookups, wild, automaton, defs),
+            Err(e) => {
+                let mut m = Self::from_parts(Lookups::default(), wild, automaton, defs);
+                m.problems.push(format!("SDK tables: {e}"));
+                m
+            }
+        }
     }
 
-    /// Joins tables, an automaton built from their needles (`build_automaton`)
-    /// and the definitions.
-    pub fn from_parts(
-        mut tables: MatcherTables,
+    /// Opens a matcher over a snapshot's sections: `lookups` (encoded
+    /// [`MatcherTables`]), the wild patterns and definitions (each decoded on
+    /// first use) and the automaton built at build time from the needles.
+    pub(crate) fn open(
+        lookups: &'static [u8],
+        wild: Result<LazyVec<WildPattern>, SnapshotError>,
+        automaton: Result<Automaton, String>,
+        defs: Result<LazyVec<SdkDef>, SnapshotError>,
+    ) -> Result<Self, SnapshotError> {
+        Ok(Self::from_parts(Lookups::decode(lookups)?, wild, automaton, defs))
+    }
+
+    fn from_parts(
+        mut tables: Lookups<'static>,
+        wild: Result<LazyVec<WildPattern>, SnapshotError>,
         automaton: Result<Automaton, String>,
         defs: Result<LazyVec<SdkDef>, SnapshotError>,
     ) -> Self {
         let mut problems = std::mem::take(&mut tables.problems);
         let automaton = automaton.map_err(|e| problems.push(format!("class-name automaton: {e}"))).ok();
         let defs = defs.map_err(|e| problems.push(format!("SDK definitions: {e}"))).unwrap_or_default();
-        tables.needles = Vec::new();
-        tables.defs = Vec::new();
+        let wild =
+            wild.map_err(|e| problems.push(format!("code-signature patterns: {e}"))).unwrap_or_default();
         let class_regexes = tables
             .class_regexes
             .iter()
-            .filter_map(|(i, alt)| Regex::new(alt).ok().map(|re| (*i, alt.clone(), re)))
+            .filter_map(|&(i, alt)| Regex::new(alt).ok().map(|re| (i, alt, re)))
             .collect();
-        SdkMatcher { defs, problems, tables, automaton, class_regexes, network_regexes: OnceLock::new() }
+        SdkMatcher {
+            defs,
+            problems,
+            tables,
+            wild,
+            automaton,
+            class_regexes,
+            network_regexes: OnceLock::new(),
+        }
     }
 
     /// The definition that absorbs Exodus tracker `exodus_id` (`same_as`), if any.
@@ -431,7 +535,7 @@ impl SdkMatcher {
             self.tables
                 .network_regexes
                 .iter()
-                .filter_map(|(i, alt)| Regex::new(alt).ok().map(|re| (*i, re)))
+                .filter_map(|&(i, alt)| Regex::new(alt).ok().map(|re| (i, re)))
                 .collect()
         })
     }
@@ -450,7 +554,7 @@ impl SdkMatcher {
     fn class_hit(&self, name: &str, needle: usize, start: usize, end: usize, out: &mut Vec<ClassHit>) {
         match self.tables.keys.get(needle) {
             Some(Key::Wild(n)) => {
-                if let Some(w) = self.tables.wild.get(*n) {
+                if let Some(w) = self.wild.get(*n) {
                     if w.verify(name, start, end) {
                         out.push(ClassHit { sdk: w.sdk, rule: w.text.clone() });
                     }
@@ -467,8 +571,8 @@ impl SdkMatcher {
     /// SDK identified by a native library file name.
     pub fn match_native_lib(&self, file_name: &str) -> Option<usize> {
         let lower = file_name.to_ascii_lowercase();
-        self.tables.native_libs.get(&lower).copied().or_else(|| {
-            self.tables.native_lib_prefixes.iter().find(|(p, _)| lower.starts_with(p.as_str())).map(|x| x.1)
+        Lookups::find(&self.tables.native_libs, &lower).or_else(|| {
+            self.tables.native_lib_prefixes.iter().find(|(p, _)| lower.starts_with(p)).map(|x| x.1)
         })
     }
 
@@ -477,28 +581,28 @@ impl SdkMatcher {
         self.tables
             .entries
             .iter()
-            .find(|(e, _)| if e.ends_with('/') { path.starts_with(e.as_str()) } else { path == e })
+            .find(|(e, _)| if e.ends_with('/') { path.starts_with(e) } else { path == *e })
             .map(|x| x.1)
     }
 
     pub fn match_meta_data(&self, key: &str) -> Option<usize> {
-        self.tables.meta_data.get(key).or_else(|| self.tables.plist_keys.get(key)).copied()
+        Lookups::find(&self.tables.meta_data, key).or_else(|| Lookups::find(&self.tables.plist_keys, key))
     }
 
     pub fn match_framework(&self, name: &str) -> Option<usize> {
-        self.tables.frameworks.get(name).copied()
+        Lookups::find(&self.tables.frameworks, name)
     }
 
     pub fn match_objc_class(&self, name: &str) -> Option<usize> {
-        self.tables.objc_prefixes.iter().find(|(p, _)| name.starts_with(p.as_str())).map(|x| x.1)
+        self.tables.objc_prefixes.iter().find(|(p, _)| name.starts_with(p)).map(|x| x.1)
     }
 
     /// SDK whose domains or network signature cover `host`, with the rule that matched.
     pub fn match_host(&self, host: &str) -> Option<(usize, String)> {
         let mut rest = host;
         loop {
-            if let Some(i) = self.tables.domains.get(rest) {
-                return Some((*i, rest.to_string()));
+            if let Some(i) = Lookups::find(&self.tables.domains, rest) {
+                return Some((i, rest.to_string()));
             }
             match rest.split_once('.') {
                 Some((_, tail)) if tail.contains('.') => rest = tail,
@@ -512,7 +616,7 @@ impl SdkMatcher {
     }
 
     pub fn wild_pattern_count(&self) -> usize {
-        self.tables.wild.len() + self.class_regexes.len()
+        self.wild.len() + self.class_regexes.len()
     }
 }
 
@@ -665,6 +769,24 @@ mod tests {
         assert_eq!(m.match_entry("assets/ijiami.dat"), Some(0));
         assert_eq!(m.match_entry("assets/ijiami.dat2"), None);
         assert_eq!(m.match_meta_data("UMENG_APPKEY"), Some(0));
+    }
+
+    #[test]
+    fn lookups_read_in_place_and_refuse_keys_out_of_order() {
+        let mut d = def("x", "");
+        d.domains = vec!["a.com".into(), "b.com".into()];
+        let bytes = postcard::to_stdvec(&MatcherTables::prepare(vec![d])).unwrap();
+        let l = Lookups::decode(&bytes).unwrap();
+        assert_eq!(Lookups::find(&l.domains, "b.com"), Some(0));
+        assert_eq!(Lookups::find(&l.domains, "c.com"), None);
+        // Renaming "a.com" to "c.com" puts the two keys out of order.
+        let at = bytes.windows(5).position(|w| w == b"a.com").unwrap();
+        let mut bad = bytes.clone();
+        bad[at] = b'c';
+        assert!(Lookups::decode(&bad).is_err());
+        for cut in 0..bytes.len() {
+            assert!(Lookups::decode(&bytes[..cut]).is_err());
+        }
     }
 
     #[test]

@@ -1,11 +1,13 @@
 //! A binary snapshot of a [`Parsed`] database, written by appvet's build
 //! script and embedded in the binary.
 //!
-//! Layout: the magic `APPVETDB`, then four sections, each a little-endian
-//! `u32` length and its bytes: the version string, then the permissions, the
-//! SDK matcher tables and the entities, each encoded with postcard. The
-//! sections decode independently, so a one-app run can decode the
-//! permissions at once and the rest on background threads.
+//! Layout: the magic `APPVETDB`, then seven sections, each a little-endian
+//! `u32` length and its bytes: the version string, the permissions
+//! (`crate::lazy::LazyMap`), the class-name automaton (`crate::automaton`),
+//! the SDK definitions and the code-signature patterns (each a
+//! `crate::lazy::LazyVec`), the SDK matcher's lookup tables (postcard, read
+//! in place) and the entities. The sections decode independently and
+//! lazily, so opening the database costs a one-app run little.
 //!
 //! The snapshot is produced and read by the same build of this crate, so it
 //! carries no format version; a snapshot that does not decode is an error,
@@ -13,7 +15,7 @@
 
 use crate::automaton::Automaton;
 use crate::lazy::{put_framed, take_bytes, LazyMap, LazyVec};
-use crate::{Entities, MatcherTables, Parsed, PermissionInfo, SdkDef, SdkMatcher};
+use crate::{Entities, Parsed, PermissionInfo, SdkDef, SdkMatcher};
 
 const MAGIC: &[u8; 8] = b"APPVETDB";
 
@@ -34,6 +36,7 @@ pub fn encode(parsed: &Parsed) -> Result<Vec<u8>, postcard::Error> {
         LazyMap::encode(&parsed.permissions)?,
         crate::automaton::encode(&parsed.sdks.needles).map_err(|_| postcard::Error::SerializeBufferFull)?,
         LazyVec::encode(&parsed.sdks.defs)?,
+        LazyVec::encode(&parsed.sdks.wild)?,
         postcard::to_stdvec(&parsed.sdks)?,
         parsed.entities.encode()?,
     ];
@@ -59,34 +62,29 @@ pub struct Snapshot {
     permissions: &'static [u8],
     automaton: &'static [u8],
     defs: &'static [u8],
+    wild: &'static [u8],
     sdks: &'static [u8],
     entities: &'static [u8],
 }
 
-const SECTIONS: [&str; 6] = ["version", "permissions", "automaton", "defs", "sdks", "entities"];
+const SECTIONS: [&str; 7] = ["version", "permissions", "automaton", "defs", "wild", "sdks", "entities"];
 
 impl Snapshot {
     pub fn split(bytes: &'static [u8]) -> Result<Self, SnapshotError> {
         let mut rest = bytes.strip_prefix(MAGIC.as_slice()).ok_or(SnapshotError::BadMagic)?;
-        let mut parts: [&'static [u8]; 6] = [&[]; 6];
+        let mut parts: [&'static [u8]; SECTIONS.len()] = [&[]; SECTIONS.len()];
         for (part, name) in parts.iter_mut().zip(SECTIONS) {
             *part = take_bytes(&mut rest, name)?;
         }
-        let [version, permissions, automaton, defs, sdks, entities] = parts;
+        let [version, permissions, automaton, defs, wild, sdks, entities] = parts;
         let version = std::str::from_utf8(version)
             .map_err(|e| SnapshotError::Decode { section: "version", message: e.to_string() })?;
-        Ok(Snapshot { version, permissions, automaton, defs, sdks, entities })
+        Ok(Snapshot { version, permissions, automaton, defs, wild, sdks, entities })
     }
 
     /// The permission table, indexed but not decoded.
     pub fn permissions(&self) -> Result<LazyMap<PermissionInfo>, SnapshotError> {
         LazyMap::open(self.permissions, "permissions")
-    }
-
-    /// The SDK matcher's tables, decoded in full, without their needles.
-    pub fn sdks(&self) -> Result<MatcherTables, SnapshotError> {
-        postcard::from_bytes(self.sdks)
-            .map_err(|e| SnapshotError::Decode { section: "sdks", message: e.to_string() })
     }
 
     /// The class-name automaton, built at build time.
@@ -99,10 +97,11 @@ impl Snapshot {
         LazyVec::open(self.defs, "defs")
     }
 
-    /// The SDK matcher, built on this thread.
+    /// The SDK matcher: its lookup tables are read in place, its patterns
+    /// and definitions decoded on first use.
     pub fn matcher(&self) -> Result<SdkMatcher, SnapshotError> {
         let automaton = self.automaton().map_err(|e| e.to_string());
-        Ok(SdkMatcher::from_parts(self.sdks()?, automaton, self.defs()))
+        SdkMatcher::open(self.sdks, LazyVec::open(self.wild, "wild"), automaton, self.defs())
     }
 
     /// The entity tables, indexed but not decoded.
@@ -133,7 +132,7 @@ mod tests {
             "android.permission.CAMERA".to_string(),
             PermissionInfo { protection_level: "dangerous".into(), group: None, source: "aosp".into() },
         );
-        Parsed { version: "v1".into(), permissions, sdks: MatcherTables::prepare(vec![def]), entities }
+        Parsed { version: "v1".into(), permissions, sdks: crate::MatcherTables::prepare(vec![def]), entities }
     }
 
     #[test]
