@@ -42,8 +42,15 @@ impl Database {
     /// written and read by the same code; should a section still not decode,
     /// that part of the database is left empty rather than failing the scan.
     pub fn embedded() -> Self {
+        Self::embedded_with(|| {})
+    }
+
+    /// [`Database::embedded`], running `also` on the thread that opens the
+    /// database once it is open: a caller's own warm-up (risk tables,
+    /// policy) rides along instead of starting a thread of its own.
+    pub fn embedded_with(also: impl FnOnce() + Send + 'static) -> Self {
         match appvet_sigdb::snapshot::Snapshot::split(EMBEDDED_SNAPSHOT) {
-            Ok(snap) => Self::from_snapshot(snap),
+            Ok(snap) => Self::from_snapshot(snap, also),
             Err(_) => Database {
                 version: EMBEDDED_VERSION.trim().to_string(),
                 permissions: Deferred::ready(LazyMap::default(), LazyMap::default),
@@ -61,7 +68,7 @@ impl Database {
             line: 0,
             message: e.to_string(),
         })?;
-        Ok(Self::from_snapshot(snap))
+        Ok(Self::from_snapshot(snap, || {}))
     }
 
     /// Opens a snapshot on a background thread, while the app is read: the
@@ -69,7 +76,7 @@ impl Database {
     /// (entries decode on first lookup), the class-name automaton is used
     /// in place, and the SDK matcher's other tables are decoded. The first
     /// lookup in each waits for it if need be.
-    fn from_snapshot(snap: appvet_sigdb::snapshot::Snapshot) -> Self {
+    fn from_snapshot(snap: appvet_sigdb::snapshot::Snapshot, also: impl FnOnce() + Send + 'static) -> Self {
         let (permissions_tx, permissions_rx) = std::sync::mpsc::sync_channel(1);
         let (entities_tx, entities_rx) = std::sync::mpsc::sync_channel(1);
         let (sdks_tx, sdks_rx) = std::sync::mpsc::sync_channel(1);
@@ -77,6 +84,7 @@ impl Database {
             let _ = permissions_tx.send(snap.permissions().unwrap_or_default());
             let _ = entities_tx.send(snap.entities().unwrap_or_default());
             let _ = sdks_tx.send(snap.matcher().unwrap_or_else(|_| no_sdks()));
+            also();
         });
         Database {
             version: snap.version.trim().to_string(),
