@@ -10,7 +10,7 @@
 
 use std::io::{Read, Write};
 
-use appvet::evidence::{AppEvidence, CodeUnit, ConfigKey, UnitKind};
+use appvet::evidence::{AppEvidence, CodeUnit, ConfigKey, Names, UnitKind};
 
 const MAGIC: &[u8; 4] = b"AVE1";
 /// Refuses to inflate a stored blob beyond this (a damaged or hostile
@@ -114,7 +114,7 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-fn put_names(out: &mut Vec<u8>, names: &[String]) {
+fn put_names(out: &mut Vec<u8>, names: &Names) {
     put_len(out, names.len());
     let mut prev: &[u8] = &[];
     for n in names {
@@ -174,9 +174,9 @@ impl<'a> Cursor<'a> {
         String::from_utf8(b.to_vec()).map_err(|_| DecodeError("bad UTF-8"))
     }
 
-    fn names(&mut self) -> Result<Vec<String>, DecodeError> {
+    fn names(&mut self) -> Result<Names, DecodeError> {
         let count = self.len()?;
-        let mut out: Vec<String> = Vec::with_capacity(count.min(self.data.len() - self.pos));
+        let mut out = Names::with_capacity(count.min(self.data.len() - self.pos), 0);
         for _ in 0..count {
             let shared = self.len()?;
             let tail_len = self.len()?;
@@ -189,7 +189,7 @@ impl<'a> Cursor<'a> {
             let mut s = Vec::with_capacity(shared + tail_len);
             s.extend_from_slice(prefix);
             s.extend_from_slice(tail);
-            out.push(String::from_utf8(s).map_err(|_| DecodeError("bad UTF-8"))?);
+            out.push(std::str::from_utf8(&s).map_err(|_| DecodeError("bad UTF-8"))?);
         }
         Ok(out)
     }
@@ -201,12 +201,11 @@ mod tests {
 
     fn sample() -> AppEvidence {
         let mut u = CodeUnit::new("classes.dex", UnitKind::Dex);
-        u.classes =
-            vec!["Lcom/umeng/a;".into(), "Lcom/umeng/analytics/B;".into(), "Lé/ü;".into(), "Lé/ü;".into()];
-        u.apis = vec!["Landroid/location/LocationManager;->getLastKnownLocation".into()];
+        u.classes = ["Lcom/umeng/a;", "Lcom/umeng/analytics/B;", "Lé/ü;", "Lé/ü;"].into();
+        u.apis = ["Landroid/location/LocationManager;->getLastKnownLocation"].into();
         let mut n = CodeUnit::new("lib/arm64-v8a/libx.so", UnitKind::Native);
-        n.libraries = vec!["libc.so".into()];
-        n.exports = vec!["JNI_OnLoad".into()];
+        n.libraries = ["libc.so"].into();
+        n.exports = ["JNI_OnLoad"].into();
         AppEvidence {
             units: vec![u, n],
             config_keys: vec![
@@ -217,7 +216,7 @@ mod tests {
                 },
                 ConfigKey { source: "m".into(), key: "k".into(), value: None },
             ],
-            entry_names: vec!["a/b".into(), "a/c".into(), String::new()],
+            entry_names: ["a/b", "a/c", ""].into(),
         }
     }
 

@@ -78,7 +78,7 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
                     for h in &hits {
                         let value = match text.find(';') {
                             Some(end) => text.get(..=end).unwrap_or(text).to_string(),
-                            None => text.clone(),
+                            None => text.to_string(),
                         };
                         found.add(h.sdk, &unit.source, kind, format!("{value} ({})", h.rule));
                     }
@@ -90,19 +90,19 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
                 }
                 for lib in &unit.libraries {
                     if let Some(i) = m.match_native_lib(file_name(lib)) {
-                        found.add(i, &unit.source, "library", lib.clone());
+                        found.add(i, &unit.source, "library", lib.to_string());
                     }
                 }
             }
             UnitKind::Macho => {
                 for lib in &unit.libraries {
                     if let Some(i) = framework_name(lib).and_then(|f| m.match_framework(f)) {
-                        found.add(i, &unit.source, "framework", lib.clone());
+                        found.add(i, &unit.source, "framework", lib.to_string());
                     }
                 }
                 for class in &unit.classes {
                     if let Some(i) = m.match_objc_class(class) {
-                        found.add(i, &unit.source, "class", class.clone());
+                        found.add(i, &unit.source, "class", class.to_string());
                     }
                 }
             }
@@ -115,11 +115,11 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
     }
     for entry in &evidence.entry_names {
         if let Some(i) = m.match_entry(entry) {
-            found.add(i, entry, "entry", entry.clone());
+            found.add(i, entry, "entry", entry.to_string());
         } else if entry.ends_with(".so") && !entry.starts_with("lib/") {
             // Packers hide their loaders under assets/; lib/ entries are already code units.
             if let Some(i) = m.match_native_lib(file_name(entry)) {
-                found.add(i, entry, "entry", entry.clone());
+                found.add(i, entry, "entry", entry.to_string());
             }
         }
     }
@@ -373,11 +373,12 @@ mod tests {
         let db = Database::embedded();
         let mut r = report();
         let mut unit = CodeUnit::new("classes.dex", UnitKind::Dex);
-        unit.classes = vec![
-            "Lcom/umeng/analytics/MobclickAgent;".into(),
-            "Lcom/tencent/bugly/crashreport/CrashReport;".into(),
-            "Lcom/facebook/appevents/AppEventsLogger;".into(),
-        ];
+        unit.classes = [
+            "Lcom/umeng/analytics/MobclickAgent;",
+            "Lcom/tencent/bugly/crashreport/CrashReport;",
+            "Lcom/facebook/appevents/AppEventsLogger;",
+        ]
+        .into();
         let ev = AppEvidence {
             units: vec![unit],
             config_keys: vec![ConfigKey {
@@ -385,7 +386,7 @@ mod tests {
                 key: "UMENG_APPKEY".into(),
                 value: None,
             }],
-            entry_names: vec!["assets/libjiagu.so".into()],
+            entry_names: ["assets/libjiagu.so"].into(),
         };
         r.hosts.push(Host { host: "alog.umeng.com".into(), ..Default::default() });
         attribute(&db, &mut r, &ev);
