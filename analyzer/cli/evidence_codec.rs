@@ -174,22 +174,23 @@ impl<'a> Cursor<'a> {
         String::from_utf8(b.to_vec()).map_err(|_| DecodeError("bad UTF-8"))
     }
 
+    /// A front-coded list, decoded straight into one buffer: the shared
+    /// prefix is copied within it from the previous name, and only the tail
+    /// is checked as UTF-8 ([`Names::push_front_coded`] refuses a prefix
+    /// that ends inside a character, and such a prefix followed by valid
+    /// text is valid text).
     fn names(&mut self) -> Result<Names, DecodeError> {
         let count = self.len()?;
-        let mut out = Names::with_capacity(count.min(self.data.len() - self.pos), 0);
+        // Each name takes at least two bytes (its shared and tail lengths).
+        if count > (self.data.len() - self.pos) / 2 {
+            return Err(DecodeError("count beyond data"));
+        }
+        let mut out = Names::with_capacity(count, 0);
         for _ in 0..count {
             let shared = self.len()?;
             let tail_len = self.len()?;
-            let tail = self.bytes(tail_len)?;
-            let prefix = match out.last() {
-                Some(p) => p.as_bytes().get(..shared).ok_or(DecodeError("bad shared prefix"))?,
-                None if shared == 0 => &[][..],
-                None => return Err(DecodeError("bad shared prefix")),
-            };
-            let mut s = Vec::with_capacity(shared + tail_len);
-            s.extend_from_slice(prefix);
-            s.extend_from_slice(tail);
-            out.push(std::str::from_utf8(&s).map_err(|_| DecodeError("bad UTF-8"))?);
+            let tail = std::str::from_utf8(self.bytes(tail_len)?).map_err(|_| DecodeError("bad UTF-8"))?;
+            out.push_front_coded(shared, tail).ok_or(DecodeError("bad shared prefix"))?;
         }
         Ok(out)
     }
