@@ -22,7 +22,7 @@
 
 use std::io::{Read, Write};
 
-use appvet::evidence::{AppEvidence, CodeUnit, ConfigKey, Names, UnitKind};
+use appvet::evidence::{AppEvidence, CodeUnit, ConfigKey, Names, NamesBuilder, UnitKind};
 
 /// Format 1: inside the deflate stream.
 const MAGIC_V1: &[u8; 4] = b"AVE1";
@@ -255,25 +255,22 @@ impl<'a> Cursor<'a> {
         String::from_utf8(b.to_vec()).map_err(|_| DecodeError("bad UTF-8"))
     }
 
-    /// A front-coded list, decoded straight into one buffer: the shared
-    /// prefix is copied within it from the previous name, and only the tail
-    /// is checked as UTF-8 ([`Names::push_front_coded`] refuses a prefix
-    /// that ends inside a character, and such a prefix followed by valid
-    /// text is valid text).
+    /// A front-coded list, decoded straight into one buffer (the shared
+    /// prefix is copied within it from the previous name) and checked as
+    /// text once at the end.
     fn names(&mut self) -> Result<Names, DecodeError> {
         let count = self.len()?;
         // Each name takes at least two bytes (its shared and tail lengths).
         if count > (self.data.len() - self.pos) / 2 {
             return Err(DecodeError("count beyond data"));
         }
-        let mut out = Names::with_capacity(count, 0);
+        let mut out = NamesBuilder::with_capacity(count, 0);
         for _ in 0..count {
             let shared = self.len()?;
             let tail_len = self.len()?;
-            let tail = std::str::from_utf8(self.bytes(tail_len)?).map_err(|_| DecodeError("bad UTF-8"))?;
-            out.push_front_coded(shared, tail).ok_or(DecodeError("bad shared prefix"))?;
+            out.push_front_coded(shared, self.bytes(tail_len)?).ok_or(DecodeError("bad shared prefix"))?;
         }
-        Ok(out)
+        out.finish().ok_or(DecodeError("bad UTF-8"))
     }
 }
 

@@ -5,7 +5,7 @@
 pub mod hosts;
 mod names;
 
-pub use names::Names;
+pub use names::{Names, NamesBuilder};
 
 /// What kind of code unit a set of evidence came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

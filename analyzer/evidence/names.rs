@@ -101,26 +101,49 @@ impl Names {
         // `base + e` is at most the new buffer length, which fits in usize.
         self.ends.extend(other.ends.iter().map(|e| base + e));
     }
+}
 
-    /// Appends a name built from a prefix of the last name (`shared` bytes)
-    /// and `tail`: the front-coded form the evidence codec stores. `None`
-    /// (nothing appended) when there is no such prefix or it would end
-    /// inside a character.
-    pub fn push_front_coded(&mut self, shared: usize, tail: &str) -> Option<()> {
-        let start = match self.len().checked_sub(1) {
-            Some(last) => self.start(last),
-            None => self.text.len(),
+/// Builds [`Names`] from front-coded bytes (the evidence codec's stored
+/// form): each name is a prefix of the previous one plus a tail. The bytes
+/// are checked once, in [`NamesBuilder::finish`]: one UTF-8 check over the
+/// whole buffer costs far less than one per name.
+#[derive(Default)]
+pub struct NamesBuilder {
+    text: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl NamesBuilder {
+    pub fn with_capacity(names: usize, bytes: usize) -> Self {
+        NamesBuilder { text: Vec::with_capacity(bytes), ends: Vec::with_capacity(names) }
+    }
+
+    /// Appends the first `shared` bytes of the last name followed by `tail`;
+    /// `None` (nothing appended) when the last name is shorter than that.
+    pub fn push_front_coded(&mut self, shared: usize, tail: &[u8]) -> Option<()> {
+        let start = match self.ends.len().checked_sub(2) {
+            Some(i) => *self.ends.get(i)?,
+            None => 0,
         };
-        let prev = self.text.get(start..)?;
-        // `get` refuses a range past the name or inside a character: the copy
-        // below is a whole-character prefix, and such a prefix followed by
-        // valid text is valid text (`start + shared` is then within the buffer).
-        prev.get(..shared)?;
-        self.text.reserve(shared.checked_add(tail.len())?);
+        let last_len = self.text.len() - start;
+        if shared > last_len {
+            return None;
+        }
         self.text.extend_from_within(start..start + shared);
-        self.text.push_str(tail);
+        self.text.extend_from_slice(tail);
         self.ends.push(self.text.len());
         Some(())
+    }
+
+    /// The names, or `None` unless the bytes are UTF-8 and every name ends
+    /// on a character boundary (then every name, which starts where the
+    /// one before ends, is text).
+    pub fn finish(self) -> Option<Names> {
+        let text = String::from_utf8(self.text).ok()?;
+        if !self.ends.iter().all(|&e| text.is_char_boundary(e)) {
+            return None;
+        }
+        Some(Names { text, ends: self.ends })
     }
 }
 
@@ -279,17 +302,23 @@ mod tests {
     }
 
     #[test]
-    fn front_coding_copies_whole_characters_only() {
-        let mut n = Names::new();
-        assert_eq!(n.push_front_coded(0, "Lé/a;"), Some(()));
-        assert_eq!(n.push_front_coded(2, "b;"), None, "inside é");
-        assert_eq!(n.push_front_coded(4, "b;"), Some(()));
-        assert_eq!(n.push_front_coded(6, ""), Some(()));
-        assert_eq!(n.push_front_coded(7, "x"), None, "longer than the last name");
-        assert_eq!(n.push_front_coded(usize::MAX, "x"), None);
-        assert_eq!(n.iter().collect::<Vec<_>>(), ["Lé/a;", "Lé/b;", "Lé/b;"]);
-        let mut empty = Names::new();
-        assert_eq!(empty.push_front_coded(1, "x"), None);
-        assert!(empty.is_empty());
+    fn front_coded_names_are_checked_once_whole() {
+        let build = |items: &[(usize, &[u8])]| {
+            let mut b = NamesBuilder::with_capacity(items.len(), 0);
+            for (shared, tail) in items {
+                b.push_front_coded(*shared, tail)?;
+            }
+            b.finish()
+        };
+        let n = build(&[(0, "Lé/a;".as_bytes()), (4, b"b;"), (6, b""), (0, b"")]).unwrap();
+        assert_eq!(n.iter().collect::<Vec<_>>(), ["Lé/a;", "Lé/b;", "Lé/b;", ""]);
+        // A name ending inside `é`, even when the next one completes it.
+        assert_eq!(build(&[(0, "Lé".as_bytes()), (2, b"")]), None);
+        assert_eq!(build(&[(0, "Lé".as_bytes()), (2, b""), (3, b"")]), None);
+        assert_eq!(build(&[(0, b"\xff")]), None);
+        assert_eq!(build(&[(1, b"x")]), None, "no previous name");
+        assert_eq!(build(&[(0, b"ab"), (3, b"x")]), None, "longer than the previous name");
+        assert_eq!(build(&[(0, b"ab"), (usize::MAX, b"x")]), None);
+        assert_eq!(build(&[]), Some(Names::new()));
     }
 }
