@@ -39,10 +39,16 @@ impl Collector {
 /// `[[Lcom/foo/Bar;` or `Lcom/foo/Bar;->m` -> `com/foo/Bar`; primitives and
 /// malformed descriptors yield nothing.
 pub fn slashed_class_name(descriptor: &str) -> Option<&str> {
-    let d = descriptor.trim_start_matches('[');
-    let inner = d.strip_prefix('L')?;
-    let end = inner.find(';')?;
-    inner.get(..end).filter(|s| !s.is_empty())
+    class_part(descriptor).map(|(_, name)| name)
+}
+
+/// `[[Lcom/foo/Bar;->m` -> (`[[Lcom/foo/Bar;`, `com/foo/Bar`): the text
+/// through the first `;` and the class name in it.
+fn class_part(descriptor: &str) -> Option<(&str, &str)> {
+    let end = descriptor.find(';')?;
+    let head = descriptor.get(..=end)?;
+    let name = head.get(..end)?.trim_start_matches('[').strip_prefix('L')?;
+    (!name.is_empty()).then_some((head, name))
 }
 
 /// `@rpath/FBSDKCoreKit.framework/FBSDKCoreKit` -> `FBSDKCoreKit`.
@@ -66,21 +72,30 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
     for unit in &evidence.units {
         match unit.kind {
             UnitKind::Dex => {
+                // API references are mostly to classes seen before; the set grows by the classes.
+                seen.reserve(unit.classes.len() + unit.apis.len() / 4);
                 let defined = unit.classes.iter().map(|c| ("class", c));
                 let referenced = unit.apis.iter().map(|a| ("api", a));
+                // The previous API reference's class part (`Lcom/foo/Bar;`), through its first `;`.
+                let mut last_api_class = "";
                 for (kind, text) in defined.chain(referenced) {
-                    let Some(name) = slashed_class_name(text) else { continue };
+                    // API references are sorted: a run of them names one class, which the
+                    // first of the run has already looked up (same text through the first
+                    // `;` gives the same class name, so skipping changes nothing).
+                    if kind == "api" && !last_api_class.is_empty() && text.starts_with(last_api_class) {
+                        continue;
+                    }
+                    let Some((head, name)) = class_part(text) else { continue };
+                    if kind == "api" {
+                        last_api_class = head;
+                    }
                     if !seen.insert(name) {
                         continue;
                     }
                     hits.clear();
                     classes.match_class(name, &mut hits);
                     for h in &hits {
-                        let value = match text.find(';') {
-                            Some(end) => text.get(..=end).unwrap_or(text).to_string(),
-                            None => text.to_string(),
-                        };
-                        found.add(h.sdk, &unit.source, kind, format!("{value} ({})", h.rule));
+                        found.add(h.sdk, &unit.source, kind, format!("{head} ({})", h.rule));
                     }
                 }
             }
@@ -365,6 +380,10 @@ mod tests {
         assert_eq!(slashed_class_name("I"), None);
         assert_eq!(slashed_class_name("L;"), None);
         assert_eq!(slashed_class_name("Lunterminated"), None);
+        assert_eq!(slashed_class_name("[;"), None);
+        assert_eq!(slashed_class_name(";L"), None);
+        assert_eq!(class_part("[[Lcom/a/B;->x;"), Some(("[[Lcom/a/B;", "com/a/B")));
+        assert_eq!(class_part("Lé;->x"), Some(("Lé;", "é")));
         assert_eq!(framework_name("@rpath/FBSDKCoreKit.framework/FBSDKCoreKit"), Some("FBSDKCoreKit"));
     }
 
@@ -440,6 +459,26 @@ mod tests {
         attribute(&db, &mut r, &AppEvidence::default());
         let l = r.publisher.links.iter().find(|l| l.kind == "app_id_cctld").unwrap();
         assert_eq!((l.country.as_deref(), l.confidence.as_str()), (Some("CN"), "weak"));
+    }
+
+    #[test]
+    fn runs_of_api_references_to_one_class_count_it_once() {
+        let db = Database::embedded();
+        let mut r = report();
+        let mut unit = CodeUnit::new("classes.dex", UnitKind::Dex);
+        unit.apis = [
+            "Lcom/umeng/analytics/MobclickAgent;->a",
+            "Lcom/umeng/analytics/MobclickAgent;->b",
+            "Lcom/umeng/analytics/MobclickAgentX;->c",
+            "[Lcom/umeng/analytics/MobclickAgentX;->clone",
+            "[Lcom/umeng/analytics/MobclickAgentX;->d",
+        ]
+        .into();
+        attribute(&db, &mut r, &AppEvidence { units: vec![unit], ..Default::default() });
+        let s = r.sdks.iter().find(|s| s.id == "umeng").unwrap();
+        let values: Vec<&str> = s.evidence.iter().map(|e| e.value.split(" (").next().unwrap()).collect();
+        assert_eq!(values, ["Lcom/umeng/analytics/MobclickAgent;", "Lcom/umeng/analytics/MobclickAgentX;"]);
+        assert!(s.evidence.iter().all(|e| e.kind == "api"));
     }
 
     #[test]
