@@ -108,7 +108,7 @@ impl<'a> Context<'a> {
         self.report.embedded.extend(r.embedded);
         self.evidence.units.extend(child.evidence.units);
         self.evidence.config_keys.extend(child.evidence.config_keys);
-        self.evidence.entry_names.extend(child.evidence.entry_names);
+        self.evidence.entry_names.append(&child.evidence.entry_names);
         for h in child.hosts.finish() {
             for ev in &h.evidence {
                 self.hosts.scan(&ev.source, &ev.kind, &ev.value);

@@ -2,8 +2,9 @@
 //! kept as evidence (classes, API references, linked libraries, strings).
 
 use std::collections::HashSet;
+use std::fmt::Write;
 
-use crate::evidence::{CodeUnit, UnitKind};
+use crate::evidence::{CodeUnit, Names, UnitKind};
 use crate::formats::{dex, elf};
 use crate::report::{Diagnostic, NativeSummary};
 use crate::scan::Context;
@@ -35,23 +36,28 @@ pub fn add_dex(ctx: &mut Context, entry: &str, data: &[u8], primary: bool) {
         if let Some(p) = package_of(&name) {
             packages.insert(p);
         }
-        unit.classes.push(name.into_owned());
+        unit.classes.push(&name);
     }
-    let defined: HashSet<&str> = unit.classes.iter().map(String::as_str).collect();
-    let mut apis = Vec::new();
+    let defined: HashSet<&str> = unit.classes.iter().collect();
+    let mut apis = Names::new();
+    // One reused buffer per reference instead of one string each.
+    let mut text = String::new();
     for m in file.method_refs() {
         if !defined.contains(m.class.as_ref()) {
-            apis.push(m.to_string());
+            text.clear();
+            let _ = write!(text, "{m}");
+            apis.push(&text);
         }
     }
     for f in file.field_refs() {
         if !defined.contains(f.class.as_ref()) {
-            apis.push(f.to_string());
+            text.clear();
+            let _ = write!(text, "{f}");
+            apis.push(&text);
         }
     }
     drop(defined);
-    apis.sort_unstable();
-    apis.dedup();
+    apis.sort_unstable_dedup();
     unit.apis = apis;
 
     let mut packages: Vec<String> = packages.into_iter().collect();
@@ -77,9 +83,9 @@ pub fn add_native(ctx: &mut Context, entry: &str, data: &[u8], abi: Option<&str>
                 ctx.hosts.scan(entry, "native-string", s);
             }
             let mut unit = CodeUnit::new(entry, UnitKind::Native);
-            unit.libraries = info.needed;
-            unit.apis = info.imported_symbols;
-            unit.exports = info.exported_symbols;
+            unit.libraries = info.needed.iter().collect();
+            unit.apis = info.imported_symbols.iter().collect();
+            unit.exports = info.exported_symbols.iter().collect();
             ctx.evidence.units.push(unit);
         }
         Err(e) => {

@@ -125,7 +125,7 @@ pub fn analyze_apk(
         read_network_security(ctx, zip, prefix, signing.digests_mut());
     }
     for e in &zip.entries {
-        ctx.evidence.entry_names.push(format!("{prefix}{}", e.name));
+        ctx.evidence.entry_names.push(&format!("{prefix}{}", e.name));
     }
     read_code_and_assets(ctx, zip, prefix, is_aab, signing.digests_mut());
 

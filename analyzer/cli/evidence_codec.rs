@@ -1,25 +1,83 @@
 //! A compact, lossless encoding of [`AppEvidence`] for the results database,
 //! so `appvet rescore` can re-run attribution without the APK.
 //!
-//! Layout (then deflated): magic `AVE1`, a list of code units, config keys,
-//! entry names. Strings are length-prefixed (LEB128); lists of names are
-//! front-coded against the previous name in their original order (class
-//! descriptors and API references share long package prefixes), which
-//! together with deflate brings 150,000 class names to a few bytes each.
+//! The body: a list of code units, config keys, entry names. Strings are
+//! length-prefixed (LEB128); lists of names are front-coded against the
+//! previous name in their original order (each name is the number of bytes
+//! it shares with the previous one, then the length and bytes of the rest:
+//! class descriptors and API references share long package prefixes).
 //! Order is preserved so attribution sees exactly what a scan saw.
+//!
+//! Two framings of the body, told apart by the first bytes of the blob:
+//! - format 2 (written now): magic `7f 41 56 32` (`\x7fAV2`), the body's
+//!   length (LEB128), then one zstd frame of the body (level 9). In its
+//!   body each list of names records, after its count, the total length of
+//!   its names, so that the decoder sizes the list's buffer once. Zstd
+//!   decodes about four times faster than inflate, which `rescore` spends
+//!   much of its time on, at a slightly smaller size (corpus: 13.1 KiB per
+//!   app against 13.5).
+//! - format 1 (databases written before): a raw deflate stream of magic
+//!   `AVE1` followed by the body (lists without their total length). Still
+//!   decoded.
+//!
+//! No raw deflate stream starts like format 2: the low bits of `7f` give
+//! block type 3, which deflate reserves as invalid.
 
+use std::cell::RefCell;
 use std::io::{Read, Write};
 
-use appvet::evidence::{AppEvidence, CodeUnit, ConfigKey, UnitKind};
+use appvet::evidence::{AppEvidence, CodeUnit, ConfigKey, Names, NamesBuilder, UnitKind};
 
-const MAGIC: &[u8; 4] = b"AVE1";
-/// Refuses to inflate a stored blob beyond this (a damaged or hostile
+/// Format 1: inside the deflate stream.
+const MAGIC_V1: &[u8; 4] = b"AVE1";
+/// Format 2: at the start of the blob.
+const MAGIC_V2: &[u8; 4] = b"\x7fAV2";
+/// Level 9 is where zstd stops getting smaller on this data for its time;
+/// it still compresses faster than deflate level 6 did.
+const ZSTD_LEVEL: i32 = 9;
+/// Refuses to decompress a stored blob beyond this (a damaged or hostile
 /// database must not exhaust memory).
 const MAX_DECODED: u64 = 1 << 30;
+/// Reserves for the decoded body at most this many times the stored size
+/// up front (the length a blob claims is not trusted for allocating);
+/// evidence compresses about 2.6:1, so the usual blob needs no regrowth.
+const RESERVE_RATIO: usize = 8;
+/// Reserves at most this much for one list's names before seeing them.
+const MAX_NAMES_RESERVE: u64 = 16 << 20;
+
+/// Which framing (and body variant) a blob has.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Format {
+    V1,
+    V2,
+}
 
 pub fn encode(ev: &AppEvidence) -> Vec<u8> {
+    let body = encode_body(ev, Format::V2);
+    match zstd::bulk::compress(&body, ZSTD_LEVEL) {
+        Ok(frame) => {
+            let mut out = Vec::with_capacity(frame.len() + 14);
+            out.extend_from_slice(MAGIC_V2);
+            put_len(&mut out, body.len());
+            out.extend_from_slice(&frame);
+            out
+        }
+        // Not expected (compressing into memory); format 1 still stores the evidence.
+        Err(_) => encode_v1(&encode_body(ev, Format::V1)),
+    }
+}
+
+/// Format 1 framing of a body (a raw deflate stream of `AVE1` + body).
+fn encode_v1(body: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
+    // Writing into a Vec cannot fail.
+    let _ = enc.write_all(MAGIC_V1);
+    let _ = enc.write_all(body);
+    enc.finish().unwrap_or_default()
+}
+
+fn encode_body(ev: &AppEvidence, format: Format) -> Vec<u8> {
     let mut raw = Vec::with_capacity(4096);
-    raw.extend_from_slice(MAGIC);
     put_len(&mut raw, ev.units.len());
     for u in &ev.units {
         put_str(&mut raw, &u.source);
@@ -28,10 +86,10 @@ pub fn encode(ev: &AppEvidence) -> Vec<u8> {
             UnitKind::Native => 1,
             UnitKind::Macho => 2,
         });
-        put_names(&mut raw, &u.classes);
-        put_names(&mut raw, &u.apis);
-        put_names(&mut raw, &u.libraries);
-        put_names(&mut raw, &u.exports);
+        put_names(&mut raw, format, &u.classes);
+        put_names(&mut raw, format, &u.apis);
+        put_names(&mut raw, format, &u.libraries);
+        put_names(&mut raw, format, &u.exports);
     }
     put_len(&mut raw, ev.config_keys.len());
     for k in &ev.config_keys {
@@ -45,11 +103,8 @@ pub fn encode(ev: &AppEvidence) -> Vec<u8> {
             None => raw.push(0),
         }
     }
-    put_names(&mut raw, &ev.entry_names);
-    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
-    // Writing into a Vec cannot fail.
-    let _ = enc.write_all(&raw);
-    enc.finish().unwrap_or_default()
+    put_names(&mut raw, format, &ev.entry_names);
+    raw
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -57,15 +112,69 @@ pub fn encode(ev: &AppEvidence) -> Vec<u8> {
 pub struct DecodeError(&'static str);
 
 pub fn decode(blob: &[u8]) -> Result<AppEvidence, DecodeError> {
-    let mut raw = Vec::new();
+    match blob.strip_prefix(MAGIC_V2) {
+        Some(rest) => decode_body(&unzstd(rest)?, Format::V2),
+        None => {
+            let raw = inflate_v1(blob)?;
+            decode_body(raw.strip_prefix(MAGIC_V1).ok_or(DecodeError("bad magic"))?, Format::V1)
+        }
+    }
+}
+
+thread_local! {
+    /// One zstd decoding context per thread, reused from blob to blob.
+    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
+}
+
+/// Format 2 after its magic: body length, zstd frame -> body.
+fn unzstd(rest: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    let mut r = Cursor { data: rest, pos: 0, format: Format::V2 };
+    let claimed = r.varint()?;
+    if claimed > MAX_DECODED {
+        return Err(DecodeError("body too large"));
+    }
+    let frame = rest.get(r.pos..).ok_or(DecodeError("truncated"))?;
+    let claimed_len = usize::try_from(claimed).map_err(|_| DecodeError("body too large"))?;
+    let mut body;
+    if claimed_len <= frame.len().saturating_mul(RESERVE_RATIO) {
+        // The usual blob: one call into a buffer of the recorded size, which
+        // fails if the frame holds more.
+        body = Vec::with_capacity(claimed_len);
+        DECOMPRESSOR.with(|cell| {
+            let mut slot = cell.borrow_mut();
+            if slot.is_none() {
+                *slot = zstd::bulk::Decompressor::new().ok();
+            }
+            let d = slot.as_mut().ok_or(DecodeError("no zstd decoder"))?;
+            d.decompress_to_buffer(frame, &mut body).map_err(|_| DecodeError("not zstd data"))
+        })?;
+    } else {
+        // Compresses unusually well (or claims to): grow as the data comes.
+        body = Vec::with_capacity(frame.len().saturating_mul(RESERVE_RATIO));
+        zstd::stream::read::Decoder::with_buffer(frame)
+            .map_err(|_| DecodeError("not zstd data"))?
+            .take(MAX_DECODED)
+            .read_to_end(&mut body)
+            .map_err(|_| DecodeError("not zstd data"))?;
+    }
+    if body.len() as u64 != claimed {
+        return Err(DecodeError("body length differs from the recorded one"));
+    }
+    Ok(body)
+}
+
+/// Format 1 -> magic and body.
+fn inflate_v1(blob: &[u8]) -> Result<Vec<u8>, DecodeError> {
+    let mut raw = Vec::with_capacity(blob.len().saturating_mul(RESERVE_RATIO / 2));
     flate2::read::DeflateDecoder::new(blob)
         .take(MAX_DECODED)
         .read_to_end(&mut raw)
         .map_err(|_| DecodeError("not deflate data"))?;
-    let mut r = Cursor { data: &raw, pos: 0 };
-    if r.bytes(4)? != MAGIC {
-        return Err(DecodeError("bad magic"));
-    }
+    Ok(raw)
+}
+
+fn decode_body(body: &[u8], format: Format) -> Result<AppEvidence, DecodeError> {
+    let mut r = Cursor { data: body, pos: 0, format };
     let mut ev = AppEvidence::default();
     let units = r.len()?;
     for _ in 0..units {
@@ -114,8 +223,11 @@ fn put_str(out: &mut Vec<u8>, s: &str) {
     out.extend_from_slice(s.as_bytes());
 }
 
-fn put_names(out: &mut Vec<u8>, names: &[String]) {
+fn put_names(out: &mut Vec<u8>, format: Format, names: &Names) {
     put_len(out, names.len());
+    if format == Format::V2 {
+        put_len(out, names.text_len());
+    }
     let mut prev: &[u8] = &[];
     for n in names {
         let b = n.as_bytes();
@@ -134,6 +246,7 @@ fn put_names(out: &mut Vec<u8>, names: &[String]) {
 struct Cursor<'a> {
     data: &'a [u8],
     pos: usize,
+    format: Format,
 }
 
 impl<'a> Cursor<'a> {
@@ -150,22 +263,27 @@ impl<'a> Cursor<'a> {
         Ok(s)
     }
 
-    fn len(&mut self) -> Result<usize, DecodeError> {
+    fn varint(&mut self) -> Result<u64, DecodeError> {
         let mut n: u64 = 0;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;
             n |= u64::from(b & 0x7f) << shift;
             if b & 0x80 == 0 {
-                // Every counted item takes at least one byte: cap before allocating.
-                let remaining = (self.data.len() - self.pos) as u64;
-                return if n > remaining.saturating_add(64 * 1024 * 1024) {
-                    Err(DecodeError("count beyond data"))
-                } else {
-                    usize::try_from(n).map_err(|_| DecodeError("count overflow"))
-                };
+                return Ok(n);
             }
         }
         Err(DecodeError("overlong length"))
+    }
+
+    fn len(&mut self) -> Result<usize, DecodeError> {
+        let n = self.varint()?;
+        // Every counted item takes at least one byte: cap before allocating.
+        let remaining = (self.data.len() - self.pos) as u64;
+        if n > remaining.saturating_add(64 * 1024 * 1024) {
+            Err(DecodeError("count beyond data"))
+        } else {
+            usize::try_from(n).map_err(|_| DecodeError("count overflow"))
+        }
     }
 
     fn string(&mut self) -> Result<String, DecodeError> {
@@ -174,24 +292,34 @@ impl<'a> Cursor<'a> {
         String::from_utf8(b.to_vec()).map_err(|_| DecodeError("bad UTF-8"))
     }
 
-    fn names(&mut self) -> Result<Vec<String>, DecodeError> {
+    /// A front-coded list, decoded straight into one buffer (the shared
+    /// prefix is copied within it from the previous name) and checked as
+    /// text once at the end.
+    fn names(&mut self) -> Result<Names, DecodeError> {
         let count = self.len()?;
-        let mut out: Vec<String> = Vec::with_capacity(count.min(self.data.len() - self.pos));
+        // Each name takes at least two bytes (its shared and tail lengths).
+        if count > (self.data.len() - self.pos) / 2 {
+            return Err(DecodeError("count beyond data"));
+        }
+        let text_len = match self.format {
+            Format::V1 => None,
+            Format::V2 => Some(self.varint()?),
+        };
+        // The recorded length is checked below, not trusted: reserve at most a bounded amount.
+        let reserve = text_len.map_or(0, |n| usize::try_from(n.min(MAX_NAMES_RESERVE)).unwrap_or(0));
+        let mut out = NamesBuilder::with_capacity(count, reserve);
         for _ in 0..count {
             let shared = self.len()?;
             let tail_len = self.len()?;
-            let tail = self.bytes(tail_len)?;
-            let prefix = match out.last() {
-                Some(p) => p.as_bytes().get(..shared).ok_or(DecodeError("bad shared prefix"))?,
-                None if shared == 0 => &[][..],
-                None => return Err(DecodeError("bad shared prefix")),
-            };
-            let mut s = Vec::with_capacity(shared + tail_len);
-            s.extend_from_slice(prefix);
-            s.extend_from_slice(tail);
-            out.push(String::from_utf8(s).map_err(|_| DecodeError("bad UTF-8"))?);
+            out.push_front_coded(shared, self.bytes(tail_len)?).ok_or(DecodeError("bad shared prefix"))?;
         }
-        Ok(out)
+        let names = out.finish().ok_or(DecodeError("bad UTF-8"))?;
+        match text_len {
+            Some(n) if n != names.text_len() as u64 => {
+                Err(DecodeError("names length differs from the recorded one"))
+            }
+            _ => Ok(names),
+        }
     }
 }
 
@@ -201,12 +329,11 @@ mod tests {
 
     fn sample() -> AppEvidence {
         let mut u = CodeUnit::new("classes.dex", UnitKind::Dex);
-        u.classes =
-            vec!["Lcom/umeng/a;".into(), "Lcom/umeng/analytics/B;".into(), "Lé/ü;".into(), "Lé/ü;".into()];
-        u.apis = vec!["Landroid/location/LocationManager;->getLastKnownLocation".into()];
+        u.classes = ["Lcom/umeng/a;", "Lcom/umeng/analytics/B;", "Lé/ü;", "Lé/ü;"].into();
+        u.apis = ["Landroid/location/LocationManager;->getLastKnownLocation"].into();
         let mut n = CodeUnit::new("lib/arm64-v8a/libx.so", UnitKind::Native);
-        n.libraries = vec!["libc.so".into()];
-        n.exports = vec!["JNI_OnLoad".into()];
+        n.libraries = ["libc.so"].into();
+        n.exports = ["JNI_OnLoad"].into();
         AppEvidence {
             units: vec![u, n],
             config_keys: vec![
@@ -217,7 +344,7 @@ mod tests {
                 },
                 ConfigKey { source: "m".into(), key: "k".into(), value: None },
             ],
-            entry_names: vec!["a/b".into(), "a/c".into(), String::new()],
+            entry_names: ["a/b", "a/c", ""].into(),
         }
     }
 
@@ -225,31 +352,122 @@ mod tests {
         format!("{a:?}") == format!("{b:?}")
     }
 
+    /// Format 2 framing of any body, with the length it claims.
+    fn v2(body: &[u8], claimed: usize) -> Vec<u8> {
+        let mut out = MAGIC_V2.to_vec();
+        put_len(&mut out, claimed);
+        out.extend_from_slice(&zstd::bulk::compress(body, 1).unwrap());
+        out
+    }
+
     #[test]
     fn round_trips() {
         let ev = sample();
-        let back = decode(&encode(&ev)).unwrap();
-        assert!(same(&ev, &back));
+        let blob = encode(&ev);
+        assert!(blob.starts_with(MAGIC_V2));
+        assert!(same(&ev, &decode(&blob).unwrap()));
         assert!(same(&decode(&encode(&AppEvidence::default())).unwrap(), &AppEvidence::default()));
     }
 
     #[test]
-    fn damaged_blobs_are_errors_not_panics() {
+    fn format_1_blobs_still_decode() {
+        let ev = sample();
+        let old = encode_v1(&encode_body(&ev, Format::V1));
+        assert!(same(&ev, &decode(&old).unwrap()));
+        let empty = encode_v1(&encode_body(&AppEvidence::default(), Format::V1));
+        assert!(same(&decode(&empty).unwrap(), &AppEvidence::default()));
+    }
+
+    #[test]
+    fn format_2_is_never_a_deflate_stream() {
         let blob = encode(&sample());
-        let mut raw = Vec::new();
-        flate2::read::DeflateDecoder::new(&blob[..]).read_to_end(&mut raw).unwrap();
-        for cut in 0..raw.len() {
-            let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-            enc.write_all(&raw[..cut]).unwrap();
-            assert!(decode(&enc.finish().unwrap()).is_err(), "cut at {cut}");
+        let mut out = Vec::new();
+        assert!(flate2::read::DeflateDecoder::new(&blob[..]).read_to_end(&mut out).is_err());
+    }
+
+    #[test]
+    fn names_decode_in_order_with_shared_prefixes() {
+        let mut u = CodeUnit::new("classes.dex", UnitKind::Dex);
+        u.classes = ["Lb/ü;", "La;", "Lb/üx;", "Lb/üx;", "", "L"].into();
+        let ev = AppEvidence { units: vec![u], ..Default::default() };
+        assert_eq!(decode(&encode(&ev)).unwrap().units[0].classes, ev.units[0].classes);
+    }
+
+    #[test]
+    fn a_prefix_inside_a_character_is_refused() {
+        // One unit whose classes (2 names, 8 bytes) are `Lü;` then a name
+        // sharing 2 bytes (`L` and half of `ü`) + `x`; then empty lists.
+        let mut body = vec![1, 0, 0, 2, 8, 0, 4];
+        body.extend_from_slice("Lü;".as_bytes());
+        body.extend_from_slice(&[2, 1, b'x', 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+        assert!(decode(&v2(&body, body.len())).is_err());
+        body[11] = 3; // a whole `Lü`: fine
+        let ev = decode(&v2(&body, body.len())).unwrap();
+        assert_eq!(ev.units[0].classes.iter().collect::<Vec<_>>(), ["Lü;", "Lüx"]);
+        body[4] = 9; // a recorded names length that differs
+        assert!(decode(&v2(&body, body.len())).is_err());
+    }
+
+    #[test]
+    fn damaged_blobs_are_errors_not_panics() {
+        let body = encode_body(&sample(), Format::V2);
+        for cut in 0..body.len() {
+            assert!(decode(&v2(&body[..cut], cut)).is_err(), "cut at {cut}");
         }
-        for i in 4..raw.len() {
-            let mut bad = raw.clone();
-            bad[i] = 0xff;
-            let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
-            enc.write_all(&bad).unwrap();
-            let _ = decode(&enc.finish().unwrap());
+        let old_body = encode_body(&sample(), Format::V1);
+        for cut in 0..old_body.len() {
+            let mut old = MAGIC_V1.to_vec();
+            old.extend_from_slice(&old_body[..cut]);
+            assert!(decode(&encode_v1_raw(&old)).is_err(), "format 1 cut at {cut}");
+        }
+        for i in 0..old_body.len() {
+            let mut old = MAGIC_V1.to_vec();
+            old.extend_from_slice(&old_body);
+            old[4 + i] = 0xff;
+            let _ = decode(&encode_v1_raw(&old));
+        }
+        for i in 0..body.len() {
+            for byte in [0x00, 0x7f, 0x80, 0xff] {
+                let mut bad = body.clone();
+                bad[i] = byte;
+                let _ = decode(&v2(&bad, bad.len()));
+            }
+        }
+        let blob = encode(&sample());
+        for cut in 0..blob.len() {
+            assert!(decode(&blob[..cut]).is_err(), "blob cut at {cut}");
+        }
+        for i in 0..blob.len() {
+            let mut bad = blob.clone();
+            bad[i] ^= 0x55;
+            let _ = decode(&bad);
         }
         assert!(decode(b"garbage").is_err());
+        assert!(decode(&encode_v1_raw(b"AVE0")).is_err());
+    }
+
+    #[test]
+    fn a_recorded_length_is_checked_not_trusted() {
+        let body = encode_body(&sample(), Format::V2);
+        assert!(decode(&v2(&body, body.len() + 1)).is_err());
+        assert!(decode(&v2(&body, body.len() - 1)).is_err());
+        // Claims 2^40 bytes: refused before anything is reserved.
+        assert!(decode(&v2(&body, 1 << 40)).is_err());
+        // Claims just under the cap: reserves only a multiple of the frame.
+        assert!(decode(&v2(&body, (MAX_DECODED - 1) as usize)).is_err());
+        // Compresses far better than the reserve ratio: decoded all the same.
+        let mut u = CodeUnit::new("classes.dex", UnitKind::Dex);
+        u.classes = (0..20_000).map(|_| "Lcom/a/B;").collect();
+        let ev = AppEvidence { units: vec![u], ..Default::default() };
+        let blob = encode(&ev);
+        assert!(blob.len() * RESERVE_RATIO < 40_000, "{}", blob.len());
+        assert_eq!(decode(&blob).unwrap().units[0].classes, ev.units[0].classes);
+    }
+
+    /// Raw deflate of exactly these bytes (format 1 with a chosen magic).
+    fn encode_v1_raw(raw: &[u8]) -> Vec<u8> {
+        let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(raw).unwrap();
+        enc.finish().unwrap()
     }
 }

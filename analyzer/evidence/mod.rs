@@ -3,6 +3,9 @@
 //! report carries only what matched, each item with its location.
 
 pub mod hosts;
+mod names;
+
+pub use names::{Names, NamesBuilder};
 
 /// What kind of code unit a set of evidence came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,15 +23,15 @@ pub struct CodeUnit {
     pub kind: UnitKind,
     /// Classes defined here, as descriptors (`Lcom/umeng/analytics/MobclickAgent;`)
     /// or Objective-C / Swift class names.
-    pub classes: Vec<String>,
+    pub classes: Names,
     /// References to code defined elsewhere: framework and library APIs
     /// (`Landroid/location/LocationManager;->getLastKnownLocation`) or
     /// imported symbols.
-    pub apis: Vec<String>,
+    pub apis: Names,
     /// Linked libraries (DT_NEEDED, LC_LOAD_DYLIB).
-    pub libraries: Vec<String>,
+    pub libraries: Names,
     /// Exported symbols (native only).
-    pub exports: Vec<String>,
+    pub exports: Names,
 }
 
 impl CodeUnit {
@@ -36,10 +39,10 @@ impl CodeUnit {
         CodeUnit {
             source: source.into(),
             kind,
-            classes: Vec::new(),
-            apis: Vec::new(),
-            libraries: Vec::new(),
-            exports: Vec::new(),
+            classes: Names::new(),
+            apis: Names::new(),
+            libraries: Names::new(),
+            exports: Names::new(),
         }
     }
 }
@@ -59,7 +62,7 @@ pub struct AppEvidence {
     pub units: Vec<CodeUnit>,
     pub config_keys: Vec<ConfigKey>,
     /// Every archive entry name (files such as `assets/libjiagu.so` identify packers).
-    pub entry_names: Vec<String>,
+    pub entry_names: Names,
 }
 
 impl AppEvidence {

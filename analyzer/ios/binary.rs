@@ -27,16 +27,14 @@ pub fn add_macho(ctx: &mut Context, entry: &str, data: &[u8]) -> Option<MachoFil
         ctx.diags_at("", entry, slice.diagnostics.clone());
         for d in &slice.dylibs {
             if !unit.libraries.contains(&d.path) {
-                unit.libraries.push(d.path.clone());
+                unit.libraries.push(&d.path);
             }
         }
-        unit.apis.extend(slice.imported_symbols.iter().cloned());
-        unit.classes.extend(slice.objc_classes.iter().cloned());
+        unit.apis.extend(&slice.imported_symbols);
+        unit.classes.extend(&slice.objc_classes);
     }
-    unit.apis.sort_unstable();
-    unit.apis.dedup();
-    unit.classes.sort_unstable();
-    unit.classes.dedup();
+    unit.apis.sort_unstable_dedup();
+    unit.classes.sort_unstable_dedup();
     // Slices of one binary usually carry the same strings: scan each text once.
     let mut seen = std::collections::HashSet::new();
     for slice in &file.slices {

@@ -53,7 +53,7 @@ pub fn analyze_zip(ctx: &mut Context, zip: &ZipArchive) {
     ctx.report.app.platform = Some("ios".into());
     ctx.diags_at("", "", zip.diagnostics.clone());
     for e in &zip.entries {
-        ctx.evidence.entry_names.push(e.name.clone());
+        ctx.evidence.entry_names.push(&e.name);
     }
     let roots = layout::app_roots(zip.entries.iter().map(|e| e.name.as_str()));
     let Some(root) = roots.first().cloned() else {

@@ -10,7 +10,7 @@ fn location_app() -> (Report, AppEvidence) {
     r.permissions
         .push(Permission { name: "android.permission.ACCESS_FINE_LOCATION".into(), ..Default::default() });
     let mut u = CodeUnit::new("classes.dex", UnitKind::Dex);
-    u.apis = vec!["Landroid/location/LocationManager;->getLastKnownLocation".into()];
+    u.apis = ["Landroid/location/LocationManager;->getLastKnownLocation"].into();
     (r, AppEvidence { units: vec![u], ..Default::default() })
 }
 

@@ -81,7 +81,7 @@ pub fn assess(report: &Report, evidence: &AppEvidence, tables: &RiskTables) -> V
             };
             for cap in refs {
                 let kind = if unit.kind == UnitKind::Macho { "symbol" } else { "api" };
-                let e = Evidence { source: unit.source.clone(), kind: kind.into(), value: api.clone() };
+                let e = Evidence { source: unit.source.clone(), kind: kind.into(), value: api.to_string() };
                 push_capped(&mut found.entry(cap).or_default().observed, e);
             }
         }
@@ -145,7 +145,7 @@ mod tests {
 
     fn dex(apis: &[&str]) -> AppEvidence {
         let mut u = CodeUnit::new("classes.dex", UnitKind::Dex);
-        u.apis = apis.iter().map(|s| s.to_string()).collect();
+        u.apis = apis.iter().collect();
         AppEvidence { units: vec![u], ..Default::default() }
     }
 
@@ -209,7 +209,7 @@ mod tests {
         let mut r = report_with(&["NSCameraUsageDescription"]);
         r.app.platform = Some("ios".into());
         let mut u = CodeUnit::new("Payload/A.app/A", UnitKind::Macho);
-        u.apis = vec!["_OBJC_CLASS_$_AVCaptureDevice".into()];
+        u.apis = ["_OBJC_CLASS_$_AVCaptureDevice"].into();
         let ev = AppEvidence { units: vec![u], ..Default::default() };
         let caps = assess(&r, &ev, RiskTables::embedded());
         let cam = caps.iter().find(|c| c.id == "camera").unwrap();

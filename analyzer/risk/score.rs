@@ -82,8 +82,8 @@ pub fn data_collection(report: &Report, evidence: &AppEvidence, tables: &RiskTab
         })
         .collect();
     for unit in &evidence.units {
-        for api in unit.apis.iter().filter(|a| CODE_LOADERS.contains(&a.as_str())) {
-            hidden.push(Evidence { source: unit.source.clone(), kind: "api".into(), value: api.clone() });
+        for api in unit.apis.iter().filter(|a| CODE_LOADERS.contains(a)) {
+            hidden.push(Evidence { source: unit.source.clone(), kind: "api".into(), value: api.to_string() });
         }
     }
     hidden.extend(report.embedded.iter().map(|e| Evidence {
@@ -185,14 +185,15 @@ mod tests {
             ..Default::default()
         });
         let mut u = CodeUnit::new("classes.dex", UnitKind::Dex);
-        u.apis = vec![
-            "Landroid/location/LocationManager;->getLastKnownLocation".into(),
-            "Landroid/media/AudioRecord;->startRecording".into(),
-            "Landroid/provider/CallLog$Calls;->CONTENT_URI".into(),
-            "Landroid/provider/Telephony$Sms;->CONTENT_URI".into(),
-            "Landroid/provider/ContactsContract$Contacts;->CONTENT_URI".into(),
-            "Landroid/hardware/camera2/CameraManager;->openCamera".into(),
-        ];
+        u.apis = [
+            "Landroid/location/LocationManager;->getLastKnownLocation",
+            "Landroid/media/AudioRecord;->startRecording",
+            "Landroid/provider/CallLog$Calls;->CONTENT_URI",
+            "Landroid/provider/Telephony$Sms;->CONTENT_URI",
+            "Landroid/provider/ContactsContract$Contacts;->CONTENT_URI",
+            "Landroid/hardware/camera2/CameraManager;->openCamera",
+        ]
+        .into();
         (r, AppEvidence { units: vec![u], ..Default::default() })
     }
 

@@ -39,10 +39,16 @@ impl Collector {
 /// `[[Lcom/foo/Bar;` or `Lcom/foo/Bar;->m` -> `com/foo/Bar`; primitives and
 /// malformed descriptors yield nothing.
 pub fn slashed_class_name(descriptor: &str) -> Option<&str> {
-    let d = descriptor.trim_start_matches('[');
-    let inner = d.strip_prefix('L')?;
-    let end = inner.find(';')?;
-    inner.get(..end).filter(|s| !s.is_empty())
+    class_part(descriptor).map(|(_, name)| name)
+}
+
+/// `[[Lcom/foo/Bar;->m` -> (`[[Lcom/foo/Bar;`, `com/foo/Bar`): the text
+/// through the first `;` and the class name in it.
+fn class_part(descriptor: &str) -> Option<(&str, &str)> {
+    let end = descriptor.find(';')?;
+    let head = descriptor.get(..=end)?;
+    let name = head.get(..end)?.trim_start_matches('[').strip_prefix('L')?;
+    (!name.is_empty()).then_some((head, name))
 }
 
 /// `@rpath/FBSDKCoreKit.framework/FBSDKCoreKit` -> `FBSDKCoreKit`.
@@ -66,21 +72,30 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
     for unit in &evidence.units {
         match unit.kind {
             UnitKind::Dex => {
+                // API references are mostly to classes seen before; the set grows by the classes.
+                seen.reserve(unit.classes.len() + unit.apis.len() / 4);
                 let defined = unit.classes.iter().map(|c| ("class", c));
                 let referenced = unit.apis.iter().map(|a| ("api", a));
+                // The previous API reference's class part (`Lcom/foo/Bar;`), through its first `;`.
+                let mut last_api_class = "";
                 for (kind, text) in defined.chain(referenced) {
-                    let Some(name) = slashed_class_name(text) else { continue };
+                    // API references are sorted: a run of them names one class, which the
+                    // first of the run has already looked up (same text through the first
+                    // `;` gives the same class name, so skipping changes nothing).
+                    if kind == "api" && !last_api_class.is_empty() && text.starts_with(last_api_class) {
+                        continue;
+                    }
+                    let Some((head, name)) = class_part(text) else { continue };
+                    if kind == "api" {
+                        last_api_class = head;
+                    }
                     if !seen.insert(name) {
                         continue;
                     }
                     hits.clear();
                     classes.match_class(name, &mut hits);
                     for h in &hits {
-                        let value = match text.find(';') {
-                            Some(end) => text.get(..=end).unwrap_or(text).to_string(),
-                            None => text.clone(),
-                        };
-                        found.add(h.sdk, &unit.source, kind, format!("{value} ({})", h.rule));
+                        found.add(h.sdk, &unit.source, kind, format!("{head} ({})", h.rule));
                     }
                 }
             }
@@ -90,19 +105,19 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
                 }
                 for lib in &unit.libraries {
                     if let Some(i) = m.match_native_lib(file_name(lib)) {
-                        found.add(i, &unit.source, "library", lib.clone());
+                        found.add(i, &unit.source, "library", lib.to_string());
                     }
                 }
             }
             UnitKind::Macho => {
                 for lib in &unit.libraries {
                     if let Some(i) = framework_name(lib).and_then(|f| m.match_framework(f)) {
-                        found.add(i, &unit.source, "framework", lib.clone());
+                        found.add(i, &unit.source, "framework", lib.to_string());
                     }
                 }
                 for class in &unit.classes {
                     if let Some(i) = m.match_objc_class(class) {
-                        found.add(i, &unit.source, "class", class.clone());
+                        found.add(i, &unit.source, "class", class.to_string());
                     }
                 }
             }
@@ -115,11 +130,11 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
     }
     for entry in &evidence.entry_names {
         if let Some(i) = m.match_entry(entry) {
-            found.add(i, entry, "entry", entry.clone());
+            found.add(i, entry, "entry", entry.to_string());
         } else if entry.ends_with(".so") && !entry.starts_with("lib/") {
             // Packers hide their loaders under assets/; lib/ entries are already code units.
             if let Some(i) = m.match_native_lib(file_name(entry)) {
-                found.add(i, entry, "entry", entry.clone());
+                found.add(i, entry, "entry", entry.to_string());
             }
         }
     }
@@ -365,6 +380,10 @@ mod tests {
         assert_eq!(slashed_class_name("I"), None);
         assert_eq!(slashed_class_name("L;"), None);
         assert_eq!(slashed_class_name("Lunterminated"), None);
+        assert_eq!(slashed_class_name("[;"), None);
+        assert_eq!(slashed_class_name(";L"), None);
+        assert_eq!(class_part("[[Lcom/a/B;->x;"), Some(("[[Lcom/a/B;", "com/a/B")));
+        assert_eq!(class_part("Lé;->x"), Some(("Lé;", "é")));
         assert_eq!(framework_name("@rpath/FBSDKCoreKit.framework/FBSDKCoreKit"), Some("FBSDKCoreKit"));
     }
 
@@ -373,11 +392,12 @@ mod tests {
         let db = Database::embedded();
         let mut r = report();
         let mut unit = CodeUnit::new("classes.dex", UnitKind::Dex);
-        unit.classes = vec![
-            "Lcom/umeng/analytics/MobclickAgent;".into(),
-            "Lcom/tencent/bugly/crashreport/CrashReport;".into(),
-            "Lcom/facebook/appevents/AppEventsLogger;".into(),
-        ];
+        unit.classes = [
+            "Lcom/umeng/analytics/MobclickAgent;",
+            "Lcom/tencent/bugly/crashreport/CrashReport;",
+            "Lcom/facebook/appevents/AppEventsLogger;",
+        ]
+        .into();
         let ev = AppEvidence {
             units: vec![unit],
             config_keys: vec![ConfigKey {
@@ -385,7 +405,7 @@ mod tests {
                 key: "UMENG_APPKEY".into(),
                 value: None,
             }],
-            entry_names: vec!["assets/libjiagu.so".into()],
+            entry_names: ["assets/libjiagu.so"].into(),
         };
         r.hosts.push(Host { host: "alog.umeng.com".into(), ..Default::default() });
         attribute(&db, &mut r, &ev);
@@ -439,6 +459,26 @@ mod tests {
         attribute(&db, &mut r, &AppEvidence::default());
         let l = r.publisher.links.iter().find(|l| l.kind == "app_id_cctld").unwrap();
         assert_eq!((l.country.as_deref(), l.confidence.as_str()), (Some("CN"), "weak"));
+    }
+
+    #[test]
+    fn runs_of_api_references_to_one_class_count_it_once() {
+        let db = Database::embedded();
+        let mut r = report();
+        let mut unit = CodeUnit::new("classes.dex", UnitKind::Dex);
+        unit.apis = [
+            "Lcom/umeng/analytics/MobclickAgent;->a",
+            "Lcom/umeng/analytics/MobclickAgent;->b",
+            "Lcom/umeng/analytics/MobclickAgentX;->c",
+            "[Lcom/umeng/analytics/MobclickAgentX;->clone",
+            "[Lcom/umeng/analytics/MobclickAgentX;->d",
+        ]
+        .into();
+        attribute(&db, &mut r, &AppEvidence { units: vec![unit], ..Default::default() });
+        let s = r.sdks.iter().find(|s| s.id == "umeng").unwrap();
+        let values: Vec<&str> = s.evidence.iter().map(|e| e.value.split(" (").next().unwrap()).collect();
+        assert_eq!(values, ["Lcom/umeng/analytics/MobclickAgent;", "Lcom/umeng/analytics/MobclickAgentX;"]);
+        assert!(s.evidence.iter().all(|e| e.kind == "api"));
     }
 
     #[test]
