@@ -219,6 +219,31 @@ impl Automaton {
         state: usize,
         hay: &[u8],
         offset: usize,
+        f: impl FnMut(usize, usize, usize),
+    ) -> usize {
+        self.run(state, hay, offset, |_| {}, f)
+    }
+
+    /// [`Automaton::resume`], also handing `track` the state after each byte
+    /// (so a caller can later resume from any point of `hay`).
+    pub fn resume_tracking(
+        &self,
+        state: usize,
+        hay: &[u8],
+        offset: usize,
+        track: impl FnMut(usize),
+        f: impl FnMut(usize, usize, usize),
+    ) -> usize {
+        self.run(state, hay, offset, track, f)
+    }
+
+    #[inline(always)]
+    fn run(
+        &self,
+        state: usize,
+        hay: &[u8],
+        offset: usize,
+        mut track: impl FnMut(usize),
         mut f: impl FnMut(usize, usize, usize),
     ) -> usize {
         let narrow = narrow(self.states);
@@ -244,6 +269,7 @@ impl Automaton {
                 }
             };
             state = if next < self.states { next } else { 0 };
+            track(state);
             if !ends {
                 continue;
             }

@@ -300,36 +300,47 @@ pub fn build_automaton<N: AsRef<[u8]>>(needles: &[N]) -> Result<Automaton, Strin
 }
 
 /// Matches class names one after another, remembering the automaton's run
-/// over the last package (`com/umeng/analytics/`): names come sorted, so
-/// most share it with the one before, and only the simple name is run
-/// again. Hits inside the package are replayed, then verified against the
-/// whole name, so the result is exactly [`SdkMatcher::match_class`]'s.
+/// over the previous name: names come sorted, so each shares a long prefix
+/// with the one before (`com/umeng/analytics/A`, `com/umeng/analytics/A$1`),
+/// and only the rest is run again, from the state the shared prefix left.
+/// The automaton is deterministic, so the hits that end inside the prefix
+/// are the previous name's; they are replayed, and every hit is verified
+/// against the whole name, so the result is exactly
+/// [`SdkMatcher::match_class`]'s.
 pub struct ClassMatcher<'m> {
     m: &'m SdkMatcher,
-    package: Vec<u8>,
-    state: usize,
-    package_hits: Vec<(usize, usize, usize)>,
+    previous: Vec<u8>,
+    /// `states[i]`: the automaton's state after `i` bytes of `previous`
+    /// (`states[0]` is the start state), so `states.len() == previous.len() + 1`.
+    states: Vec<usize>,
+    /// The previous name's hits `(needle, start, end)`, in the order they
+    /// were found, which is by `end`.
+    hits: Vec<(usize, usize, usize)>,
 }
 
 impl ClassMatcher<'_> {
     pub fn match_class(&mut self, name: &str, out: &mut Vec<ClassHit>) {
         let m = self.m;
         if let Some(ac) = &m.automaton {
-            let split = name.rfind('/').map_or(0, |i| i + 1);
-            let (package, simple) = name.as_bytes().split_at(split);
-            if package != self.package.as_slice() {
-                self.package.clear();
-                self.package.extend_from_slice(package);
-                self.package_hits.clear();
-                let hits = &mut self.package_hits;
-                self.state = ac.resume(0, package, 0, |needle, start, end| hits.push((needle, start, end)));
+            let name_bytes = name.as_bytes();
+            let shared = self.previous.iter().zip(name_bytes).take_while(|(a, b)| a == b).count();
+            self.previous.truncate(shared);
+            self.previous.extend_from_slice(&name_bytes[shared..]);
+            self.states.truncate(shared + 1);
+            let kept = self.hits.partition_point(|&(_, _, end)| end <= shared);
+            self.hits.truncate(kept);
+            let start = self.states.last().copied().unwrap_or(0);
+            let (states, hits) = (&mut self.states, &mut self.hits);
+            ac.resume_tracking(
+                start,
+                &name_bytes[shared..],
+                shared,
+                |state| states.push(state),
+                |needle, from, to| hits.push((needle, from, to)),
+            );
+            for &(needle, from, to) in &self.hits {
+                m.class_hit(name, needle, from, to, out);
             }
-            for &(needle, start, end) in &self.package_hits {
-                m.class_hit(name, needle, start, end, out);
-            }
-            ac.resume(self.state, simple, split, |needle, start, end| {
-                m.class_hit(name, needle, start, end, out)
-            });
         }
         for (i, alt, re) in &m.class_regexes {
             if re.is_match(name) {
@@ -548,7 +559,7 @@ impl SdkMatcher {
 
     /// A matcher for many class names in a row (see [`ClassMatcher`]).
     pub fn class_matcher(&self) -> ClassMatcher<'_> {
-        ClassMatcher { m: self, package: Vec::new(), state: 0, package_hits: Vec::new() }
+        ClassMatcher { m: self, previous: Vec::new(), states: vec![0], hits: Vec::new() }
     }
 
     fn class_hit(&self, name: &str, needle: usize, start: usize, end: usize, out: &mut Vec<ClassHit>) {
@@ -695,9 +706,20 @@ mod tests {
             "abc",
             "xa/bc",
             "",
+            // Prefixes shared with the name before end inside a needle, or
+            // past a hit that the next, shorter name no longer has.
+            "com/umeng/analy",
+            "com/umeng/analytics",
+            "com/umeng/analytic",
+            "com/umeng/analytics$1",
+            "com/bytedanc",
+            "com/bytedance/Sdk",
+            "com/bytedance",
+            "com/bytedancer/Z",
         ];
         let mut reused = m.class_matcher();
-        for name in names {
+        // Forwards, then backwards: the memo must not depend on sorted input.
+        for name in names.iter().chain(names.iter().rev()) {
             let (mut fresh, mut again) = (Vec::new(), Vec::new());
             m.match_class(name, &mut fresh);
             reused.match_class(name, &mut again);
