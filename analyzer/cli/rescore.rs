@@ -3,19 +3,21 @@
 //! its stored report and evidence, under the current signature database,
 //! without reading any APK.
 //!
-//! Work goes in chunks through three overlapping stages: a reader thread
-//! reads the next chunk's rows (its own read-only connection; WAL lets it
-//! read while the writer writes), rayon workers decode, attribute and
-//! re-encode the current chunk, and a writer thread writes the previous
-//! chunk back in one transaction. Chunks are written in order, each whole or
-//! not at all: a kill loses only what was not committed yet (the chunk
-//! being written and the one being processed), which a new rescore redoes.
+//! Apps flow one by one through three overlapping stages: a reader thread
+//! reads rows (its own read-only connection; WAL lets it read while the
+//! writer writes), each worker takes the next row as soon as it is done with
+//! the last (apps differ in size a hundredfold, so fixed batches would leave
+//! workers waiting on the largest), and a writer thread writes results as
+//! they come, committing every [`COMMIT_EVERY`] apps and at the end. A kill
+//! loses only what was not committed yet, which a new rescore redoes; the
+//! database ends the same whatever order the results arrive in (every
+//! write is keyed by the app's SHA-256).
 
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Mutex;
 use std::time::Instant;
 
-use rayon::prelude::*;
 use rusqlite::{params, Connection};
 
 use appvet::report::{Capability, Host, Report, Risk, Sdk, Verdict};
@@ -36,8 +38,11 @@ fn attribution_of(r: &Report) -> Attribution {
     (r.sdks.clone(), r.hosts.clone(), r.capabilities.clone(), r.risk.clone(), r.verdict.clone())
 }
 
-/// Apps per read / process / write round.
-const CHUNK: usize = 256;
+/// Apps per write transaction.
+const COMMIT_EVERY: usize = 256;
+/// Rows read ahead of the workers, and results waiting for the writer:
+/// enough to keep every stage busy, few enough to bound memory.
+const IN_FLIGHT: usize = 16;
 
 /// One stored app as read: (sha256, report blob, evidence blob).
 type Row = (String, Vec<u8>, Vec<u8>);
@@ -67,19 +72,24 @@ pub fn run(path: &Path, signatures: Database, jobs: usize) -> i32 {
     let started = Instant::now();
     let version = &signatures.version;
     let (read, written) = std::thread::scope(|s| {
-        // One chunk read ahead; the writer takes a chunk only when done with the last.
-        let (rows_tx, rows_rx) = sync_channel::<Vec<Row>>(1);
-        let (results_tx, results_rx) = sync_channel::<Vec<Rescored>>(0);
-        let reading = s.spawn(move || read_chunks(&reader, rows_tx));
-        let writing = s.spawn(move || write_chunks(&conn, version, results_rx));
-        for rows in rows_rx {
-            let results: Vec<Rescored> =
-                pool.install(|| rows.par_iter().map(|row| rescore(&signatures, row)).collect());
-            if results_tx.send(results).is_err() {
-                // The writer stopped on an error; dropping `rows_rx` stops the reader.
+        let (rows_tx, rows_rx) = sync_channel::<Row>(IN_FLIGHT);
+        let (results_tx, results_rx) = sync_channel::<Rescored>(IN_FLIGHT);
+        let reading = s.spawn(move || read_rows(&reader, rows_tx));
+        let writing = s.spawn(move || write_results(&conn, version, results_rx));
+        let rows_rx = Mutex::new(rows_rx);
+        pool.broadcast(|_| loop {
+            let row = match rows_rx.lock() {
+                Ok(rx) => rx.recv(),
+                Err(_) => break,
+            };
+            // No more rows, or the writer stopped on an error.
+            let Ok(row) = row else { break };
+            if results_tx.send(rescore(&signatures, &row)).is_err() {
                 break;
             }
-        }
+        });
+        // Dropping the receiving ends stops a reader or writer still waiting on them.
+        drop(rows_rx);
         drop(results_tx);
         const STOPPED: &str = "a rescore thread stopped unexpectedly";
         (
@@ -108,9 +118,9 @@ pub fn run(path: &Path, signatures: Database, jobs: usize) -> i32 {
     }
 }
 
-/// Sends the stored apps chunk by chunk, in SHA-256 order, until done or
-/// until the receiver is gone.
-fn read_chunks(conn: &Connection, out: SyncSender<Vec<Row>>) -> Result<(), String> {
+/// Sends the stored apps one by one, in SHA-256 order, until done or until
+/// the receiver is gone.
+fn read_rows(conn: &Connection, out: SyncSender<Row>) -> Result<(), String> {
     let shas: Vec<String> = conn
         .prepare("SELECT sha256 FROM apps ORDER BY sha256")
         .and_then(|mut st| st.query_map([], |r| r.get(0))?.collect())
@@ -118,12 +128,11 @@ fn read_chunks(conn: &Connection, out: SyncSender<Vec<Row>>) -> Result<(), Strin
     let mut st = conn
         .prepare_cached("SELECT report, evidence FROM apps WHERE sha256 = ?1")
         .map_err(|e| e.to_string())?;
-    for chunk in shas.chunks(CHUNK) {
-        let rows: Vec<Row> = chunk
-            .iter()
-            .filter_map(|sha| st.query_row(params![sha], |r| Ok((sha.clone(), r.get(0)?, r.get(1)?))).ok())
-            .collect();
-        if out.send(rows).is_err() {
+    for sha in shas {
+        let Ok(row) = st.query_row(params![sha], |r| Ok((sha.clone(), r.get(0)?, r.get(1)?))) else {
+            continue;
+        };
+        if out.send(row).is_err() {
             break;
         }
     }
@@ -146,39 +155,48 @@ fn rescore(signatures: &Database, (sha, report_blob, evidence_blob): &Row) -> Re
     Ok((report, blob))
 }
 
-/// Writes each chunk in one transaction, in the order received; returns
-/// (apps rescored, apps failed).
-fn write_chunks(
+/// Writes results as they come, [`COMMIT_EVERY`] apps per transaction;
+/// returns (apps rescored, apps failed).
+fn write_results(
     conn: &Connection,
     version: &str,
-    chunks: Receiver<Vec<Rescored>>,
+    results: Receiver<Rescored>,
 ) -> Result<(u64, u64), String> {
     let (mut done, mut failed) = (0u64, 0u64);
-    for results in chunks {
-        let write = (|| -> rusqlite::Result<()> {
-            conn.execute_batch("BEGIN IMMEDIATE")?;
-            for r in &results {
-                match r {
-                    Ok((report, Some(blob))) => {
-                        db::update_attribution(conn, report, blob, version)?;
-                        done += 1;
-                    }
-                    Ok((report, None)) => {
-                        db::update_signatures_version(conn, &report.input.sha256, version)?;
-                        done += 1;
-                    }
-                    Err((sha, e)) => {
-                        eprintln!("appvet: app {sha}: {e}");
-                        failed += 1;
-                    }
+    let mut uncommitted = 0usize;
+    let write = (|| -> rusqlite::Result<()> {
+        for r in results {
+            if uncommitted == 0 {
+                conn.execute_batch("BEGIN IMMEDIATE")?;
+            }
+            uncommitted += 1;
+            match r {
+                Ok((report, Some(blob))) => {
+                    db::update_attribution(conn, &report, &blob, version)?;
+                    done += 1;
+                }
+                Ok((report, None)) => {
+                    db::update_signatures_version(conn, &report.input.sha256, version)?;
+                    done += 1;
+                }
+                Err((sha, e)) => {
+                    eprintln!("appvet: app {sha}: {e}");
+                    failed += 1;
                 }
             }
-            conn.execute_batch("COMMIT")
-        })();
-        if let Err(e) = write {
-            let _ = conn.execute_batch("ROLLBACK");
-            return Err(e.to_string());
+            if uncommitted == COMMIT_EVERY {
+                conn.execute_batch("COMMIT")?;
+                uncommitted = 0;
+            }
         }
+        if uncommitted > 0 {
+            conn.execute_batch("COMMIT")?;
+        }
+        Ok(())
+    })();
+    if let Err(e) = write {
+        let _ = conn.execute_batch("ROLLBACK");
+        return Err(e.to_string());
     }
     Ok((done, failed))
 }
