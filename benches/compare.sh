@@ -7,7 +7,7 @@
 # database size per app, and rescore vs rescan.
 #
 # usage: benches/compare.sh [CORPUS_DIR]   (default ../shared/corpus/apk)
-# env:   APPVET=path/to/appvet (default target/release/appvet, built if missing)
+# env:   APPVET=path/to/appvet (default: the deployable build, scripts/build-dist.sh)
 #        EXODUS_SAMPLE=N  APKs timed with the slow tools (default 15)
 #        PYTHON=python with androguard and exodus-core installed, e.g. a venv:
 #          python3 -m venv /tmp/v && /tmp/v/bin/pip install androguard exodus-core
@@ -15,11 +15,12 @@
 set -u
 cd "$(dirname "$0")/.."
 CORPUS=${1:-../shared/corpus/apk}
-APPVET=${APPVET:-target/release/appvet}
+APPVET=${APPVET:-}
 EXODUS_SAMPLE=${EXODUS_SAMPLE:-15}
 PYTHON=${PYTHON:-python3}
 TRACKERS=../shared/sigdata/exodus/trackers.json
-[ -x "$APPVET" ] || cargo build --release --quiet || exit 1
+if [ -z "$APPVET" ]; then APPVET=$(scripts/build-dist.sh) || exit 1; fi
+[ -x "$APPVET" ] || { echo "no appvet binary at $APPVET"; exit 1; }
 mapfile -t APKS < <(find "$CORPUS" -maxdepth 1 -type f -name '*.apk' | sort)
 [ ${#APKS[@]} -gt 0 ] || { echo "no APKs under $CORPUS"; exit 0; }
 WORK=$(mktemp -d)
