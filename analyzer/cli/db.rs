@@ -425,10 +425,18 @@ pub fn update_attribution(
 /// Marks a stored app as current under `signatures` when rescoring changed
 /// nothing in it.
 pub fn update_signatures_version(c: &Connection, sha256: &str, signatures: &str) -> rusqlite::Result<()> {
-    c.prepare_cached("UPDATE apps SET signatures_version = ?2 WHERE sha256 = ?1")?
-        .execute(params![sha256, signatures])?;
-    c.prepare_cached("UPDATE inputs SET signatures_version = ?2 WHERE sha256 = ?1 AND status != 'error'")?
-        .execute(params![sha256, signatures])?;
+    // Updating a column rewrites the whole row, stored blobs included: a row
+    // already at this version (a rescore run again, or resumed after a kill)
+    // is left alone.
+    c.prepare_cached(
+        "UPDATE apps SET signatures_version = ?2 WHERE sha256 = ?1 AND signatures_version IS NOT ?2",
+    )?
+    .execute(params![sha256, signatures])?;
+    c.prepare_cached(
+        "UPDATE inputs SET signatures_version = ?2 WHERE sha256 = ?1 AND status != 'error' \
+         AND signatures_version IS NOT ?2",
+    )?
+    .execute(params![sha256, signatures])?;
     Ok(())
 }
 
