@@ -128,7 +128,7 @@ thread_local! {
 
 /// Format 2 after its magic: body length, zstd frame -> body.
 fn unzstd(rest: &[u8]) -> Result<Vec<u8>, DecodeError> {
-    let mut r = Cursor { data: rest, pos: 0, format: Format::V2 };
+    let mut r = Cursor { data: rest, pos: 0, format: Format::V2, text_left: 0 };
     let claimed = r.varint()?;
     if claimed > MAX_DECODED {
         return Err(DecodeError("body too large"));
@@ -174,7 +174,7 @@ fn inflate_v1(blob: &[u8]) -> Result<Vec<u8>, DecodeError> {
 }
 
 fn decode_body(body: &[u8], format: Format) -> Result<AppEvidence, DecodeError> {
-    let mut r = Cursor { data: body, pos: 0, format };
+    let mut r = Cursor { data: body, pos: 0, format, text_left: MAX_DECODED };
     let mut ev = AppEvidence::default();
     let units = r.len()?;
     for _ in 0..units {
@@ -247,6 +247,10 @@ struct Cursor<'a> {
     data: &'a [u8],
     pos: usize,
     format: Format,
+    /// Name text still allowed. A name can repeat all of the one before it
+    /// in two bytes, so a small hostile body could otherwise decode into
+    /// terabytes; this caps every list of the blob together.
+    text_left: u64,
 }
 
 impl<'a> Cursor<'a> {
@@ -311,6 +315,8 @@ impl<'a> Cursor<'a> {
         for _ in 0..count {
             let shared = self.len()?;
             let tail_len = self.len()?;
+            let size = (shared as u64).saturating_add(tail_len as u64);
+            self.text_left = self.text_left.checked_sub(size).ok_or(DecodeError("names too large"))?;
             out.push_front_coded(shared, self.bytes(tail_len)?).ok_or(DecodeError("bad shared prefix"))?;
         }
         let names = out.finish().ok_or(DecodeError("bad UTF-8"))?;
@@ -383,6 +389,27 @@ mod tests {
         let blob = encode(&sample());
         let mut out = Vec::new();
         assert!(flate2::read::DeflateDecoder::new(&blob[..]).read_to_end(&mut out).is_err());
+    }
+
+    #[test]
+    fn names_that_repeat_their_predecessor_cannot_exhaust_memory() {
+        // One 1 KiB name, then names that each repeat it whole in two bytes:
+        // 2^21 of them would decode to 2 GiB.
+        let count = 1usize << 21;
+        let mut body = Vec::new();
+        put_len(&mut body, 1); // one unit
+        put_str(&mut body, "classes.dex");
+        body.push(0);
+        put_len(&mut body, count);
+        put_len(&mut body, 1024 * count);
+        put_len(&mut body, 0);
+        put_len(&mut body, 1024);
+        body.extend_from_slice(&[b'a'; 1024]);
+        for _ in 1..count {
+            put_len(&mut body, 1024);
+            put_len(&mut body, 0);
+        }
+        assert!(decode_body(&body, Format::V2).is_err());
     }
 
     #[test]
