@@ -1,7 +1,16 @@
 //! The `appvet` command; see `cli` for subcommands and exit codes.
 
 mod cli;
+#[cfg(target_arch = "x86_64")]
+mod libc_mem;
 
 fn main() {
     std::process::exit(cli::run());
 }
+
+// musl's allocator takes a lock per call and returns memory to the kernel
+// eagerly (a one-app run made 136 mmap and 85 munmap calls); mimalloc keeps
+// the static musl build as fast as glibc's malloc.
+#[cfg(target_env = "musl")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
