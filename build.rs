@@ -27,6 +27,13 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // The scan trusts what it reads headers-first; check it all once here.
+    let check = appvet_sigdb::snapshot::Snapshot::split(Box::leak(bytes.clone().into_boxed_slice()))
+        .and_then(|s| s.verify());
+    if let Err(e) = check {
+        println!("cargo:warning=signature snapshot does not verify: {e}");
+        std::process::exit(1);
+    }
     let out = Path::new(&std::env::var_os("OUT_DIR").unwrap_or_default()).join("signatures.bin");
     if let Err(e) = std::fs::write(&out, bytes) {
         println!("cargo:warning=writing {}: {e}", out.display());

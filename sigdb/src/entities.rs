@@ -249,6 +249,13 @@ impl Entities {
         })
     }
 
+    /// Checks the three keyed tables in full (see [`LazyMap::verify`]).
+    pub fn verify(&self) -> Result<(), SnapshotError> {
+        self.by_id.verify("entities")?;
+        self.domains.verify("domains")?;
+        self.names.verify("entity names")
+    }
+
     /// Owner of a host: the longest suffix of `host` (on a label boundary) with a known owner.
     pub fn domain_owner<'a>(&self, host: &'a str) -> Option<(&'a str, &DomainOwner)> {
         let host = host.trim_end_matches('.');

@@ -1,42 +1,26 @@
-//! A string-keyed table read straight from snapshot bytes: the keys are
-//! indexed when the table is opened, each value is decoded on its first
-//! lookup. A one-app run looks up a handful of the thousands of entities,
-//! domains and permissions, so decoding all of them up front would cost more
-//! than the whole analysis of a small app.
+//! Tables read straight from snapshot bytes: opening one reads only its
+//! header, a lookup binary-searches the keys in place, and each value is
+//! decoded on its first lookup. A one-app run looks up a handful of the
+//! thousands of entities, domains and permissions; indexing them all when the
+//! database opens made the scan wait for it (~0.3 ms, most of it page faults
+//! on the index and the per-entry cells).
 //!
-//! Encoding: a little-endian `u32` count, then per entry, in key order, a
-//! `u32` key length, the key, a `u32` value length and the postcard-encoded
-//! value.
+//! Encoding of both kinds: a little-endian `u32` count `n`, then `n + 1`
+//! little-endian `u32` offsets into the body that follows (the first is 0,
+//! the last is the body's length), then the body. In a [`LazyMap`] entry `i`
+//! (in key order) is a `u32` key length, the key, a `u32` value length and
+//! the postcard-encoded value; in a [`LazyVec`] element `i` is the
+//! postcard-encoded element. A table is checked entry by entry on access
+//! (a damaged entry reads as missing) and in full by `verify`, which the
+//! build runs on the snapshot it embeds.
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::RwLock;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::snapshot::SnapshotError;
-
-pub struct LazyMap<V: 'static> {
-    /// Sorted by key. Keys are checked to be UTF-8 only when listed: a
-    /// lookup compares bytes, and validating thousands of keys up front
-    /// costs a small app's scan more than its lookups.
-    entries: Vec<(&'static [u8], &'static [u8])>,
-    /// Decoded values. They are leaked: every table lives as long as the
-    /// process (see `crate::snapshot`), and each value is decoded at most once.
-    cells: Vec<OnceLock<Option<&'static V>>>,
-}
-
-impl<V> std::fmt::Debug for LazyMap<V> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LazyMap").field("len", &self.entries.len()).finish()
-    }
-}
-
-impl<V: 'static> Default for LazyMap<V> {
-    fn default() -> Self {
-        LazyMap { entries: Vec::new(), cells: Vec::new() }
-    }
-}
 
 /// Reads a little-endian `u32` (a count or a length) off the front of `bytes`.
 pub(crate) fn take_u32(bytes: &mut &'static [u8], section: &'static str) -> Result<usize, SnapshotError> {
@@ -46,7 +30,7 @@ pub(crate) fn take_u32(bytes: &mut &'static [u8], section: &'static str) -> Resu
 }
 
 /// Reads a `u32` length and that many bytes off the front of `bytes`: the
-/// framing of every section and entry in a snapshot.
+/// framing of every section and map entry in a snapshot.
 pub(crate) fn take_bytes(
     bytes: &mut &'static [u8],
     section: &'static str,
@@ -62,79 +46,200 @@ pub(crate) fn take_bytes(
 
 /// Appends `body` framed as [`take_bytes`] reads it.
 pub(crate) fn put_framed(out: &mut Vec<u8>, body: &[u8]) -> Result<(), postcard::Error> {
-    let len = u32::try_from(body.len()).map_err(|_| postcard::Error::SerializeBufferFull)?;
-    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&le_u32(body.len())?);
     out.extend_from_slice(body);
     Ok(())
+}
+
+fn le_u32(n: usize) -> Result<[u8; 4], postcard::Error> {
+    u32::try_from(n).map(u32::to_le_bytes).map_err(|_| postcard::Error::SerializeBufferFull)
+}
+
+/// Writes the count, the offset table and the body for `entries`.
+fn encode_indexed(entries: &[Vec<u8>]) -> Result<Vec<u8>, postcard::Error> {
+    let body_len: usize = entries.iter().map(Vec::len).sum();
+    let mut out = Vec::with_capacity(4 * (entries.len() + 2) + body_len);
+    out.extend_from_slice(&le_u32(entries.len())?);
+    let mut offset = 0;
+    out.extend_from_slice(&le_u32(0)?);
+    for e in entries {
+        offset += e.len();
+        out.extend_from_slice(&le_u32(offset)?);
+    }
+    for e in entries {
+        out.extend_from_slice(e);
+    }
+    Ok(out)
+}
+
+/// The offset table and body of an encoded table, entries sliced on demand.
+#[derive(Clone, Copy, Default)]
+struct Indexed {
+    len: usize,
+    /// `len + 1` little-endian `u32`s.
+    offsets: &'static [u8],
+    body: &'static [u8],
+}
+
+impl Indexed {
+    fn open(mut bytes: &'static [u8], section: &'static str) -> Result<Self, SnapshotError> {
+        let len = take_u32(&mut bytes, section)?;
+        let table =
+            len.checked_add(1).and_then(|n| n.checked_mul(4)).ok_or(SnapshotError::Truncated(section))?;
+        if bytes.len() < table {
+            return Err(SnapshotError::Truncated(section));
+        }
+        let (offsets, body) = bytes.split_at(table);
+        let t = Indexed { len, offsets, body };
+        if t.offset(len) != Some(body.len()) {
+            return Err(SnapshotError::Decode {
+                section,
+                message: "offset table does not end at the body's end".into(),
+            });
+        }
+        Ok(t)
+    }
+
+    fn offset(&self, i: usize) -> Option<usize> {
+        let at = i.checked_mul(4)?;
+        let b = self.offsets.get(at..at + 4)?;
+        usize::try_from(u32::from_le_bytes(b.try_into().ok()?)).ok()
+    }
+
+    /// Entry `i`'s bytes; `None` if it is out of range or its offsets are damaged.
+    fn entry(&self, i: usize) -> Option<&'static [u8]> {
+        if i >= self.len {
+            return None;
+        }
+        self.body.get(self.offset(i)?..self.offset(i + 1)?)
+    }
+}
+
+/// Decoded values by index. They are leaked: every table lives as long as
+/// the process (see `crate::snapshot`), and each value is decoded at most
+/// once. A map rather than a cell per entry, so that opening a table with
+/// thousands of entries allocates nothing.
+struct Decoded<V: 'static>(RwLock<BTreeMap<usize, Option<&'static V>>>);
+
+impl<V: DeserializeOwned + 'static> Decoded<V> {
+    fn new() -> Self {
+        Decoded(RwLock::new(BTreeMap::new()))
+    }
+
+    fn get_or_decode(&self, i: usize, bytes: &[u8]) -> Option<&'static V> {
+        if let Some(v) = self.0.read().unwrap_or_else(|e| e.into_inner()).get(&i) {
+            return *v;
+        }
+        let mut cache = self.0.write().unwrap_or_else(|e| e.into_inner());
+        *cache
+            .entry(i)
+            .or_insert_with(|| postcard::from_bytes::<V>(bytes).ok().map(|v| &*Box::leak(Box::new(v))))
+    }
+}
+
+/// A string-keyed table; see the module documentation.
+pub struct LazyMap<V: 'static> {
+    index: Indexed,
+    decoded: Decoded<V>,
+}
+
+impl<V> std::fmt::Debug for LazyMap<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LazyMap").field("len", &self.index.len).finish()
+    }
+}
+
+impl<V: DeserializeOwned + 'static> Default for LazyMap<V> {
+    fn default() -> Self {
+        LazyMap { index: Indexed::default(), decoded: Decoded::new() }
+    }
 }
 
 impl<V: Serialize + DeserializeOwned + 'static> LazyMap<V> {
     pub fn encode(map: &HashMap<String, V>) -> Result<Vec<u8>, postcard::Error> {
         let mut keys: Vec<&String> = map.keys().collect();
         keys.sort();
-        let mut out = Vec::new();
-        let len = |n: usize| {
-            u32::try_from(n).map(u32::to_le_bytes).map_err(|_| postcard::Error::SerializeBufferFull)
-        };
-        out.extend_from_slice(&len(keys.len())?);
+        let mut entries = Vec::with_capacity(keys.len());
         for k in keys {
-            put_framed(&mut out, k.as_bytes())?;
-            put_framed(&mut out, &postcard::to_stdvec(&map[k])?)?;
+            let mut e = Vec::new();
+            put_framed(&mut e, k.as_bytes())?;
+            put_framed(&mut e, &postcard::to_stdvec(&map[k])?)?;
+            entries.push(e);
         }
-        Ok(out)
+        encode_indexed(&entries)
     }
 
-    /// Indexes an encoded table; values are not decoded here.
-    pub fn open(mut bytes: &'static [u8], section: &'static str) -> Result<Self, SnapshotError> {
-        let count = take_u32(&mut bytes, section)?;
-        // Each entry takes at least 8 bytes, which bounds the allocation.
-        let mut entries = Vec::with_capacity(count.min(bytes.len() / 8));
-        for _ in 0..count {
-            let key = take_bytes(&mut bytes, section)?;
-            let value = take_bytes(&mut bytes, section)?;
-            entries.push((key, value));
-        }
-        if !entries.windows(2).all(|w| w[0].0 < w[1].0) {
-            return Err(SnapshotError::Decode { section, message: "keys out of order".into() });
-        }
-        let cells = (0..entries.len()).map(|_| OnceLock::new()).collect();
-        Ok(LazyMap { entries, cells })
+    /// Opens an encoded table: reads its header only.
+    pub fn open(bytes: &'static [u8], section: &'static str) -> Result<Self, SnapshotError> {
+        Ok(LazyMap { index: Indexed::open(bytes, section)?, decoded: Decoded::new() })
     }
 
-    fn value(&self, i: usize) -> Option<&'static V> {
-        let (_, bytes) = self.entries.get(i)?;
-        *self
-            .cells
-            .get(i)?
-            .get_or_init(|| postcard::from_bytes::<V>(bytes).ok().map(|v| &*Box::leak(Box::new(v))))
+    /// Checks every entry's framing and that the keys are UTF-8 and strictly
+    /// increasing, which lookups rely on.
+    pub fn verify(&self, section: &'static str) -> Result<(), SnapshotError> {
+        let mut previous: Option<&[u8]> = None;
+        for i in 0..self.index.len {
+            let (key, _) = self.key_value(i).ok_or(SnapshotError::Truncated(section))?;
+            if std::str::from_utf8(key).is_err() || previous.is_some_and(|p| p >= key) {
+                return Err(SnapshotError::Decode {
+                    section,
+                    message: format!("key {i} is out of order or not UTF-8"),
+                });
+            }
+            previous = Some(key);
+        }
+        Ok(())
+    }
+
+    fn key_value(&self, i: usize) -> Option<(&'static [u8], &'static [u8])> {
+        let mut entry = self.index.entry(i)?;
+        let key = take_bytes(&mut entry, "map entry").ok()?;
+        let value = take_bytes(&mut entry, "map entry").ok()?;
+        Some((key, value))
+    }
+
+    fn find(&self, key: &str) -> Option<(usize, &'static [u8])> {
+        let (mut lo, mut hi) = (0, self.index.len);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let (k, v) = self.key_value(mid)?;
+            match k.cmp(key.as_bytes()) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Some((mid, v)),
+            }
+        }
+        None
     }
 
     pub fn get(&self, key: &str) -> Option<&'static V> {
-        let i = self.entries.binary_search_by(|(k, _)| (*k).cmp(key.as_bytes())).ok()?;
-        self.value(i)
+        let (i, bytes) = self.find(key)?;
+        self.decoded.get_or_decode(i, bytes)
     }
 
     pub fn contains_key(&self, key: &str) -> bool {
-        self.entries.binary_search_by(|(k, _)| (*k).cmp(key.as_bytes())).is_ok()
+        self.find(key).is_some()
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.index.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.index.len == 0
     }
 
-    /// Keys in order (a key that is not UTF-8 is skipped).
+    /// Keys in order (a key that is damaged or not UTF-8 is skipped).
     pub fn keys(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.entries.iter().filter_map(|(k, _)| std::str::from_utf8(k).ok())
+        (0..self.index.len).filter_map(|i| std::str::from_utf8(self.key_value(i)?.0).ok())
     }
 
     /// Entries in key order, decoding every value (for `sigs`, not for scans).
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &'static V)> + '_ {
-        (0..self.entries.len())
-            .filter_map(|i| Some((std::str::from_utf8(self.entries[i].0).ok()?, self.value(i)?)))
+        (0..self.index.len).filter_map(|i| {
+            let (k, v) = self.key_value(i)?;
+            Some((std::str::from_utf8(k).ok()?, self.decoded.get_or_decode(i, v)?))
+        })
     }
 
     pub fn values(&self) -> impl Iterator<Item = &'static V> + '_ {
@@ -150,48 +255,44 @@ impl<V: Serialize + DeserializeOwned + 'static> LazyMap<V> {
     }
 }
 
-/// A list read from snapshot bytes, each element decoded on first access.
-///
-/// Encoding: a little-endian `u32` count, then per element a `u32` length
-/// and the postcard-encoded element.
+/// A list read from snapshot bytes, each element decoded on first access;
+/// see the module documentation.
 pub struct LazyVec<V: 'static> {
-    items: Vec<&'static [u8]>,
-    cells: Vec<OnceLock<Option<&'static V>>>,
+    index: Indexed,
+    decoded: Decoded<V>,
 }
 
 impl<V> std::fmt::Debug for LazyVec<V> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LazyVec").field("len", &self.items.len()).finish()
+        f.debug_struct("LazyVec").field("len", &self.index.len).finish()
     }
 }
 
-impl<V: 'static> Default for LazyVec<V> {
+impl<V: DeserializeOwned + 'static> Default for LazyVec<V> {
     fn default() -> Self {
-        LazyVec { items: Vec::new(), cells: Vec::new() }
+        LazyVec { index: Indexed::default(), decoded: Decoded::new() }
     }
 }
 
 impl<V: Serialize + DeserializeOwned + 'static> LazyVec<V> {
     pub fn encode(items: &[V]) -> Result<Vec<u8>, postcard::Error> {
-        let len = |n: usize| {
-            u32::try_from(n).map(u32::to_le_bytes).map_err(|_| postcard::Error::SerializeBufferFull)
-        };
-        let mut out = len(items.len())?.to_vec();
-        for item in items {
-            put_framed(&mut out, &postcard::to_stdvec(item)?)?;
-        }
-        Ok(out)
+        let entries = items.iter().map(postcard::to_stdvec).collect::<Result<Vec<_>, _>>()?;
+        encode_indexed(&entries)
     }
 
-    pub fn open(mut bytes: &'static [u8], section: &'static str) -> Result<Self, SnapshotError> {
-        let count = take_u32(&mut bytes, section)?;
-        // Each element takes at least 4 bytes, which bounds the allocation.
-        let mut items = Vec::with_capacity(count.min(bytes.len() / 4));
-        for _ in 0..count {
-            items.push(take_bytes(&mut bytes, section)?);
+    /// Opens an encoded list: reads its header only.
+    pub fn open(bytes: &'static [u8], section: &'static str) -> Result<Self, SnapshotError> {
+        Ok(LazyVec { index: Indexed::open(bytes, section)?, decoded: Decoded::new() })
+    }
+
+    /// Checks that every element's bytes lie inside the list.
+    pub fn verify(&self, section: &'static str) -> Result<(), SnapshotError> {
+        match (0..self.index.len).find(|&i| self.index.entry(i).is_none()) {
+            Some(i) => {
+                Err(SnapshotError::Decode { section, message: format!("element {i} has damaged offsets") })
+            }
+            None => Ok(()),
         }
-        let cells = (0..items.len()).map(|_| OnceLock::new()).collect();
-        Ok(LazyVec { items, cells })
     }
 
     /// Encodes `items` into bytes that live as long as the process and opens them.
@@ -202,25 +303,21 @@ impl<V: Serialize + DeserializeOwned + 'static> LazyVec<V> {
     }
 
     pub fn get(&self, i: usize) -> Option<&'static V> {
-        let bytes = self.items.get(i)?;
-        *self
-            .cells
-            .get(i)?
-            .get_or_init(|| postcard::from_bytes::<V>(bytes).ok().map(|v| &*Box::leak(Box::new(v))))
+        self.decoded.get_or_decode(i, self.index.entry(i)?)
     }
 
     pub fn len(&self) -> usize {
-        self.items.len()
+        self.index.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
+        self.index.len == 0
     }
 
     /// Every element in order, decoding each (undecodable ones are skipped;
     /// for `sigs` and tests, not for scans).
     pub fn iter(&self) -> impl Iterator<Item = &'static V> + '_ {
-        (0..self.items.len()).filter_map(|i| self.get(i))
+        (0..self.index.len).filter_map(|i| self.get(i))
     }
 }
 
@@ -255,9 +352,12 @@ mod tests {
         for cut in 0..bytes.len() {
             assert!(LazyMap::<u32>::open(leak(bytes[..cut].to_vec()), "t").is_err());
         }
-        // Swap the two keys ("j" < "k") so they are out of order.
+        let opened = LazyMap::<u32>::open(leak(bytes.clone()), "t").unwrap();
+        assert!(opened.verify("t").is_ok());
+        // Swap the two keys ("j" < "k") so they are out of order: opening
+        // reads the header only, the full check finds it.
         let swapped: Vec<u8> = bytes.iter().map(|&b| if b == b'j' { b'l' } else { b }).collect();
-        assert!(LazyMap::<u32>::open(leak(swapped), "t").is_err());
+        assert!(LazyMap::<u32>::open(leak(swapped), "t").unwrap().verify("t").is_err());
         // A huge count with no entries behind it is an error, not an allocation.
         assert!(LazyMap::<u32>::open(leak(u32::MAX.to_le_bytes().to_vec()), "t").is_err());
     }
@@ -277,12 +377,49 @@ mod tests {
 
     #[test]
     fn undecodable_values_read_as_missing() {
-        let mut bytes = 1u32.to_le_bytes().to_vec();
-        bytes.extend_from_slice(&1u32.to_le_bytes());
-        bytes.push(b'k');
-        bytes.extend_from_slice(&0u32.to_le_bytes());
-        let t = LazyMap::<String>::open(leak(bytes), "t").unwrap();
+        let mut entry = Vec::new();
+        put_framed(&mut entry, b"k").unwrap();
+        put_framed(&mut entry, b"").unwrap();
+        let t = LazyMap::<String>::open(leak(encode_indexed(&[entry]).unwrap()), "t").unwrap();
+        assert!(t.verify("t").is_ok());
         assert!(t.contains_key("k"));
         assert!(t.get("k").is_none());
+    }
+
+    #[test]
+    fn damaged_offsets_lose_only_their_entries() {
+        let mut m = HashMap::new();
+        for k in ["a", "b", "c"] {
+            m.insert(k.to_string(), k.to_uppercase());
+        }
+        let mut bytes = LazyMap::encode(&m).unwrap();
+        // Offset slot 1 (bytes 8..12) ends "a" and starts "b": point it past
+        // the body. Both entries are lost (and so is a lookup whose binary
+        // search probes one of them); "c" is still listed.
+        bytes[8..12].copy_from_slice(&u32::MAX.to_le_bytes());
+        let t = LazyMap::<String>::open(leak(bytes), "t").unwrap();
+        assert!(t.verify("t").is_err());
+        assert!(t.get("a").is_none() && t.get("b").is_none());
+        assert_eq!(t.keys().collect::<Vec<_>>(), ["c"]);
+        assert_eq!(t.iter().map(|(_, v)| v.as_str()).collect::<Vec<_>>(), ["C"]);
+        // A list with an out-of-range element offset.
+        let mut bytes = LazyVec::encode(&[1u32, 2, 3]).unwrap();
+        bytes[8..12].copy_from_slice(&1000u32.to_le_bytes());
+        let v = LazyVec::<u32>::open(leak(bytes), "t").unwrap();
+        assert!(v.verify("t").is_err());
+        assert_eq!((v.get(0), v.get(1), v.get(2)), (None, None, Some(&3)));
+    }
+
+    #[test]
+    fn values_decode_once_and_are_shared_across_threads() {
+        let mut m = HashMap::new();
+        m.insert("k".to_string(), "v".to_string());
+        let t: &'static LazyMap<String> =
+            Box::leak(Box::new(LazyMap::open(leak(LazyMap::encode(&m).unwrap()), "t").unwrap()));
+        let addrs: Vec<usize> = (0..4)
+            .map(|_| std::thread::spawn(move || t.get("k").map(|v| v as *const String as usize)))
+            .map(|h| h.join().unwrap().unwrap())
+            .collect();
+        assert!(addrs.windows(2).all(|w| w[0] == w[1]));
     }
 }

@@ -82,6 +82,17 @@ impl Snapshot {
         Ok(Snapshot { version, permissions, automaton, defs, wild, sdks, entities })
     }
 
+    /// Checks every table in full: what opening them (which reads headers
+    /// only) and lookups (which read one entry) take on trust. The build
+    /// runs it on the snapshot it embeds.
+    pub fn verify(&self) -> Result<(), SnapshotError> {
+        self.permissions()?.verify("permissions")?;
+        self.defs()?.verify("defs")?;
+        LazyVec::<crate::sdks::WildPattern>::open(self.wild, "wild")?.verify("wild")?;
+        self.entities()?.verify()?;
+        self.matcher().map(|_| ())
+    }
+
     /// The permission table, indexed but not decoded.
     pub fn permissions(&self) -> Result<LazyMap<PermissionInfo>, SnapshotError> {
         LazyMap::open(self.permissions, "permissions")
