@@ -119,7 +119,7 @@ pub struct AppRecord {
 
 impl AppRecord {
     pub fn new(report: Report, evidence_blob: Vec<u8>, mtime_ns: i64, scan_ms: u64, classes: u64) -> Self {
-        let report_blob = deflate(&serde_json::to_vec(&report).unwrap_or_default());
+        let report_blob = compress_report(&serde_json::to_vec(&report).unwrap_or_default());
         AppRecord {
             path: report.input.path.clone(),
             report,
@@ -129,6 +129,30 @@ impl AppRecord {
             report_blob,
             evidence_blob,
         }
+    }
+}
+
+/// A stored report written now starts with this, then one zstd frame of
+/// the JSON. Rows written before are a raw deflate stream, which never
+/// starts like this (the low bits of `7f` give deflate block type 3, which
+/// is reserved as invalid), so both are read.
+const REPORT_MAGIC_ZSTD: &[u8; 4] = b"\x7fAR2";
+/// Zstd level 3: as small as deflate level 6 on reports (corpus: 193 KB
+/// against 188 KB for 71 apps) at twice its compression speed, and it
+/// decodes three times as fast as inflate, which `rescore` pays per app.
+const REPORT_ZSTD_LEVEL: i32 = 3;
+
+/// The stored form of a report's JSON.
+pub fn compress_report(json: &[u8]) -> Vec<u8> {
+    match zstd::bulk::compress(json, REPORT_ZSTD_LEVEL) {
+        Ok(frame) => {
+            let mut out = Vec::with_capacity(REPORT_MAGIC_ZSTD.len() + frame.len());
+            out.extend_from_slice(REPORT_MAGIC_ZSTD);
+            out.extend_from_slice(&frame);
+            out
+        }
+        // Not expected (compressing into memory); the deflate form is still read.
+        Err(_) => deflate(json),
     }
 }
 
@@ -142,12 +166,62 @@ pub fn deflate(data: &[u8]) -> Vec<u8> {
 /// times the stored size saves most regrowth without trusting the blob.
 const REPORT_RESERVE_RATIO: usize = 8;
 
+/// A recorded report size up to this many times its frame is allocated up
+/// front; beyond, the report is decoded as a stream (a damaged or hostile
+/// frame could claim anything up to [`MAX_REPORT_JSON`]).
+const REPORT_TRUSTED_RATIO: u64 = 64;
+
+thread_local! {
+    /// One zstd decoding context per thread, reused from report to report.
+    static REPORT_DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// A stored report's JSON (either encoding), at most [`MAX_REPORT_JSON`] bytes.
+pub fn report_json(blob: &[u8]) -> Result<Vec<u8>, String> {
+    let mut raw;
+    match blob.strip_prefix(REPORT_MAGIC_ZSTD) {
+        Some(frame) => {
+            let claimed = zstd::zstd_safe::get_frame_content_size(frame).ok().flatten();
+            let bound = (frame.len() as u64).saturating_mul(REPORT_TRUSTED_RATIO).min(MAX_REPORT_JSON);
+            match claimed.and_then(|n| usize::try_from(n).ok()).filter(|&n| n as u64 <= bound) {
+                // The usual report: one call into a buffer of the size the
+                // frame records, which fails if the frame holds more.
+                Some(n) => {
+                    raw = Vec::with_capacity(n);
+                    REPORT_DECOMPRESSOR.with(|cell| {
+                        let mut slot = cell.borrow_mut();
+                        if slot.is_none() {
+                            *slot = zstd::bulk::Decompressor::new().ok();
+                        }
+                        let d = slot.as_mut().ok_or("stored report: no zstd decoder")?;
+                        d.decompress_to_buffer(frame, &mut raw).map_err(|e| format!("stored report: {e}"))
+                    })?;
+                }
+                // No recorded size, or an implausible one: grow as the data comes.
+                None => {
+                    raw = Vec::with_capacity(frame.len().saturating_mul(REPORT_RESERVE_RATIO));
+                    zstd::stream::read::Decoder::with_buffer(frame)
+                        .map_err(|e| format!("stored report: {e}"))?
+                        .take(MAX_REPORT_JSON)
+                        .read_to_end(&mut raw)
+                        .map_err(|e| format!("stored report: {e}"))?;
+                }
+            }
+        }
+        None => {
+            raw = Vec::with_capacity(blob.len().saturating_mul(REPORT_RESERVE_RATIO));
+            flate2::read::DeflateDecoder::new(blob)
+                .take(MAX_REPORT_JSON)
+                .read_to_end(&mut raw)
+                .map_err(|e| format!("stored report: {e}"))?;
+        }
+    }
+    Ok(raw)
+}
+
 pub fn inflate_report(blob: &[u8]) -> Result<Report, String> {
-    let mut raw = Vec::with_capacity(blob.len().saturating_mul(REPORT_RESERVE_RATIO));
-    flate2::read::DeflateDecoder::new(blob)
-        .take(MAX_REPORT_JSON)
-        .read_to_end(&mut raw)
-        .map_err(|e| format!("stored report: {e}"))?;
+    let raw = report_json(blob)?;
     serde_json::from_slice(&raw).map_err(|e| format!("stored report: {e}"))
 }
 
@@ -576,4 +650,88 @@ pub fn open_existing(path: &Path) -> rusqlite::Result<Connection> {
         return Err(rusqlite::Error::InvalidPath(path.to_path_buf()));
     }
     open_rw(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn json() -> Vec<u8> {
+        let mut j = br#"{"schema":"x","items":["#.to_vec();
+        for i in 0..500 {
+            j.extend_from_slice(format!("\"item {i}\",").as_bytes());
+        }
+        j.extend_from_slice(b"\"end\"]}");
+        j
+    }
+
+    #[test]
+    fn reports_round_trip_in_both_encodings() {
+        let j = json();
+        let blob = compress_report(&j);
+        assert!(blob.starts_with(REPORT_MAGIC_ZSTD));
+        assert_eq!(report_json(&blob).unwrap(), j);
+        // Rows written before zstd: raw deflate.
+        assert_eq!(report_json(&deflate(&j)).unwrap(), j);
+        assert_eq!(report_json(&compress_report(b"")).unwrap(), b"");
+    }
+
+    #[test]
+    fn a_zstd_report_is_never_a_deflate_stream() {
+        let mut out = Vec::new();
+        assert!(flate2::read::DeflateDecoder::new(&compress_report(&json())[..])
+            .read_to_end(&mut out)
+            .is_err());
+    }
+
+    #[test]
+    fn damaged_reports_are_errors_not_panics() {
+        let j = json();
+        let blob = compress_report(&j);
+        for cut in REPORT_MAGIC_ZSTD.len()..blob.len() {
+            assert!(report_json(&blob[..cut]).is_err(), "cut at {cut}");
+        }
+        for i in 0..blob.len() {
+            let mut bad = blob.clone();
+            bad[i] ^= 0x55;
+            if let Ok(raw) = report_json(&bad) {
+                assert!(raw.len() as u64 <= MAX_REPORT_JSON);
+            }
+        }
+        assert!(report_json(b"\x7fAR2garbage").is_err());
+        assert!(inflate_report(&compress_report(b"{not json")).is_err());
+    }
+
+    #[test]
+    fn a_recorded_size_is_checked_not_trusted() {
+        let j = json();
+        let frame = zstd::bulk::compress(&j, 1).unwrap();
+        // The frame header records the content size right after its magic
+        // and descriptor; rewrite the recorded size to claim more or less.
+        let header = zstd::zstd_safe::get_frame_content_size(&frame).unwrap();
+        assert_eq!(header, Some(j.len() as u64));
+        // Single segment, two-byte size field (size - 256) right after the descriptor.
+        assert_eq!(frame[4] & 0xe0, 0x60, "{:x}", frame[4]);
+        for claimed in [j.len() - 1, j.len() + 1, 256, 65791] {
+            let mut lying = frame.clone();
+            lying[5..7].copy_from_slice(&u16::try_from(claimed - 256).unwrap().to_le_bytes());
+            let mut blob = REPORT_MAGIC_ZSTD.to_vec();
+            blob.extend_from_slice(&lying);
+            assert!(report_json(&blob).is_err(), "claims {claimed}");
+        }
+        // Compresses far beyond the trusted ratio: decoded as a stream all the same.
+        let zeros = vec![b'0'; 1 << 20];
+        let blob = compress_report(&zeros);
+        assert!(((blob.len() as u64) * REPORT_TRUSTED_RATIO) < zeros.len() as u64);
+        assert_eq!(report_json(&blob).unwrap(), zeros);
+        // A frame without a recorded size decodes as a stream.
+        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        enc.include_contentsize(false).unwrap();
+        enc.write_all(&j).unwrap();
+        let unsized_frame = enc.finish().unwrap();
+        assert_eq!(zstd::zstd_safe::get_frame_content_size(&unsized_frame).unwrap(), None);
+        let mut blob = REPORT_MAGIC_ZSTD.to_vec();
+        blob.extend_from_slice(&unsized_frame);
+        assert_eq!(report_json(&blob).unwrap(), j);
+    }
 }

@@ -290,6 +290,19 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// A length that is checked against the data where it is used (a
+    /// name's shared prefix and tail): almost always one byte, read inline.
+    #[inline(always)]
+    fn short_len(&mut self) -> Result<usize, DecodeError> {
+        match self.data.get(self.pos) {
+            Some(&b) if b < 0x80 => {
+                self.pos += 1;
+                Ok(usize::from(b))
+            }
+            _ => usize::try_from(self.varint()?).map_err(|_| DecodeError("count overflow")),
+        }
+    }
+
     fn string(&mut self) -> Result<String, DecodeError> {
         let n = self.len()?;
         let b = self.bytes(n)?;
@@ -313,8 +326,8 @@ impl<'a> Cursor<'a> {
         let reserve = text_len.map_or(0, |n| usize::try_from(n.min(MAX_NAMES_RESERVE)).unwrap_or(0));
         let mut out = NamesBuilder::with_capacity(count, reserve);
         for _ in 0..count {
-            let shared = self.len()?;
-            let tail_len = self.len()?;
+            let shared = self.short_len()?;
+            let tail_len = self.short_len()?;
             let size = (shared as u64).saturating_add(tail_len as u64);
             self.text_left = self.text_left.checked_sub(size).ok_or(DecodeError("names too large"))?;
             out.push_front_coded(shared, self.bytes(tail_len)?).ok_or(DecodeError("bad shared prefix"))?;

@@ -150,7 +150,7 @@ fn rescore(signatures: &Database, (sha, report_blob, evidence_blob): &Row) -> Re
     let blob = if attribution_of(&report) == before {
         None
     } else {
-        Some(db::deflate(&serde_json::to_vec(&report).unwrap_or_default()))
+        Some(db::compress_report(&serde_json::to_vec(&report).unwrap_or_default()))
     };
     Ok((report, blob))
 }

@@ -45,9 +45,13 @@ pub fn slashed_class_name(descriptor: &str) -> Option<&str> {
 /// `[[Lcom/foo/Bar;->m` -> (`[[Lcom/foo/Bar;`, `com/foo/Bar`): the text
 /// through the first `;` and the class name in it.
 fn class_part(descriptor: &str) -> Option<(&str, &str)> {
-    let end = descriptor.find(';')?;
+    // Every class name and API reference of an app passes through here: a
+    // vectorised byte search, and byte offsets (`;`, `[` and `L` are ASCII,
+    // so every cut is on a character boundary).
+    let end = memchr::memchr(b';', descriptor.as_bytes())?;
     let head = descriptor.get(..=end)?;
-    let name = head.get(..end)?.trim_start_matches('[').strip_prefix('L')?;
+    let dims = head.bytes().take_while(|&b| b == b'[').count();
+    let name = head.get(dims..end)?.strip_prefix('L')?;
     (!name.is_empty()).then_some((head, name))
 }
 

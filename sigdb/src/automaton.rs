@@ -246,46 +246,50 @@ impl Automaton {
         mut track: impl FnMut(usize),
         mut f: impl FnMut(usize, usize, usize),
     ) -> usize {
-        let narrow = narrow(self.states);
-        let mut state = if state < self.states { state } else { 0 };
+        // The table fields in locals: the callbacks hold `&mut` borrows, so
+        // the compiler would otherwise reload them from `self` every byte.
+        let (states, classes, class_of, delta) = (self.states, self.classes, self.class_of, self.delta);
+        let narrow = narrow(states);
+        let mut state = if state < states { state } else { 0 };
         for (i, &b) in hay.iter().enumerate() {
-            let i = offset + i;
-            let at = state * self.classes + usize::from(self.class_of[usize::from(b)]);
+            let at = state * classes + usize::from(class_of[usize::from(b)]);
             let (next, ends) = if narrow {
-                match self.delta.get(at * 2..at * 2 + 2) {
-                    Some(&[b0, b1]) => {
-                        let e = u16::from_le_bytes([b0, b1]);
-                        (usize::from(e & !ENDS_NEEDLE_16), e & ENDS_NEEDLE_16 != 0)
-                    }
-                    _ => (0, false),
-                }
+                let e = match delta.get(at * 2..at * 2 + 2) {
+                    Some(&[b0, b1]) => u16::from_le_bytes([b0, b1]),
+                    _ => 0,
+                };
+                (usize::from(e & !ENDS_NEEDLE_16), e & ENDS_NEEDLE_16 != 0)
             } else {
-                match self.delta.get(at * 4..at * 4 + 4) {
-                    Some(&[b0, b1, b2, b3]) => {
-                        let e = u32::from_le_bytes([b0, b1, b2, b3]);
-                        ((e & !ENDS_NEEDLE) as usize, e & ENDS_NEEDLE != 0)
-                    }
-                    _ => (0, false),
-                }
+                let e = match delta.get(at * 4..at * 4 + 4) {
+                    Some(&[b0, b1, b2, b3]) => u32::from_le_bytes([b0, b1, b2, b3]),
+                    _ => 0,
+                };
+                ((e & !ENDS_NEEDLE) as usize, e & ENDS_NEEDLE != 0)
             };
-            state = if next < self.states { next } else { 0 };
+            state = if next < states { next } else { 0 };
             track(state);
             if !ends {
                 continue;
             }
-            let (Some(start), Some(end)) = (idx_at(self.out_start, state), idx_at(self.out_start, state + 1))
-            else {
-                continue;
-            };
-            for k in start..end {
-                let Some(id) = idx_at(self.out, k) else { break };
-                let len = idx_at(self.needle_len, id).unwrap_or(0);
-                if let Some(from) = (i + 1).checked_sub(len) {
-                    f(id, from, i + 1);
-                }
-            }
+            self.report_outputs(state, offset + i, &mut f);
         }
         state
+    }
+
+    /// Hands `f` every needle that ends at position `i` in state `state`.
+    #[cold]
+    fn report_outputs(&self, state: usize, i: usize, f: &mut impl FnMut(usize, usize, usize)) {
+        let (Some(start), Some(end)) = (idx_at(self.out_start, state), idx_at(self.out_start, state + 1))
+        else {
+            return;
+        };
+        for k in start..end {
+            let Some(id) = idx_at(self.out, k) else { break };
+            let len = idx_at(self.needle_len, id).unwrap_or(0);
+            if let Some(from) = (i + 1).checked_sub(len) {
+                f(id, from, i + 1);
+            }
+        }
     }
 }
 

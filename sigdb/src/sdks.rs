@@ -330,12 +330,22 @@ impl ClassMatcher<'_> {
             let kept = self.hits.partition_point(|&(_, _, end)| end <= shared);
             self.hits.truncate(kept);
             let start = self.states.last().copied().unwrap_or(0);
-            let (states, hits) = (&mut self.states, &mut self.hits);
+            let tail = &name_bytes[shared..];
+            // One slot per byte, sized up front: a push per byte (the hot
+            // loop of attribution) checked the capacity every time.
+            let base = self.states.len();
+            self.states.resize(base + tail.len(), 0);
+            let mut slots = self.states.get_mut(base..).unwrap_or_default().iter_mut();
+            let hits = &mut self.hits;
             ac.resume_tracking(
                 start,
-                &name_bytes[shared..],
+                tail,
                 shared,
-                |state| states.push(state),
+                |state| {
+                    if let Some(slot) = slots.next() {
+                        *slot = state;
+                    }
+                },
                 |needle, from, to| hits.push((needle, from, to)),
             );
             for &(needle, from, to) in &self.hits {
