@@ -29,55 +29,6 @@ fn push_capped(list: &mut Vec<Evidence>, e: Evidence) {
     }
 }
 
-/// Which classes (`Lcom/foo/Bar;`, through the first `;`) the API table
-/// names: an app references tens of thousands of APIs, sorted, in runs of
-/// one class, and the table names a few hundred. One look-up per run
-/// decides for the whole run, where hashing every reference cost more.
-struct ApiClasses<'t, 'a> {
-    heads: rustc_hash::FxHashSet<&'t str>,
-    /// A table key without `;` has no class: then every reference is looked up.
-    every: bool,
-    /// The last reference's class and whether the table names it.
-    last: Option<(&'a str, bool)>,
-}
-
-impl<'t, 'a> ApiClasses<'t, 'a> {
-    fn of(tables: &'t RiskTables) -> Self {
-        let mut heads = rustc_hash::FxHashSet::default();
-        let mut every = false;
-        for key in tables.apis.keys() {
-            match class_head(key) {
-                Some(head) => {
-                    heads.insert(head);
-                }
-                None => every = true,
-            }
-        }
-        ApiClasses { heads, every, last: None }
-    }
-
-    /// False only when `api` cannot be a table key.
-    fn may_list(&mut self, api: &'a str) -> bool {
-        if self.every {
-            return true;
-        }
-        if let Some((head, listed)) = self.last {
-            if api.starts_with(head) {
-                return listed;
-            }
-        }
-        let Some(head) = class_head(api) else { return false };
-        let listed = self.heads.contains(head);
-        self.last = Some((head, listed));
-        listed
-    }
-}
-
-/// `Lcom/foo/Bar;->m` -> `Lcom/foo/Bar;`.
-fn class_head(api: &str) -> Option<&str> {
-    api.get(..=memchr::memchr(b';', api.as_bytes())?)
-}
-
 /// The capabilities the app declares or reaches, in table order.
 pub fn assess(report: &Report, evidence: &AppEvidence, tables: &RiskTables) -> Vec<Capability> {
     let mut found: BTreeMap<&str, Found> = BTreeMap::new();
@@ -115,11 +66,9 @@ pub fn assess(report: &Report, evidence: &AppEvidence, tables: &RiskTables) -> V
         push_capped(&mut found.entry("installed_apps").or_default().declared, e);
     }
 
-    let mut classes = ApiClasses::of(tables);
     for unit in &evidence.units {
         for api in &unit.apis {
             let refs: Vec<&str> = match unit.kind {
-                UnitKind::Dex | UnitKind::Native if !classes.may_list(api) => Vec::new(),
                 UnitKind::Dex | UnitKind::Native => {
                     tables.apis.get(api).into_iter().flatten().map(|r| r.capability.as_str()).collect()
                 }
@@ -266,33 +215,5 @@ mod tests {
         let cam = caps.iter().find(|c| c.id == "camera").unwrap();
         assert!(cam.declared && cam.observed);
         assert_eq!(cam.evidence[0].kind, "usage-description");
-    }
-
-    #[test]
-    fn the_class_filter_never_hides_a_listed_api() {
-        let mut tables = RiskTables::embedded().clone();
-        let mut apis: Vec<String> = tables.apis.keys().cloned().collect();
-        for extra in
-            ["Landroid/location/LocationManager;->zz", "Landroid/location/LocationManager;", "Lx;->y"]
-        {
-            apis.push(extra.into());
-        }
-        apis.extend(["", ";", "no class", "Landroid/location/LocationManager"].map(String::from));
-        apis.sort();
-        let check = |tables: &RiskTables, order: &mut dyn Iterator<Item = &String>| {
-            let mut filter = ApiClasses::of(tables);
-            for api in order {
-                let may = filter.may_list(api);
-                assert!(may || !tables.apis.contains_key(api.as_str()), "{api}");
-            }
-        };
-        check(&tables, &mut apis.iter());
-        check(&tables, &mut apis.iter().rev());
-        let filter = ApiClasses::of(&tables);
-        assert!(!filter.every && !filter.heads.is_empty());
-        // A key with no class: every reference is looked up.
-        tables.apis.insert("_getpwnam".into(), Vec::new());
-        let mut filter = ApiClasses::of(&tables);
-        assert!(filter.every && filter.may_list("_getpwnam") && filter.may_list("Lx;->y"));
     }
 }
