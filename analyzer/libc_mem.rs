@@ -2,42 +2,137 @@
 //!
 //! musl's `memcpy` is `rep movsq` wrapped in byte loops, and its `memcmp` and
 //! `bcmp` compare one byte at a time. A one-app run makes thousands of short
-//! copies and comparisons (moved structs, sorted names, table lookups), which
-//! there cost more than musl's cheaper process start saves (~10% of a corpus
-//! median run). Defining the symbols in the executable keeps the linker from
-//! taking musl's archive members. Copies use `rep movsb`: on CPUs with fast
-//! short `rep movs` (FSRM, 2019 on) it is quick at every length, and it is
-//! correct everywhere. Other builds keep their C library's versions; the
-//! functions are compiled on every x86_64 target so that the tests run there.
+//! copies and comparisons (moved structs, sorted names, table lookups), and
+//! `rescore` millions (decoded names, zstd literals), which there cost more
+//! than musl's cheaper process start saves. Defining the symbols in the
+//! executable keeps the linker from taking musl's archive members. Other
+//! builds keep their C library's versions; the functions are compiled on
+//! every x86_64 target so that the tests run there.
+//!
+//! The copy is written in assembly because a copy loop written in Rust may
+//! be turned back into a call to `memcpy` by the optimiser. Up to 64 bytes
+//! it loads everything before it stores (so overlap is harmless), with
+//! overlapping 1/4/8/16-byte moves; up to 512 bytes a 32-byte loop; beyond,
+//! `rep movsb`, which is fast for long copies on every CPU with ERMS (2012
+//! on) and correct everywhere. A destination that overlaps the source from
+//! above is copied backwards.
 #![cfg_attr(not(target_env = "musl"), allow(dead_code))]
 
-use core::arch::asm;
+core::arch::global_asm!(
+    ".text",
+    ".p2align 4",
+    ".globl appvet_memmove",
+    ".type appvet_memmove, @function",
+    "appvet_memmove:",
+    "    mov rax, rdi",
+    "    cmp rdx, 16",
+    "    jbe .Lappvet_move_le16",
+    "    cmp rdx, 32",
+    "    ja .Lappvet_move_gt32",
+    "    movdqu xmm0, [rsi]",
+    "    movdqu xmm1, [rsi + rdx - 16]",
+    "    movdqu [rdi], xmm0",
+    "    movdqu [rdi + rdx - 16], xmm1",
+    "    ret",
+    ".Lappvet_move_gt32:",
+    "    cmp rdx, 64",
+    "    ja .Lappvet_move_gt64",
+    "    movdqu xmm0, [rsi]",
+    "    movdqu xmm1, [rsi + 16]",
+    "    movdqu xmm2, [rsi + rdx - 32]",
+    "    movdqu xmm3, [rsi + rdx - 16]",
+    "    movdqu [rdi], xmm0",
+    "    movdqu [rdi + 16], xmm1",
+    "    movdqu [rdi + rdx - 32], xmm2",
+    "    movdqu [rdi + rdx - 16], xmm3",
+    "    ret",
+    // More than 64 bytes: forwards unless dst lies inside (src, src + n).
+    ".Lappvet_move_gt64:",
+    "    mov rcx, rdi",
+    "    sub rcx, rsi",
+    "    jz .Lappvet_move_done",
+    "    cmp rcx, rdx",
+    "    jb .Lappvet_move_backward",
+    "    cmp rdx, 512",
+    "    ja .Lappvet_move_rep",
+    // The last 32 bytes are loaded first and stored last: the loop stops
+    // with at most 32 bytes left, which they cover.
+    "    movdqu xmm2, [rsi + rdx - 32]",
+    "    movdqu xmm3, [rsi + rdx - 16]",
+    "    lea r8, [rdi + rdx - 32]",
+    "    mov rcx, rdx",
+    ".Lappvet_move_loop:",
+    "    movdqu xmm0, [rsi]",
+    "    movdqu xmm1, [rsi + 16]",
+    "    movdqu [rdi], xmm0",
+    "    movdqu [rdi + 16], xmm1",
+    "    add rsi, 32",
+    "    add rdi, 32",
+    "    sub rcx, 32",
+    "    cmp rcx, 32",
+    "    ja .Lappvet_move_loop",
+    "    movdqu [r8], xmm2",
+    "    movdqu [r8 + 16], xmm3",
+    "    ret",
+    ".Lappvet_move_rep:",
+    "    mov rcx, rdx",
+    "    rep movsb",
+    "    ret",
+    ".Lappvet_move_backward:",
+    "    lea rsi, [rsi + rdx - 1]",
+    "    lea rdi, [rdi + rdx - 1]",
+    "    mov rcx, rdx",
+    "    std",
+    "    rep movsb",
+    "    cld",
+    "    ret",
+    ".Lappvet_move_le16:",
+    "    cmp rdx, 8",
+    "    jb .Lappvet_move_lt8",
+    "    mov rcx, [rsi]",
+    "    mov r8, [rsi + rdx - 8]",
+    "    mov [rdi], rcx",
+    "    mov [rdi + rdx - 8], r8",
+    "    ret",
+    ".Lappvet_move_lt8:",
+    "    cmp rdx, 4",
+    "    jb .Lappvet_move_lt4",
+    "    mov ecx, [rsi]",
+    "    mov r8d, [rsi + rdx - 4]",
+    "    mov [rdi], ecx",
+    "    mov [rdi + rdx - 4], r8d",
+    "    ret",
+    // 0 to 3 bytes: the first, the last and the middle one.
+    ".Lappvet_move_lt4:",
+    "    test rdx, rdx",
+    "    jz .Lappvet_move_done",
+    "    movzx ecx, byte ptr [rsi]",
+    "    movzx r8d, byte ptr [rsi + rdx - 1]",
+    "    mov r9, rdx",
+    "    shr r9, 1",
+    "    movzx r10d, byte ptr [rsi + r9]",
+    "    mov [rdi], cl",
+    "    mov [rdi + rdx - 1], r8b",
+    "    mov [rdi + r9], r10b",
+    ".Lappvet_move_done:",
+    "    ret",
+    ".size appvet_memmove, . - appvet_memmove",
+);
 
-/// Copies `n` bytes from `src` to `dst`, lowest address first.
-///
-/// # Safety
-/// `n` bytes readable at `src` and writable at `dst`; if the ranges overlap,
-/// `dst` must not lie inside `src+1 .. src+n`.
-unsafe fn copy_forward(dst: *mut u8, src: *const u8, n: usize) {
-    // SAFETY: the caller's contract; the direction flag is clear on entry per the ABI.
-    unsafe {
-        asm!("rep movsb", inout("rcx") n => _, inout("rdi") dst => _, inout("rsi") src => _,
-             options(nostack, preserves_flags));
-    }
+extern "C" {
+    /// `memmove`: copies `n` bytes from `src` to `dst`, which may overlap;
+    /// returns `dst`.
+    fn appvet_memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8;
 }
 
-/// Copies `n` bytes from `src` to `dst`, highest address first, for a
-/// destination that overlaps the source from above.
+/// Copies `n` bytes from `src` to `dst` as `memmove` does.
 ///
 /// # Safety
-/// `n > 0` bytes readable at `src` and writable at `dst`.
-unsafe fn copy_backward(dst: *mut u8, src: *const u8, n: usize) {
-    // SAFETY: the caller's contract; the direction flag is set only for this copy.
-    unsafe {
-        asm!("std", "rep movsb", "cld",
-             inout("rcx") n => _, inout("rdi") dst.add(n - 1) => _, inout("rsi") src.add(n - 1) => _,
-             options(nostack));
-    }
+/// `n` bytes readable at `src` and writable at `dst`.
+unsafe fn copy(dst: *mut u8, src: *const u8, n: usize) {
+    // SAFETY: the caller's contract; the routine follows the C ABI and leaves
+    // the direction flag clear.
+    unsafe { appvet_memmove(dst, src, n) };
 }
 
 /// Compares `n` bytes as unsigned chars: negative, zero or positive.
@@ -75,8 +170,8 @@ mod symbols {
     /// `n` bytes readable at `src`, writable at `dst`, not overlapping.
     #[no_mangle]
     pub unsafe extern "C" fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-        // SAFETY: the C contract is stricter than copy_forward's.
-        unsafe { super::copy_forward(dst, src, n) };
+        // SAFETY: the C contract is stricter than copy's.
+        unsafe { super::copy(dst, src, n) };
         dst
     }
 
@@ -84,14 +179,8 @@ mod symbols {
     /// `n` bytes readable at `src` and writable at `dst`; they may overlap.
     #[no_mangle]
     pub unsafe extern "C" fn memmove(dst: *mut u8, src: *const u8, n: usize) -> *mut u8 {
-        // A forward copy is safe unless dst starts inside the source after its first byte.
-        if (dst as usize).wrapping_sub(src as usize) >= n {
-            // SAFETY: checked just above.
-            unsafe { super::copy_forward(dst, src, n) };
-        } else {
-            // SAFETY: n > 0, since the difference was below it.
-            unsafe { super::copy_backward(dst, src, n) };
-        }
+        // SAFETY: the same contract.
+        unsafe { super::copy(dst, src, n) };
         dst
     }
 
@@ -120,15 +209,19 @@ mod tests {
         (0..len).map(|i| (i.wrapping_mul(151) % 251) as u8).collect()
     }
 
+    /// Every length class of the routine (byte moves, 4/8/16-byte pairs,
+    /// four 16-byte moves, the 32-byte loop, rep movsb) and the edges between.
+    const LENGTHS: [std::ops::RangeInclusive<usize>; 2] = [0..=200, 500..=530];
+
     #[test]
-    fn forward_copy_matches_slice_copy_at_every_length_and_offset() {
-        let src = sample(300);
-        for len in 0..=140 {
+    fn copies_match_slice_copies_at_every_length_and_alignment() {
+        let src = sample(1200);
+        for len in LENGTHS.into_iter().flatten().chain([1000, 1100]) {
             for off in 0..9 {
-                let mut dst = vec![0xAA; 300];
+                let mut dst = vec![0xAA; 1200];
                 // SAFETY: both ranges lie inside their vectors.
-                unsafe { copy_forward(dst.as_mut_ptr().add(off), src.as_ptr().add(1), len) };
-                let mut want = vec![0xAA; 300];
+                unsafe { copy(dst.as_mut_ptr().add(off), src.as_ptr().add(1), len) };
+                let mut want = vec![0xAA; 1200];
                 want[off..off + len].copy_from_slice(&src[1..1 + len]);
                 assert_eq!(dst, want, "len {len} off {off}");
             }
@@ -137,22 +230,22 @@ mod tests {
 
     #[test]
     fn overlapping_copies_behave_like_memmove() {
-        for len in 1..=70 {
-            for shift in 1..=20 {
-                // Destination above the source: copied backwards.
-                let mut buf = sample(128);
+        for len in LENGTHS.into_iter().flatten().filter(|&l| l > 0) {
+            for shift in (0..=40).chain([63, 64, 65, 300]) {
+                // Destination above the source.
+                let mut buf = sample(1000);
                 let mut want = buf.clone();
                 want.copy_within(10..10 + len, 10 + shift);
-                // SAFETY: 10 + shift + len <= 100 < 128.
-                unsafe { copy_backward(buf.as_mut_ptr().add(10 + shift), buf.as_ptr().add(10), len) };
+                // SAFETY: 10 + shift + len < 1000.
+                unsafe { copy(buf.as_mut_ptr().add(10 + shift), buf.as_ptr().add(10), len) };
                 assert_eq!(buf, want, "up: len {len} shift {shift}");
 
-                // Destination below the source: a forward copy is safe.
-                let mut buf = sample(128);
+                // Destination below the source.
+                let mut buf = sample(1000);
                 let mut want = buf.clone();
                 want.copy_within(10 + shift..10 + shift + len, 10);
                 // SAFETY: as above.
-                unsafe { copy_forward(buf.as_mut_ptr().add(10), buf.as_ptr().add(10 + shift), len) };
+                unsafe { copy(buf.as_mut_ptr().add(10), buf.as_ptr().add(10 + shift), len) };
                 assert_eq!(buf, want, "down: len {len} shift {shift}");
             }
         }
