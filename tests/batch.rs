@@ -68,6 +68,40 @@ fn database_run_resumes_and_dedupes() {
 }
 
 #[test]
+fn rescore_rewrites_every_app_and_a_failed_write_commits_nothing() {
+    let dir = temp_dir("rescore");
+    let db = dir.join("r.sqlite");
+    appvet().args(["scan", "samples/", "-q", "--db"]).arg(&db).assert().code(10);
+    let apps = count(&db, "SELECT count(*) FROM apps");
+    assert!(apps > 1);
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let reports = |conn: &rusqlite::Connection| -> Vec<(String, Vec<u8>)> {
+        let mut st = conn.prepare("SELECT sha256, report FROM apps ORDER BY sha256").unwrap();
+        st.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().map(Result::unwrap).collect()
+    };
+    let before = reports(&conn);
+
+    // Rows stamped by an older signature version are all brought up to date,
+    // with the same attribution (the signatures did not change).
+    conn.execute("UPDATE apps SET signatures_version = 'old'", []).unwrap();
+    appvet().args(["rescore", "--jobs", "2", "--db"]).arg(&db).assert().code(0);
+    assert_eq!(count(&db, "SELECT count(*) FROM apps WHERE signatures_version = 'old'"), 0);
+    assert_eq!(reports(&conn), before);
+
+    // A write that fails stops every worker and rolls back: no row changes.
+    conn.execute("UPDATE apps SET signatures_version = 'old'", []).unwrap();
+    conn.execute_batch(
+        "CREATE TRIGGER refuse BEFORE UPDATE ON apps BEGIN SELECT RAISE(ABORT, 'refused'); END;",
+    )
+    .unwrap();
+    let a = appvet().args(["rescore", "--jobs", "2", "--db"]).arg(&db).assert().code(2);
+    assert!(stderr_of(&a).contains("refused"), "{}", stderr_of(&a));
+    assert_eq!(count(&db, "SELECT count(*) FROM apps WHERE signatures_version = 'old'"), apps);
+    drop(conn);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn shards_partition_the_inputs_and_merge_back() {
     let dir = temp_dir("shard");
     let whole = dir.join("whole.sqlite");
