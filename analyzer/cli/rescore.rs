@@ -5,13 +5,13 @@
 //!
 //! Each worker takes the next app as soon as it is done with the last (apps
 //! differ in size a hundredfold, so fixed batches would leave workers
-//! waiting on the largest): it reads the app's row on its own read-only
-//! connection (WAL lets it read while results are written), rescores it, and
-//! writes the result on the shared write connection, whose lock it holds
-//! only for that write. There are no reader or writer threads: handing every
-//! app from thread to thread cost more than the writes (a corpus rescore
+//! waiting on the largest): it reads the app's row, rescores it, and writes
+//! the result, holding the one database connection's lock only to read and
+//! to write. There are no reader or writer threads: handing every app from
+//! thread to thread cost more than the reads and writes (a corpus rescore
 //! scaled 1.4x from one worker to two; each hand-off is a wake-up, and on a
-//! virtual machine a cross-CPU wake-up is a trapped interrupt). Results are
+//! virtual machine a cross-CPU wake-up is a trapped interrupt), and every
+//! extra connection parses the schema again. Results are
 //! committed every [`COMMIT_EVERY`] apps and at the end. A kill loses only
 //! what was not committed yet, which a new rescore redoes; the database ends
 //! the same whatever order the results arrive in (every write is keyed by the
@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use rusqlite::{params, Connection};
+use rusqlite::{params, Connection, OptionalExtension};
 
 use appvet::report::{Capability, Host, Report, Risk, Sdk, Verdict};
 use appvet::scan::attribute;
@@ -69,30 +69,24 @@ pub fn run(path: &Path, signatures: Database, jobs: usize) -> i32 {
         0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
         n => n,
     };
-    let readers = match (0..jobs.min(shas.len()).max(1)).map(|_| db::open_reader(path)).collect() {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("appvet: {}: {e}", path.display());
-            return EXIT_USAGE;
-        }
-    };
+    let workers = jobs.min(shas.len()).max(1);
     let started = Instant::now();
     let version = signatures.version.clone();
-    let writer = Mutex::new(Writer { conn, version: version.clone(), uncommitted: 0, done: 0, failed: 0 });
+    let apps = Mutex::new(Apps { conn, version: version.clone(), uncommitted: 0, done: 0, failed: 0 });
     let shared = Shared {
         shas: &shas,
         next: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
         signatures: &signatures,
-        writer: &writer,
+        apps: &apps,
     };
-    let outcome = run_workers(&shared, readers);
-    // A worker that panicked holding the lock left the writer as it was.
-    let writer = writer.into_inner().unwrap_or_else(|e| e.into_inner());
+    let outcome = run_workers(&shared, workers);
+    // A worker that panicked holding the lock left the connection as it was.
+    let apps = apps.into_inner().unwrap_or_else(|e| e.into_inner());
     let counts = match outcome {
-        Ok(()) => writer.finish(),
+        Ok(()) => apps.finish(),
         Err(e) => {
-            writer.abort();
+            apps.abort();
             Err(e)
         }
     };
@@ -118,23 +112,21 @@ pub fn run(path: &Path, signatures: Database, jobs: usize) -> i32 {
 }
 
 /// What the workers share: the apps to do, the next one to take, the stop
-/// signal after a failed write, and the write connection.
+/// signal after a failed read or write, and the connection.
 struct Shared<'a> {
     shas: &'a [String],
     next: AtomicUsize,
     stop: AtomicBool,
     signatures: &'a Database,
-    writer: &'a Mutex<Writer>,
+    apps: &'a Mutex<Apps>,
 }
 
-/// Runs one worker per reader connection, one of them on this thread; the
-/// first error any of them met.
-fn run_workers(shared: &Shared, readers: Vec<Connection>) -> Result<(), String> {
-    let mut readers = readers.into_iter();
-    let Some(own) = readers.next() else { return Ok(()) };
+/// Runs `workers` workers, one of them on this thread; the first error any
+/// of them met.
+fn run_workers(shared: &Shared, workers: usize) -> Result<(), String> {
     std::thread::scope(|s| {
-        let others: Vec<_> = readers.map(|r| s.spawn(move || work(shared, &r))).collect();
-        let mut result = work(shared, &own);
+        let others: Vec<_> = (1..workers).map(|_| s.spawn(|| work(shared))).collect();
+        let mut result = work(shared);
         for h in others {
             let r = h.join().unwrap_or_else(|_| Err(STOPPED.into()));
             if result.is_ok() {
@@ -145,31 +137,31 @@ fn run_workers(shared: &Shared, readers: Vec<Connection>) -> Result<(), String> 
     })
 }
 
-/// Takes apps until none are left or a write failed.
-fn work(shared: &Shared, reader: &Connection) -> Result<(), String> {
-    let stopped = |e: String| {
-        shared.stop.store(true, Ordering::Relaxed);
-        Err(e)
-    };
-    let mut st = match reader.prepare_cached("SELECT report, evidence FROM apps WHERE sha256 = ?1") {
-        Ok(st) => st,
-        Err(e) => return stopped(e.to_string()),
-    };
+/// Takes apps until none are left or a read or write failed.
+fn work(shared: &Shared) -> Result<(), String> {
     while !shared.stop.load(Ordering::Relaxed) {
         let Some(sha) = shared.shas.get(shared.next.fetch_add(1, Ordering::Relaxed)) else { break };
+        let row = match shared.apps.lock() {
+            Ok(mut w) => w.read(sha).map_err(|e| e.to_string()),
+            Err(_) => Err(STOPPED.to_string()),
+        };
         // A row deleted since the list was read is not an error.
-        let Ok((report_blob, evidence_blob)) =
-            st.query_row(params![sha], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)))
-        else {
-            continue;
+        let (report_blob, evidence_blob) = match row {
+            Ok(Some(row)) => row,
+            Ok(None) => continue,
+            Err(e) => {
+                shared.stop.store(true, Ordering::Relaxed);
+                return Err(e);
+            }
         };
         let result = rescore(shared.signatures, sha, &report_blob, &evidence_blob);
-        let written = match shared.writer.lock() {
+        let written = match shared.apps.lock() {
             Ok(mut w) => w.write(result).map_err(|e| e.to_string()),
             Err(_) => Err(STOPPED.to_string()),
         };
         if let Err(e) = written {
-            return stopped(e);
+            shared.stop.store(true, Ordering::Relaxed);
+            return Err(e);
         }
     }
     Ok(())
@@ -191,8 +183,9 @@ fn rescore(signatures: &Database, sha: &str, report_blob: &[u8], evidence_blob: 
     Ok((report, blob))
 }
 
-/// The write connection: results in transactions of [`COMMIT_EVERY`] apps.
-struct Writer {
+/// The database connection: rows read one by one, results written in
+/// transactions of [`COMMIT_EVERY`] apps.
+struct Apps {
     conn: Connection,
     version: String,
     uncommitted: usize,
@@ -200,7 +193,15 @@ struct Writer {
     failed: u64,
 }
 
-impl Writer {
+impl Apps {
+    /// The stored report and evidence of one app, if it is still there.
+    fn read(&mut self, sha: &str) -> rusqlite::Result<Option<(Vec<u8>, Vec<u8>)>> {
+        self.conn
+            .prepare_cached("SELECT report, evidence FROM apps WHERE sha256 = ?1")?
+            .query_row(params![sha], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+    }
+
     fn write(&mut self, r: Rescored) -> rusqlite::Result<()> {
         if self.uncommitted == 0 {
             self.conn.execute_batch("BEGIN IMMEDIATE")?;
