@@ -3,7 +3,7 @@
 //! decoded on its first lookup. A one-app run looks up a handful of the
 //! thousands of entities, domains and permissions; indexing them all when the
 //! database opens made the scan wait for it (~0.3 ms, most of it page faults
-//! on the index and the per-entry cells).
+//! on an index built at run time and per-entry cells for every table).
 //!
 //! Encoding of both kinds: a little-endian `u32` count `n`, then `n + 1`
 //! little-endian `u32` offsets into the body that follows (the first is 0,
@@ -14,8 +14,8 @@
 //! (a damaged entry reads as missing) and in full by `verify`, which the
 //! build runs on the snapshot it embeds.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::RwLock;
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -117,23 +117,23 @@ impl Indexed {
 
 /// Decoded values by index. They are leaked: every table lives as long as
 /// the process (see `crate::snapshot`), and each value is decoded at most
-/// once. A map rather than a cell per entry, so that opening a table with
-/// thousands of entries allocates nothing.
-struct Decoded<V: 'static>(RwLock<BTreeMap<usize, Option<&'static V>>>);
+/// once. The cells are allocated on the first lookup, not when the table
+/// opens (a one-app run opens tables it never reads), and are read without
+/// a lock: matching looks values up for every class name it hits.
+struct Decoded<V: 'static> {
+    len: usize,
+    cells: OnceLock<Box<[OnceLock<Option<&'static V>>]>>,
+}
 
 impl<V: DeserializeOwned + 'static> Decoded<V> {
-    fn new() -> Self {
-        Decoded(RwLock::new(BTreeMap::new()))
+    /// `len` is bounded by the table's offset table, which lies in memory.
+    fn new(len: usize) -> Self {
+        Decoded { len, cells: OnceLock::new() }
     }
 
     fn get_or_decode(&self, i: usize, bytes: &[u8]) -> Option<&'static V> {
-        if let Some(v) = self.0.read().unwrap_or_else(|e| e.into_inner()).get(&i) {
-            return *v;
-        }
-        let mut cache = self.0.write().unwrap_or_else(|e| e.into_inner());
-        *cache
-            .entry(i)
-            .or_insert_with(|| postcard::from_bytes::<V>(bytes).ok().map(|v| &*Box::leak(Box::new(v))))
+        let cells = self.cells.get_or_init(|| (0..self.len).map(|_| OnceLock::new()).collect());
+        *cells.get(i)?.get_or_init(|| postcard::from_bytes::<V>(bytes).ok().map(|v| &*Box::leak(Box::new(v))))
     }
 }
 
@@ -151,7 +151,7 @@ impl<V> std::fmt::Debug for LazyMap<V> {
 
 impl<V: DeserializeOwned + 'static> Default for LazyMap<V> {
     fn default() -> Self {
-        LazyMap { index: Indexed::default(), decoded: Decoded::new() }
+        LazyMap { index: Indexed::default(), decoded: Decoded::new(0) }
     }
 }
 
@@ -171,7 +171,8 @@ impl<V: Serialize + DeserializeOwned + 'static> LazyMap<V> {
 
     /// Opens an encoded table: reads its header only.
     pub fn open(bytes: &'static [u8], section: &'static str) -> Result<Self, SnapshotError> {
-        Ok(LazyMap { index: Indexed::open(bytes, section)?, decoded: Decoded::new() })
+        let index = Indexed::open(bytes, section)?;
+        Ok(LazyMap { index, decoded: Decoded::new(index.len) })
     }
 
     /// Checks every entry's framing and that the keys are UTF-8 and strictly
@@ -270,7 +271,7 @@ impl<V> std::fmt::Debug for LazyVec<V> {
 
 impl<V: DeserializeOwned + 'static> Default for LazyVec<V> {
     fn default() -> Self {
-        LazyVec { index: Indexed::default(), decoded: Decoded::new() }
+        LazyVec { index: Indexed::default(), decoded: Decoded::new(0) }
     }
 }
 
@@ -282,7 +283,8 @@ impl<V: Serialize + DeserializeOwned + 'static> LazyVec<V> {
 
     /// Opens an encoded list: reads its header only.
     pub fn open(bytes: &'static [u8], section: &'static str) -> Result<Self, SnapshotError> {
-        Ok(LazyVec { index: Indexed::open(bytes, section)?, decoded: Decoded::new() })
+        let index = Indexed::open(bytes, section)?;
+        Ok(LazyVec { index, decoded: Decoded::new(index.len) })
     }
 
     /// Checks that every element's bytes lie inside the list.
