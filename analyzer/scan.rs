@@ -126,16 +126,6 @@ impl<'a> Context<'a> {
     }
 }
 
-/// Parses the embedded risk tables and the baseline policy, which every
-/// report is scored and judged by: a one-app run calls this on the thread
-/// that opens the signature database ([`Database::embedded_with`]), so the
-/// parsing happens while the app is read (a scan that gets there first
-/// waits for it: `OnceLock`).
-pub fn warm_up() {
-    RiskTables::embedded();
-    crate::policy::Policy::baseline();
-}
-
 /// The post-scan stage that derives everything the signature database
 /// decides (SDK matches, owners and countries of SDKs and hosts, scores,
 /// verdict) from the evidence and the facts already in `report`. It must
@@ -189,8 +179,7 @@ fn empty_report(db: &Database, input: Input) -> Report {
 }
 
 impl Scanner {
-    /// The embedded risk tables and policy presets are parsed on first use;
-    /// [`warm_up`] parses them ahead of time.
+    /// The embedded risk tables and policy presets are parsed on first use.
     pub fn new(db: Database, limits: Limits) -> Self {
         Scanner { db, limits, risk_tables: None }
     }

@@ -213,7 +213,7 @@ fn load_signatures(dir: Option<&PathBuf>) -> Option<Database> {
                 None
             }
         },
-        None => Some(Database::embedded_with(appvet::scan::warm_up)),
+        None => Some(Database::embedded()),
     }
 }
 

@@ -1,19 +1,22 @@
-//! A value built on a background thread and waited for on first use.
+//! A value built on its first use, by whichever thread gets there first.
 //!
-//! A one-app run spends most of its start-up compiling the signature
-//! database; the archive, manifest, code and signatures can be read while it
-//! compiles, and only the attribution at the end needs it.
+//! Opening the signature database's tables is cheap (they are read in place
+//! from the embedded snapshot), but a command that never consults one should
+//! not open it. The tables used to be opened on a background thread while
+//! the app was read; starting that thread cost more than the work it moved
+//! (on a virtual machine, creating a thread sometimes stalled the process
+//! for a millisecond), so they are now opened where they are needed.
 
 use std::ops::{Deref, DerefMut};
-use std::sync::mpsc::Receiver;
 use std::sync::{Mutex, OnceLock};
+
+type Builder<T> = Box<dyn FnOnce() -> T + Send>;
 
 pub struct Deferred<T> {
     cell: OnceLock<T>,
-    pending: Mutex<Option<Receiver<T>>>,
-    /// Used if the builder thread died without a value (it cannot with the
-    /// embedded files, which the tests compile; this keeps a bug from
-    /// becoming a crash).
+    build: Mutex<Option<Builder<T>>>,
+    /// Used if the builder is gone without a value (it panicked on another
+    /// thread): a bug must not become a second crash.
     fallback: fn() -> T,
 }
 
@@ -22,33 +25,33 @@ impl<T> Deferred<T> {
     pub fn ready(value: T, fallback: fn() -> T) -> Self {
         let cell = OnceLock::new();
         let _ = cell.set(value);
-        Deferred { cell, pending: Mutex::new(None), fallback }
+        Deferred { cell, build: Mutex::new(None), fallback }
     }
 
-    /// A value that will arrive on `rx`.
-    pub fn pending(rx: Receiver<T>, fallback: fn() -> T) -> Self {
-        Deferred { cell: OnceLock::new(), pending: Mutex::new(Some(rx)), fallback }
+    /// A value `build` makes on first use.
+    pub fn lazy(build: impl FnOnce() -> T + Send + 'static, fallback: fn() -> T) -> Self {
+        Deferred { cell: OnceLock::new(), build: Mutex::new(Some(Box::new(build))), fallback }
     }
 
-    fn take(&self) -> T {
-        let rx = self.pending.lock().unwrap_or_else(|e| e.into_inner()).take();
-        rx.and_then(|rx| rx.recv().ok()).unwrap_or_else(self.fallback)
+    fn make(&self) -> T {
+        let build = self.build.lock().unwrap_or_else(|e| e.into_inner()).take();
+        build.map_or_else(self.fallback, |b| b())
     }
 
-    /// The value, by value (waiting for the builder if need be).
+    /// The value, by value (building it if need be).
     pub fn into_inner(self) -> T {
         match self.cell.into_inner() {
             Some(v) => v,
             None => {
-                let rx = self.pending.into_inner().unwrap_or_else(|e| e.into_inner());
-                rx.and_then(|rx| rx.recv().ok()).unwrap_or_else(self.fallback)
+                let build = self.build.into_inner().unwrap_or_else(|e| e.into_inner());
+                build.map_or_else(self.fallback, |b| b())
             }
         }
     }
 
-    /// The value, waiting for the builder if it is not done yet.
+    /// The value, building it if this is its first use.
     pub fn value(&self) -> &T {
-        self.cell.get_or_init(|| self.take())
+        self.cell.get_or_init(|| self.make())
     }
 }
 
@@ -62,7 +65,7 @@ impl<T> Deref for Deferred<T> {
 impl<T> DerefMut for Deferred<T> {
     fn deref_mut(&mut self) -> &mut T {
         if self.cell.get().is_none() {
-            let value = self.take();
+            let value = self.make();
             let _ = self.cell.set(value);
         }
         match self.cell.get_mut() {
@@ -76,7 +79,7 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Deferred<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.cell.get() {
             Some(v) => v.fmt(f),
-            None => f.write_str("<still building>"),
+            None => f.write_str("<not built yet>"),
         }
     }
 }
@@ -84,18 +87,30 @@ impl<T: std::fmt::Debug> std::fmt::Debug for Deferred<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     #[test]
-    fn waits_for_the_builder_and_falls_back_when_it_dies() {
-        let (tx, rx) = std::sync::mpsc::sync_channel(1);
-        let d = Deferred::pending(rx, || 0u32);
-        std::thread::spawn(move || tx.send(7).unwrap());
-        assert_eq!(*d, 7);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<u32>(1);
-        drop(tx);
-        assert_eq!(*Deferred::pending(rx, || 5u32), 5);
+    fn builds_once_on_first_use_and_falls_back_when_the_builder_is_gone() {
+        static BUILT: AtomicUsize = AtomicUsize::new(0);
+        let d = Deferred::lazy(
+            || {
+                BUILT.fetch_add(1, Ordering::Relaxed);
+                7u32
+            },
+            || 0,
+        );
+        assert_eq!(BUILT.load(Ordering::Relaxed), 0, "nothing is built before it is used");
+        std::thread::scope(|s| {
+            for _ in 0..4 {
+                s.spawn(|| assert_eq!(*d, 7));
+            }
+        });
+        assert_eq!(BUILT.load(Ordering::Relaxed), 1);
+        let gone: Deferred<u32> = Deferred { cell: OnceLock::new(), build: Mutex::new(None), fallback: || 5 };
+        assert_eq!(*gone, 5);
         let mut r = Deferred::ready(1u32, || 0);
         *r += 1;
         assert_eq!(*r, 2);
+        assert_eq!(Deferred::lazy(|| 3u32, || 0).into_inner(), 3);
     }
 }

@@ -42,15 +42,8 @@ impl Database {
     /// written and read by the same code; should a section still not decode,
     /// that part of the database is left empty rather than failing the scan.
     pub fn embedded() -> Self {
-        Self::embedded_with(|| {})
-    }
-
-    /// [`Database::embedded`], running `also` on the thread that opens the
-    /// database once it is open: a caller's own warm-up (risk tables,
-    /// policy) rides along instead of starting a thread of its own.
-    pub fn embedded_with(also: impl FnOnce() + Send + 'static) -> Self {
         match appvet_sigdb::snapshot::Snapshot::split(EMBEDDED_SNAPSHOT) {
-            Ok(snap) => Self::from_snapshot(snap, also),
+            Ok(snap) => Self::from_snapshot(snap),
             Err(_) => Database {
                 version: EMBEDDED_VERSION.trim().to_string(),
                 permissions: Deferred::ready(LazyMap::default(), LazyMap::default),
@@ -68,29 +61,19 @@ impl Database {
             line: 0,
             message: e.to_string(),
         })?;
-        Ok(Self::from_snapshot(snap, || {}))
+        Ok(Self::from_snapshot(snap))
     }
 
-    /// Opens a snapshot on a background thread, while the app is read: the
-    /// permission and entity tables and the SDK definitions are only indexed
-    /// (entries decode on first lookup), the class-name automaton is used
-    /// in place, and the SDK matcher's other tables are decoded. The first
-    /// lookup in each waits for it if need be.
-    fn from_snapshot(snap: appvet_sigdb::snapshot::Snapshot, also: impl FnOnce() + Send + 'static) -> Self {
-        let (permissions_tx, permissions_rx) = std::sync::mpsc::sync_channel(1);
-        let (entities_tx, entities_rx) = std::sync::mpsc::sync_channel(1);
-        let (sdks_tx, sdks_rx) = std::sync::mpsc::sync_channel(1);
-        std::thread::spawn(move || {
-            let _ = permissions_tx.send(snap.permissions().unwrap_or_default());
-            let _ = entities_tx.send(snap.entities().unwrap_or_default());
-            let _ = sdks_tx.send(snap.matcher().unwrap_or_else(|_| no_sdks()));
-            also();
-        });
+    /// Opens a snapshot's tables on first use: the permission and entity
+    /// tables and the SDK definitions are only indexed (entries decode on
+    /// first lookup), the class-name automaton is used in place, and the SDK
+    /// matcher's other tables are decoded.
+    fn from_snapshot(snap: appvet_sigdb::snapshot::Snapshot) -> Self {
         Database {
             version: snap.version.trim().to_string(),
-            permissions: Deferred::pending(permissions_rx, LazyMap::default),
-            sdks: Deferred::pending(sdks_rx, no_sdks),
-            entities: Deferred::pending(entities_rx, Entities::default),
+            permissions: Deferred::lazy(move || snap.permissions().unwrap_or_default(), LazyMap::default),
+            sdks: Deferred::lazy(move || snap.matcher().unwrap_or_else(|_| no_sdks()), no_sdks),
+            entities: Deferred::lazy(move || snap.entities().unwrap_or_default(), Entities::default),
         }
     }
 
