@@ -7,7 +7,7 @@
 //! than musl's cheaper process start saves. Defining the symbols in the
 //! executable keeps the linker from taking musl's archive members. Other
 //! builds keep their C library's versions; the functions are compiled on
-//! every x86_64 target so that the tests run there.
+//! every x86_64 Linux target so that the tests run there.
 //!
 //! The copy is written in assembly because a copy loop written in Rust may
 //! be turned back into a call to `memcpy` by the optimiser. Up to 64 bytes

@@ -1,7 +1,8 @@
 //! The `appvet` command; see `cli` for subcommands and exit codes.
 
 mod cli;
-#[cfg(target_arch = "x86_64")]
+// ELF assembly (x86_64 Linux); the tests run in every such build.
+#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 mod libc_mem;
 
 fn main() {
