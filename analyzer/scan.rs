@@ -43,8 +43,8 @@ pub struct Scanner {
 /// Per-input state threaded through the stages.
 pub struct Context<'a> {
     pub db: &'a Database,
-    /// `None`: the embedded tables, resolved only when the app is scored, so
-    /// that reading the app does not wait for them to be parsed.
+    /// `None`: the embedded tables, parsed only when an app is scored (an
+    /// input that is not an app never pays for them).
     pub risk_tables: Option<&'a RiskTables>,
     pub limits: &'a Limits,
     pub budget: Budget,
