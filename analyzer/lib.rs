@@ -6,6 +6,7 @@
 
 pub mod android;
 pub mod archive;
+pub mod diagnostic;
 pub mod evidence;
 pub mod formats;
 pub mod ios;

@@ -9,10 +9,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::diagnostic::Diagnostic;
 use crate::formats::property_list;
 use crate::formats::signing::der::{self, Tlv};
 use crate::formats::signing::{certificate, pkcs7};
-use crate::report::{Certificate, Diagnostic};
+use crate::formats::summary::Certificate;
 
 pub const MAGIC_SUPERBLOB: u32 = 0xfade_0cc0;
 pub const MAGIC_CODE_DIRECTORY: u32 = 0xfade_0c02;

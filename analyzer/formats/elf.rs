@@ -18,7 +18,8 @@ use goblin::elf::section_header::{SectionHeader, SHT_DYNSYM, SHT_NOBITS, SHT_SYM
 use goblin::elf::sym::{Sym, Symtab, STB_GLOBAL, STB_GNU_UNIQUE, STB_WEAK, STT_NOTYPE};
 use goblin::elf::Elf;
 
-use crate::report::model::{Diagnostic, NativeSummary};
+use crate::diagnostic::Diagnostic;
+use crate::formats::summary::NativeSummary;
 
 /// Shortest printable run kept as a string (as `strings -n 5`).
 pub const MIN_STRING_LEN: usize = 5;

@@ -14,8 +14,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use goblin::container::Endian;
 use goblin::mach::load_command::{CommandVariant, LoadCommand};
 
+use crate::diagnostic::Diagnostic;
 use crate::formats::codesign::{self, CodeSignature};
-use crate::report::model::{Diagnostic, MachoSlice, MachoSummary};
+use crate::formats::summary::{MachoSlice, MachoSummary};
 
 pub const FAT_MAGIC: u32 = 0xcafe_babe;
 pub const FAT_MAGIC_64: u32 = 0xcafe_babf;

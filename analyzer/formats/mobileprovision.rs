@@ -6,10 +6,11 @@
 
 use plist::{Dictionary, Value};
 
+use crate::diagnostic::Diagnostic;
 use crate::formats::property_list;
 use crate::formats::signing::certificate;
 use crate::formats::signing::der::{self, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE};
-use crate::report::{Diagnostic, ProvisioningProfile};
+use crate::formats::summary::ProvisioningProfile;
 
 /// Developer certificates described per profile, at most.
 const MAX_CERTIFICATES: usize = 64;

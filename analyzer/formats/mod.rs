@@ -12,4 +12,5 @@ pub mod mobileprovision;
 pub mod property_list;
 pub mod proto_xml;
 pub mod signing;
+pub mod summary;
 pub mod xml_tree;

@@ -17,11 +17,11 @@
 //! color_argb8=9, color_rgb8=10, color_argb4=11, color_rgb4=12, dimension=13, fraction=14}`
 //! (older aapt2 wrote `Primitive{type=1, data=2}` as two varints; both are read).
 
+use crate::diagnostic::Diagnostic;
 use crate::formats::android_attrs;
 use crate::formats::axml::{XmlParse, MAX_ATTRIBUTES, MAX_DEPTH, MAX_DIAGNOSTICS, MAX_ELEMENTS};
 use crate::formats::xml_tree::{AttrValue, XmlAttribute, XmlElement};
 use crate::reader::Reader;
-use crate::report::model::Diagnostic;
 
 /// Decodes a serialized `aapt.pb.XmlNode`.
 pub fn parse(data: &[u8]) -> XmlParse {

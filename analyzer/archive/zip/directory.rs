@@ -7,8 +7,8 @@
 
 use memchr::memmem;
 
+use crate::diagnostic::Diagnostic;
 use crate::reader::{slice, u16_le_at, u32_le_at, u64_le_at};
-use crate::report::Diagnostic;
 
 use super::names::suspicious_name_reason;
 use super::sink::DiagnosticSink;
@@ -732,11 +732,11 @@ fn report_prefix(data: &[u8], entries: &[ZipEntry], layout: &mut ZipLayout, sink
     }
     let dex = data.starts_with(b"dex\n");
     let (level, what) = if dex {
-        (crate::report::Level::Error, " starting with a DEX header (Janus, CVE-2017-13156)")
+        (crate::diagnostic::Level::Error, " starting with a DEX header (Janus, CVE-2017-13156)")
     } else if data.starts_with(b"MZ") {
-        (crate::report::Level::Warning, " starting with a Windows executable header (self-extractor)")
+        (crate::diagnostic::Level::Warning, " starting with a Windows executable header (self-extractor)")
     } else {
-        (crate::report::Level::Warning, "")
+        (crate::diagnostic::Level::Warning, "")
     };
     let len = layout.prefix_len;
     sink.emit(codes::PREPENDED_DATA, || {

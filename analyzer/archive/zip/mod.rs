@@ -62,7 +62,7 @@ mod tests;
 
 use std::borrow::Cow;
 
-use crate::report::Diagnostic;
+use crate::diagnostic::Diagnostic;
 
 /// The stable diagnostic codes of this module (see the table above).
 pub mod codes {

@@ -1,7 +1,7 @@
 //! Collects directory diagnostics with a per-code cap, so a hostile archive
 //! with 200 000 odd entries yields a readable list, not 200 000 lines.
 
-use crate::report::Diagnostic;
+use crate::diagnostic::Diagnostic;
 
 use super::codes;
 

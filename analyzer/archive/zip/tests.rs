@@ -120,7 +120,7 @@ fn reports_janus_dex_prefix_with_absolute_offsets() {
     assert_eq!(archive.layout.prefix_len, builder.prefix.len() as u64);
     assert_eq!(archive.layout.offset_shift, 0);
     let prefix = archive.diagnostics.iter().find(|d| d.code == codes::PREPENDED_DATA).unwrap();
-    assert_eq!(prefix.level, crate::report::Level::Error);
+    assert_eq!(prefix.level, crate::diagnostic::Level::Error);
     assert!(prefix.message.contains("DEX"));
     assert_eq!(read_all(&archive, "classes.dex"), b"real");
 }

@@ -8,9 +8,9 @@
 //! types (`FLAG_SPARSE`), 16-bit entry offsets (`FLAG_OFFSET16`) and compact
 //! entries (`FLAG_COMPACT`). Map (complex) entries are recognised and skipped.
 
+use crate::diagnostic::Diagnostic;
 use crate::formats::axml::{StringPool, MAX_DIAGNOSTICS, RES_STRING_POOL_TYPE};
 use crate::reader::{slice, u16_le_at, u32_le_at};
-use crate::report::model::Diagnostic;
 
 const RES_TABLE_TYPE: u16 = 0x0002;
 const RES_TABLE_PACKAGE_TYPE: u16 = 0x0200;

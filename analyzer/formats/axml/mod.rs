@@ -18,10 +18,10 @@ pub(crate) use res_value::to_attr_value;
 pub use string_pool::StringPool;
 pub use xml_text::to_xml_text;
 
+use crate::diagnostic::Diagnostic;
 use crate::formats::android_attrs;
 use crate::formats::xml_tree::{AttrValue, XmlAttribute, XmlElement};
 use crate::reader::{u16_le_at, u32_le_at};
-use crate::report::model::Diagnostic;
 
 /// Result of decoding one XML document (binary or proto): the root element if
 /// any was found, and what was odd about the input.

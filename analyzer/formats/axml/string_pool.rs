@@ -7,8 +7,8 @@
 //! the bytes that can actually hold it and a bad offset yields `None` for that
 //! one string only.
 
+use crate::diagnostic::Diagnostic;
 use crate::reader::{slice, u16_le_at, u32_le_at};
-use crate::report::model::Diagnostic;
 
 /// `ResStringPool_header::flags` bit: strings are UTF-8, not UTF-16.
 const UTF8_FLAG: u32 = 1 << 8;

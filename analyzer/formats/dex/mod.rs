@@ -15,8 +15,9 @@ mod tests;
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::diagnostic::Diagnostic;
+use crate::formats::summary::DexSummary;
 use crate::reader::{u16_le_at, u32_le_at, Reader};
-use crate::report::model::{DexSummary, Diagnostic};
 
 pub use header::{DexHeader, DexKind, HEADER_SIZE};
 pub use mutf8::decode as decode_mutf8;

@@ -11,7 +11,7 @@ use x509_parser::x509::X509Name;
 
 use super::crypto;
 use super::der::{self, DerError, TAG_INTEGER, TAG_SEQUENCE};
-use crate::report::Certificate;
+use crate::formats::summary::Certificate;
 
 /// Fields of a certificate that signature verification uses.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -17,8 +17,9 @@ pub mod v2v3;
 
 use std::borrow::Cow;
 
+use super::summary::{Certificate, SchemeResult, Signing};
 use crate::archive::zip::{Budget, ZipArchive, ZipLayout};
-use crate::report::{Certificate, Diagnostic, SchemeResult, Signing};
+use crate::diagnostic::Diagnostic;
 
 use block::{BlockError, SigningBlock};
 use v2v3::{DigestCache, DigestInput, Scheme, SchemeVerification, VerifyParams, SDK_N, SDK_P, SDK_T};
