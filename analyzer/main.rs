@@ -1,9 +1,6 @@
 //! The `appvet` command; see `cli` for subcommands and exit codes.
 
 mod cli;
-// ELF assembly (x86_64 Linux); the tests run in every such build.
-#[cfg(all(target_arch = "x86_64", target_os = "linux"))]
-mod libc_mem;
 
 fn main() {
     std::process::exit(cli::run());

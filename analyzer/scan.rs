@@ -4,18 +4,17 @@
 
 use std::path::Path;
 
-use sha2::{Digest, Sha256};
-
 use crate::android::{self, bundle, code, Role};
-use crate::archive::zip::{Budget, Limits, ZipArchive};
+use crate::archive::zip::{Limits, ZipArchive};
 use crate::archive::{self, ContainerKind, Sniffed};
-use crate::evidence::hosts::HostExtractor;
+pub use crate::context::sha256_hex;
+use crate::context::Context;
+use crate::database::Database;
 use crate::evidence::AppEvidence;
 use crate::ios;
 use crate::policy::ExceptionSet;
-use crate::report::{App, Code, Diagnostic, Input, Report, Risk, Signing, Tool, SCHEMA};
+use crate::report::{Input, Report};
 use crate::risk::{RiskTables, TableError};
-use crate::signatures::Database;
 
 /// Why an input yielded no report at all.
 #[derive(Debug, thiserror::Error)]
@@ -40,90 +39,16 @@ pub struct Scanner {
     pub risk_tables: Option<RiskTables>,
 }
 
-/// Per-input state threaded through the stages.
-pub struct Context<'a> {
-    pub db: &'a Database,
-    /// `None`: the embedded tables, parsed only when an app is scored (an
-    /// input that is not an app never pays for them).
-    pub risk_tables: Option<&'a RiskTables>,
-    pub limits: &'a Limits,
-    pub budget: Budget,
-    pub report: Report,
-    pub evidence: AppEvidence,
-    pub hosts: HostExtractor,
-    /// Archive nesting depth of what is being read (0 = the input itself).
-    pub depth: u32,
-}
-
-impl<'a> Context<'a> {
-    fn new(db: &'a Database, risk_tables: Option<&'a RiskTables>, limits: &'a Limits, input: Input) -> Self {
-        Context {
-            db,
-            risk_tables,
-            limits,
-            budget: Budget::new(limits),
-            report: empty_report(db, input),
-            evidence: AppEvidence::default(),
-            hosts: HostExtractor::new(&[]),
-            depth: 0,
-        }
-    }
-
-    pub fn diag(&mut self, d: Diagnostic) {
-        self.report.diagnostics.push(d);
-    }
-
-    /// Adds diagnostics from a parser of `entry` inside the archive at `prefix`.
-    pub fn diags_at(&mut self, prefix: &str, entry: &str, diags: Vec<Diagnostic>) {
-        for mut d in diags {
-            let base = format!("{prefix}{entry}");
-            let base = base.trim_end_matches('!');
-            d.location = match (d.location.take(), base.is_empty()) {
-                (Some(loc), true) => Some(loc),
-                (Some(loc), false) if loc.starts_with(base) => Some(loc),
-                (Some(loc), false) => Some(format!("{base}: {loc}")),
-                (None, true) => None,
-                (None, false) => Some(base.to_string()),
-            };
-            self.report.diagnostics.push(d);
-        }
-    }
-
-    /// A context for an app embedded in this one, sharing the inflate budget.
-    pub fn child(&mut self) -> Context<'a> {
-        let mut c = Context::new(self.db, self.risk_tables, self.limits, self.report.input.clone());
-        c.budget = Budget { remaining: self.budget.remaining };
-        c.depth = self.depth + 1;
-        c
-    }
-
-    /// Folds an embedded app's code, hosts and diagnostics into this report
-    /// (its manifest facts stay in its `embedded[]` summary).
-    pub fn absorb_child(&mut self, child: Context<'a>) {
-        self.budget.remaining = child.budget.remaining;
-        let r = child.report;
-        self.report.code.dex.extend(r.code.dex);
-        self.report.code.native.extend(r.code.native);
-        self.report.diagnostics.extend(r.diagnostics);
-        self.report.embedded.extend(r.embedded);
-        self.evidence.units.extend(child.evidence.units);
-        self.evidence.config_keys.extend(child.evidence.config_keys);
-        self.evidence.entry_names.append(&child.evidence.entry_names);
-        for h in child.hosts.finish() {
-            for ev in &h.evidence {
-                self.hosts.scan(&ev.source, &ev.kind, &ev.value);
-            }
-        }
-    }
-
-    fn finish(mut self) -> ScanOutput {
-        let (hosts, diags) = self.hosts.finish_with_diagnostics();
-        self.report.hosts = hosts;
-        self.report.diagnostics.extend(diags);
-        let tables = self.risk_tables.unwrap_or_else(|| RiskTables::embedded());
-        attribute_with_tables(self.db, tables, &mut self.report, &self.evidence);
-        ScanOutput { report: self.report, evidence: self.evidence }
-    }
+/// Runs the post-scan stages over what the platform stage gathered.
+/// `tables` are the embedded ones unless `--signatures DIR` gave others;
+/// they are parsed only here, so an input that is not an app never pays for them.
+fn finish(mut ctx: Context, tables: Option<&RiskTables>) -> ScanOutput {
+    let (hosts, diags) = ctx.hosts.finish_with_diagnostics();
+    ctx.report.hosts = hosts;
+    ctx.report.diagnostics.extend(diags);
+    let tables = tables.unwrap_or_else(|| RiskTables::embedded());
+    attribute_with_tables(ctx.db, tables, &mut ctx.report, &ctx.evidence);
+    ScanOutput { report: ctx.report, evidence: ctx.evidence }
 }
 
 /// The post-scan stage that derives everything the signature database
@@ -144,38 +69,10 @@ pub fn attribute_with_tables(
     evidence: &AppEvidence,
 ) {
     report.tool.signatures_version = db.version.clone();
-    crate::signatures::attribution::attribute(db, report, evidence);
+    crate::attribution::attribute(db, report, evidence);
     // Risk and verdict come last: they read SDKs, hosts and everything above.
     crate::risk::assess(report, evidence, tables);
     report.verdict = Some(crate::policy::Policy::baseline().evaluate(report, &ExceptionSet::none()));
-}
-
-pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
-}
-
-fn empty_report(db: &Database, input: Input) -> Report {
-    Report {
-        schema: SCHEMA.to_string(),
-        tool: Tool {
-            name: "appvet".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            signatures_version: db.version.clone(),
-        },
-        input,
-        app: App::default(),
-        permissions: Vec::new(),
-        signing: Signing::default(),
-        code: Code::default(),
-        sdks: Vec::new(),
-        hosts: Vec::new(),
-        publisher: Default::default(),
-        capabilities: Vec::new(),
-        risk: Risk::default(),
-        verdict: None,
-        embedded: Vec::new(),
-        diagnostics: Vec::new(),
-    }
 }
 
 impl Scanner {
@@ -232,7 +129,7 @@ impl Scanner {
     ) -> Result<ScanOutput, ScanError> {
         let input =
             Input { path: display_path.to_string(), sha256, size: data.len() as u64, kind: "unknown".into() };
-        let mut ctx = Context::new(&self.db, self.risk_tables.as_ref(), &self.limits, input);
+        let mut ctx = Context::new(&self.db, &self.limits, input);
         let file_name =
             Path::new(display_path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let sniffed = archive::sniff(data);
@@ -241,7 +138,7 @@ impl Scanner {
             match ZipArchive::parse(data, &self.limits) {
                 Ok(zip) => {
                     scan_zip(&mut ctx, &zip, &file_name)?;
-                    let r = ctx.finish();
+                    let r = finish(ctx, self.risk_tables.as_ref());
                     return Ok(r);
                 }
                 Err(e) if sniffed == Sniffed::Zip => {
@@ -267,7 +164,7 @@ impl Scanner {
                 return Err(ScanError::UnknownFormat(describe_unknown(data)));
             }
         }
-        Ok(ctx.finish())
+        Ok(finish(ctx, self.risk_tables.as_ref()))
     }
 }
 

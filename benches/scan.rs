@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 use appvet::archive::zip::Limits;
+use appvet::database::Database;
 use appvet::scan::Scanner;
-use appvet::signatures::Database;
 
 fn files_in(dir: &Path, exts: &[&str]) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> =

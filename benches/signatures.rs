@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 
-use appvet::signatures::Database;
+use appvet::database::Database;
 
 fn bench_load(c: &mut Criterion) {
     c.bench_function("signatures/embedded_load", |b| b.iter(|| Database::embedded().sdks.defs.len()));

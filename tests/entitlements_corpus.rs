@@ -7,8 +7,8 @@ mod common;
 use std::collections::BTreeSet;
 
 use appvet::archive::zip::Limits;
+use appvet::database::Database;
 use appvet::scan::Scanner;
-use appvet::signatures::Database;
 
 fn keys_of_slices(slices: &serde_json::Value) -> BTreeSet<String> {
     let mut out = BTreeSet::new();

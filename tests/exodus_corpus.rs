@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use appvet::archive::zip::Limits;
+use appvet::database::Database;
 use appvet::scan::Scanner;
-use appvet::signatures::Database;
 use serde_json::Value;
 
 fn shared() -> Option<PathBuf> {

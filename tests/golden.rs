@@ -5,9 +5,9 @@
 mod common;
 
 use appvet::archive::zip::Limits;
+use appvet::database::Database;
 use appvet::report::json;
 use appvet::scan::Scanner;
-use appvet::signatures::Database;
 
 #[test]
 fn sample_reports_match_golden_files() {

@@ -17,9 +17,9 @@ use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
 
 use appvet::archive::zip::Limits;
+use appvet::database::Database;
 use appvet::report::{html, Evidence};
 use appvet::scan::Scanner;
-use appvet::signatures::Database;
 use assert_cmd::Command;
 
 /// A guard against a hung browser, not a performance assertion.

@@ -8,9 +8,9 @@ mod common;
 use std::collections::BTreeSet;
 
 use appvet::archive::zip::Limits;
+use appvet::database::Database;
 use appvet::report::MachoSummary;
 use appvet::scan::Scanner;
-use appvet::signatures::Database;
 use serde_json::Value;
 
 fn lief_dylibs(lief: &Value) -> BTreeSet<String> {

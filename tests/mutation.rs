@@ -8,8 +8,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use appvet::archive::zip::Limits;
+use appvet::database::Database;
 use appvet::scan::Scanner;
-use appvet::signatures::Database;
 use common::Rng;
 
 const SEED: u64 = 0x5eed_a99e_7000_0001;

@@ -5,9 +5,9 @@
 mod common;
 
 use appvet::archive::zip::Limits;
+use appvet::database::Database;
 use appvet::report::Report;
 use appvet::scan::Scanner;
-use appvet::signatures::Database;
 
 fn scan(name: &str) -> Report {
     let path = common::root().join("samples").join(name);

@@ -6,10 +6,10 @@
 mod common;
 
 use appvet::archive::zip::Limits;
+use appvet::database::Database;
 use appvet::policy::{ExceptionSet, Policy};
 use appvet::report::{sarif, Report};
 use appvet::scan::Scanner;
-use appvet::signatures::Database;
 use serde_json::Value;
 
 fn reports() -> Vec<(String, Report)> {

@@ -8,8 +8,8 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use appvet::archive::zip::Limits;
+use appvet::database::Database;
 use appvet::scan::Scanner;
-use appvet::signatures::Database;
 use assert_cmd::Command;
 
 const DATAHUNGRY: &str = "samples/datahungry.apk";

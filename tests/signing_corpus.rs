@@ -272,7 +272,7 @@ fn damaged_directory_still_names_the_signer() {
     let path = shared()
         .join("corpus/apk/androguard__androguard__tests__data__APK__apksig__v2-only-truncated-cd.apk");
     let Ok(data) = std::fs::read(&path) else { return };
-    let scanner = appvet::scan::Scanner::new(appvet::signatures::Database::embedded(), Limits::default());
+    let scanner = appvet::scan::Scanner::new(appvet::database::Database::embedded(), Limits::default());
     let report = scanner.scan_bytes(&data, "v2-only-truncated-cd.apk").unwrap().report;
     assert_eq!(report.signing.verified, Some(false));
     assert!(report.signing.certificates.iter().any(|c| c.sha256.starts_with("fb5dbd3c669af9fc")));

@@ -3,10 +3,10 @@
 //! the native code, feature splits carry code of their own.
 
 use crate::archive::zip::ZipArchive;
+use crate::context::Context;
 use crate::report::Diagnostic;
-use crate::scan::Context;
 
-use super::{analyze_apk, read_entry, Role};
+use super::{analyze_apk, Role};
 
 /// Orders splits so the base comes first: its manifest names the app.
 fn base_rank(name: &str) -> u8 {
@@ -30,7 +30,7 @@ pub fn analyze_bundle(ctx: &mut Context, zip: &ZipArchive) {
     apks.sort_by_key(|e| (base_rank(&e.name), e.index));
     let mut have_base = false;
     for e in apks {
-        let Some(data) = read_entry(ctx, zip, e, "") else {
+        let Some(data) = ctx.read_entry(zip, e, "") else {
             continue;
         };
         let inner = match ZipArchive::parse(&data, ctx.limits) {
@@ -72,7 +72,7 @@ pub fn analyze_bundle(ctx: &mut Context, zip: &ZipArchive) {
     // The archive's own listing (e.g. manifest.json of an XAPK) may hold endpoints too.
     for e in &zip.entries {
         if e.name == "manifest.json" || e.name == "info.json" {
-            if let Some(data) = read_entry(ctx, zip, e, "") {
+            if let Some(data) = ctx.read_entry(zip, e, "") {
                 ctx.hosts.scan(&e.name, "asset", &String::from_utf8_lossy(&data));
             }
         }

@@ -4,10 +4,10 @@
 use std::collections::HashSet;
 use std::fmt::Write;
 
+use crate::context::Context;
 use crate::evidence::{CodeUnit, Names, UnitKind};
 use crate::formats::{dex, elf};
 use crate::report::{Diagnostic, NativeSummary};
-use crate::scan::Context;
 
 /// `Lcom/umeng/analytics/MobclickAgent;` -> `com.umeng.analytics`.
 fn package_of(descriptor: &str) -> Option<String> {

@@ -10,10 +10,10 @@ pub mod network_security;
 use std::borrow::Cow;
 
 use crate::archive::zip::{ZipArchive, ZipEntry};
+use crate::context::Context;
 use crate::formats::signing::jar::EntryDigests;
 use crate::formats::{arsc, axml, proto_xml, signing};
 use crate::report::{Diagnostic, EmbeddedApp, Permission, Split};
-use crate::scan::Context;
 use entries::EntryRole;
 use manifest::Manifest;
 
@@ -31,26 +31,7 @@ pub enum Role {
     Split,
 }
 
-/// Reads one entry, turning failures into diagnostics.
-pub(crate) fn read_entry<'a>(
-    ctx: &mut Context,
-    zip: &ZipArchive<'a>,
-    e: &ZipEntry,
-    prefix: &str,
-) -> Option<Cow<'a, [u8]>> {
-    let mut diags = Vec::new();
-    let result = zip.read_with_diagnostics(e, &mut ctx.budget, &mut diags);
-    ctx.diags_at(prefix, &e.name, diags);
-    match result {
-        Ok(data) => Some(data),
-        Err(err) => {
-            ctx.diag(Diagnostic::warning(err.code(), err.to_string()).at(format!("{prefix}{}", e.name)));
-            None
-        }
-    }
-}
-
-/// [`read_entry`], also offering the whole entry to `digests` (the v1
+/// [`Context::read_entry`], also offering the whole entry to `digests` (the v1
 /// signature check then need not inflate it again).
 fn read_digested<'a>(
     ctx: &mut Context,
@@ -59,7 +40,7 @@ fn read_digested<'a>(
     prefix: &str,
     digests: &mut EntryDigests,
 ) -> Option<Cow<'a, [u8]>> {
-    let data = read_entry(ctx, zip, e, prefix)?;
+    let data = ctx.read_entry(zip, e, prefix)?;
     digests.offer(e.index, &data);
     Some(data)
 }
@@ -67,7 +48,7 @@ fn read_digested<'a>(
 /// Decodes the manifest and resource table of an APK.
 fn read_manifest(ctx: &mut Context, zip: &ZipArchive, prefix: &str, is_aab: bool) -> Option<Manifest> {
     let arsc_table =
-        zip.by_name("resources.arsc").cloned().and_then(|e| read_entry(ctx, zip, &e, prefix)).and_then(
+        zip.by_name("resources.arsc").cloned().and_then(|e| ctx.read_entry(zip, &e, prefix)).and_then(
             |data| {
                 let parsed = arsc::parse(&data);
                 ctx.diags_at(prefix, "resources.arsc", parsed.diagnostics);
@@ -82,7 +63,7 @@ fn read_manifest(ctx: &mut Context, zip: &ZipArchive, prefix: &str, is_aab: bool
         );
         return None;
     };
-    let data = read_entry(ctx, zip, &entry, prefix)?;
+    let data = ctx.read_entry(zip, &entry, prefix)?;
     let parsed = if is_aab { proto_xml::parse(&data) } else { axml::parse(&data) };
     ctx.diags_at(prefix, manifest_name, parsed.diagnostics);
     let Some(root) = parsed.root else {
@@ -429,7 +410,7 @@ fn analyze_nested(ctx: &mut Context, data: &[u8], path: &str) {
         let manifest = analyze_apk(&mut child, &zip, &prefix, Role::Base, false);
         let summary = EmbeddedApp {
             entry: path.to_string(),
-            sha256: crate::scan::sha256_hex(data),
+            sha256: crate::context::sha256_hex(data),
             kind: "apk".into(),
             package: manifest.as_ref().and_then(|m| m.package.clone()),
             version: manifest.as_ref().and_then(|m| m.version_name.clone()),

@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use clap::ValueEnum;
 
 use appvet::archive::zip::Limits;
+use appvet::database::Database;
 use appvet::policy::Judge;
 use appvet::report::{diff, Report};
 use appvet::scan::Scanner;
-use appvet::signatures::Database;
 
 use super::{EXIT_ALL_FAILED, EXIT_OK, EXIT_USAGE};
 

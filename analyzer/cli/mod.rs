@@ -31,9 +31,9 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use appvet::archive::zip::Limits;
+use appvet::database::Database;
 use appvet::policy::{Date, Judge};
 use appvet::scan::Scanner;
-use appvet::signatures::Database;
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_USAGE: i32 = 2;

@@ -24,9 +24,9 @@ use std::time::Instant;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use appvet::database::Database;
 use appvet::report::{Capability, Host, Report, Risk, Sdk, Verdict};
 use appvet::scan::attribute;
-use appvet::signatures::Database;
 
 use super::db::{self, inflate_report};
 use super::evidence_codec;

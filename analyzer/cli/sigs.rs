@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
-use appvet::signatures::Database;
+use appvet::database::Database;
 
 #[derive(clap::Args)]
 pub struct SigsArgs {
@@ -265,13 +265,13 @@ mod tests {
     fn same_as_must_name_one_real_exodus_tracker_once() {
         let mut db = Database::embedded();
         assert_eq!(check(&db), Vec::<String>::new());
-        let mut defs: Vec<appvet::signatures::SdkDef> = db.sdks.defs.iter().cloned().collect();
+        let mut defs: Vec<appvet::database::SdkDef> = db.sdks.defs.iter().cloned().collect();
         let first = defs.iter().position(|d| d.id == "umeng").unwrap();
         let second = defs.iter().position(|d| d.id == "tencent-bugly").unwrap();
         defs[first].same_as = vec!["exodus:119".into(), "exodus:99999".into(), "libradar:x".into()];
         defs[second].same_as = vec!["exodus:119".into()];
-        db.sdks = appvet::signatures::Deferred::ready(appvet::signatures::SdkMatcher::compile(defs), || {
-            appvet::signatures::SdkMatcher::compile(Vec::new())
+        db.sdks = appvet::database::Deferred::ready(appvet::database::SdkMatcher::compile(defs), || {
+            appvet::database::SdkMatcher::compile(Vec::new())
         });
         let problems = check(&db);
         assert!(problems.iter().any(|p| p.contains("exodus:99999: no such Exodus tracker")), "{problems:?}");

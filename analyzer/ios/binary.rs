@@ -2,11 +2,11 @@
 //! `code.macho[]`, ObjC classes, imported symbols and linked libraries as a
 //! code unit, C strings scanned for hosts, signature findings as diagnostics.
 
+use crate::context::Context;
 use crate::evidence::{CodeUnit, UnitKind};
 use crate::formats::codesign::CodeSignature;
 use crate::formats::macho::{self, MachoFile};
 use crate::report::Diagnostic;
-use crate::scan::Context;
 
 /// Parses `data` as Mach-O and adds it to the report; `None` (with a
 /// diagnostic) when it is not a readable Mach-O.

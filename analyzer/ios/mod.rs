@@ -11,11 +11,10 @@ pub mod privacy;
 
 use std::collections::BTreeMap;
 
-use crate::android::read_entry;
 use crate::archive::zip::ZipArchive;
+use crate::context::Context;
 use crate::formats::{mobileprovision, property_list};
 use crate::report::{AppExtension, Diagnostic, IosFacts, Permission, SchemeResult};
-use crate::scan::Context;
 use info_plist::InfoFacts;
 use layout::NestedKind;
 
@@ -189,13 +188,13 @@ fn read_and_add_macho(
     path: &str,
 ) -> Option<crate::formats::macho::MachoFile> {
     let entry = zip.by_name(path)?.clone();
-    let data = read_entry(ctx, zip, &entry, "")?;
+    let data = ctx.read_entry(zip, &entry, "")?;
     binary::add_macho(ctx, path, &data)
 }
 
 fn read_plist_facts(ctx: &mut Context, zip: &ZipArchive, path: &str) -> Option<InfoFacts> {
     let entry = zip.by_name(path)?.clone();
-    let data = read_entry(ctx, zip, &entry, "")?;
+    let data = ctx.read_entry(zip, &entry, "")?;
     match property_list::parse_dict(&data) {
         Ok(dict) => Some(info_plist::read(&dict, path)),
         Err(e) => {
@@ -208,7 +207,7 @@ fn read_plist_facts(ctx: &mut Context, zip: &ZipArchive, path: &str) -> Option<I
 fn read_info_plist(ctx: &mut Context, zip: &ZipArchive, root: &str, facts: &mut IosFacts) -> InfoFacts {
     for candidate in [format!("{root}Info.plist"), format!("{root}Contents/Info.plist")] {
         let Some(entry) = zip.by_name(&candidate).cloned() else { continue };
-        let Some(data) = read_entry(ctx, zip, &entry, "") else { continue };
+        let Some(data) = ctx.read_entry(zip, &entry, "") else { continue };
         facts.info_plist_format = Some(property_list::format_name(&data).into());
         match property_list::parse_dict(&data) {
             Ok(dict) => return info_plist::read(&dict, &candidate),
@@ -364,7 +363,7 @@ fn read_privacy_manifests(ctx: &mut Context, zip: &ZipArchive, root: &str, facts
         .collect();
     for path in &paths {
         let Some(entry) = zip.by_name(path).cloned() else { continue };
-        let Some(data) = read_entry(ctx, zip, &entry, "") else { continue };
+        let Some(data) = ctx.read_entry(zip, &entry, "") else { continue };
         match property_list::parse_dict(&data) {
             Ok(dict) => {
                 let manifest = privacy::read(&dict, path);
@@ -394,7 +393,7 @@ fn read_privacy_manifests(ctx: &mut Context, zip: &ZipArchive, root: &str, facts
 fn read_provisioning(ctx: &mut Context, zip: &ZipArchive, root: &str, facts: &mut IosFacts) {
     let path = format!("{root}embedded.mobileprovision");
     let Some(entry) = zip.by_name(&path).cloned() else { return };
-    let Some(data) = read_entry(ctx, zip, &entry, "") else { return };
+    let Some(data) = ctx.read_entry(zip, &entry, "") else { return };
     let (profile, diags) = mobileprovision::parse(&data, &path);
     ctx.diags_at("", &path, diags);
     let Some(profile) = profile else { return };

@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 use crate::report::{CriterionMatch, Evidence, Report, RuleMatch, Verdict};
-use crate::risk::attribution::{attributions, Attribution, Confidence};
+use crate::risk::jurisdiction::{attributions, Attribution, Confidence};
 use crate::risk::RiskTables;
 
 pub use exceptions::{Date, Exception, ExceptionSet};

@@ -6,8 +6,8 @@
 //! Runs after the signature stage has filled `sdks[]` and host owners: it
 //! reads only the report and [`AppEvidence`], and is deterministic.
 
-pub mod attribution;
 pub mod capabilities;
+pub mod jurisdiction;
 pub mod privacy;
 pub mod score;
 pub mod tables;

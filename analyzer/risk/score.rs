@@ -5,7 +5,7 @@
 use crate::evidence::AppEvidence;
 use crate::report::{Evidence, Factor, Report, Score};
 
-use super::attribution::{attributions, Confidence, Subject};
+use super::jurisdiction::{attributions, Confidence, Subject};
 use super::tables::RiskTables;
 
 /// Runtime code loaders: code that arrives later is code no one reviewed.

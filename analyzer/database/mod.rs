@@ -1,9 +1,11 @@
-//! The signature database: reviewable text files under `signatures/`,
-//! embedded at build time and overridable with `--signatures DIR`.
+//! The signature database as loaded: the reviewable text files under
+//! `signatures/`, compiled by the `appvet-sigdb` crate into a snapshot that
+//! is embedded at build time, or read from `--signatures DIR`. Reference
+//! data below the stages: the Android stage looks up permissions in it, the
+//! attribution stage matches evidence against it.
 //!
 //! Compiled once into an immutable [`Database`] shared by all workers.
 
-pub mod attribution;
 mod deferred;
 
 use std::path::Path;
@@ -12,8 +14,6 @@ pub use appvet_sigdb::lazy::LazyMap;
 pub use appvet_sigdb::{entities, sdks, PermissionInfo, SdkDef, SdkMatcher, SignatureError};
 pub use deferred::Deferred;
 pub use entities::Entities;
-
-use crate::report::EntityRef;
 
 /// Version of the embedded database; bump when any file under `signatures/`
 /// changes. (The snapshot carries it too; this is the fallback's.)
@@ -80,20 +80,6 @@ impl Database {
     pub fn permission(&self, name: &str) -> Option<&PermissionInfo> {
         self.permissions.get(name)
     }
-}
-
-/// `id`'s ownership chain as report references.
-pub fn chain_refs(entities: &Entities, id: &str) -> Vec<EntityRef> {
-    entities
-        .chain(id)
-        .into_iter()
-        .map(|e| EntityRef {
-            id: e.id.clone(),
-            name: e.name.clone(),
-            country: e.country.clone(),
-            source: e.source.clone(),
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -5,10 +5,10 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use super::entities::PrefixKind;
-use super::Database;
+use crate::database::entities::{Entities, PrefixKind};
+use crate::database::Database;
 use crate::evidence::{AppEvidence, UnitKind};
-use crate::report::{Diagnostic, Evidence, Publisher, PublisherLink, Report, Sdk};
+use crate::report::{Diagnostic, EntityRef, Evidence, Publisher, PublisherLink, Report, Sdk};
 
 /// Evidence items kept per SDK: enough to show why, not every class.
 pub const MAX_EVIDENCE_PER_SDK: usize = 8;
@@ -165,7 +165,7 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
     let mut sdks = Vec::new();
     for (i, f) in merge_same_sdks(m, found.by_sdk) {
         let Some(def) = m.defs.get(i) else { continue };
-        let chain = def.owner.as_deref().map(|o| super::chain_refs(&db.entities, o)).unwrap_or_default();
+        let chain = def.owner.as_deref().map(|o| chain_refs(&db.entities, o)).unwrap_or_default();
         let mut evidence = f.found.evidence;
         if f.found.total > evidence.len() {
             let more = f.found.total - evidence.len();
@@ -223,7 +223,7 @@ struct MergedSdk {
 /// `same_as: ["exodus:N"]`, so that one SDK is listed once: the curated id,
 /// name and owner, the Exodus id, and the union of categories and evidence.
 fn merge_same_sdks(
-    m: &super::sdks::SdkMatcher,
+    m: &crate::database::sdks::SdkMatcher,
     by_sdk: BTreeMap<usize, Found>,
 ) -> BTreeMap<usize, MergedSdk> {
     let mut merged: BTreeMap<usize, MergedSdk> = BTreeMap::new();
@@ -269,7 +269,7 @@ fn publisher(db: &Database, report: &Report) -> Publisher {
             continue;
         }
         let entity = cert.organization.as_deref().and_then(|o| db.entities.by_name(o));
-        let chain = entity.map(|e| super::chain_refs(&db.entities, &e.id)).unwrap_or_default();
+        let chain = entity.map(|e| chain_refs(&db.entities, &e.id)).unwrap_or_default();
         let evidence = vec![Evidence {
             source: cert.source.clone(),
             kind: "certificate".into(),
@@ -306,7 +306,7 @@ fn publisher(db: &Database, report: &Report) -> Publisher {
             if ios { (PrefixKind::Bundle, "bundle_prefix") } else { (PrefixKind::Package, "package_prefix") };
         let source = if ios { "Info.plist" } else { "AndroidManifest.xml" };
         if let Some(p) = db.entities.publisher_prefix(id, kind) {
-            let chain = super::chain_refs(&db.entities, &p.entity);
+            let chain = chain_refs(&db.entities, &p.entity);
             // Anyone can choose an app id; a certificate naming the same entity confirms it.
             let confirmed = links.iter().any(|l| l.owner_chain.first().is_some_and(|e| e.id == p.entity));
             links.push(PublisherLink {
@@ -347,6 +347,20 @@ fn publisher(db: &Database, report: &Report) -> Publisher {
         }
     }
     Publisher { links }
+}
+
+/// `id`'s ownership chain as report references.
+pub fn chain_refs(entities: &Entities, id: &str) -> Vec<EntityRef> {
+    entities
+        .chain(id)
+        .into_iter()
+        .map(|e| EntityRef {
+            id: e.id.clone(),
+            name: e.name.clone(),
+            country: e.country.clone(),
+            source: e.source.clone(),
+        })
+        .collect()
 }
 
 #[cfg(test)]
