@@ -12,8 +12,11 @@
 //!   [`android`] | [`ios`] (facts about the app) -> [`evidence`] ->
 //!   [`attribution`] (evidence to SDKs, owners and countries) -> [`risk`] ->
 //!   [`policy`] -> [`report`] (one model, many renderers);
-//! - on top: [`scan`] (one input through every stage) and [`store`]
+//! - on top: [`scan`] (one input through every stage) and `store`
 //!   (results databases).
+
+// Workers never print: the binary's one output thread owns stdout and stderr.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod android;
 pub mod archive;

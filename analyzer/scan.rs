@@ -39,6 +39,18 @@ pub struct Scanner {
     pub risk_tables: Option<RiskTables>,
 }
 
+/// Maps an input file read-only: apps are read in place, never copied or
+/// extracted. The project's one unsafe block.
+pub fn map_file(file: &std::fs::File) -> std::io::Result<memmap2::Mmap> {
+    // SAFETY: the map is read-only and private to its caller; a file
+    // truncated underneath us by another process could fault, which store
+    // mirrors do not do to files being scanned.
+    #[allow(unsafe_code)]
+    unsafe {
+        memmap2::Mmap::map(file)
+    }
+}
+
 /// Runs the post-scan stages over what the platform stage gathered.
 /// `tables` are the embedded ones unless `--signatures DIR` gave others;
 /// they are parsed only here, so an input that is not an app never pays for them.
@@ -107,10 +119,7 @@ impl Scanner {
         if meta.len() == 0 {
             return Err(ScanError::UnknownFormat("empty file".into()));
         }
-        // SAFETY: the map is read-only and private to this call; a file
-        // truncated underneath us by another process could fault, which
-        // store mirrors do not do to files being scanned.
-        let map = unsafe { memmap2::Mmap::map(&file)? };
+        let map = map_file(&file)?;
         self.scan_bytes(&map, &path.display().to_string())
     }
 

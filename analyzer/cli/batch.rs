@@ -258,10 +258,7 @@ fn process(shared: &Shared, lookup: Option<&Lookup>, input: &InputFile) -> (Outc
     if size == 0 {
         return (fail(ScanError::UnknownFormat("empty file".into()).to_string(), size, mtime_ns), 0);
     }
-    let map = match std::fs::File::open(&input.path).and_then(|f| {
-        // SAFETY: read-only private map, as in `Scanner::scan_path`.
-        unsafe { memmap2::Mmap::map(&f) }
-    }) {
+    let map = match std::fs::File::open(&input.path).and_then(|f| appvet::scan::map_file(&f)) {
         Ok(m) => m,
         Err(e) => return (fail(ScanError::Io(e).to_string(), size, mtime_ns), 0),
     };

@@ -173,7 +173,7 @@ pub struct ClassHit {
 
 /// The lookup tables of a matcher: everything but the compiled automata,
 /// so that a build-time snapshot can store them (see `crate::snapshot`).
-/// Maps are written as key-sorted lists of pairs, which [`Lookups`] reads
+/// Maps are written as key-sorted lists of pairs, which `Lookups` reads
 /// in place.
 #[derive(Debug, Default, Serialize)]
 pub struct MatcherTables {

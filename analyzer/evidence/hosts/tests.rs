@@ -350,6 +350,7 @@ fn corpus_apks_scan_without_panicking() {
 /// feeds the code-package context).
 #[test]
 #[ignore]
+#[allow(clippy::print_stdout)] // its output is the point
 fn dump_records() {
     let Ok(path) = std::env::var("APPVET_HOSTS_RECORDS") else {
         return;
