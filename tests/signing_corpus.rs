@@ -12,7 +12,7 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use appvet::archive::zip::{Budget, Limits, ZipArchive};
-use appvet::formats::signing::{self, block, jar};
+use appvet::formats::signing::{self, block, jar, ZipSections};
 
 fn shared() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared")
@@ -26,7 +26,7 @@ struct LocalEntry {
 }
 
 /// Central directory records of `data` (no ZIP64; enough for the corpus).
-fn local_entries(data: &[u8]) -> Option<(appvet::archive::zip::ZipLayout, Vec<LocalEntry>)> {
+fn local_entries(data: &[u8]) -> Option<(ZipSections, Vec<LocalEntry>)> {
     let layout = block::find_eocd(data).ok()?;
     let count = u16::from_le_bytes(data.get(layout.eocd_offset as usize + 10..)?.get(..2)?.try_into().ok()?);
     let mut pos = layout.cd_offset as usize;
@@ -127,7 +127,7 @@ fn verdicts_and_certificates_agree_with_reference_tools() {
         // The same through ZipArchive, once it is implemented.
         if let Ok(zip) = ZipArchive::parse(&data, &Limits::default()) {
             let mut budget = Budget::new(&Limits::default());
-            let via_zip = signing::analyze(&zip, &mut budget, sdk, None);
+            let via_zip = appvet::android::signing::analyze(&zip, &mut budget, sdk, None);
             via_zip_runs += 1;
             if via_zip.signing.verified != outcome.signing.verified {
                 disagreements.push(format!(

@@ -6,13 +6,14 @@ pub mod code;
 pub mod entries;
 pub mod manifest;
 pub mod network_security;
+pub mod signing;
 
 use std::borrow::Cow;
 
 use crate::archive::zip::{ZipArchive, ZipEntry};
 use crate::context::Context;
 use crate::formats::signing::jar::EntryDigests;
-use crate::formats::{arsc, axml, proto_xml, signing};
+use crate::formats::{arsc, axml, proto_xml};
 use crate::report::{Diagnostic, EmbeddedApp, Permission, Split};
 use entries::EntryRole;
 use manifest::Manifest;

@@ -8,7 +8,6 @@
 
 use thiserror::Error;
 
-use crate::archive::zip::ZipLayout;
 use crate::reader::{slice, u16_le_at, u32_le_at, u64_le_at, Reader};
 
 pub const MAGIC: &[u8; 16] = b"APK Sig Block 42";
@@ -59,9 +58,22 @@ pub enum EocdError {
     CdOutOfRange,
 }
 
+/// Where the ZIP structures after the entries sit, as absolute file offsets:
+/// all that locating the signing block and computing v2/v3 content digests
+/// need to know of the archive. The caller reads them from its own ZIP
+/// reader (or from [`find_eocd`]), so these parsers never see an archive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ZipSections {
+    /// Start of the central directory (as stored, no prefix correction).
+    pub cd_offset: u64,
+    pub cd_size: u64,
+    /// Start of the End of Central Directory record.
+    pub eocd_offset: u64,
+}
+
 /// Finds the End of Central Directory record the way apksig does (no comment
 /// first, then a backward scan whose comment length reaches exactly the end).
-pub fn find_eocd(data: &[u8]) -> Result<ZipLayout, EocdError> {
+pub fn find_eocd(data: &[u8]) -> Result<ZipSections, EocdError> {
     const EOCD_LEN: usize = 22;
     if data.len() < EOCD_LEN {
         return Err(EocdError::NotFound);
@@ -85,7 +97,7 @@ pub fn find_eocd(data: &[u8]) -> Result<ZipLayout, EocdError> {
     if cd_offset > eocd_offset || cd_offset.checked_add(cd_size).is_none_or(|end| end > eocd_offset) {
         return Err(EocdError::CdOutOfRange);
     }
-    Ok(ZipLayout { eocd_offset, cd_offset, cd_size, eocd_found: true, ..ZipLayout::default() })
+    Ok(ZipSections { eocd_offset, cd_offset, cd_size })
 }
 
 /// One ID-value pair of the block.
@@ -121,7 +133,7 @@ impl<'a> SigningBlock<'a> {
 /// Locates the block for a ZIP whose structures sit at `layout`.
 /// `Ok(None)`: no block (no magic before the CD). `Err`: a block-like
 /// structure that is invalid, which Android treats as absent too.
-pub fn locate<'a>(data: &'a [u8], layout: &ZipLayout) -> Result<Option<SigningBlock<'a>>, BlockError> {
+pub fn locate<'a>(data: &'a [u8], layout: &ZipSections) -> Result<Option<SigningBlock<'a>>, BlockError> {
     let cd_offset = usize::try_from(layout.cd_offset).map_err(|_| BlockError::OffsetOutOfRange)?;
     if cd_offset < 32 {
         return Ok(None);
@@ -181,7 +193,7 @@ pub(crate) mod tests {
     use super::*;
 
     /// Builds `prefix | block(pairs) | cd | eocd` and returns the file and its layout.
-    pub(crate) fn build_apk(prefix: &[u8], pairs: &[(u32, Vec<u8>)], cd: &[u8]) -> (Vec<u8>, ZipLayout) {
+    pub(crate) fn build_apk(prefix: &[u8], pairs: &[(u32, Vec<u8>)], cd: &[u8]) -> (Vec<u8>, ZipSections) {
         let mut body = Vec::new();
         for (id, value) in pairs {
             body.extend_from_slice(&((value.len() + 4) as u64).to_le_bytes());
@@ -202,11 +214,10 @@ pub(crate) mod tests {
         data.extend_from_slice(&(cd.len() as u32).to_le_bytes());
         data.extend_from_slice(&(cd_offset as u32).to_le_bytes());
         data.extend_from_slice(&0u16.to_le_bytes());
-        let layout = ZipLayout {
+        let layout = ZipSections {
             eocd_offset: eocd_offset as u64,
             cd_offset: cd_offset as u64,
             cd_size: cd.len() as u64,
-            ..ZipLayout::default()
         };
         (data, layout)
     }
@@ -249,10 +260,9 @@ pub(crate) mod tests {
     #[test]
     fn no_block_and_truncated_inputs() {
         assert!(find_eocd(b"short").is_err());
-        let layout = ZipLayout { eocd_offset: 100, cd_offset: 40, cd_size: 60, ..ZipLayout::default() };
+        let layout = ZipSections { eocd_offset: 100, cd_offset: 40, cd_size: 60 };
         assert_eq!(locate(&[0u8; 10], &layout), Ok(None));
-        let huge =
-            ZipLayout { eocd_offset: u64::MAX, cd_offset: u64::MAX - 1, cd_size: 1, ..ZipLayout::default() };
+        let huge = ZipSections { eocd_offset: u64::MAX, cd_offset: u64::MAX - 1, cd_size: 1 };
         assert!(locate(&[0u8; 10], &huge).unwrap_or(None).is_none());
     }
 }

@@ -6,6 +6,11 @@
 //! blocks, `jar` verifies MANIFEST.MF / .SF, `pkcs7` the signature block
 //! files, `crypto` the signature algorithms, `certificate` describes
 //! certificates, `der` is the ASN.1 walker underneath.
+//!
+//! Everything here works on bytes: the whole file, the offsets of its ZIP
+//! structures ([`ZipSections`]), and entry bytes read by the caller. Walking
+//! the archive (which entries, under which inflate budget, reusing digests
+//! the analysis computes anyway) is `android::signing`'s job.
 
 pub mod block;
 pub mod certificate;
@@ -15,50 +20,28 @@ pub mod jar;
 pub mod pkcs7;
 pub mod v2v3;
 
-use std::borrow::Cow;
-
 use super::summary::{Certificate, SchemeResult, Signing};
-use crate::archive::zip::{Budget, ZipArchive, ZipLayout};
 use crate::diagnostic::Diagnostic;
 
+pub use block::ZipSections;
 use block::{BlockError, SigningBlock};
 use v2v3::{DigestCache, DigestInput, Scheme, SchemeVerification, VerifyParams, SDK_N, SDK_P, SDK_T};
 
-/// Result of [`analyze`]: the report section and what was noticed on the way.
+/// Result of a verification: the report section and what was noticed on the way.
 #[derive(Debug, Clone, Default)]
 pub struct SigningOutcome {
     pub signing: Signing,
     pub diagnostics: Vec<Diagnostic>,
 }
 
-/// Verifies an APK's signatures for platforms `min_sdk..=max_sdk`.
-///
-/// `min_sdk`: the manifest's minSdkVersion (apksigner's default 1 when
-/// absent). `max_sdk`: pass `None` to match `apksigner verify` (it checks up
-/// to the newest platform; Android ignores the manifest's maxSdkVersion).
-/// Entry reads for v1 digests are charged to `budget`.
-pub fn analyze(
-    zip: &ZipArchive,
-    budget: &mut Budget,
-    min_sdk: Option<u32>,
-    max_sdk: Option<u32>,
-) -> SigningOutcome {
-    begin(zip, min_sdk, max_sdk).finish(zip, budget)
-}
-
 /// When the central directory is too damaged to verify anything (apksigner
 /// and the installer refuse such a file), a signing block still sitting
 /// before it names who signed the APK: report those certificates as
-/// evidence, without letting them count as verified.
-fn salvage_certificates(data: &[u8], layout: &ZipLayout, outcome: &mut SigningOutcome) {
-    if !layout.eocd_found || layout.cd_offset >= layout.eocd_offset {
-        return;
-    }
-    // The damage is in the directory's extent; read the block as if the
-    // directory ended at the end record.
-    let relaxed = ZipLayout { cd_size: layout.eocd_offset - layout.cd_offset, ..layout.clone() };
-    let Ok(Some(block)) = block::locate(data, &relaxed) else { return };
-    let input = DigestInput { data, layout: &relaxed, block_offset: block.offset };
+/// evidence, without letting them count as verified. `sections`: where the
+/// caller assumes the directory and end record are despite the damage.
+pub fn salvage_certificates(data: &[u8], sections: &ZipSections, outcome: &mut SigningOutcome) {
+    let Ok(Some(block)) = block::locate(data, sections) else { return };
+    let input = DigestInput { data, layout: sections, block_offset: block.offset };
     let params = VerifyParams::every_sdk();
     let mut cache = DigestCache::default();
     let before = outcome.signing.certificates.len();
@@ -79,26 +62,19 @@ fn salvage_certificates(data: &[u8], layout: &ZipLayout, outcome: &mut SigningOu
     }
 }
 
-/// The ZIP layout apksig would use: the EOCD's stored offsets as written
-/// (no correction for prepended data, which would break the v2/v3 digests
-/// anyway), else the archive's own view when it found a plain end record.
-fn usable_layout(data: &[u8], layout: &ZipLayout) -> Option<ZipLayout> {
-    if let Ok(found) = block::find_eocd(data) {
-        return Some(found);
-    }
-    let len = data.len() as u64;
-    let consistent = layout.eocd_found
-        && layout.offset_shift == 0
-        && layout.eocd_offset < len
-        && layout.cd_offset.checked_add(layout.cd_size).is_some_and(|end| end <= layout.eocd_offset);
-    consistent.then(|| layout.clone())
-}
-
-/// [`analyze`] over the pieces it needs, for callers and tests without a
-/// `ZipArchive`.
+/// Verifies an APK's signatures for platforms `min_sdk..=max_sdk`, in one
+/// go over the pieces it needs: the whole file `data`, where its ZIP
+/// structures are (`None`: no usable end record, so no signing block), its
+/// entries, and a reader of their uncompressed bytes.
+///
+/// `min_sdk`: the manifest's minSdkVersion (apksigner's default 1 when
+/// absent). `max_sdk`: pass `None` to match `apksigner verify` (it checks up
+/// to the newest platform; Android ignores the manifest's maxSdkVersion).
+/// Callers that read the entries anyway use [`verify_block_schemes`] and
+/// [`finish_v1`] around their own reads instead.
 pub fn analyze_parts(
     data: &[u8],
-    layout: Option<&ZipLayout>,
+    layout: Option<&ZipSections>,
     entries: &[jar::JarEntry],
     read: &mut jar::EntryReader<'_, '_>,
     min_sdk: Option<u32>,
@@ -108,84 +84,9 @@ pub fn analyze_parts(
     finish_v1(phase, entries, read, &jar::EntryDigests::default())
 }
 
-/// Signature verification split around the analysis of the same APK, so
-/// that v1 reuses the entry digests the analysis computes while it inflates
-/// entries anyway: [`begin`] checks the APK Signing Block, [`plan_entry_digests`]
-/// says which entries v1 will digest and how, the analysis feeds
-/// [`PendingSigning::digests_mut`], and [`PendingSigning::finish`] verifies
-/// v1, inflating only entries the analysis never read in full.
-///
-/// [`plan_entry_digests`]: PendingSigning::plan_entry_digests
-pub struct PendingSigning {
-    phase: BlockPhase,
-    layout_usable: bool,
-    /// META-INF/MANIFEST.MF as read for planning: (entry index, bytes).
-    manifest: Option<(usize, Vec<u8>)>,
-    digests: jar::EntryDigests,
-}
-
-/// First half of [`analyze`]: verifies the APK Signing Block schemes.
-pub fn begin(zip: &ZipArchive, min_sdk: Option<u32>, max_sdk: Option<u32>) -> PendingSigning {
-    let layout = usable_layout(zip.data(), &zip.layout);
-    let phase = verify_block_schemes(zip.data(), layout.as_ref(), min_sdk, max_sdk);
-    PendingSigning {
-        phase,
-        layout_usable: layout.is_some(),
-        manifest: None,
-        digests: jar::EntryDigests::default(),
-    }
-}
-
-impl PendingSigning {
-    /// When v1 will be verified, reads MANIFEST.MF (charged to `budget`) and
-    /// plans the entry digests it names; otherwise plans nothing.
-    pub fn plan_entry_digests(&mut self, zip: &ZipArchive, budget: &mut Budget) {
-        if !self.phase.v1_needed() {
-            return;
-        }
-        let Some(index) = zip.entries.iter().position(|e| e.name == jar::MANIFEST) else { return };
-        let Some(entry) = zip.entries.get(index) else { return };
-        // A failed read is left for v1 to repeat and report.
-        let Ok(manifest) = zip.read(entry, budget) else { return };
-        let entries = jar_entries(zip);
-        self.digests = jar::EntryDigests::plan(&entries, &manifest, &self.phase.v1_params());
-        self.manifest = Some((index, manifest.into_owned()));
-    }
-
-    /// Where the analysis offers entries it inflated (see [`jar::EntryDigests::offer`]).
-    pub fn digests_mut(&mut self) -> &mut jar::EntryDigests {
-        &mut self.digests
-    }
-
-    /// Second half of [`analyze`]: v1 and the overall verdict. Entry reads
-    /// for v1 digests not computed by the analysis are charged to `budget`.
-    pub fn finish(self, zip: &ZipArchive, budget: &mut Budget) -> SigningOutcome {
-        let entries = jar_entries(zip);
-        let manifest = self.manifest;
-        let mut read = |i: usize| -> Result<Cow<'_, [u8]>, String> {
-            if let Some((_, bytes)) = manifest.as_ref().filter(|(at, _)| *at == i) {
-                return Ok(Cow::Borrowed(bytes.as_slice()));
-            }
-            let entry = zip.entries.get(i).ok_or_else(|| "no such entry".to_string())?;
-            zip.read(entry, budget).map_err(|e| e.to_string())
-        };
-        let mut outcome = finish_v1(self.phase, &entries, &mut read, &self.digests);
-        if !self.layout_usable {
-            salvage_certificates(zip.data(), &zip.layout, &mut outcome);
-        }
-        outcome
-    }
-}
-
-fn jar_entries(zip: &ZipArchive) -> Vec<jar::JarEntry> {
-    zip.entries
-        .iter()
-        .map(|e| jar::JarEntry { name: e.name.clone(), local_header_offset: e.local_header_offset })
-        .collect()
-}
-
-/// What the APK Signing Block decided, before v1.
-struct BlockPhase {
+/// What the APK Signing Block decided, before v1: the first half of a
+/// verification, from [`verify_block_schemes`], completed by [`finish_v1`].
+pub struct BlockPhase {
     min: u32,
     max: u32,
     diags: Vec<Diagnostic>,
@@ -200,18 +101,21 @@ struct BlockPhase {
 
 impl BlockPhase {
     /// v1: required before Android N, or when no block scheme was found.
-    fn v1_needed(&self) -> bool {
+    pub fn v1_needed(&self) -> bool {
         !self.failed && (self.min < SDK_N || self.found_ids.is_empty())
     }
 
-    fn v1_params(&self) -> jar::V1Params {
+    /// What v1 verification (and planning its entry digests) needs to know.
+    pub fn v1_params(&self) -> jar::V1Params {
         jar::V1Params { min_sdk: self.min, max_sdk: self.max, found_scheme_ids: self.found_ids.clone() }
     }
 }
 
-fn verify_block_schemes(
+/// Finds and verifies the APK Signing Block schemes (v3.1, v3, v2) of
+/// `data` for platforms `min_sdk..=max_sdk` (see [`analyze_parts`]).
+pub fn verify_block_schemes(
     data: &[u8],
-    layout: Option<&ZipLayout>,
+    layout: Option<&ZipSections>,
     min_sdk: Option<u32>,
     max_sdk: Option<u32>,
 ) -> BlockPhase {
@@ -280,7 +184,10 @@ fn verify_block_schemes(
     BlockPhase { min, max, diags, schemes, certs, failed, indeterminate, found_ids, v2_result, v3_result }
 }
 
-fn finish_v1(
+/// Second half of a verification: v1 (JAR signing) when `phase` says
+/// Android would check it, and the overall verdict. `digests`: entry
+/// digests computed ahead by the caller; other entries are read with `read`.
+pub fn finish_v1(
     phase: BlockPhase,
     entries: &[jar::JarEntry],
     read: &mut jar::EntryReader<'_, '_>,
@@ -399,7 +306,7 @@ fn finish_v1(
 
 fn locate_block<'a>(
     data: &'a [u8],
-    layout: &ZipLayout,
+    layout: &ZipSections,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<SigningBlock<'a>> {
     match block::locate(data, layout) {
@@ -623,6 +530,8 @@ pub fn inspect_signing_block(data: &[u8]) -> Vec<SchemeResult> {
 
 #[cfg(test)]
 mod tests {
+    use std::borrow::Cow;
+
     use super::*;
 
     #[test]
@@ -650,69 +559,6 @@ mod tests {
         let out = analyze_parts(&data, Some(&layout), &[], &mut |_| Err("none".into()), Some(24), None);
         assert_eq!(out.signing.verified, Some(false));
         assert!(out.diagnostics.iter().any(|d| d.code == "signing.block_size_mismatch"));
-    }
-
-    /// On every corpus APK, v1 fed with digests computed ahead gives the
-    /// same outcome as v1 reading every entry itself; and a precomputed
-    /// digest is really what v1 checks.
-    #[test]
-    fn precomputed_entry_digests_give_the_same_outcome_on_the_corpus() {
-        use crate::archive::zip::Limits;
-        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/apk");
-        let Ok(dir) = std::fs::read_dir(&corpus) else { return };
-        let mut paths: Vec<_> = dir.filter_map(|e| e.ok().map(|e| e.path())).collect();
-        paths.sort();
-        let limits = Limits::default();
-        let (mut reused, mut tampered) = (0, 0);
-        for path in paths.iter().filter(|p| p.extension().is_some_and(|x| x == "apk")) {
-            let Ok(data) = std::fs::read(path) else { continue };
-            let Ok(zip) = ZipArchive::parse(&data, &limits) else { continue };
-            for min_sdk in [None, Some(24)] {
-                let direct = analyze(&zip, &mut Budget::new(&limits), min_sdk, None);
-
-                let mut budget = Budget::new(&limits);
-                let mut pending = begin(&zip, min_sdk, None);
-                pending.plan_entry_digests(&zip, &mut budget);
-                let mut first_wanted = None;
-                for e in &zip.entries {
-                    if pending.digests_mut().wants(e.index) {
-                        first_wanted.get_or_insert(e.index);
-                        if let Ok(bytes) = zip.read(e, &mut budget) {
-                            pending.digests_mut().offer(e.index, &bytes);
-                        }
-                    }
-                }
-                reused += pending.digests_mut().computed_count();
-                let split = pending.finish(&zip, &mut budget);
-                assert_eq!(split.signing, direct.signing, "{}", path.display());
-                assert_eq!(split.diagnostics, direct.diagnostics, "{}", path.display());
-
-                let Some(index) = first_wanted.filter(|_| direct.signing.verified == Some(true)) else {
-                    continue;
-                };
-                let mut pending = begin(&zip, min_sdk, None);
-                pending.plan_entry_digests(&zip, &mut Budget::new(&limits));
-                pending.digests_mut().offer(index, b"not the entry");
-                let v1_checked = direct.signing.schemes.iter().any(|s| s.scheme == "v1" && s.verified);
-                let out = pending.finish(&zip, &mut Budget::new(&limits));
-                if v1_checked {
-                    tampered += 1;
-                    assert_eq!(out.signing.verified, Some(false), "{}", path.display());
-                    let name = &zip.entries[index].name;
-                    assert!(
-                        out.diagnostics.iter().any(|d| d.code == "signing.digest_mismatch"
-                            && d.message.contains(name.as_str())),
-                        "{}: {:?}",
-                        path.display(),
-                        out.diagnostics
-                    );
-                }
-            }
-        }
-        if paths.is_empty() {
-            return;
-        }
-        assert!(reused > 0 && tampered > 0, "reused {reused}, tampered {tampered}");
     }
 
     #[test]

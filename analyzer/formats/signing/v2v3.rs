@@ -10,9 +10,9 @@
 
 use std::collections::HashMap;
 
-use crate::archive::zip::ZipLayout;
 use crate::reader::{slice, Reader};
 
+use super::block::ZipSections;
 use super::certificate::{self, cert_fields};
 use super::crypto::{self, CryptoError, HashAlg, Hasher, PublicKey, SigPadding};
 
@@ -178,7 +178,7 @@ impl SchemeVerification {
 #[derive(Debug, Clone, Copy)]
 pub struct DigestInput<'a> {
     pub data: &'a [u8],
-    pub layout: &'a ZipLayout,
+    pub layout: &'a ZipSections,
     pub block_offset: usize,
 }
 
