@@ -5,8 +5,8 @@
 //!
 //! The interface is backend-neutral: [`Writer`] (the one thread that writes
 //! results, in batched transactions), [`Lookup`] (what workers ask before
-//! reading an input), [`RescoreTarget`] (what [`rescore`] reads and writes)
-//! and [`merge`]. [`sqlite`] is the embedded backend; a [`Location`] names
+//! reading an input), [`RescoreTarget`] (what [`rescore()`] reads and writes)
+//! and [`merge()`]. [`sqlite`] is the embedded backend; a [`Location`] names
 //! where the results live, so another backend (a server database for a
 //! fleet of machines) is a new variant and a new module beside it.
 //!
@@ -82,7 +82,7 @@ pub fn open_lookup(at: &Location, versions: Versions, retry_errors: bool) -> Res
     }
 }
 
-/// An existing store, for [`rescore`].
+/// An existing store, for [`rescore()`].
 pub fn open_rescore(at: &Location) -> Result<Box<dyn RescoreTarget>> {
     match at {
         Location::Sqlite(path) => Ok(Box::new(sqlite::SqliteRescore::open(path)?)),
@@ -173,7 +173,7 @@ pub struct StoredApp {
     pub evidence: Vec<u8>,
 }
 
-/// What [`rescore`] needs of a store. Writes go between [`begin`] and
+/// What [`rescore()`] needs of a store. Writes go between [`begin`] and
 /// [`commit`] (or [`rollback`]); every write is keyed by the app's SHA-256,
 /// so the order of apps does not matter.
 ///

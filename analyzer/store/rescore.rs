@@ -12,7 +12,7 @@
 //! from one worker to two; each hand-off is a wake-up, and on a virtual
 //! machine a cross-CPU wake-up is a trapped interrupt), and every extra
 //! SQLite connection parses the schema again. Results are committed every
-//! [`COMMIT_EVERY`] apps and at the end. A kill loses only what was not
+//! `COMMIT_EVERY` (256) apps and at the end. A kill loses only what was not
 //! committed yet, which a new rescore redoes; the store ends the same
 //! whatever order the results arrive in (every write is keyed by the app's
 //! SHA-256). A failed write stops every worker and rolls back.
