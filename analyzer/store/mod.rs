@@ -194,3 +194,67 @@ pub trait RescoreTarget: Send {
     fn commit(&mut self) -> Result<()>;
     fn rollback(&mut self) -> Result<()>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::archive::zip::Limits;
+    use crate::scan::Scanner;
+    use crate::signatures::Database;
+
+    /// The interface end to end on SQLite: what a batch run records is what
+    /// its lookups, a rescore and a merge see.
+    #[test]
+    fn recorded_inputs_are_found_rescored_and_merged() {
+        let dir = std::env::temp_dir().join(format!("appvet-store-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let data = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/benign.apk")).unwrap();
+        let scanner = Scanner::new(Database::embedded(), Limits::default());
+        let out = scanner.scan_bytes(&data, "benign.apk").unwrap();
+        let (size, sha) = (out.report.input.size, out.report.input.sha256.clone());
+        let versions = Versions { tool: "test".into(), signatures: scanner.db.version.clone() };
+        let at = Location::Sqlite(dir.join("a.sqlite"));
+        {
+            let mut w = open_writer(&at, versions.clone()).unwrap();
+            w.put_app(&AppRecord::new(out.report.clone(), &out.evidence, 7, 1)).unwrap();
+            w.put_duplicate("copy.apk", size, 8, &sha).unwrap();
+            w.put_error("bad.apk", 3, 9, "not an app").unwrap();
+            // Dropping the writer commits.
+        }
+        let lookup = open_lookup(&at, versions.clone(), false).unwrap();
+        assert!(matches!(lookup.by_path("benign.apk", size, 7), Known::Done));
+        assert!(matches!(lookup.by_path("copy.apk", size, 8), Known::Done));
+        assert!(matches!(lookup.by_path("benign.apk", size, 8), Known::New), "touched since");
+        assert!(matches!(lookup.by_path("bad.apk", 3, 9), Known::Done));
+        assert!(matches!(lookup.by_sha256(&sha), Known::Done));
+        assert!(matches!(lookup.by_sha256(&"0".repeat(64)), Known::New));
+        let retrying = open_lookup(&at, versions.clone(), true).unwrap();
+        assert!(matches!(retrying.by_path("bad.apk", 3, 9), Known::New));
+        let newer = Versions { signatures: "newer".into(), ..versions };
+        assert!(matches!(open_lookup(&at, newer, false).unwrap().by_sha256(&sha), Known::New));
+
+        let mut target = open_rescore(&at).unwrap();
+        let summary =
+            rescore(&mut *target, &scanner.db, 2, &|f| panic!("{}: {}", f.sha256, f.error)).unwrap();
+        assert_eq!((summary.rescored, summary.failed), (1, 0));
+        drop(target);
+
+        let merged = Location::Sqlite(dir.join("m.sqlite"));
+        let stats = merge(&merged, &[at.clone(), at]).unwrap();
+        assert_eq!(stats, MergeStats { apps: 1, inputs: 3 });
+        let lookup = open_lookup(
+            &merged,
+            Versions { tool: "test".into(), signatures: summary.signatures_version },
+            false,
+        )
+        .unwrap();
+        assert!(matches!(lookup.by_path("copy.apk", size, 8), Known::Done));
+
+        assert!(matches!(
+            open_rescore(&Location::Sqlite(dir.join("missing.sqlite"))),
+            Err(Error::NotFound(_))
+        ));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
