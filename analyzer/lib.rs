@@ -12,7 +12,7 @@
 //!   [`android`] | [`ios`] (facts about the app) -> [`evidence`] ->
 //!   [`attribution`] (evidence to SDKs, owners and countries) -> [`risk`] ->
 //!   [`policy`] -> [`report`] (one model, many renderers);
-//! - on top: [`scan`] (one input through every stage) and `store`
+//! - on top: [`scan`] (one input through every stage) and [`store`]
 //!   (results databases).
 
 // Workers never print: the binary's one output thread owns stdout and stderr.
@@ -32,3 +32,4 @@ pub mod reader;
 pub mod report;
 pub mod risk;
 pub mod scan;
+pub mod store;

@@ -3,7 +3,14 @@
 mod cli;
 
 fn main() {
-    std::process::exit(cli::run());
+    let code = match cli::run() {
+        Ok(code) => code,
+        Err(e) => {
+            e.report();
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
 }
 
 // musl's allocator takes a lock per call and returns memory to the kernel

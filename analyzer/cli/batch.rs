@@ -28,14 +28,15 @@ use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use appvet::context::sha256_hex;
 use appvet::report::{html, json, sarif, text};
-use appvet::scan::{sha256_hex, ScanError, ScanOutput, Scanner};
+use appvet::scan::{ScanError, ScanOutput, Scanner};
 
-use super::db::{self, AppRecord, Known, Lookup, Store, Versions};
-use super::evidence_codec;
+use appvet::store::{self, AppRecord, Known, Location, Lookup, Versions, Writer};
+
 use super::inputs::InputFile;
 use super::progress::{Progress, Summary};
-use super::{Format, EXIT_ALL_FAILED, EXIT_BLOCK, EXIT_OK, EXIT_REVIEW, EXIT_SOME_FAILED, EXIT_USAGE};
+use super::{Error, Format, EXIT_ALL_FAILED, EXIT_BLOCK, EXIT_OK, EXIT_REVIEW, EXIT_SOME_FAILED};
 
 /// Stack for scan threads: nested archives recurse, and the main thread's
 /// 8 MiB is what the single-input path has always had (it is only reserved,
@@ -48,7 +49,7 @@ const CHANNEL_DEPTH: usize = 64;
 pub struct BatchOptions {
     pub format: Format,
     pub output: Option<PathBuf>,
-    pub db: Option<PathBuf>,
+    pub db: Option<Location>,
     pub jobs: usize,
     /// Zero: no guard.
     pub timeout: Duration,
@@ -119,26 +120,17 @@ pub fn run(
     files: Vec<InputFile>,
     expand_errors: Vec<(PathBuf, String)>,
     opts: BatchOptions,
-) -> i32 {
+) -> Result<i32, Error> {
     let versions =
         Versions { tool: env!("CARGO_PKG_VERSION").to_string(), signatures: scanner.db.version.clone() };
     let store = match &opts.db {
-        Some(path) => match Store::open(path, versions.clone()) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                eprintln!("appvet: {}: {e}", path.display());
-                return EXIT_USAGE;
-            }
-        },
+        Some(at) => Some(store::open_writer(at, versions.clone()).map_err(Error::store(at))?),
         None => None,
     };
     let sink: Option<Box<dyn Write + Send>> = match (&opts.output, &opts.db) {
         (Some(p), _) => match std::fs::File::create(p) {
             Ok(f) => Some(Box::new(io::BufWriter::new(f))),
-            Err(e) => {
-                eprintln!("appvet: {}: {e}", p.display());
-                return EXIT_USAGE;
-            }
+            Err(source) => return Err(Error::File { path: p.clone(), source }),
         },
         // With a database the reports go there; stdout stays quiet.
         (None, Some(_)) => None,
@@ -190,23 +182,17 @@ pub fn run(
     // many small allocations would only cost time (a measurable share of a
     // one-app run), so its last reference is deliberately leaked.
     std::mem::forget(Arc::clone(&shared.scanner));
-    let (summary, output_failed) = match written {
-        Ok(r) => r,
-        Err(_) => {
-            eprintln!("appvet: the output thread failed");
-            return EXIT_USAGE;
-        }
-    };
+    let (summary, output_failed) = written.map_err(|_| Error::Internal("the output thread failed"))?;
     if opts.summary {
         eprint!("{}", summary.render(started.elapsed()));
     }
     if output_failed {
-        return EXIT_USAGE;
+        return Err(Error::Reported);
     }
     // Precedence (documented in cli/mod.rs): 2, 4, 11, 10, 3, 0.
     let ok = summary.analysed + summary.skipped + summary.duplicates;
     let count = |d: &str| summary.verdicts.get(d).copied().unwrap_or(0);
-    if summary.errors > 0 && ok == 0 {
+    Ok(if summary.errors > 0 && ok == 0 {
         EXIT_ALL_FAILED
     } else if count("block") > 0 {
         EXIT_BLOCK
@@ -216,7 +202,7 @@ pub fn run(
         EXIT_SOME_FAILED
     } else {
         EXIT_OK
-    }
+    })
 }
 
 fn worker(shared: &Shared, tx: mpsc::SyncSender<Done>) {
@@ -224,12 +210,12 @@ fn worker(shared: &Shared, tx: mpsc::SyncSender<Done>) {
         .opts
         .db
         .as_ref()
-        .and_then(|p| Lookup::open(p, shared.versions.clone(), shared.opts.retry_errors).ok());
+        .and_then(|at| store::open_lookup(at, shared.versions.clone(), shared.opts.retry_errors).ok());
     loop {
         let i = shared.next.fetch_add(1, Ordering::Relaxed);
         let Some(input) = shared.files.get(i) else { break };
         let started = Instant::now();
-        let (outcome, bytes_read) = process(shared, lookup.as_ref(), input);
+        let (outcome, bytes_read) = process(shared, lookup.as_deref(), input);
         let done =
             Done { path: input.path.display().to_string(), bytes_read, elapsed: started.elapsed(), outcome };
         if tx.send(done).is_err() {
@@ -238,7 +224,7 @@ fn worker(shared: &Shared, tx: mpsc::SyncSender<Done>) {
     }
 }
 
-fn process(shared: &Shared, lookup: Option<&Lookup>, input: &InputFile) -> (Outcome, u64) {
+fn process(shared: &Shared, lookup: Option<&dyn Lookup>, input: &InputFile) -> (Outcome, u64) {
     let path = input.path.display().to_string();
     let fail =
         |error: String, size: u64, mtime_ns: i64| Outcome::Failed { error, size, mtime_ns, timeout: false };
@@ -246,7 +232,7 @@ fn process(shared: &Shared, lookup: Option<&Lookup>, input: &InputFile) -> (Outc
         Ok(m) => m,
         Err(e) => return (fail(ScanError::Io(e).to_string(), 0, 0), 0),
     };
-    let (size, mtime_ns) = (meta.len(), db::mtime_ns(&meta));
+    let (size, mtime_ns) = (meta.len(), store::mtime_ns(&meta));
     if let Some(l) = lookup {
         if let Known::Done = l.by_path(&path, size, mtime_ns) {
             return (Outcome::Skipped, 0);
@@ -308,12 +294,9 @@ fn finish_app(shared: &Shared, out: ScanOutput, mtime_ns: i64, scan_ms: u64) -> 
     for h in &report.hosts {
         facts.countries.extend(h.country.clone());
     }
-    let record = shared.opts.db.as_ref().map(|_| {
-        let classes = evidence.class_count() as u64;
-        let blob = evidence_codec::encode(&evidence);
-        drop(evidence);
-        Box::new(AppRecord::new(report, blob, mtime_ns, scan_ms, classes))
-    });
+    let record =
+        shared.opts.db.as_ref().map(|_| Box::new(AppRecord::new(report, &evidence, mtime_ns, scan_ms)));
+    drop(evidence);
     Outcome::Analysed { rendered, sarif_runs, record, facts }
 }
 
@@ -391,7 +374,7 @@ fn guarded_scan(shared: &Shared, map: memmap2::Mmap, path: String, sha256: Strin
 fn write_all(
     rx: mpsc::Receiver<Done>,
     mut sink: Option<Box<dyn Write + Send>>,
-    mut store: Option<Store>,
+    mut store: Option<Box<dyn Writer>>,
     expand_errors: Vec<(PathBuf, String)>,
     format: Format,
     several: bool,
@@ -413,7 +396,7 @@ fn write_all(
             }
         }
     };
-    let db_error = |e: rusqlite::Error, progress: &Progress, failed: &mut bool| {
+    let db_error = |e: store::Error, progress: &Progress, failed: &mut bool| {
         if !*failed {
             progress.println(&format!("appvet: results database: {e}"));
         }
@@ -429,7 +412,7 @@ fn write_all(
             emit(&mut sink, &json::render_error_line(&path, error), &progress);
         }
         if let Some(s) = store.as_mut() {
-            if let Err(e) = s.put_input(&path, 0, 0, None, "error", Some(error)) {
+            if let Err(e) = s.put_error(&path, 0, 0, error) {
                 db_error(e, &progress, &mut db_failed);
             }
         }
@@ -468,7 +451,7 @@ fn write_all(
             Outcome::Duplicate { sha256, size, mtime_ns } => {
                 summary.duplicates += 1;
                 match store.as_mut() {
-                    Some(s) => s.put_input(&done.path, size, mtime_ns, Some(&sha256), "duplicate", None),
+                    Some(s) => s.put_duplicate(&done.path, size, mtime_ns, &sha256),
                     None => Ok(()),
                 }
             }
@@ -481,7 +464,7 @@ fn write_all(
                     emit(&mut sink, &json::render_error_line(&done.path, &error), &progress);
                 }
                 match store.as_mut() {
-                    Some(s) => s.put_input(&done.path, size, mtime_ns, None, "error", Some(&error)),
+                    Some(s) => s.put_error(&done.path, size, mtime_ns, &error),
                     None => Ok(()),
                 }
             }

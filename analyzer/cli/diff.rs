@@ -12,7 +12,7 @@ use appvet::policy::Judge;
 use appvet::report::{diff, Report};
 use appvet::scan::Scanner;
 
-use super::{EXIT_ALL_FAILED, EXIT_OK, EXIT_USAGE};
+use super::{Error, EXIT_OK};
 
 #[derive(clap::Args)]
 pub struct DiffArgs {
@@ -46,26 +46,15 @@ fn load(path: &Path, scanner: &Scanner, judge: &Judge) -> Result<Report, String>
     Ok(out.report)
 }
 
-pub fn run(args: DiffArgs) -> i32 {
+pub fn run(args: DiffArgs) -> Result<i32, Error> {
     // Exceptions do not matter to a diff; the date is never consulted.
-    let judge = match Judge::load(
-        args.policy.as_deref(),
-        None,
-        appvet::policy::Date { year: 1970, month: 1, day: 1 },
-    ) {
-        Ok(j) => j,
-        Err(e) => {
-            eprintln!("appvet: {e}");
-            return EXIT_USAGE;
-        }
-    };
+    let judge =
+        Judge::load(args.policy.as_deref(), None, appvet::policy::Date { year: 1970, month: 1, day: 1 })
+            .map_err(|e| Error::Usage(e.to_string()))?;
     let scanner = Scanner::new(Database::embedded(), Limits::default());
     let (old, new) = match (load(&args.old, &scanner, &judge), load(&args.new, &scanner, &judge)) {
         (Ok(o), Ok(n)) => (o, n),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("appvet: {e}");
-            return EXIT_ALL_FAILED;
-        }
+        (Err(e), _) | (_, Err(e)) => return Err(Error::Unusable(e)),
     };
     let d = diff::diff(&old, &new);
     let text = match args.format {
@@ -73,5 +62,5 @@ pub fn run(args: DiffArgs) -> i32 {
         DiffFormat::Text => diff::render_text(&d),
     };
     print!("{text}");
-    EXIT_OK
+    Ok(EXIT_OK)
 }

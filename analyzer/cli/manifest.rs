@@ -4,24 +4,13 @@ use std::path::PathBuf;
 
 use appvet::archive::zip::Limits;
 
-use super::{EXIT_ALL_FAILED, EXIT_OK};
+use super::{Error, EXIT_OK};
 
-pub fn run(path: &PathBuf) -> i32 {
-    let data = match std::fs::read(path) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("appvet: {}: cannot read: {e}", path.display());
-            return EXIT_ALL_FAILED;
-        }
-    };
-    match appvet::android::manifest_xml(&data, &Limits::default()) {
-        Ok(xml) => {
-            print!("{xml}");
-            EXIT_OK
-        }
-        Err(e) => {
-            eprintln!("appvet: {}: {e}", path.display());
-            EXIT_ALL_FAILED
-        }
-    }
+pub fn run(path: &PathBuf) -> Result<i32, Error> {
+    let data =
+        std::fs::read(path).map_err(|e| Error::Unusable(format!("{}: cannot read: {e}", path.display())))?;
+    let xml = appvet::android::manifest_xml(&data, &Limits::default())
+        .map_err(|e| Error::Unusable(format!("{}: {e}", path.display())))?;
+    print!("{xml}");
+    Ok(EXIT_OK)
 }

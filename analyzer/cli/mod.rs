@@ -1,5 +1,7 @@
 //! The command line: parses arguments, runs scans on worker threads, and
-//! owns all output (workers never print).
+//! owns all output (workers and the library never print). Results
+//! databases are the library's (`appvet::store`); every failure reaches
+//! `main` as one [`Error`], which knows its exit code.
 //!
 //! Exit codes (a contract for pipelines):
 //! - 0: every input was analysed and approved by the policy
@@ -15,13 +17,11 @@
 //! 2 / 4 when an input is unusable.
 
 mod batch;
-mod db;
 mod diff;
-mod evidence_codec;
+mod error;
 mod inputs;
 mod manifest;
 mod progress;
-mod rescore;
 mod sigs;
 
 use std::io::IsTerminal;
@@ -34,6 +34,9 @@ use appvet::archive::zip::Limits;
 use appvet::database::Database;
 use appvet::policy::{Date, Judge};
 use appvet::scan::Scanner;
+use appvet::store::{self, Location};
+
+pub use error::Error;
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_USAGE: i32 = 2;
@@ -174,60 +177,63 @@ enum Format {
     Sarif,
 }
 
-pub fn run() -> i32 {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
-        }
-    };
+/// Runs the command line; `Ok` is the exit code of a run that finished
+/// (its verdicts, or some inputs that failed).
+pub fn run() -> Result<i32, Error> {
+    let cli = Cli::try_parse()?;
     match cli.command {
         Command::Scan(args) => scan(args),
         Command::Manifest { path } => manifest::run(&path),
         Command::Diff(args) => diff::run(args),
         Command::Sigs(args) => sigs::run(args),
-        Command::Rescore(args) => match load_signatures(args.signatures.as_ref()) {
-            Some(db) => rescore::run(&args.db, db, args.jobs.unwrap_or(0)),
-            None => EXIT_USAGE,
-        },
-        Command::Merge(args) => match db::merge(&args.out, &args.inputs) {
-            Ok((apps, paths)) => {
-                eprintln!("appvet: merged {apps} apps and {paths} input records into {}", args.out.display());
-                EXIT_OK
-            }
-            Err(e) => {
-                eprintln!("appvet: merge: {e}");
-                EXIT_USAGE
-            }
-        },
-    }
-}
-
-fn load_signatures(dir: Option<&PathBuf>) -> Option<Database> {
-    match dir {
-        Some(dir) => match Database::load_dir(dir) {
-            Ok(db) => Some(db),
-            Err(e) => {
-                eprintln!("appvet: signatures: {e}");
-                None
-            }
-        },
-        None => Some(Database::embedded()),
-    }
-}
-
-fn scan(args: ScanArgs) -> i32 {
-    let Some(db) = load_signatures(args.signatures.as_ref()) else {
-        return EXIT_USAGE;
-    };
-    let judge = match load_judge(&args) {
-        Ok(j) => j,
-        Err(e) => {
-            eprintln!("appvet: {e}");
-            return EXIT_USAGE;
+        Command::Rescore(args) => rescore(args),
+        Command::Merge(args) => {
+            let inputs: Vec<Location> = args.inputs.iter().map(|p| Location::from_arg(p)).collect();
+            let stats = store::merge(&Location::from_arg(&args.out), &inputs).map_err(Error::Merge)?;
+            eprintln!(
+                "appvet: merged {} apps and {} input records into {}",
+                stats.apps,
+                stats.inputs,
+                args.out.display()
+            );
+            Ok(EXIT_OK)
         }
-    };
+    }
+}
+
+fn load_signatures(dir: Option<&PathBuf>) -> Result<Database, Error> {
+    match dir {
+        Some(dir) => Database::load_dir(dir).map_err(|e| Error::Signatures(e.to_string())),
+        None => Ok(Database::embedded()),
+    }
+}
+
+fn rescore(args: RescoreArgs) -> Result<i32, Error> {
+    let signatures = load_signatures(args.signatures.as_ref())?;
+    let at = Location::from_arg(&args.db);
+    let mut target = store::open_rescore(&at).map_err(Error::store(&at))?;
+    let report_failure = |f: store::Failure| eprintln!("appvet: app {}: {}", f.sha256, f.error);
+    let summary = store::rescore(&mut *target, &signatures, args.jobs.unwrap_or(0), &report_failure)
+        .map_err(Error::store(&at))?;
+    let (done, failed) = (summary.rescored, summary.failed);
+    let secs = summary.elapsed.as_secs_f64();
+    eprintln!(
+        "appvet: rescored {done} apps ({failed} failed) under signatures {} in {secs:.2} s ({:.0} apps/s)",
+        summary.signatures_version,
+        done as f64 / secs.max(1e-3)
+    );
+    Ok(if failed == 0 {
+        EXIT_OK
+    } else if done == 0 {
+        EXIT_ALL_FAILED
+    } else {
+        EXIT_SOME_FAILED
+    })
+}
+
+fn scan(args: ScanArgs) -> Result<i32, Error> {
+    let db = load_signatures(args.signatures.as_ref())?;
+    let judge = load_judge(&args).map_err(Error::Usage)?;
     let (mut files, mut errors) = inputs::expand(&args.paths);
     if let Some(shard) = args.shard {
         files.retain(|f| in_shard(&f.shard_key, shard));
@@ -240,16 +246,11 @@ fn scan(args: ScanArgs) -> i32 {
         _ => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
     };
     if args.format == Format::Html && files.len() + errors.len() > 1 {
-        eprintln!("appvet: --format html renders one input at a time");
-        return EXIT_USAGE;
+        return Err(Error::Usage("--format html renders one input at a time".into()));
     }
-    let scanner = match Scanner::new(db, Limits::default()).with_signature_dir(args.signatures.as_deref()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("appvet: signatures: {e}");
-            return EXIT_USAGE;
-        }
-    };
+    let scanner = Scanner::new(db, Limits::default())
+        .with_signature_dir(args.signatures.as_deref())
+        .map_err(|e| Error::Signatures(e.to_string()))?;
     let tty = std::io::stderr().is_terminal();
     let colour = args.output.is_none()
         && args.db.is_none()
@@ -263,7 +264,7 @@ fn scan(args: ScanArgs) -> i32 {
     let options = batch::BatchOptions {
         format: args.format,
         output: args.output,
-        db: args.db,
+        db: args.db.as_deref().map(Location::from_arg),
         jobs,
         timeout,
         progress: tty && !args.quiet,

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use appvet::database::Database;
 
+use super::{Error, EXIT_OK};
+
 #[derive(clap::Args)]
 pub struct SigsArgs {
     #[command(subcommand)]
@@ -28,31 +30,22 @@ enum SigsCommand {
     Check,
 }
 
-pub fn run(args: SigsArgs) -> i32 {
+pub fn run(args: SigsArgs) -> Result<i32, Error> {
     let db = match &args.signatures {
-        Some(dir) => match Database::load_dir(dir) {
-            Ok(db) => db,
-            Err(e) => {
-                eprintln!("appvet: signatures: {e}");
-                return super::EXIT_USAGE;
-            }
-        },
+        Some(dir) => Database::load_dir(dir).map_err(|e| Error::Signatures(e.to_string()))?,
         None => Database::embedded(),
     };
     match args.command {
         SigsCommand::Stats { format } => match format.as_str() {
             "json" => {
                 println!("{}", serde_json::to_string_pretty(&stats(&db)).unwrap_or_default());
-                super::EXIT_OK
+                Ok(EXIT_OK)
             }
             "text" => {
                 print!("{}", render_text(&stats(&db)));
-                super::EXIT_OK
+                Ok(EXIT_OK)
             }
-            other => {
-                eprintln!("appvet: unknown format {other:?} (text or json)");
-                super::EXIT_USAGE
-            }
+            other => Err(Error::Usage(format!("unknown format {other:?} (text or json)"))),
         },
         SigsCommand::Check => {
             let problems = check(&db);
@@ -61,10 +54,10 @@ pub fn run(args: SigsArgs) -> i32 {
             }
             if problems.is_empty() {
                 println!("signatures {}: ok", db.version);
-                super::EXIT_OK
+                Ok(EXIT_OK)
             } else {
                 println!("signatures {}: {} problems", db.version, problems.len());
-                1
+                Ok(1)
             }
         }
     }

@@ -1,4 +1,4 @@
-//! A compact, lossless encoding of [`AppEvidence`] for the results database,
+//! A compact, lossless encoding of [`AppEvidence`] for the results store,
 //! so `appvet rescore` can re-run attribution without the APK.
 //!
 //! The body: a list of code units, config keys, entry names. Strings are
@@ -9,39 +9,25 @@
 //! Order is preserved so attribution sees exactly what a scan saw.
 //!
 //! Two framings of the body, told apart by the first bytes of the blob:
-//! - format 2 (written now): magic `7f 41 56 32` (`\x7fAV2`), the body's
-//!   length (LEB128), then one zstd frame of the body (level 9). In its
-//!   body each list of names records, after its count, the total length of
-//!   its names, so that the decoder sizes the list's buffer once. Zstd
-//!   decodes about four times faster than inflate, which `rescore` spends
-//!   much of its time on, at a slightly smaller size (corpus: 13.1 KiB per
-//!   app against 13.5).
+//! - format 2 (written now): the store's blob framing ([`blob::EVIDENCE`]):
+//!   magic `7f 41 56 32` (`\x7fAV2`), the body's length (LEB128), then one
+//!   zstd frame of the body (level 9). In its body each list of names
+//!   records, after its count, the total length of its names, so that the
+//!   decoder sizes the list's buffer once. Zstd decodes about four times
+//!   faster than inflate, which `rescore` spends much of its time on, at a
+//!   slightly smaller size (corpus: 13.1 KiB per app against 13.5).
 //! - format 1 (databases written before): a raw deflate stream of magic
 //!   `AVE1` followed by the body (lists without their total length). Still
 //!   decoded.
-//!
-//! No raw deflate stream starts like format 2: the low bits of `7f` give
-//! block type 3, which deflate reserves as invalid.
 
-use std::cell::RefCell;
-use std::io::{Read, Write};
-
-use appvet::evidence::{AppEvidence, CodeUnit, ConfigKey, Names, NamesBuilder, UnitKind};
+use super::blob::{self, put_len, BlobError, Body};
+use crate::evidence::{AppEvidence, CodeUnit, ConfigKey, Names, NamesBuilder, UnitKind};
 
 /// Format 1: inside the deflate stream.
 const MAGIC_V1: &[u8; 4] = b"AVE1";
-/// Format 2: at the start of the blob.
-const MAGIC_V2: &[u8; 4] = b"\x7fAV2";
-/// Level 9 is where zstd stops getting smaller on this data for its time;
-/// it still compresses faster than deflate level 6 did.
-const ZSTD_LEVEL: i32 = 9;
-/// Refuses to decompress a stored blob beyond this (a damaged or hostile
+/// Caps the name text one blob may decode to (a damaged or hostile
 /// database must not exhaust memory).
 const MAX_DECODED: u64 = 1 << 30;
-/// Reserves for the decoded body at most this many times the stored size
-/// up front (the length a blob claims is not trusted for allocating);
-/// evidence compresses about 2.6:1, so the usual blob needs no regrowth.
-const RESERVE_RATIO: usize = 8;
 /// Reserves at most this much for one list's names before seeing them.
 const MAX_NAMES_RESERVE: u64 = 16 << 20;
 
@@ -54,26 +40,16 @@ enum Format {
 
 pub fn encode(ev: &AppEvidence) -> Vec<u8> {
     let body = encode_body(ev, Format::V2);
-    match zstd::bulk::compress(&body, ZSTD_LEVEL) {
-        Ok(frame) => {
-            let mut out = Vec::with_capacity(frame.len() + 14);
-            out.extend_from_slice(MAGIC_V2);
-            put_len(&mut out, body.len());
-            out.extend_from_slice(&frame);
-            out
-        }
-        // Not expected (compressing into memory); format 1 still stores the evidence.
-        Err(_) => encode_v1(&encode_body(ev, Format::V1)),
-    }
+    // Format 1 still stores the evidence should zstd ever fail.
+    blob::EVIDENCE.encode(&body).unwrap_or_else(|| encode_v1(&encode_body(ev, Format::V1)))
 }
 
 /// Format 1 framing of a body (a raw deflate stream of `AVE1` + body).
 fn encode_v1(body: &[u8]) -> Vec<u8> {
-    let mut enc = flate2::write::DeflateEncoder::new(Vec::new(), flate2::Compression::new(6));
-    // Writing into a Vec cannot fail.
-    let _ = enc.write_all(MAGIC_V1);
-    let _ = enc.write_all(body);
-    enc.finish().unwrap_or_default()
+    let mut raw = Vec::with_capacity(MAGIC_V1.len() + body.len());
+    raw.extend_from_slice(MAGIC_V1);
+    raw.extend_from_slice(body);
+    blob::deflate(&raw)
 }
 
 fn encode_body(ev: &AppEvidence, format: Format) -> Vec<u8> {
@@ -111,66 +87,27 @@ fn encode_body(ev: &AppEvidence, format: Format) -> Vec<u8> {
 #[error("stored evidence is damaged: {0}")]
 pub struct DecodeError(&'static str);
 
+impl From<BlobError> for DecodeError {
+    fn from(e: BlobError) -> Self {
+        DecodeError(match e {
+            BlobError::Truncated => "truncated",
+            BlobError::OverlongLength => "overlong length",
+            BlobError::TooLarge => "body too large",
+            BlobError::LengthMismatch => "body length differs from the recorded one",
+            BlobError::NoDecoder => "no zstd decoder",
+            BlobError::Zstd(_) => "not zstd data",
+            BlobError::Deflate(_) => "not deflate data",
+        })
+    }
+}
+
 pub fn decode(blob: &[u8]) -> Result<AppEvidence, DecodeError> {
-    match blob.strip_prefix(MAGIC_V2) {
-        Some(rest) => decode_body(&unzstd(rest)?, Format::V2),
-        None => {
-            let raw = inflate_v1(blob)?;
+    match blob::EVIDENCE.decode(blob)? {
+        Body::Zstd(body) => decode_body(&body, Format::V2),
+        Body::Legacy(raw) => {
             decode_body(raw.strip_prefix(MAGIC_V1).ok_or(DecodeError("bad magic"))?, Format::V1)
         }
     }
-}
-
-thread_local! {
-    /// One zstd decoding context per thread, reused from blob to blob.
-    static DECOMPRESSOR: RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { RefCell::new(None) };
-}
-
-/// Format 2 after its magic: body length, zstd frame -> body.
-fn unzstd(rest: &[u8]) -> Result<Vec<u8>, DecodeError> {
-    let mut r = Cursor { data: rest, pos: 0, format: Format::V2, text_left: 0 };
-    let claimed = r.varint()?;
-    if claimed > MAX_DECODED {
-        return Err(DecodeError("body too large"));
-    }
-    let frame = rest.get(r.pos..).ok_or(DecodeError("truncated"))?;
-    let claimed_len = usize::try_from(claimed).map_err(|_| DecodeError("body too large"))?;
-    let mut body;
-    if claimed_len <= frame.len().saturating_mul(RESERVE_RATIO) {
-        // The usual blob: one call into a buffer of the recorded size, which
-        // fails if the frame holds more.
-        body = Vec::with_capacity(claimed_len);
-        DECOMPRESSOR.with(|cell| {
-            let mut slot = cell.borrow_mut();
-            if slot.is_none() {
-                *slot = zstd::bulk::Decompressor::new().ok();
-            }
-            let d = slot.as_mut().ok_or(DecodeError("no zstd decoder"))?;
-            d.decompress_to_buffer(frame, &mut body).map_err(|_| DecodeError("not zstd data"))
-        })?;
-    } else {
-        // Compresses unusually well (or claims to): grow as the data comes.
-        body = Vec::with_capacity(frame.len().saturating_mul(RESERVE_RATIO));
-        zstd::stream::read::Decoder::with_buffer(frame)
-            .map_err(|_| DecodeError("not zstd data"))?
-            .take(MAX_DECODED)
-            .read_to_end(&mut body)
-            .map_err(|_| DecodeError("not zstd data"))?;
-    }
-    if body.len() as u64 != claimed {
-        return Err(DecodeError("body length differs from the recorded one"));
-    }
-    Ok(body)
-}
-
-/// Format 1 -> magic and body.
-fn inflate_v1(blob: &[u8]) -> Result<Vec<u8>, DecodeError> {
-    let mut raw = Vec::with_capacity(blob.len().saturating_mul(RESERVE_RATIO / 2));
-    flate2::read::DeflateDecoder::new(blob)
-        .take(MAX_DECODED)
-        .read_to_end(&mut raw)
-        .map_err(|_| DecodeError("not deflate data"))?;
-    Ok(raw)
 }
 
 fn decode_body(body: &[u8], format: Format) -> Result<AppEvidence, DecodeError> {
@@ -204,18 +141,6 @@ fn decode_body(body: &[u8], format: Format) -> Result<AppEvidence, DecodeError> 
     }
     ev.entry_names = r.names()?;
     Ok(ev)
-}
-
-fn put_len(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let b = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(b);
-            return;
-        }
-        out.push(b | 0x80);
-    }
 }
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
@@ -344,6 +269,8 @@ impl<'a> Cursor<'a> {
 
 #[cfg(test)]
 mod tests {
+    use std::io::{Read, Write};
+
     use super::*;
 
     fn sample() -> AppEvidence {
@@ -373,7 +300,7 @@ mod tests {
 
     /// Format 2 framing of any body, with the length it claims.
     fn v2(body: &[u8], claimed: usize) -> Vec<u8> {
-        let mut out = MAGIC_V2.to_vec();
+        let mut out = blob::EVIDENCE.magic().to_vec();
         put_len(&mut out, claimed);
         out.extend_from_slice(&zstd::bulk::compress(body, 1).unwrap());
         out
@@ -383,7 +310,7 @@ mod tests {
     fn round_trips() {
         let ev = sample();
         let blob = encode(&ev);
-        assert!(blob.starts_with(MAGIC_V2));
+        assert!(blob.starts_with(blob::EVIDENCE.magic()));
         assert!(same(&ev, &decode(&blob).unwrap()));
         assert!(same(&decode(&encode(&AppEvidence::default())).unwrap(), &AppEvidence::default()));
     }
@@ -500,7 +427,8 @@ mod tests {
         u.classes = (0..20_000).map(|_| "Lcom/a/B;").collect();
         let ev = AppEvidence { units: vec![u], ..Default::default() };
         let blob = encode(&ev);
-        assert!(blob.len() * RESERVE_RATIO < 40_000, "{}", blob.len());
+        // (8: the ratio up to which the framing trusts a recorded length.)
+        assert!(blob.len() * 8 < 40_000, "{}", blob.len());
         assert_eq!(decode(&blob).unwrap().units[0].classes, ev.units[0].classes);
     }
 
