@@ -20,6 +20,7 @@ use goblin::elf::Elf;
 
 use crate::diagnostic::Diagnostic;
 use crate::formats::summary::NativeSummary;
+use crate::reader::ByteOrder;
 
 /// Shortest printable run kept as a string (as `strings -n 5`).
 pub const MIN_STRING_LEN: usize = 5;
@@ -215,8 +216,8 @@ fn name_at(table: &[u8], offset: u64) -> Option<String> {
 
 impl ElfParser<'_> {
     fn u32_at(&self, offset: usize) -> Option<u32> {
-        let bytes: [u8; 4] = self.data.get(offset..offset.checked_add(4)?)?.try_into().ok()?;
-        Some(if self.ctx.le.is_little() { u32::from_le_bytes(bytes) } else { u32::from_be_bytes(bytes) })
+        let order = if self.ctx.le.is_little() { ByteOrder::Little } else { ByteOrder::Big };
+        order.u32_at(self.data, offset).ok()
     }
 
     /// Checks that `count` entries of `entsize` bytes at `offset` fit, and
