@@ -16,3 +16,6 @@ pub mod report;
 pub mod risk;
 pub mod scan;
 pub mod signatures;
+
+#[cfg(test)]
+mod test_support;

@@ -331,6 +331,7 @@ fn der_value(tlv: Tlv<'_>, depth: usize) -> Option<serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{each_flip, each_truncation};
 
     fn blob(magic: u32, body: &[u8]) -> Vec<u8> {
         let mut b = magic.to_be_bytes().to_vec();
@@ -427,13 +428,7 @@ mod tests {
         many[8..12].copy_from_slice(&0xffff_ffffu32.to_be_bytes());
         assert_eq!(parse(&many).diagnostics[0].code, "codesign.bad_blob_count");
         let bytes = sample();
-        for cut in 0..bytes.len() {
-            let _ = parse(&bytes[..cut]);
-        }
-        for at in 0..bytes.len() {
-            let mut copy = bytes.clone();
-            copy[at] ^= 0xff;
-            let _ = parse(&copy);
-        }
+        each_truncation(&bytes, |cut| drop(parse(cut)));
+        each_flip(&bytes, &[0x00, 0x7f, 0x80, 0xff], |_, _, copy| drop(parse(copy)));
     }
 }

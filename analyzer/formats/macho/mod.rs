@@ -22,10 +22,9 @@ mod symbols;
 #[cfg(test)]
 pub(crate) mod tests;
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use crate::diagnostic::Diagnostic;
 use crate::formats::codesign::CodeSignature;
+use crate::formats::panic_guard::catch_panic;
 use crate::formats::summary::{MachoSlice, MachoSummary};
 use crate::reader::u32_be_at;
 
@@ -208,15 +207,6 @@ pub fn parse(data: &[u8]) -> Result<MachoFile, MachoError> {
 
 /// Parses one slice, turning a panic inside goblin into an error.
 fn parse_slice_guarded(data: &[u8], file_offset: u64) -> Result<Slice, MachoError> {
-    match catch_unwind(AssertUnwindSafe(|| load_commands::parse_slice(data, file_offset))) {
-        Ok(result) => result,
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(MachoError::BadHeader(format!("parser panicked: {message}")))
-        }
-    }
+    catch_panic(|| load_commands::parse_slice(data, file_offset))
+        .unwrap_or_else(|message| Err(MachoError::BadHeader(format!("parser panicked: {message}"))))
 }

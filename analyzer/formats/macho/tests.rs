@@ -1,6 +1,7 @@
 //! Hand-built Mach-O files: thin, universal, encrypted and damaged.
 
 use super::*;
+use crate::test_support::{each_flip, each_truncation};
 
 /// A hand-built little-endian arm64 executable: a __TEXT segment with
 /// __cstring and __objc_classname, LC_LOAD_DYLIB + weak, LC_RPATH,
@@ -202,18 +203,12 @@ fn hostile_counts_and_truncation_are_survivable() {
     let file = parse(&bytes).unwrap();
     assert!(file.slices[0].diagnostics.iter().any(|d| d.code == "macho.bad_command_count"));
     let bytes = sample();
-    for cut in 0..bytes.len() {
-        let _ = parse(&bytes[..cut]);
-    }
-    for at in 0..bytes.len() {
-        for v in [0u8, 0xff, 0x80] {
-            let mut copy = bytes.clone();
-            copy[at] = v;
-            if let Err(MachoError::BadHeader(m)) = parse(&copy) {
-                assert!(!m.contains("panicked"), "byte {at} = {v:#x}: {m}");
-            }
+    each_truncation(&bytes, |cut| drop(parse(cut)));
+    each_flip(&bytes, &[0x00, 0xff, 0x80], |at, v, copy| {
+        if let Err(MachoError::BadHeader(m)) = parse(copy) {
+            assert!(!m.contains("panicked"), "byte {at} = {v:#x}: {m}");
         }
-    }
+    });
 }
 
 #[test]
