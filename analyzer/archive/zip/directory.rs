@@ -2,7 +2,7 @@
 //! record (and its ZIP64 form), the central directory, the local headers it
 //! points at, and, when the central directory is damaged or missing, a
 //! bounded scan of local headers that salvages a partial listing
-//! ([`salvage`]). What the listing shows is reported by [`anomalies`].
+//! (`salvage`). What the listing shows is reported by `anomalies`.
 //!
 //! Only structure is read here, never entry data.
 

@@ -9,9 +9,9 @@
 //! area, so a broken command costs only itself. A panic inside goblin is
 //! caught and reported as an error, as in `formats::elf`.
 //!
-//! The stages, one file each: [`header`] (universal and Mach headers, CPU
-//! and platform names), [`load_commands`] (the command walk and segments),
-//! [`symbols`] (imported symbols), [`sections`] (Objective-C class names and
+//! The stages, one file each: `header` (universal and Mach headers, CPU
+//! and platform names), `load_commands` (the command walk and segments),
+//! `symbols` (imported symbols), `sections` (Objective-C class names and
 //! C strings, Swift class demangling).
 
 mod header;
