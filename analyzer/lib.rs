@@ -33,3 +33,6 @@ pub mod report;
 pub mod risk;
 pub mod scan;
 pub mod store;
+
+#[cfg(test)]
+mod test_support;

@@ -31,24 +31,80 @@ pub fn slice(data: &[u8], offset: usize, len: usize) -> ReadResult<&[u8]> {
     data.get(offset..end).ok_or(OutOfBounds { offset, wanted: len })
 }
 
+/// The `N` bytes at `offset` as an array, for the integer reads below.
+fn array_at<const N: usize>(data: &[u8], offset: usize) -> ReadResult<[u8; N]> {
+    let mut a = [0u8; N];
+    a.copy_from_slice(slice(data, offset, N)?);
+    Ok(a)
+}
+
 /// Little-endian `u16` at `offset`.
 pub fn u16_le_at(data: &[u8], offset: usize) -> ReadResult<u16> {
-    let b = slice(data, offset, 2)?;
-    Ok(u16::from_le_bytes([b[0], b[1]]))
+    array_at(data, offset).map(u16::from_le_bytes)
 }
 
 /// Little-endian `u32` at `offset`.
 pub fn u32_le_at(data: &[u8], offset: usize) -> ReadResult<u32> {
-    let b = slice(data, offset, 4)?;
-    Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    array_at(data, offset).map(u32::from_le_bytes)
 }
 
 /// Little-endian `u64` at `offset`.
 pub fn u64_le_at(data: &[u8], offset: usize) -> ReadResult<u64> {
-    let b = slice(data, offset, 8)?;
-    let mut a = [0u8; 8];
-    a.copy_from_slice(b);
-    Ok(u64::from_le_bytes(a))
+    array_at(data, offset).map(u64::from_le_bytes)
+}
+
+/// Big-endian `u16` at `offset` (Mach-O universal headers, code signature
+/// blobs and DER are big-endian whatever the CPU).
+pub fn u16_be_at(data: &[u8], offset: usize) -> ReadResult<u16> {
+    array_at(data, offset).map(u16::from_be_bytes)
+}
+
+/// Big-endian `u32` at `offset`.
+pub fn u32_be_at(data: &[u8], offset: usize) -> ReadResult<u32> {
+    array_at(data, offset).map(u32::from_be_bytes)
+}
+
+/// Big-endian `u64` at `offset`.
+pub fn u64_be_at(data: &[u8], offset: usize) -> ReadResult<u64> {
+    array_at(data, offset).map(u64::from_be_bytes)
+}
+
+/// Byte order of a format that comes in both (Mach-O slices, ELF), decided
+/// once from its header and then passed to every read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ByteOrder {
+    Little,
+    Big,
+}
+
+impl ByteOrder {
+    pub fn is_little(self) -> bool {
+        self == ByteOrder::Little
+    }
+
+    /// `u16` at `offset` in this byte order.
+    pub fn u16_at(self, data: &[u8], offset: usize) -> ReadResult<u16> {
+        match self {
+            ByteOrder::Little => u16_le_at(data, offset),
+            ByteOrder::Big => u16_be_at(data, offset),
+        }
+    }
+
+    /// `u32` at `offset` in this byte order.
+    pub fn u32_at(self, data: &[u8], offset: usize) -> ReadResult<u32> {
+        match self {
+            ByteOrder::Little => u32_le_at(data, offset),
+            ByteOrder::Big => u32_be_at(data, offset),
+        }
+    }
+
+    /// `u64` at `offset` in this byte order.
+    pub fn u64_at(self, data: &[u8], offset: usize) -> ReadResult<u64> {
+        match self {
+            ByteOrder::Little => u64_le_at(data, offset),
+            ByteOrder::Big => u64_be_at(data, offset),
+        }
+    }
 }
 
 /// A forward cursor over untrusted bytes.
@@ -124,9 +180,22 @@ impl<'a> Reader<'a> {
         Ok(v)
     }
 
+    pub fn u16_be(&mut self) -> ReadResult<u16> {
+        let v = u16_be_at(self.data, self.pos)?;
+        self.pos += 2;
+        Ok(v)
+    }
+
     pub fn u32_be(&mut self) -> ReadResult<u32> {
-        let b = self.bytes(4)?;
-        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        let v = u32_be_at(self.data, self.pos)?;
+        self.pos += 4;
+        Ok(v)
+    }
+
+    pub fn u64_be(&mut self) -> ReadResult<u64> {
+        let v = u64_be_at(self.data, self.pos)?;
+        self.pos += 8;
+        Ok(v)
     }
 
     /// Unsigned LEB128 as used by DEX and protobuf; at most 10 bytes are read
@@ -182,6 +251,57 @@ mod tests {
         assert!(r.u8().is_err());
         assert!(slice(&[0u8; 4], usize::MAX, 2).is_err());
         assert!(Reader::at(&[0u8; 2], 5).u8().is_err());
+    }
+
+    #[test]
+    fn big_endian_reads_match_the_bytes_in_order() {
+        let data = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09];
+        assert_eq!(u16_be_at(&data, 0), Ok(0x0102));
+        assert_eq!(u32_be_at(&data, 1), Ok(0x0203_0405));
+        assert_eq!(u64_be_at(&data, 1), Ok(0x0203_0405_0607_0809));
+        assert_eq!(u16_le_at(&data, 0), Ok(0x0201));
+        let mut r = Reader::new(&data);
+        assert_eq!(r.u16_be(), Ok(0x0102));
+        assert_eq!(r.u32_be(), Ok(0x0304_0506));
+        assert_eq!(r.pos(), 6);
+        // A failed read leaves the cursor where it was.
+        assert!(r.u64_be().is_err());
+        assert_eq!(r.pos(), 6);
+        assert_eq!(r.u16_be(), Ok(0x0708));
+        assert_eq!(Reader::new(&data[..8]).u64_be(), Ok(0x0102_0304_0506_0708));
+    }
+
+    #[test]
+    fn big_endian_reads_past_the_end_or_overflowing_fail() {
+        let data = [0xffu8; 8];
+        assert_eq!(u16_be_at(&data, 7), Err(OutOfBounds { offset: 7, wanted: 2 }));
+        assert_eq!(u32_be_at(&data, 5), Err(OutOfBounds { offset: 5, wanted: 4 }));
+        assert_eq!(u64_be_at(&data, 1), Err(OutOfBounds { offset: 1, wanted: 8 }));
+        assert!(u32_be_at(&data, 8).is_err());
+        assert!(u64_be_at(&[], 0).is_err());
+        // offset + len overflows usize: an error, not a wrapped read.
+        for offset in [usize::MAX, usize::MAX - 1, usize::MAX - 3] {
+            assert_eq!(u16_be_at(&data, offset), Err(OutOfBounds { offset, wanted: 2 }));
+            assert_eq!(u32_be_at(&data, offset), Err(OutOfBounds { offset, wanted: 4 }));
+            assert_eq!(u64_be_at(&data, offset), Err(OutOfBounds { offset, wanted: 8 }));
+            assert!(ByteOrder::Big.u32_at(&data, offset).is_err());
+            assert!(ByteOrder::Little.u64_at(&data, offset).is_err());
+        }
+        assert!(Reader::at(&data, usize::MAX).u32_be().is_err());
+        assert!(Reader::at(&data, 7).u16_be().is_err());
+    }
+
+    #[test]
+    fn byte_order_picks_the_matching_read() {
+        let data = [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08];
+        assert_eq!(ByteOrder::Big.u16_at(&data, 0), Ok(0x0102));
+        assert_eq!(ByteOrder::Little.u16_at(&data, 0), Ok(0x0201));
+        assert_eq!(ByteOrder::Big.u32_at(&data, 4), Ok(0x0506_0708));
+        assert_eq!(ByteOrder::Little.u32_at(&data, 4), Ok(0x0807_0605));
+        assert_eq!(ByteOrder::Big.u64_at(&data, 0), Ok(0x0102_0304_0506_0708));
+        assert_eq!(ByteOrder::Little.u64_at(&data, 0), Ok(0x0807_0605_0403_0201));
+        assert!(ByteOrder::Little.is_little() && !ByteOrder::Big.is_little());
+        assert!(ByteOrder::Big.u64_at(&data, 1).is_err());
     }
 
     #[test]

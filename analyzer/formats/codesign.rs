@@ -14,6 +14,7 @@ use crate::formats::property_list;
 use crate::formats::signing::der::{self, Tlv};
 use crate::formats::signing::{certificate, pkcs7};
 use crate::formats::summary::Certificate;
+use crate::reader::u32_be_at;
 
 pub const MAGIC_SUPERBLOB: u32 = 0xfade_0cc0;
 pub const MAGIC_CODE_DIRECTORY: u32 = 0xfade_0c02;
@@ -89,15 +90,10 @@ impl CodeSignature {
     }
 }
 
-fn be32(data: &[u8], offset: usize) -> Option<u32> {
-    let bytes: [u8; 4] = data.get(offset..offset.checked_add(4)?)?.try_into().ok()?;
-    Some(u32::from_be_bytes(bytes))
-}
-
 /// A blob's bytes (header included) if its declared length fits.
 fn blob_at(data: &[u8], offset: usize) -> Option<(u32, &[u8])> {
-    let magic = be32(data, offset)?;
-    let length = be32(data, offset.checked_add(4)?)? as usize;
+    let magic = u32_be_at(data, offset).ok()?;
+    let length = u32_be_at(data, offset.checked_add(4)?).ok()? as usize;
     if length < 8 {
         return None;
     }
@@ -124,7 +120,7 @@ fn hash_type_name(t: u8) -> String {
 /// Parses the bytes `LC_CODE_SIGNATURE` points at.
 pub fn parse(data: &[u8]) -> CodeSignature {
     let mut sig = CodeSignature::default();
-    let Some(magic) = be32(data, 0) else {
+    let Some(magic) = u32_be_at(data, 0).ok() else {
         sig.diagnostics
             .push(Diagnostic::error("codesign.truncated", "code signature shorter than its header"));
         return sig;
@@ -136,7 +132,7 @@ pub fn parse(data: &[u8]) -> CodeSignature {
         ));
         return sig;
     }
-    let declared = be32(data, 4).unwrap_or(0) as usize;
+    let declared = u32_be_at(data, 4).ok().unwrap_or(0) as usize;
     let data = if declared >= 12 && declared <= data.len() {
         data.get(..declared).unwrap_or(data)
     } else {
@@ -146,7 +142,7 @@ pub fn parse(data: &[u8]) -> CodeSignature {
         ));
         data
     };
-    let count = be32(data, 8).unwrap_or(0);
+    let count = u32_be_at(data, 8).ok().unwrap_or(0);
     if count > MAX_BLOBS || (count as usize).saturating_mul(8).saturating_add(12) > data.len() {
         sig.diagnostics.push(Diagnostic::error(
             "codesign.bad_blob_count",
@@ -158,7 +154,8 @@ pub fn parse(data: &[u8]) -> CodeSignature {
     let mut der_entitlements = None;
     for i in 0..count as usize {
         let index_at = 12 + i * 8;
-        let (Some(slot), Some(offset)) = (be32(data, index_at), be32(data, index_at + 4)) else {
+        let (Some(slot), Some(offset)) = (u32_be_at(data, index_at).ok(), u32_be_at(data, index_at + 4).ok())
+        else {
             break;
         };
         let Some((magic, blob)) = blob_at(data, offset as usize) else {
@@ -232,7 +229,7 @@ pub fn parse(data: &[u8]) -> CodeSignature {
 }
 
 fn code_directory(slot: u32, blob: &[u8], diagnostics: &mut Vec<Diagnostic>) -> CodeDirectory {
-    let field = |offset: usize| be32(blob, offset).unwrap_or(0);
+    let field = |offset: usize| u32_be_at(blob, offset).ok().unwrap_or(0);
     let version = field(8);
     let mut cd = CodeDirectory {
         slot,
@@ -334,6 +331,7 @@ fn der_value(tlv: Tlv<'_>, depth: usize) -> Option<serde_json::Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{each_flip, each_truncation};
 
     fn blob(magic: u32, body: &[u8]) -> Vec<u8> {
         let mut b = magic.to_be_bytes().to_vec();
@@ -430,13 +428,7 @@ mod tests {
         many[8..12].copy_from_slice(&0xffff_ffffu32.to_be_bytes());
         assert_eq!(parse(&many).diagnostics[0].code, "codesign.bad_blob_count");
         let bytes = sample();
-        for cut in 0..bytes.len() {
-            let _ = parse(&bytes[..cut]);
-        }
-        for at in 0..bytes.len() {
-            let mut copy = bytes.clone();
-            copy[at] ^= 0xff;
-            let _ = parse(&copy);
-        }
+        each_truncation(&bytes, |cut| drop(parse(cut)));
+        each_flip(&bytes, &[0x00, 0x7f, 0x80, 0xff], |_, _, copy| drop(parse(copy)));
     }
 }

@@ -8,8 +8,6 @@
 //! list, and every count goblin will trust is checked against the file size
 //! first. A panic inside goblin is caught and reported as an error.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
-
 use goblin::container::{Container, Ctx, Endian};
 use goblin::elf::dynamic::{Dynamic, DT_NEEDED, DT_SONAME};
 use goblin::elf::header::{self, Header, EM_386, EM_AARCH64, EM_ARM, EM_MIPS, EM_RISCV, EM_X86_64};
@@ -19,7 +17,9 @@ use goblin::elf::sym::{Sym, Symtab, STB_GLOBAL, STB_GNU_UNIQUE, STB_WEAK, STT_NO
 use goblin::elf::Elf;
 
 use crate::diagnostic::Diagnostic;
+use crate::formats::panic_guard::catch_panic;
 use crate::formats::summary::NativeSummary;
+use crate::reader::ByteOrder;
 
 /// Shortest printable run kept as a string (as `strings -n 5`).
 pub const MIN_STRING_LEN: usize = 5;
@@ -130,17 +130,7 @@ pub fn parse(data: &[u8]) -> Result<ElfInfo, ElfError> {
     if data.get(..4) != Some(b"\x7fELF".as_slice()) {
         return Err(ElfError::NotElf);
     }
-    match catch_unwind(AssertUnwindSafe(|| parse_unguarded(data))) {
-        Ok(result) => result,
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(ElfError::Panicked(message))
-        }
-    }
+    catch_panic(|| parse_unguarded(data)).unwrap_or_else(|message| Err(ElfError::Panicked(message)))
 }
 
 fn parse_unguarded(data: &[u8]) -> Result<ElfInfo, ElfError> {
@@ -215,8 +205,8 @@ fn name_at(table: &[u8], offset: u64) -> Option<String> {
 
 impl ElfParser<'_> {
     fn u32_at(&self, offset: usize) -> Option<u32> {
-        let bytes: [u8; 4] = self.data.get(offset..offset.checked_add(4)?)?.try_into().ok()?;
-        Some(if self.ctx.le.is_little() { u32::from_le_bytes(bytes) } else { u32::from_be_bytes(bytes) })
+        let order = if self.ctx.le.is_little() { ByteOrder::Little } else { ByteOrder::Big };
+        order.u32_at(self.data, offset).ok()
     }
 
     /// Checks that `count` entries of `entsize` bytes at `offset` fit, and
@@ -561,6 +551,7 @@ impl StringExtractor {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{each_flip, each_truncation};
 
     /// Builds a little-endian ELF64 AArch64 shared object with a dynamic
     /// section (two DT_NEEDED, a SONAME), a .dynsym with one import and one
@@ -747,18 +738,12 @@ mod tests {
     #[test]
     fn every_prefix_and_byte_flip_is_survivable() {
         let bytes = sample();
-        for cut in 0..bytes.len() {
-            let _ = parse(&bytes[..cut]);
-        }
-        for at in 0..bytes.len() {
-            for value in [0x00, 0xff, 0x80, 0x7f] {
-                let mut copy = bytes.clone();
-                copy[at] = value;
-                if let Err(ElfError::Panicked(message)) = parse(&copy) {
-                    panic!("goblin panicked with byte {at} = {value:#x}: {message}");
-                }
+        each_truncation(&bytes, |cut| drop(parse(cut)));
+        each_flip(&bytes, &[0x00, 0xff, 0x80, 0x7f], |at, value, copy| {
+            if let Err(ElfError::Panicked(message)) = parse(copy) {
+                panic!("goblin panicked with byte {at} = {value:#x}: {message}");
             }
-        }
+        });
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod dex;
 pub mod elf;
 pub mod macho;
 pub mod mobileprovision;
+pub(crate) mod panic_guard;
 pub mod property_list;
 pub mod proto_xml;
 pub mod signing;

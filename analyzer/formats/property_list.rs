@@ -5,10 +5,11 @@
 //! overflow the stack of a recursive builder.
 
 use std::io::Cursor;
-use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use plist::stream::{Event, Reader};
 use plist::{Dictionary, Value};
+
+use crate::formats::panic_guard::catch_panic;
 
 /// Largest plist read (Info.plist files are kilobytes; provisioning
 /// profiles with device lists reach a few hundred).
@@ -59,17 +60,7 @@ pub fn parse(data: &[u8]) -> Result<Value, PlistError> {
     if data.len() > MAX_PLIST_BYTES {
         return Err(PlistError::TooLarge(data.len()));
     }
-    match catch_unwind(AssertUnwindSafe(|| parse_unguarded(data))) {
-        Ok(result) => result,
-        Err(payload) => {
-            let message = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            Err(PlistError::Panicked(message))
-        }
-    }
+    catch_panic(|| parse_unguarded(data)).unwrap_or_else(|message| Err(PlistError::Panicked(message)))
 }
 
 /// Parses a plist whose root must be a dictionary.
@@ -207,6 +198,7 @@ pub fn strings_of(dict: &Dictionary, key: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::{each_flip, each_truncation};
 
     const XML: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
@@ -240,23 +232,15 @@ mod tests {
         assert!(parse(b"<plist><dict><key>a</key></dict></plist>").is_err());
         assert!(parse_dict(b"<plist><array/></plist>").is_err());
         let xml = XML.as_bytes();
-        for cut in 0..xml.len() {
-            let _ = parse(&xml[..cut]);
-        }
+        each_truncation(xml, |cut| drop(parse(cut)));
         let mut binary = Vec::new();
         plist::to_writer_binary(&mut binary, &parse(xml).unwrap()).unwrap();
-        for cut in 0..binary.len() {
-            let _ = parse(&binary[..cut]);
-        }
-        for at in 0..binary.len() {
-            for v in [0u8, 0xff, 0x7f] {
-                let mut copy = binary.clone();
-                copy[at] = v;
-                if let Err(PlistError::Panicked(m)) = parse(&copy) {
-                    panic!("plist panicked at byte {at}: {m}");
-                }
+        each_truncation(&binary, |cut| drop(parse(cut)));
+        each_flip(&binary, &[0x00, 0xff, 0x7f], |at, _, copy| {
+            if let Err(PlistError::Panicked(m)) = parse(copy) {
+                panic!("plist panicked at byte {at}: {m}");
             }
-        }
+        });
     }
 
     #[test]

@@ -289,6 +289,7 @@ impl ProtoParser {
 mod tests {
     use super::*;
     use crate::formats::xml_tree::ANDROID_NS;
+    use crate::test_support::{each_flip, each_truncation};
 
     fn varint(mut v: u64, out: &mut Vec<u8>) {
         loop {
@@ -393,16 +394,8 @@ mod tests {
     #[test]
     fn truncation_corruption_and_depth_never_panic() {
         let data = sample();
-        for cut in 0..data.len() {
-            let _ = parse(&data[..cut]);
-        }
-        for i in 0..data.len() {
-            for v in [0x00u8, 0x7f, 0x80, 0xff] {
-                let mut d = data.clone();
-                d[i] = v;
-                let _ = parse(&d);
-            }
-        }
+        each_truncation(&data, |cut| drop(parse(cut)));
+        each_flip(&data, &[0x00, 0x7f, 0x80, 0xff], |_, _, d| drop(parse(d)));
         let mut nested = element("leaf", &[], &[]);
         for _ in 0..(MAX_DEPTH + 20) {
             nested = element("e", &[], &[nested]);

@@ -1,18 +1,23 @@
 //! Finds and walks the archive's directory: the End Of Central Directory
 //! record (and its ZIP64 form), the central directory, the local headers it
 //! points at, and, when the central directory is damaged or missing, a
-//! bounded scan of local headers that salvages a partial listing.
+//! bounded scan of local headers that salvages a partial listing
+//! (`salvage`). What the listing shows is reported by `anomalies`.
 //!
 //! Only structure is read here, never entry data.
+
+mod anomalies;
+mod salvage;
 
 use memchr::memmem;
 
 use crate::diagnostic::Diagnostic;
 use crate::reader::{slice, u16_le_at, u32_le_at, u64_le_at};
 
-use super::names::suspicious_name_reason;
 use super::sink::DiagnosticSink;
-use super::{codes, Limits, ZipEntry, ZipError, ZipLayout, METHOD_DEFLATED, METHOD_STORED};
+use super::{codes, Limits, ZipEntry, ZipError, ZipLayout, METHOD_STORED};
+use anomalies::{note_entry, report_duplicates, report_end_record, report_overlaps, report_prefix};
+use salvage::scan_local_headers;
 
 const LOCAL_SIG: u32 = 0x0403_4b50;
 const CENTRAL_SIG: u32 = 0x0201_4b50;
@@ -242,35 +247,6 @@ fn locate_central_directory(data: &[u8], end: &EndRecord) -> Option<CentralLocat
     Some(CentralLocation { start, shift })
 }
 
-fn report_end_record(data: &[u8], end: &EndRecord, sink: &mut DiagnosticSink) {
-    let record_end = end.offset.saturating_add(EOCD_LEN).saturating_add(end.comment_len);
-    if record_end != data.len() {
-        sink.emit(codes::EOCD_COMMENT_MISMATCH, || {
-            Diagnostic::info(
-                codes::EOCD_COMMENT_MISMATCH,
-                format!(
-                    "end record at {:#x} with a {}-byte comment ends at {:#x}, data ends at {:#x}",
-                    end.offset,
-                    end.comment_len,
-                    record_end,
-                    data.len()
-                ),
-            )
-        });
-    }
-    if end.disk != 0 || end.cd_disk != 0 {
-        sink.emit(codes::MULTI_DISK, || {
-            Diagnostic::warning(
-                codes::MULTI_DISK,
-                format!("disk numbers {} / {} (spanned archive); read as one disk", end.disk, end.cd_disk),
-            )
-        });
-    }
-    if let Some(problem) = end.zip64_problem {
-        sink.emit(codes::ZIP64_MALFORMED, || Diagnostic::warning(codes::ZIP64_MALFORMED, problem));
-    }
-}
-
 /// Walks the central directory records; returns false when it is damaged
 /// (a record is cut or a signature is wrong before the directory's end).
 fn walk_central_directory(
@@ -446,51 +422,6 @@ fn apply_zip64_extra(extra: &[u8], values: &mut [&mut u64]) -> ExtraOutcome {
     ExtraOutcome::Ok
 }
 
-/// Per-entry anomalies visible from the directory alone.
-fn note_entry(entry: &ZipEntry, sink: &mut DiagnosticSink) {
-    if entry.flags & 1 != 0 {
-        sink.emit(codes::ENCRYPTED_FLAG, || {
-            Diagnostic::warning(
-                codes::ENCRYPTED_FLAG,
-                "\"encrypted\" flag set; ignored like Android, data read as is",
-            )
-            .at(entry.name.as_str())
-        });
-    }
-    if entry.method != METHOD_STORED && entry.method != METHOD_DEFLATED {
-        sink.emit(codes::UNKNOWN_METHOD, || {
-            Diagnostic::warning(
-                codes::UNKNOWN_METHOD,
-                format!("compression method {}; read as DEFLATE like Android's installer", entry.method),
-            )
-            .at(entry.name.as_str())
-        });
-    }
-    if entry.method == METHOD_STORED && entry.compressed_size != entry.uncompressed_size && !entry.recovered {
-        sink.emit(codes::SIZE_MISMATCH, || {
-            Diagnostic::warning(
-                codes::SIZE_MISMATCH,
-                format!(
-                    "stored entry declares {} compressed and {} uncompressed bytes; the latter is read, like Android",
-                    entry.compressed_size, entry.uncompressed_size
-                ),
-            )
-            .at(entry.name.as_str())
-        });
-    }
-    if let Some(reason) = suspicious_name_reason(&entry.raw_name) {
-        sink.emit(codes::SUSPICIOUS_NAME, || {
-            Diagnostic::warning(codes::SUSPICIOUS_NAME, format!("entry name {reason}: {:?}", entry.name))
-                .at(entry.name.as_str())
-        });
-    }
-    if std::str::from_utf8(&entry.raw_name).is_err() {
-        sink.emit(codes::NAME_NOT_UTF8, || {
-            Diagnostic::info(codes::NAME_NOT_UTF8, "entry name is not valid UTF-8").at(entry.name.as_str())
-        });
-    }
-}
-
 /// The fixed part of a local header.
 struct LocalHeader {
     flags: u16,
@@ -604,220 +535,4 @@ fn inspect_local_header(data: &[u8], entry: &ZipEntry, sink: &mut DiagnosticSink
         });
     }
     Some(header.data_offset as u64)
-}
-
-/// Salvages entries from local headers that the central directory did not
-/// list (it is missing or damaged). Bounded: one forward pass, entries
-/// capped, each search stops at the next header signature.
-fn scan_local_headers(data: &[u8], limits: &Limits, entries: &mut Vec<ZipEntry>, sink: &mut DiagnosticSink) {
-    let mut known: Vec<u64> = entries.iter().map(|e| e.local_header_offset).collect();
-    known.sort_unstable();
-    let finder = memmem::Finder::new(b"PK\x03\x04");
-    let mut pos = 0usize;
-    while let Some(rel) = data.get(pos..).and_then(|rest| finder.find(rest)) {
-        let offset = pos + rel;
-        pos = offset + 4;
-        let Some(header) = parse_local_header(data, offset) else {
-            continue;
-        };
-        let Some(raw_name) = data.get(header.name.clone()) else {
-            break;
-        };
-        let (compressed, uncompressed, crc32, data_end) = recovered_extent(data, &header);
-        if data_end > pos {
-            pos = data_end;
-        }
-        if known.binary_search(&(offset as u64)).is_ok() {
-            continue;
-        }
-        if entries.len() >= limits.max_entries {
-            sink.emit(codes::TOO_MANY_ENTRIES, || {
-                Diagnostic::error(
-                    codes::TOO_MANY_ENTRIES,
-                    format!("more than {} entries; the rest are ignored", limits.max_entries),
-                )
-            });
-            break;
-        }
-        let entry = ZipEntry {
-            name: String::from_utf8_lossy(raw_name).into_owned(),
-            raw_name: raw_name.to_vec(),
-            method: header.method,
-            flags: header.flags,
-            crc32,
-            compressed_size: compressed,
-            uncompressed_size: uncompressed,
-            local_header_offset: offset as u64,
-            index: entries.len(),
-            data_offset: Some(header.data_offset as u64),
-            recovered: true,
-        };
-        sink.emit(codes::RECOVERED_ENTRY, || {
-            Diagnostic::warning(
-                codes::RECOVERED_ENTRY,
-                format!("entry at {offset:#x} found from its local header only"),
-            )
-            .at(entry.name.as_str())
-        });
-        note_entry(&entry, sink);
-        entries.push(entry);
-    }
-}
-
-/// Sizes, CRC and end of a local-header-only entry. With a data descriptor
-/// the sizes are in the descriptor after the data, found by looking at each
-/// `PK` up to the next header signature.
-fn recovered_extent(data: &[u8], header: &LocalHeader) -> (u64, u64, u32, usize) {
-    let start = header.data_offset;
-    let sizes_known = header.flags & FLAG_DATA_DESCRIPTOR == 0 || header.compressed != 0;
-    if sizes_known {
-        let stored = if header.method == METHOD_STORED { header.uncompressed } else { header.compressed };
-        let end =
-            usize::try_from(stored).ok().and_then(|n| start.checked_add(n)).filter(|&e| e <= data.len());
-        // A size running past the data is not trusted to skip ahead.
-        return (header.compressed, header.uncompressed, header.crc32, end.unwrap_or(start));
-    }
-    let Some(rest) = data.get(start..) else {
-        return (0, 0, 0, data.len());
-    };
-    for rel in memmem::find_iter(rest, b"PK") {
-        let at = start + rel;
-        let sig = u32_le_at(data, at).unwrap_or(0);
-        if sig == DESCRIPTOR_SIG {
-            if let Some(found) = descriptor_at(data, at + 4, rel) {
-                return found;
-            }
-        } else if sig == LOCAL_SIG || sig == CENTRAL_SIG || sig == EOCD_SIG {
-            // Descriptor without its optional signature, 32- or 64-bit sizes.
-            for (len, wide) in [(12usize, false), (20, true)] {
-                if let Some(found) =
-                    rel.checked_sub(len).and_then(|d| descriptor_fields(data, start + d, d, wide))
-                {
-                    return found;
-                }
-            }
-            return (rel as u64, 0, 0, at);
-        }
-    }
-    (rest.len() as u64, 0, 0, data.len())
-}
-
-fn descriptor_at(data: &[u8], fields: usize, data_len: usize) -> Option<(u64, u64, u32, usize)> {
-    descriptor_fields(data, fields, data_len, false)
-        .or_else(|| descriptor_fields(data, fields, data_len, true))
-}
-
-/// A descriptor's fields at `at` (crc, compressed, uncompressed) if its
-/// compressed size equals the bytes between the data start and it.
-fn descriptor_fields(data: &[u8], at: usize, data_len: usize, wide: bool) -> Option<(u64, u64, u32, usize)> {
-    let crc = u32_le_at(data, at).ok()?;
-    let (compressed, uncompressed, len) = if wide {
-        (u64_le_at(data, at + 4).ok()?, u64_le_at(data, at + 12).ok()?, 20)
-    } else {
-        (u64::from(u32_le_at(data, at + 4).ok()?), u64::from(u32_le_at(data, at + 8).ok()?), 12)
-    };
-    (compressed == data_len as u64).then_some((compressed, uncompressed, crc, at + len))
-}
-
-fn report_prefix(data: &[u8], entries: &[ZipEntry], layout: &mut ZipLayout, sink: &mut DiagnosticSink) {
-    let first = entries.iter().map(|e| e.local_header_offset).min();
-    let first = match first {
-        Some(first) => first,
-        None if layout.eocd_found => layout.cd_offset,
-        None => 0,
-    };
-    layout.prefix_len = first.min(data.len() as u64);
-    if layout.prefix_len == 0 {
-        return;
-    }
-    let dex = data.starts_with(b"dex\n");
-    let (level, what) = if dex {
-        (crate::diagnostic::Level::Error, " starting with a DEX header (Janus, CVE-2017-13156)")
-    } else if data.starts_with(b"MZ") {
-        (crate::diagnostic::Level::Warning, " starting with a Windows executable header (self-extractor)")
-    } else {
-        (crate::diagnostic::Level::Warning, "")
-    };
-    let len = layout.prefix_len;
-    sink.emit(codes::PREPENDED_DATA, || {
-        Diagnostic::new(
-            level,
-            codes::PREPENDED_DATA,
-            format!("{len} bytes before the first local header{what}"),
-        )
-    });
-}
-
-fn report_duplicates(entries: &[ZipEntry], sink: &mut DiagnosticSink) {
-    let mut order: Vec<usize> = (0..entries.len()).collect();
-    order.sort_unstable_by(|&a, &b| entries[a].raw_name.cmp(&entries[b].raw_name).then(a.cmp(&b)));
-    let mut first_of_run = None;
-    for pair in order.windows(2) {
-        let (a, b) = (&entries[pair[0]], &entries[pair[1]]);
-        if a.raw_name != b.raw_name {
-            first_of_run = None;
-            continue;
-        }
-        let first = *first_of_run.get_or_insert(a.index);
-        sink.emit(codes::DUPLICATE_NAME, || {
-            Diagnostic::warning(
-                codes::DUPLICATE_NAME,
-                format!(
-                    "entry {} repeats the name of entry {first}; lookups by name return the first",
-                    b.index
-                ),
-            )
-            .at(b.name.as_str())
-        });
-    }
-}
-
-/// Entries sharing bytes let a small archive expand many times (overlap
-/// bombs) or show different tools different contents.
-fn report_overlaps(data: &[u8], entries: &[ZipEntry], layout: &ZipLayout, sink: &mut DiagnosticSink) {
-    let mut spans: Vec<(u64, u64, usize)> = entries
-        .iter()
-        .filter_map(|e| {
-            let data_offset = e.data_offset?;
-            let stored = if e.method == METHOD_STORED { e.uncompressed_size } else { e.compressed_size };
-            let end = data_offset.saturating_add(stored).min(data.len() as u64);
-            Some((e.local_header_offset, end.max(data_offset), e.index))
-        })
-        .collect();
-    spans.sort_unstable();
-    let mut reach: Option<(u64, usize)> = None;
-    for &(start, end, index) in &spans {
-        if let Some((reach_end, other)) = reach {
-            if start < reach_end {
-                sink.emit(codes::OVERLAPPING_ENTRIES, || {
-                    Diagnostic::error(
-                        codes::OVERLAPPING_ENTRIES,
-                        format!(
-                            "entry {index} at {start:#x} overlaps entry {other} (overlap bomb technique)"
-                        ),
-                    )
-                    .at(entries.get(index).map(|e| e.name.as_str()).unwrap_or_default())
-                });
-            }
-        }
-        if reach.is_none_or(|(reach_end, _)| end > reach_end) {
-            reach = Some((end, index));
-        }
-    }
-    if !layout.eocd_found || layout.cd_size == 0 {
-        return;
-    }
-    let cd_start = layout.cd_offset;
-    let cd_end = cd_start.saturating_add(layout.cd_size);
-    for &(start, end, index) in &spans {
-        if start < cd_end && end > cd_start {
-            sink.emit(codes::OVERLAPPING_ENTRIES, || {
-                Diagnostic::error(
-                    codes::OVERLAPPING_ENTRIES,
-                    format!("entry {index} at {start:#x} overlaps the central directory"),
-                )
-                .at(entries.get(index).map(|e| e.name.as_str()).unwrap_or_default())
-            });
-        }
-    }
 }

@@ -32,6 +32,7 @@
 
 mod rules;
 mod scan;
+mod words;
 
 use std::collections::{BTreeSet, HashMap};
 

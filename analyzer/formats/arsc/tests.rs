@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::formats::axml::string_pool::build_pool;
+use crate::test_support::{each_flip, each_truncation};
 
 fn chunk(ty: u16, header: &[u8], body: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -200,26 +201,21 @@ fn reference_cycles_terminate() {
 #[test]
 fn truncation_and_corruption_never_panic() {
     let data = sample();
-    for cut in 0..data.len() {
-        if let Some(t) = parse(&data[..cut]).table {
+    each_truncation(&data, |cut| {
+        if let Some(t) = parse(cut).table {
             for id in [0x7f01_0000, 0x7f01_0001, 0x7f02_0002, 0x7f03_0001, 0x7f04_0000] {
                 let _ = t.resolve_string(id);
                 let _ = t.entry_name(id);
             }
         }
-    }
-    for i in (0..data.len()).step_by(3) {
-        for v in [0x00u8, 0x80, 0xff] {
-            let mut d = data.clone();
-            d[i] = v;
-            let p = parse(&d);
-            if let Some(t) = p.table {
-                for id in [0x7f01_0000, 0x7f01_0001, 0x7f02_0002, 0x7f03_0001] {
-                    let _ = t.resolve_string(id);
-                    let _ = t.entry_name(id);
-                }
+    });
+    each_flip(&data, &[0x00, 0x80, 0xff], |_, _, d| {
+        if let Some(t) = parse(d).table {
+            for id in [0x7f01_0000, 0x7f01_0001, 0x7f02_0002, 0x7f03_0001] {
+                let _ = t.resolve_string(id);
+                let _ = t.entry_name(id);
             }
         }
-    }
+    });
     assert!(parse(&[]).table.is_none());
 }

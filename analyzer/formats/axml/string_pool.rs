@@ -220,6 +220,7 @@ pub(crate) fn build_pool(strings: &[&str], utf8: bool) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::each_truncation;
 
     #[test]
     fn decodes_utf8_and_utf16_including_long_lengths() {
@@ -256,10 +257,10 @@ mod tests {
         assert_eq!(pool.get(0), None);
         // Truncated everywhere.
         let full = build_pool(&["hello", "world"], false);
-        for cut in 0..full.len() {
-            let pool = StringPool::parse(&full[..cut], "axml", &mut Vec::new());
+        each_truncation(&full, |cut| {
+            let pool = StringPool::parse(cut, "axml", &mut Vec::new());
             let _ = pool.get(0);
             let _ = pool.get(1);
-        }
+        });
     }
 }

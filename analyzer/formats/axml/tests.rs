@@ -3,6 +3,7 @@
 use super::string_pool::build_pool;
 use super::*;
 use crate::formats::xml_tree::ANDROID_NS;
+use crate::test_support::{each_flip, each_truncation};
 
 /// One attribute: (namespace index, name index, raw value index, type, data).
 type Attr = (u32, u32, u32, u8, u32);
@@ -177,18 +178,10 @@ fn oversized_document_size_and_bad_type_are_tolerated() {
 #[test]
 fn truncation_and_corruption_never_panic() {
     let doc = manifest(false, "name");
-    for cut in 0..doc.len() {
-        let _ = parse(&doc[..cut]);
-    }
-    // Flip bytes one at a time to every interesting value.
-    for i in 0..doc.len() {
-        for v in [0x00u8, 0x7f, 0x80, 0xff] {
-            let mut d = doc.clone();
-            d[i] = v;
-            let p = parse(&d);
-            assert!(p.diagnostics.len() <= MAX_DIAGNOSTICS + 1);
-        }
-    }
+    each_truncation(&doc, |cut| drop(parse(cut)));
+    each_flip(&doc, &[0x00, 0x7f, 0x80, 0xff], |_, _, d| {
+        assert!(parse(d).diagnostics.len() <= MAX_DIAGNOSTICS + 1);
+    });
     assert!(parse(b"").root.is_none());
     assert_eq!(parse(b"<?xml version='1.0'?><a/>").diagnostics[0].code, "axml.text_xml");
 }

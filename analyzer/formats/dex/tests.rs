@@ -2,6 +2,7 @@
 //! and the malformed cases are made by corrupting its bytes.
 
 use super::*;
+use crate::test_support::{each_flip, each_truncation};
 
 /// Writes a minimal but structurally valid DEX.
 #[derive(Default)]
@@ -421,29 +422,25 @@ fn compact_and_container_formats_are_recognised() {
 #[test]
 fn every_prefix_and_byte_flip_is_survivable() {
     let bytes = sample();
-    for cut in 0..bytes.len() {
-        if let Ok(dex) = parse(&bytes[..cut]) {
+    each_truncation(&bytes, |cut| {
+        if let Ok(dex) = parse(cut) {
             let _ = dex.strings().count();
             let _ = dex.method_refs().count();
             let _ = dex.class_names().count();
         }
-    }
-    for at in 0..bytes.len() {
-        for value in [0x00, 0xff, 0x80] {
-            let mut copy = bytes.clone();
-            copy[at] = value;
-            if let Ok(dex) = parse(&copy) {
-                let _ = dex.strings().count();
-                dex.method_refs().for_each(|m| drop(m.to_string()));
-                let _ = dex.field_refs().count();
-                for c in dex.class_defs() {
-                    let _ = dex.interfaces(&c).count();
-                    let _ = dex.superclass(&c);
-                }
-                for p in 0..dex.proto_count() {
-                    let _ = dex.proto_descriptor(p);
-                }
+    });
+    each_flip(&bytes, &[0x00, 0xff, 0x80], |_, _, copy| {
+        if let Ok(dex) = parse(copy) {
+            let _ = dex.strings().count();
+            dex.method_refs().for_each(|m| drop(m.to_string()));
+            let _ = dex.field_refs().count();
+            for c in dex.class_defs() {
+                let _ = dex.interfaces(&c).count();
+                let _ = dex.superclass(&c);
+            }
+            for p in 0..dex.proto_count() {
+                let _ = dex.proto_descriptor(p);
             }
         }
-    }
+    });
 }
