@@ -355,6 +355,27 @@ fn string_without_terminator_is_cut_at_end_of_data() {
     assert!(codes(&dex).contains(&"dex.bad_string_offset"));
 }
 
+/// Found by fuzzing (a mutated DEX whose string offsets point into code):
+/// every lookup of such a string scanned up to the 1 MiB cap for a NUL. The
+/// declared UTF-16 length bounds the search, as MUTF-8 takes at most three
+/// bytes per unit.
+#[test]
+fn string_search_stops_at_three_bytes_per_declared_unit() {
+    let mut b = DexBuilder::default();
+    b.string("abc");
+    let mut bytes = b.build();
+    // Append a string that declares 2 units and is followed by 4 KiB with no NUL.
+    let at = bytes.len() as u32;
+    bytes.push(2);
+    bytes.extend(std::iter::repeat_n(b'x', 4096));
+    put_u32(&mut bytes, HEADER_SIZE, at);
+    let dex = parse(&bytes).unwrap();
+    assert_eq!(dex.string_bytes(0), Some(&b"xxxxxx"[..]));
+    // A well-formed string is read to its NUL as before.
+    let dex_ok = b.build();
+    assert_eq!(parse(&dex_ok).unwrap().string(0).as_deref(), Some("abc"));
+}
+
 #[test]
 fn unknown_version_bad_endian_and_map_problems() {
     let mut bytes = sample();
