@@ -16,3 +16,4 @@ pub mod report;
 pub mod risk;
 pub mod scan;
 pub mod signatures;
+mod string_enum;

@@ -3,7 +3,7 @@
 //! the native code, feature splits carry code of their own.
 
 use crate::archive::zip::ZipArchive;
-use crate::report::Diagnostic;
+use crate::report::{Diagnostic, EvidenceKind};
 use crate::scan::Context;
 
 use super::{analyze_apk, read_entry, Role};
@@ -73,7 +73,7 @@ pub fn analyze_bundle(ctx: &mut Context, zip: &ZipArchive) {
     for e in &zip.entries {
         if e.name == "manifest.json" || e.name == "info.json" {
             if let Some(data) = read_entry(ctx, zip, e, "") {
-                ctx.hosts.scan(&e.name, "asset", &String::from_utf8_lossy(&data));
+                ctx.hosts.scan(&e.name, EvidenceKind::Asset, &String::from_utf8_lossy(&data));
             }
         }
     }

@@ -336,8 +336,8 @@ impl Store {
         .execute(params![
             sha,
             r.input.size as i64,
-            r.input.kind,
-            r.app.platform,
+            r.input.kind.as_str(),
+            r.app.platform.map(|p| p.as_str()),
             r.app.id,
             r.app.name,
             r.app.version,
@@ -346,7 +346,7 @@ impl Store {
             r.app.target_sdk.as_ref().map(|s| s.api_or_preview()),
             v.tool,
             v.signatures,
-            r.verdict.as_ref().map(|v| v.decision.clone()),
+            r.verdict.as_ref().map(|v| v.decision.as_str()),
             r.verdict.as_ref().map(|v| v.spy_sensitive),
             scores(r).0,
             scores(r).1,
@@ -493,7 +493,7 @@ pub fn update_attribution(
     .execute(params![
         sha,
         signatures,
-        r.verdict.as_ref().map(|v| v.decision.clone()),
+        r.verdict.as_ref().map(|v| v.decision.as_str()),
         r.verdict.as_ref().map(|v| v.spy_sensitive),
         dc,
         jur,
