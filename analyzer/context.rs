@@ -82,7 +82,7 @@ impl<'a> Context<'a> {
         self.evidence.entry_names.append(&child.evidence.entry_names);
         for h in child.hosts.finish() {
             for ev in &h.evidence {
-                self.hosts.scan(&ev.source, &ev.kind, &ev.value);
+                self.hosts.scan(&ev.source, ev.kind, &ev.value);
             }
         }
     }

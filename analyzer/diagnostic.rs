@@ -2,9 +2,10 @@
 //! stable code. The bottom layer: parsers raise them without knowing the
 //! report that will carry them.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, JsonSchema, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     Info,
@@ -12,10 +13,11 @@ pub enum Level {
     Error,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Diagnostic {
     pub level: Level,
     /// Stable dotted code (`zip.janus_prefix`, `axml.bad_chunk_size`), documented in the README.
+    #[schemars(regex(pattern = r"^[a-z0-9_]+(\.[a-z0-9_]+)+$"))]
     pub code: String,
     pub message: String,
     /// Entry path and/or offset, when known.

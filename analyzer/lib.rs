@@ -33,6 +33,7 @@ pub mod report;
 pub mod risk;
 pub mod scan;
 pub mod store;
+mod string_enum;
 
 #[cfg(test)]
 mod test_support;

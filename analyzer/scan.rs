@@ -12,7 +12,7 @@ use crate::database::Database;
 use crate::evidence::AppEvidence;
 use crate::ios;
 use crate::policy::ExceptionSet;
-use crate::report::{Input, Report};
+use crate::report::{Input, InputKind, Report};
 use crate::risk::{RiskTables, TableError};
 
 /// Why an input yielded no report at all.
@@ -135,8 +135,12 @@ impl Scanner {
         display_path: &str,
         sha256: String,
     ) -> Result<ScanOutput, ScanError> {
-        let input =
-            Input { path: display_path.to_string(), sha256, size: data.len() as u64, kind: "unknown".into() };
+        let input = Input {
+            path: display_path.to_string(),
+            sha256,
+            size: data.len() as u64,
+            kind: InputKind::Unknown,
+        };
         let mut ctx = Context::new(&self.db, &self.limits, input);
         let file_name =
             Path::new(display_path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
@@ -157,15 +161,15 @@ impl Scanner {
         }
         match sniffed {
             Sniffed::Dex => {
-                ctx.report.input.kind = "dex".into();
+                ctx.report.input.kind = InputKind::Dex;
                 code::add_dex(&mut ctx, &file_name, data, true);
             }
             Sniffed::Elf => {
-                ctx.report.input.kind = "elf".into();
+                ctx.report.input.kind = InputKind::Elf;
                 code::add_native(&mut ctx, &file_name, data, None);
             }
             Sniffed::Macho => {
-                ctx.report.input.kind = "macho".into();
+                ctx.report.input.kind = InputKind::Macho;
                 ios::analyze_bare_macho(&mut ctx, &file_name, data);
             }
             Sniffed::Zip | Sniffed::Unknown => {
@@ -184,19 +188,19 @@ fn describe_unknown(data: &[u8]) -> String {
 fn scan_zip(ctx: &mut Context, zip: &ZipArchive, file_name: &str) -> Result<(), ScanError> {
     match archive::classify_zip(zip, file_name) {
         ContainerKind::Apk => {
-            ctx.report.input.kind = "apk".into();
+            ctx.report.input.kind = InputKind::Apk;
             android::analyze_apk(ctx, zip, "", Role::Base, false);
         }
         ContainerKind::Aab => {
-            ctx.report.input.kind = "aab".into();
+            ctx.report.input.kind = InputKind::Aab;
             android::analyze_apk(ctx, zip, "", Role::Base, true);
         }
         ContainerKind::Bundle(kind) => {
-            ctx.report.input.kind = if kind == "xapk" { "xapk".into() } else { "apks".into() };
+            ctx.report.input.kind = if kind == "xapk" { InputKind::Xapk } else { InputKind::Apks };
             bundle::analyze_bundle(ctx, zip);
         }
         kind @ (ContainerKind::Ipa | ContainerKind::App) => {
-            ctx.report.input.kind = if kind == ContainerKind::Ipa { "ipa" } else { "app" }.into();
+            ctx.report.input.kind = if kind == ContainerKind::Ipa { InputKind::Ipa } else { InputKind::App };
             ios::analyze_zip(ctx, zip);
         }
         ContainerKind::Unknown => {

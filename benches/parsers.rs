@@ -11,6 +11,7 @@ use criterion::{black_box, criterion_group, criterion_main, BatchSize, Criterion
 use appvet::archive::zip::{Budget, Limits, ZipArchive};
 use appvet::evidence::hosts::HostExtractor;
 use appvet::formats::{arsc, axml, dex, elf};
+use appvet::report::EvidenceKind;
 
 fn inputs() -> Vec<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -124,7 +125,7 @@ fn bench_parsers(c: &mut Criterion) {
                 for d in &e.dexes {
                     if let Ok(f) = dex::parse(d) {
                         for s in f.strings() {
-                            hosts.scan("classes.dex", "string", &s);
+                            hosts.scan("classes.dex", EvidenceKind::String, &s);
                         }
                     }
                 }

@@ -323,7 +323,7 @@ fn app_controlled_markup_renders_as_text() {
     report.hosts[0].owner = Some("Owner <b onmouseover=alert(4)>".into());
     report.hosts[0].evidence.push(Evidence {
         source: "classes.dex'\"<".into(),
-        kind: "string".into(),
+        kind: appvet::report::EvidenceKind::String,
         value: format!("https://x.example/?q=\"{PAYLOAD}'"),
     });
     if let Some(sdk) = report.sdks.first_mut() {

@@ -16,7 +16,7 @@ fn scan(name: &str) -> Report {
 }
 
 fn link<'r>(r: &'r Report, kind: &str) -> Option<&'r appvet::report::PublisherLink> {
-    r.publisher.links.iter().find(|l| l.kind == kind)
+    r.publisher.links.iter().find(|l| l.kind.as_str() == kind)
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 use crate::archive::zip::ZipArchive;
 use crate::context::Context;
-use crate::report::Diagnostic;
+use crate::report::{Diagnostic, EvidenceKind};
 
 use super::{analyze_apk, Role};
 
@@ -73,7 +73,7 @@ pub fn analyze_bundle(ctx: &mut Context, zip: &ZipArchive) {
     for e in &zip.entries {
         if e.name == "manifest.json" || e.name == "info.json" {
             if let Some(data) = ctx.read_entry(zip, e, "") {
-                ctx.hosts.scan(&e.name, "asset", &String::from_utf8_lossy(&data));
+                ctx.hosts.scan(&e.name, EvidenceKind::Asset, &String::from_utf8_lossy(&data));
             }
         }
     }

@@ -7,7 +7,7 @@ use std::fmt::Write;
 use crate::context::Context;
 use crate::evidence::{CodeUnit, Names, UnitKind};
 use crate::formats::{dex, elf};
-use crate::report::{Diagnostic, NativeSummary};
+use crate::report::{Diagnostic, EvidenceKind, NativeSummary};
 
 /// `Lcom/umeng/analytics/MobclickAgent;` -> `com.umeng.analytics`.
 fn package_of(descriptor: &str) -> Option<String> {
@@ -64,7 +64,7 @@ pub fn add_dex(ctx: &mut Context, entry: &str, data: &[u8], primary: bool) {
     packages.sort_unstable();
     ctx.hosts.add_code_packages(packages.iter().map(String::as_str));
     for s in file.strings() {
-        ctx.hosts.scan(entry, "string", &s);
+        ctx.hosts.scan(entry, EvidenceKind::String, &s);
     }
     ctx.evidence.units.push(unit);
 }
@@ -80,7 +80,7 @@ pub fn add_native(ctx: &mut Context, entry: &str, data: &[u8], abi: Option<&str>
             ctx.report.code.native.push(summary);
             ctx.diags_at("", entry, info.diagnostics);
             for s in &info.strings {
-                ctx.hosts.scan(entry, "native-string", s);
+                ctx.hosts.scan(entry, EvidenceKind::NativeString, s);
             }
             let mut unit = CodeUnit::new(entry, UnitKind::Native);
             unit.libraries = info.needed.iter().collect();

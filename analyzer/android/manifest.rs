@@ -4,7 +4,8 @@
 use crate::formats::arsc::ResourceTable;
 use crate::formats::xml_tree::{AttrValue, XmlElement};
 use crate::report::{
-    AndroidFacts, Component, DeclaredPermission, Diagnostic, IntentFilter, MetaData, Queries, SdkLevel,
+    AndroidFacts, Component, ComponentKind, DeclaredPermission, Diagnostic, IntentFilter, MetaData, Queries,
+    SdkLevel,
 };
 
 /// One requested permission with the element it came from.
@@ -243,7 +244,8 @@ fn read_application(app: &XmlElement, res: &Resolver, m: &mut Manifest, diags: &
     for child in &app.children {
         match child.name.as_str() {
             "activity" | "activity-alias" | "service" | "receiver" | "provider" => {
-                let c = read_component(child, res, pkg.as_deref(), target);
+                let kind = ComponentKind::parse(&child.name).unwrap_or_default();
+                let c = read_component(child, kind, res, pkg.as_deref(), target);
                 for md in child.children_named("meta-data") {
                     f.meta_data.push(read_meta_data(md, res, Some(c.name.clone())));
                 }
@@ -266,7 +268,13 @@ fn read_application(app: &XmlElement, res: &Resolver, m: &mut Manifest, diags: &
     }
 }
 
-fn read_component(e: &XmlElement, res: &Resolver, pkg: Option<&str>, target_sdk: u32) -> Component {
+fn read_component(
+    e: &XmlElement,
+    kind: ComponentKind,
+    res: &Resolver,
+    pkg: Option<&str>,
+    target_sdk: u32,
+) -> Component {
     let name_attr = if e.name == "activity-alias" { "targetActivity" } else { "name" };
     let name = res
         .text_opt(e.android_attr("name").or_else(|| e.android_attr(name_attr)))
@@ -283,7 +291,7 @@ fn read_component(e: &XmlElement, res: &Resolver, pkg: Option<&str>, target_sdk:
         authorities = a.split(';').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect();
     }
     Component {
-        kind: e.name.clone(),
+        kind,
         name,
         exported: explicit.unwrap_or(implicit),
         exported_explicit: explicit.is_some(),

@@ -14,7 +14,7 @@ use crate::archive::zip::{ZipArchive, ZipEntry};
 use crate::context::Context;
 use crate::formats::signing::jar::EntryDigests;
 use crate::formats::{arsc, axml, proto_xml};
-use crate::report::{Diagnostic, EmbeddedApp, Permission, Split};
+use crate::report::{Diagnostic, EmbeddedApp, EvidenceKind, InputKind, Permission, Platform, Split};
 use entries::EntryRole;
 use manifest::Manifest;
 
@@ -185,7 +185,7 @@ fn merge_signing(ctx: &mut Context, s: crate::report::Signing, role: Role) {
 
 fn apply_manifest(ctx: &mut Context, m: &Manifest, prefix: &str, role: Role) {
     for v in &m.string_values {
-        ctx.hosts.scan(&format!("{prefix}AndroidManifest.xml"), "manifest", v);
+        ctx.hosts.scan(&format!("{prefix}AndroidManifest.xml"), EvidenceKind::Manifest, v);
     }
     let source_prefix = if prefix.is_empty() { String::new() } else { prefix.to_string() };
     for p in &m.permissions {
@@ -218,7 +218,7 @@ fn apply_manifest(ctx: &mut Context, m: &Manifest, prefix: &str, role: Role) {
         package: m.package.clone(),
     });
     if role == Role::Base {
-        app.platform = Some("android".into());
+        app.platform = Some(Platform::Android);
         app.id = m.package.clone();
         app.name = m.label.clone();
         app.version = m.version_name.clone();
@@ -295,7 +295,7 @@ fn read_code_and_assets(
                         }
                     } else {
                         let text = String::from_utf8_lossy(&data[..data.len().min(MAX_TEXT_SCAN)]);
-                        ctx.hosts.scan(&path, "asset", &text);
+                        ctx.hosts.scan(&path, EvidenceKind::Asset, &text);
                     }
                 }
             }
@@ -307,11 +307,11 @@ fn read_code_and_assets(
 fn scan_xml_values(ctx: &mut Context, e: &crate::formats::xml_tree::XmlElement, path: &str) {
     for a in &e.attributes {
         if let crate::formats::xml_tree::AttrValue::String(s) = &a.value {
-            ctx.hosts.scan(path, "resource", s);
+            ctx.hosts.scan(path, EvidenceKind::Resource, s);
         }
     }
     if let Some(text) = &e.text {
-        ctx.hosts.scan(path, "resource", text);
+        ctx.hosts.scan(path, EvidenceKind::Resource, text);
     }
     for c in &e.children {
         scan_xml_values(ctx, c, path);
@@ -412,7 +412,7 @@ fn analyze_nested(ctx: &mut Context, data: &[u8], path: &str) {
         let summary = EmbeddedApp {
             entry: path.to_string(),
             sha256: crate::context::sha256_hex(data),
-            kind: "apk".into(),
+            kind: InputKind::Apk,
             package: manifest.as_ref().and_then(|m| m.package.clone()),
             version: manifest.as_ref().and_then(|m| m.version_name.clone()),
             permissions: child.report.permissions.iter().map(|p| p.name.clone()).collect(),

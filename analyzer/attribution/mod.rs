@@ -8,7 +8,10 @@ use std::collections::{BTreeMap, HashSet};
 use crate::database::entities::{Entities, PrefixKind};
 use crate::database::Database;
 use crate::evidence::{AppEvidence, UnitKind};
-use crate::report::{Diagnostic, EntityRef, Evidence, Publisher, PublisherLink, Report, Sdk};
+use crate::report::{
+    Diagnostic, EntityRef, Evidence, EvidenceKind, LinkConfidence, Platform, Publisher, PublisherLink,
+    PublisherLinkKind, Report, Sdk,
+};
 
 /// Evidence items kept per SDK: enough to show why, not every class.
 pub const MAX_EVIDENCE_PER_SDK: usize = 8;
@@ -25,13 +28,13 @@ struct Collector {
 }
 
 impl Collector {
-    fn add(&mut self, sdk: usize, source: &str, kind: &str, value: String) {
+    fn add(&mut self, sdk: usize, source: &str, kind: EvidenceKind, value: String) {
         let f = self.by_sdk.entry(sdk).or_default();
         f.total += 1;
         if f.evidence.len() < MAX_EVIDENCE_PER_SDK
             && !f.evidence.iter().any(|e| e.value == value && e.kind == kind)
         {
-            f.evidence.push(Evidence { source: source.to_string(), kind: kind.to_string(), value });
+            f.evidence.push(Evidence { source: source.to_string(), kind, value });
         }
     }
 }
@@ -78,19 +81,22 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
             UnitKind::Dex => {
                 // API references are mostly to classes seen before; the set grows by the classes.
                 seen.reserve(unit.classes.len() + unit.apis.len() / 4);
-                let defined = unit.classes.iter().map(|c| ("class", c));
-                let referenced = unit.apis.iter().map(|a| ("api", a));
+                let defined = unit.classes.iter().map(|c| (EvidenceKind::Class, c));
+                let referenced = unit.apis.iter().map(|a| (EvidenceKind::Api, a));
                 // The previous API reference's class part (`Lcom/foo/Bar;`), through its first `;`.
                 let mut last_api_class = "";
                 for (kind, text) in defined.chain(referenced) {
                     // API references are sorted: a run of them names one class, which the
                     // first of the run has already looked up (same text through the first
                     // `;` gives the same class name, so skipping changes nothing).
-                    if kind == "api" && !last_api_class.is_empty() && text.starts_with(last_api_class) {
+                    if kind == EvidenceKind::Api
+                        && !last_api_class.is_empty()
+                        && text.starts_with(last_api_class)
+                    {
                         continue;
                     }
                     let Some((head, name)) = class_part(text) else { continue };
-                    if kind == "api" {
+                    if kind == EvidenceKind::Api {
                         last_api_class = head;
                     }
                     if !seen.insert(name) {
@@ -105,23 +111,23 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
             }
             UnitKind::Native => {
                 if let Some(i) = m.match_native_lib(file_name(&unit.source)) {
-                    found.add(i, &unit.source, "library", file_name(&unit.source).to_string());
+                    found.add(i, &unit.source, EvidenceKind::Library, file_name(&unit.source).to_string());
                 }
                 for lib in &unit.libraries {
                     if let Some(i) = m.match_native_lib(file_name(lib)) {
-                        found.add(i, &unit.source, "library", lib.to_string());
+                        found.add(i, &unit.source, EvidenceKind::Library, lib.to_string());
                     }
                 }
             }
             UnitKind::Macho => {
                 for lib in &unit.libraries {
                     if let Some(i) = framework_name(lib).and_then(|f| m.match_framework(f)) {
-                        found.add(i, &unit.source, "framework", lib.to_string());
+                        found.add(i, &unit.source, EvidenceKind::Framework, lib.to_string());
                     }
                 }
                 for class in &unit.classes {
                     if let Some(i) = m.match_objc_class(class) {
-                        found.add(i, &unit.source, "class", class.to_string());
+                        found.add(i, &unit.source, EvidenceKind::Class, class.to_string());
                     }
                 }
             }
@@ -129,27 +135,27 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
     }
     for key in &evidence.config_keys {
         if let Some(i) = m.match_meta_data(&key.key) {
-            found.add(i, &key.source, "manifest", key.key.clone());
+            found.add(i, &key.source, EvidenceKind::Manifest, key.key.clone());
         }
     }
     for entry in &evidence.entry_names {
         if let Some(i) = m.match_entry(entry) {
-            found.add(i, entry, "entry", entry.to_string());
+            found.add(i, entry, EvidenceKind::Entry, entry.to_string());
         } else if entry.ends_with(".so") && !entry.starts_with("lib/") {
             // Packers hide their loaders under assets/; lib/ entries are already code units.
             if let Some(i) = m.match_native_lib(file_name(entry)) {
-                found.add(i, entry, "entry", entry.to_string());
+                found.add(i, entry, EvidenceKind::Entry, entry.to_string());
             }
         }
     }
-    let ios_app = report.app.platform.as_deref() == Some("ios");
+    let ios_app = report.app.platform == Some(Platform::Ios);
     report.diagnostics.retain(|d| d.code != "code.packed");
     for host in &mut report.hosts {
         // An iOS-only SDK's domains say nothing about an Android app's SDKs (and vice versa).
         let platform_fits = |i: usize| m.defs.get(i).is_some_and(|d| ios_app || !d.is_ios_only());
         if let Some((i, rule)) = m.match_host(&host.host).filter(|(i, _)| platform_fits(*i)) {
             let source = host.evidence.first().map(|e| e.source.clone()).unwrap_or_default();
-            found.add(i, &source, "host", format!("{} ({rule})", host.host));
+            found.add(i, &source, EvidenceKind::Host, format!("{} ({rule})", host.host));
         }
         // Attribution may run again over a stored report (rescore): start clean.
         host.owner = None;
@@ -171,7 +177,7 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
             let more = f.found.total - evidence.len();
             evidence.push(Evidence {
                 source: String::new(),
-                kind: "more".into(),
+                kind: EvidenceKind::More,
                 value: format!("{more} further matches not listed"),
             });
         }
@@ -272,53 +278,56 @@ fn publisher(db: &Database, report: &Report) -> Publisher {
         let chain = entity.map(|e| chain_refs(&db.entities, &e.id)).unwrap_or_default();
         let evidence = vec![Evidence {
             source: cert.source.clone(),
-            kind: "certificate".into(),
+            kind: EvidenceKind::Certificate,
             value: cert.subject.clone(),
         }];
         if let Some(c) =
             cert.country.as_ref().filter(|c| c.len() == 2 && c.chars().all(|x| x.is_ascii_uppercase()))
         {
             links.push(PublisherLink {
-                kind: "certificate".into(),
+                kind: PublisherLinkKind::Certificate,
                 value: format!("C={c}"),
                 entity: None,
                 country: Some(c.clone()),
-                confidence: "strong".into(),
+                confidence: LinkConfidence::Strong,
                 owner_chain: Vec::new(),
                 evidence: evidence.clone(),
             });
         }
         if let (Some(e), Some(o)) = (entity, &cert.organization) {
             links.push(PublisherLink {
-                kind: "certificate".into(),
+                kind: PublisherLinkKind::Certificate,
                 value: format!("O={o}"),
                 entity: Some(e.name.clone()),
                 country: e.country.clone(),
-                confidence: "strong".into(),
+                confidence: LinkConfidence::Strong,
                 owner_chain: chain,
                 evidence,
             });
         }
     }
     if let Some(id) = &report.app.id {
-        let ios = report.app.platform.as_deref() == Some("ios");
-        let (kind, link_kind) =
-            if ios { (PrefixKind::Bundle, "bundle_prefix") } else { (PrefixKind::Package, "package_prefix") };
+        let ios = report.app.platform == Some(Platform::Ios);
+        let (kind, link_kind) = if ios {
+            (PrefixKind::Bundle, PublisherLinkKind::BundlePrefix)
+        } else {
+            (PrefixKind::Package, PublisherLinkKind::PackagePrefix)
+        };
         let source = if ios { "Info.plist" } else { "AndroidManifest.xml" };
         if let Some(p) = db.entities.publisher_prefix(id, kind) {
             let chain = chain_refs(&db.entities, &p.entity);
             // Anyone can choose an app id; a certificate naming the same entity confirms it.
             let confirmed = links.iter().any(|l| l.owner_chain.first().is_some_and(|e| e.id == p.entity));
             links.push(PublisherLink {
-                kind: link_kind.into(),
+                kind: link_kind,
                 value: id.clone(),
                 entity: chain.first().map(|e| e.name.clone()),
                 country: chain.first().and_then(|e| e.country.clone()),
-                confidence: if confirmed { "strong" } else { "medium" }.into(),
+                confidence: if confirmed { LinkConfidence::Strong } else { LinkConfidence::Medium },
                 owner_chain: chain,
                 evidence: vec![Evidence {
                     source: source.into(),
-                    kind: "app_id".into(),
+                    kind: EvidenceKind::AppId,
                     value: format!("{id} (prefix {}: {})", p.prefix, p.source),
                 }],
             });
@@ -330,15 +339,15 @@ fn publisher(db: &Database, report: &Report) -> Publisher {
                 if !matches!(cc.as_str(), "IO" | "ME" | "TV" | "CO" | "AI" | "LY" | "FM" | "GG" | "TO" | "SH")
                 {
                     links.push(PublisherLink {
-                        kind: "app_id_cctld".into(),
+                        kind: PublisherLinkKind::AppIdCctld,
                         value: id.clone(),
                         entity: None,
                         country: Some(cc),
-                        confidence: "weak".into(),
+                        confidence: LinkConfidence::Weak,
                         owner_chain: Vec::new(),
                         evidence: vec![Evidence {
                             source: source.into(),
-                            kind: "app_id".into(),
+                            kind: EvidenceKind::AppId,
                             value: id.clone(),
                         }],
                     });
@@ -371,8 +380,12 @@ mod tests {
 
     fn report() -> Report {
         let db = Database::embedded();
-        let input =
-            crate::report::Input { path: "x".into(), sha256: String::new(), size: 0, kind: "apk".into() };
+        let input = crate::report::Input {
+            path: "x".into(),
+            sha256: String::new(),
+            size: 0,
+            kind: crate::report::InputKind::Apk,
+        };
         let mut r: Report = serde_json::from_value(serde_json::json!({
             "schema": "appvet/report/v1",
             "tool": {"name": "appvet", "version": "0", "signatures_version": db.version},
@@ -386,7 +399,7 @@ mod tests {
             "verdict": null, "embedded": [], "diagnostics": []
         }))
         .unwrap();
-        r.app.platform = Some("android".into());
+        r.app.platform = Some(Platform::Android);
         r
     }
 
@@ -460,10 +473,12 @@ mod tests {
         });
         attribute(&db, &mut r, &AppEvidence::default());
         let links = &r.publisher.links;
-        assert!(links.iter().any(|l| l.kind == "certificate" && l.country.as_deref() == Some("CN")));
-        let prefix = links.iter().find(|l| l.kind == "package_prefix").unwrap();
+        assert!(links
+            .iter()
+            .any(|l| l.kind == PublisherLinkKind::Certificate && l.country.as_deref() == Some("CN")));
+        let prefix = links.iter().find(|l| l.kind == PublisherLinkKind::PackagePrefix).unwrap();
         assert_eq!(prefix.country.as_deref(), Some("CN"));
-        assert_eq!(prefix.confidence, "strong");
+        assert_eq!(prefix.confidence, LinkConfidence::Strong);
     }
 
     #[test]
@@ -472,11 +487,11 @@ mod tests {
         let mut r = report();
         r.app.id = Some("com.tencent.fake".into());
         attribute(&db, &mut r, &AppEvidence::default());
-        assert_eq!(r.publisher.links[0].confidence, "medium");
+        assert_eq!(r.publisher.links[0].confidence, LinkConfidence::Medium);
         r.app.id = Some("cn.wps.moffice_eng".into());
         attribute(&db, &mut r, &AppEvidence::default());
-        let l = r.publisher.links.iter().find(|l| l.kind == "app_id_cctld").unwrap();
-        assert_eq!((l.country.as_deref(), l.confidence.as_str()), (Some("CN"), "weak"));
+        let l = r.publisher.links.iter().find(|l| l.kind == PublisherLinkKind::AppIdCctld).unwrap();
+        assert_eq!((l.country.as_deref(), l.confidence), (Some("CN"), LinkConfidence::Weak));
     }
 
     #[test]
@@ -496,7 +511,7 @@ mod tests {
         let s = r.sdks.iter().find(|s| s.id == "umeng").unwrap();
         let values: Vec<&str> = s.evidence.iter().map(|e| e.value.split(" (").next().unwrap()).collect();
         assert_eq!(values, ["Lcom/umeng/analytics/MobclickAgent;", "Lcom/umeng/analytics/MobclickAgentX;"]);
-        assert!(s.evidence.iter().all(|e| e.kind == "api"));
+        assert!(s.evidence.iter().all(|e| e.kind == EvidenceKind::Api));
     }
 
     #[test]
@@ -508,6 +523,6 @@ mod tests {
         attribute(&db, &mut r, &AppEvidence { units: vec![unit], ..Default::default() });
         let s = r.sdks.iter().find(|s| s.id == "umeng").unwrap();
         assert_eq!(s.evidence.len(), MAX_EVIDENCE_PER_SDK + 1);
-        assert_eq!(s.evidence.last().unwrap().kind, "more");
+        assert_eq!(s.evidence.last().unwrap().kind, EvidenceKind::More);
     }
 }

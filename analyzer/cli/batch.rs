@@ -29,7 +29,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use appvet::context::sha256_hex;
-use appvet::report::{html, json, sarif, text};
+use appvet::report::{html, json, sarif, text, Decision};
 use appvet::scan::{ScanError, ScanOutput, Scanner};
 
 use appvet::store::{self, AppRecord, Known, Location, Lookup, Versions, Writer};
@@ -90,7 +90,7 @@ enum Outcome {
 /// What the summary needs from a report (so the report can be dropped early).
 #[derive(Default)]
 struct Facts {
-    verdict: Option<String>,
+    verdict: Option<Decision>,
     sdk_owners: Vec<String>,
     countries: Vec<String>,
 }
@@ -191,12 +191,12 @@ pub fn run(
     }
     // Precedence (documented in cli/mod.rs): 2, 4, 11, 10, 3, 0.
     let ok = summary.analysed + summary.skipped + summary.duplicates;
-    let count = |d: &str| summary.verdicts.get(d).copied().unwrap_or(0);
+    let count = |d: Decision| summary.verdicts.get(d.as_str()).copied().unwrap_or(0);
     Ok(if summary.errors > 0 && ok == 0 {
         EXIT_ALL_FAILED
-    } else if count("block") > 0 {
+    } else if count(Decision::Block) > 0 {
         EXIT_BLOCK
-    } else if count("review") > 0 {
+    } else if count(Decision::Review) > 0 {
         EXIT_REVIEW
     } else if summary.errors > 0 {
         EXIT_SOME_FAILED
@@ -285,8 +285,7 @@ fn finish_app(shared: &Shared, out: ScanOutput, mtime_ns: i64, scan_ms: u64) -> 
     });
     let sarif_runs =
         if wanted && shared.opts.format == Format::Sarif { sarif::runs_of(&report) } else { Vec::new() };
-    let mut facts =
-        Facts { verdict: report.verdict.as_ref().map(|v| v.decision.clone()), ..Facts::default() };
+    let mut facts = Facts { verdict: report.verdict.as_ref().map(|v| v.decision), ..Facts::default() };
     for s in &report.sdks {
         facts.sdk_owners.extend(s.owner.clone());
         facts.countries.extend(s.country.clone());
@@ -428,7 +427,7 @@ fn write_all(
                 summary.analysed += 1;
                 summary.note_time(done.elapsed, &done.path);
                 if let Some(v) = facts.verdict {
-                    *summary.verdicts.entry(v).or_default() += 1;
+                    *summary.verdicts.entry(v.as_str().to_string()).or_default() += 1;
                 }
                 for o in facts.sdk_owners {
                     *summary.sdk_owners.entry(o).or_default() += 1;

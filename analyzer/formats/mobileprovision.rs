@@ -10,7 +10,7 @@ use crate::diagnostic::Diagnostic;
 use crate::formats::property_list;
 use crate::formats::signing::certificate;
 use crate::formats::signing::der::{self, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE};
-use crate::formats::summary::ProvisioningProfile;
+use crate::formats::summary::{Distribution, ProvisioningProfile};
 
 /// Developer certificates described per profile, at most.
 const MAX_CERTIFICATES: usize = 64;
@@ -96,13 +96,13 @@ pub fn parse(data: &[u8], entry: &str) -> (Option<ProvisioningProfile>, Vec<Diag
         _ => false,
     };
     let distribution = if all_devices {
-        "enterprise"
+        Distribution::Enterprise
     } else if devices > 0 && get_task_allow {
-        "development"
+        Distribution::Development
     } else if devices > 0 {
-        "ad-hoc"
+        Distribution::AdHoc
     } else {
-        "app-store"
+        Distribution::AppStore
     };
     let mut developer_certificates = Vec::new();
     if let Some(Value::Array(certs)) = dict.get("DeveloperCertificates") {
@@ -125,7 +125,7 @@ pub fn parse(data: &[u8], entry: &str) -> (Option<ProvisioningProfile>, Vec<Diag
         },
         creation_date: date_of(&dict, "CreationDate"),
         expiration_date: date_of(&dict, "ExpirationDate"),
-        distribution: distribution.to_string(),
+        distribution,
         provisioned_devices: devices,
         provisions_all_devices: all_devices,
         entitlements,
@@ -175,7 +175,7 @@ mod tests {
         let p = profile.unwrap();
         assert_eq!(p.team_ids, ["ABCDE12345"]);
         assert_eq!(p.team_name.as_deref(), Some("Demo Corp"));
-        assert_eq!(p.distribution, "ad-hoc");
+        assert_eq!(p.distribution, Distribution::AdHoc);
         assert_eq!(p.provisioned_devices, 1);
         assert_eq!(p.application_identifier.as_deref(), Some("ABCDE12345.com.demo"));
         assert_eq!(p.expiration_date.as_deref(), Some("2030-01-01T00:00:00Z"));

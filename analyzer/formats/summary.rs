@@ -3,9 +3,12 @@
 //! report embeds them as they are (`report::model` re-exports them), so the
 //! parsers never import the report.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+use crate::string_enum::string_enum;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Signing {
     /// One record per scheme found or required: v1, v2, v3, v3.1.
     pub schemes: Vec<SchemeResult>,
@@ -15,7 +18,7 @@ pub struct Signing {
     pub certificates: Vec<Certificate>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct SchemeResult {
     pub scheme: String,
     pub verified: bool,
@@ -25,7 +28,7 @@ pub struct SchemeResult {
     pub signers: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Certificate {
     pub subject: String,
     pub issuer: String,
@@ -39,6 +42,7 @@ pub struct Certificate {
     pub sha256: String,
     pub sha1: String,
     /// Subject C, upper case.
+    #[schemars(regex(pattern = r"^[A-Z]{2}$"))]
     pub country: Option<String>,
     /// Subject O.
     pub organization: Option<String>,
@@ -48,7 +52,7 @@ pub struct Certificate {
     pub source: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct DexSummary {
     /// Entry path; nested paths joined with `!` (`assets/a.jar!classes.dex`).
     pub entry: String,
@@ -64,7 +68,7 @@ pub struct DexSummary {
     pub primary: bool,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct NativeSummary {
     pub entry: String,
     pub arch: Option<String>,
@@ -75,7 +79,7 @@ pub struct NativeSummary {
     pub soname: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct MachoSummary {
     /// Entry path (`Payload/App.app/App`), or the file name of a bare Mach-O.
     pub entry: String,
@@ -120,7 +124,7 @@ pub struct MachoSummary {
 }
 
 /// One architecture of a Mach-O file.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct MachoSlice {
     pub arch: String,
     pub cpu_type: u32,
@@ -145,7 +149,7 @@ pub struct MachoSlice {
     pub objc_classes: u32,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct ProvisioningProfile {
     pub entry: String,
     pub name: Option<String>,
@@ -157,9 +161,20 @@ pub struct ProvisioningProfile {
     pub creation_date: Option<String>,
     pub expiration_date: Option<String>,
     /// app-store | ad-hoc | enterprise | development
-    pub distribution: String,
+    pub distribution: Distribution,
     pub provisioned_devices: u32,
     pub provisions_all_devices: bool,
     pub entitlements: Option<std::collections::BTreeMap<String, serde_json::Value>>,
     pub developer_certificates: Vec<Certificate>,
+}
+
+string_enum! {
+    /// How a provisioning profile lets the app be installed.
+    pub enum Distribution {
+        AppStore = "app-store",
+        AdHoc = "ad-hoc",
+        /// ProvisionsAllDevices: any device, no App Store review.
+        Enterprise = "enterprise",
+        Development = "development",
+    }
 }

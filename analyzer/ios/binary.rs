@@ -6,7 +6,7 @@ use crate::context::Context;
 use crate::evidence::{CodeUnit, UnitKind};
 use crate::formats::codesign::CodeSignature;
 use crate::formats::macho::{self, MachoFile};
-use crate::report::Diagnostic;
+use crate::report::{Diagnostic, EvidenceKind};
 
 /// Parses `data` as Mach-O and adds it to the report; `None` (with a
 /// diagnostic) when it is not a readable Mach-O.
@@ -40,7 +40,7 @@ pub fn add_macho(ctx: &mut Context, entry: &str, data: &[u8]) -> Option<MachoFil
     for slice in &file.slices {
         for s in &slice.strings {
             if seen.insert(s.as_str()) {
-                ctx.hosts.scan(entry, "string", s);
+                ctx.hosts.scan(entry, EvidenceKind::String, s);
             }
         }
     }

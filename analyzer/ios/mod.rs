@@ -14,7 +14,9 @@ use std::collections::BTreeMap;
 use crate::archive::zip::ZipArchive;
 use crate::context::Context;
 use crate::formats::{mobileprovision, property_list};
-use crate::report::{AppExtension, Diagnostic, IosFacts, Permission, SchemeResult};
+use crate::report::{
+    AppExtension, Diagnostic, Distribution, EvidenceKind, IosFacts, Permission, Platform, SchemeResult,
+};
 use info_plist::InfoFacts;
 use layout::NestedKind;
 
@@ -49,7 +51,7 @@ const DATA_ENTITLEMENTS: &[&str] = &[
 
 /// Analyses an IPA or a zipped `.app` bundle.
 pub fn analyze_zip(ctx: &mut Context, zip: &ZipArchive) {
-    ctx.report.app.platform = Some("ios".into());
+    ctx.report.app.platform = Some(Platform::Ios);
     ctx.diags_at("", "", zip.diagnostics.clone());
     for e in &zip.entries {
         ctx.evidence.entry_names.push(&e.name);
@@ -245,7 +247,7 @@ fn apply_main_info(ctx: &mut Context, info: &InfoFacts, root: &str, facts: &mut 
     scan_plist_strings(ctx, info, &plist_path);
     if let Some(ats) = &info.ats {
         for d in &ats.exception_domains {
-            ctx.hosts.scan(&plist_path, "manifest", &d.domain);
+            ctx.hosts.scan(&plist_path, EvidenceKind::Manifest, &d.domain);
         }
         if ats.allows_arbitrary_loads == Some(true) {
             ctx.diag(
@@ -268,7 +270,7 @@ fn apply_main_info(ctx: &mut Context, info: &InfoFacts, root: &str, facts: &mut 
 
 fn scan_plist_strings(ctx: &mut Context, info: &InfoFacts, source: &str) {
     for s in &info.strings {
-        ctx.hosts.scan(source, "manifest", s);
+        ctx.hosts.scan(source, EvidenceKind::Manifest, s);
     }
 }
 
@@ -317,7 +319,7 @@ fn apply_entitlements(ctx: &mut Context, ent: &BTreeMap<String, serde_json::Valu
         for d in domains.iter().filter_map(|d| d.as_str()) {
             let host = d.split_once(':').map(|(_, h)| h).unwrap_or(d);
             let host = host.split('?').next().unwrap_or(host).trim_start_matches("*.");
-            ctx.hosts.scan(source, "entitlement", host);
+            ctx.hosts.scan(source, EvidenceKind::Entitlement, host);
         }
     }
     if ent.get("get-task-allow").is_some_and(truthy) {
@@ -368,7 +370,7 @@ fn read_privacy_manifests(ctx: &mut Context, zip: &ZipArchive, root: &str, facts
             Ok(dict) => {
                 let manifest = privacy::read(&dict, path);
                 for d in &manifest.tracking_domains {
-                    ctx.hosts.scan(path, "privacy-manifest", d);
+                    ctx.hosts.scan(path, EvidenceKind::PrivacyManifest, d);
                 }
                 facts.privacy_manifests.push(manifest);
             }
@@ -397,15 +399,15 @@ fn read_provisioning(ctx: &mut Context, zip: &ZipArchive, root: &str, facts: &mu
     let (profile, diags) = mobileprovision::parse(&data, &path);
     ctx.diags_at("", &path, diags);
     let Some(profile) = profile else { return };
-    match profile.distribution.as_str() {
-        "enterprise" => ctx.diag(
+    match profile.distribution {
+        Distribution::Enterprise => ctx.diag(
             Diagnostic::warning(
                 "ios.enterprise_distribution",
                 "enterprise provisioning (ProvisionsAllDevices): installs on any device without App Store review",
             )
             .at(path.clone()),
         ),
-        "ad-hoc" | "development" => ctx.diag(
+        Distribution::AdHoc | Distribution::Development => ctx.diag(
             Diagnostic::warning(
                 "ios.adhoc_distribution",
                 format!(
@@ -415,7 +417,7 @@ fn read_provisioning(ctx: &mut Context, zip: &ZipArchive, root: &str, facts: &mu
             )
             .at(path.clone()),
         ),
-        _ => {}
+        Distribution::AppStore => {}
     }
     for c in &profile.developer_certificates {
         if !ctx.report.signing.certificates.iter().any(|have| have.sha256 == c.sha256) {

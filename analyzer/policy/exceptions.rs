@@ -6,7 +6,7 @@
 
 use serde::Deserialize;
 
-use crate::report::{ExceptionOutcome, Report};
+use crate::report::{ExceptionOutcome, ExceptionStatus, Report};
 
 use super::{Decision, PolicyError};
 
@@ -125,16 +125,16 @@ impl ExceptionSet {
             let signed_by = report.signing.certificates.iter().any(|c| c.sha256.eq_ignore_ascii_case(&want));
             let expired = Date::parse(&e.expires).is_none_or(|d| d < self.today);
             let status = if !signed_by {
-                "signer_mismatch"
+                ExceptionStatus::SignerMismatch
             } else if report.signing.verified != Some(true) {
                 // A certificate in a signature that does not verify proves nothing.
-                "signature_not_verified"
+                ExceptionStatus::SignatureNotVerified
             } else if expired {
-                "expired"
+                ExceptionStatus::Expired
             } else {
-                "applied"
+                ExceptionStatus::Applied
             };
-            if status == "applied" && granted.is_none() {
+            if status == ExceptionStatus::Applied && granted.is_none() {
                 granted = Some(e.decision);
             }
             outcomes.push(ExceptionOutcome {
@@ -142,7 +142,7 @@ impl ExceptionSet {
                 signer_sha256: want,
                 justification: e.justification.clone(),
                 expires: e.expires.clone(),
-                status: status.into(),
+                status,
                 checked_on: self.today.to_string(),
             });
         }
@@ -188,15 +188,15 @@ mod tests {
     fn applies_only_while_valid_and_for_the_right_signer() {
         let colons = vec!["AB"; 32].join(":");
         let (o, d) = set(&colons, "2025-06-30", "2025-06-30").check(&report());
-        assert_eq!((o[0].status.as_str(), d), ("applied", Some(Decision::Approve)));
+        assert_eq!((o[0].status, d), (ExceptionStatus::Applied, Some(Decision::Approve)));
         let (o, d) = set(&colons, "2025-06-30", "2025-07-01").check(&report());
-        assert_eq!((o[0].status.as_str(), d), ("expired", None));
+        assert_eq!((o[0].status, d), (ExceptionStatus::Expired, None));
         let (o, d) = set(&"cd".repeat(32), "2099-01-01", "2025-07-01").check(&report());
-        assert_eq!((o[0].status.as_str(), d), ("signer_mismatch", None));
+        assert_eq!((o[0].status, d), (ExceptionStatus::SignerMismatch, None));
         let mut unverified = report();
         unverified.signing.verified = Some(false);
         let (o, _) = set(&colons, "2099-01-01", "2025-07-01").check(&unverified);
-        assert_eq!(o[0].status, "signature_not_verified");
+        assert_eq!(o[0].status, ExceptionStatus::SignatureNotVerified);
     }
 
     #[test]

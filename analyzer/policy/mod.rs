@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::report::{CriterionMatch, Evidence, Report, RuleMatch, Verdict};
+use crate::report::{CriterionMatch, Evidence, ExceptionStatus, Report, RuleMatch, Verdict};
 use crate::risk::jurisdiction::{attributions, Attribution, Confidence};
 use crate::risk::RiskTables;
 
@@ -27,33 +27,8 @@ pub enum PolicyError {
     Syntax { path: String, message: String },
 }
 
-/// Ordered: the strictest matching rule wins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Decision {
-    Approve,
-    Review,
-    Block,
-}
-
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Approve => "approve",
-            Decision::Review => "review",
-            Decision::Block => "block",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Decision> {
-        Some(match s {
-            "approve" => Decision::Approve,
-            "review" => Decision::Review,
-            "block" => Decision::Block,
-            _ => return None,
-        })
-    }
-}
+// Rules and exceptions decide in the report's terms (ordered: the strictest wins).
+pub use crate::report::Decision;
 
 /// When a policy calls an app spy-sensitive: a party of one of `subjects`
 /// in one of the policy's countries, together with reach into one of
@@ -263,14 +238,13 @@ impl Policy {
             if let Some(factors) = self.rule_matches(rule, report, &all, spy_sensitive, &matched_criteria) {
                 rules.push(RuleMatch {
                     id: rule.id.clone(),
-                    decision: rule.decision.as_str().into(),
+                    decision: rule.decision,
                     description: rule.description.clone(),
                     factors,
                 });
             }
         }
-        let before =
-            rules.iter().filter_map(|r| Decision::parse(&r.decision)).max().unwrap_or(Decision::Approve);
+        let before = rules.iter().map(|r| r.decision).max().unwrap_or(Decision::Approve);
         let (exception_outcomes, granted) = exceptions.check(report);
         let decision = granted.unwrap_or(before);
 
@@ -283,24 +257,26 @@ impl Policy {
             })
             .collect();
         for e in &exception_outcomes {
-            reasons.push(match e.status.as_str() {
-                "applied" => format!(
+            reasons.push(match e.status {
+                ExceptionStatus::Applied => format!(
                     "exception applied until {} (signer {}): {}",
                     e.expires, e.signer_sha256, e.justification
                 ),
-                other => format!(
+                other @ (ExceptionStatus::Expired
+                | ExceptionStatus::SignerMismatch
+                | ExceptionStatus::SignatureNotVerified) => format!(
                     "exception not applied ({other}; expires {}, checked {})",
                     e.expires, e.checked_on
                 ),
             });
         }
         Verdict {
-            decision: decision.as_str().into(),
+            decision,
             policy: self.name.clone(),
             spy_sensitive,
             criteria: matched_criteria.iter().map(|c| c.id.clone()).collect(),
             reasons,
-            decision_before_exceptions: before.as_str().into(),
+            decision_before_exceptions: before,
             rules,
             matched_criteria,
             exceptions: exception_outcomes,
@@ -391,8 +367,11 @@ impl Policy {
             factors.extend(hit.iter().map(|c| format!("capability.{}", c.id)));
         }
         if let Some(kind) = &rule.capability_finding {
-            let hit: Vec<_> =
-                report.capabilities.iter().filter(|c| c.finding.as_deref() == Some(kind.as_str())).collect();
+            let hit: Vec<_> = report
+                .capabilities
+                .iter()
+                .filter(|c| c.finding.is_some_and(|f| f.as_str() == kind))
+                .collect();
             if hit.is_empty() {
                 return None;
             }

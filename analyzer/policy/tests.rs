@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::evidence::{AppEvidence, CodeUnit, UnitKind};
-use crate::report::{Certificate, Evidence, Host, Permission};
+use crate::report::{Certificate, Evidence, EvidenceKind, Host, Permission};
 use crate::risk::{assess, tests_support};
 
 fn location_app() -> (Report, AppEvidence) {
@@ -39,7 +39,7 @@ fn native_library_talking_to_a_cn_owned_host_with_location_is_spy_sensitive() {
         country: Some("CN".into()),
         evidence: vec![Evidence {
             source: "lib/arm64-v8a/libtracker.so".into(),
-            kind: "native-string".into(),
+            kind: EvidenceKind::NativeString,
             value: "https://sdk.tracker.example.com/v1".into(),
         }],
         ..Default::default()
@@ -51,11 +51,11 @@ fn native_library_talking_to_a_cn_owned_host_with_location_is_spy_sensitive() {
     assert!(c.factors.contains(&"jurisdiction.host_owner.example.com".to_string()));
     assert!(c.factors.contains(&"capability.location".to_string()));
     assert!(c.evidence.iter().any(|e| e.source == "lib/arm64-v8a/libtracker.so"));
-    assert_eq!(v.decision, "block");
+    assert_eq!(v.decision, Decision::Block);
     // The baseline names no countries: never spy-sensitive.
     let b = judged(r, &ev, "baseline");
     assert!(!b.spy_sensitive);
-    assert_eq!(b.decision, "approve");
+    assert_eq!(b.decision, Decision::Approve);
 }
 
 #[test]
@@ -68,7 +68,7 @@ fn a_calculator_from_a_country_of_concern_is_blocked_but_not_spy_sensitive() {
     });
     let v = judged(r, &AppEvidence::default(), "nl-aivd");
     assert!(!v.spy_sensitive);
-    assert_eq!(v.decision, "block");
+    assert_eq!(v.decision, Decision::Block);
     assert_eq!(v.rules[0].id, "publisher-country-of-concern");
     assert_eq!(v.rules[0].factors, ["jurisdiction.publisher.RU"]);
     assert!(v.reasons[0].contains("jurisdiction.publisher.RU"), "{:?}", v.reasons);
@@ -82,8 +82,11 @@ fn us_list_includes_hong_kong_and_aivd_does_not() {
         country: Some("HK".into()),
         ..Default::default()
     });
-    assert_eq!(judged(r.clone(), &AppEvidence::default(), "us-foreign-adversaries").decision, "block");
-    assert_eq!(judged(r, &AppEvidence::default(), "nl-aivd").decision, "approve");
+    assert_eq!(
+        judged(r.clone(), &AppEvidence::default(), "us-foreign-adversaries").decision,
+        Decision::Block
+    );
+    assert_eq!(judged(r, &AppEvidence::default(), "nl-aivd").decision, Decision::Approve);
 }
 
 #[test]
@@ -104,13 +107,13 @@ fn exception_flips_block_to_approve_only_while_valid_and_keeps_the_spy_flag() {
     );
     let valid = ExceptionSet::parse(&text, "e.toml", Date::parse("2026-12-31").unwrap()).unwrap();
     let v = policy.evaluate(&r, &valid);
-    assert_eq!((v.decision.as_str(), v.decision_before_exceptions.as_str()), ("approve", "block"));
+    assert_eq!((v.decision, v.decision_before_exceptions), (Decision::Approve, Decision::Block));
     assert!(v.spy_sensitive);
-    assert_eq!(v.exceptions[0].status, "applied");
+    assert_eq!(v.exceptions[0].status, ExceptionStatus::Applied);
     let expired = ExceptionSet::parse(&text, "e.toml", Date::parse("2027-01-01").unwrap()).unwrap();
     let v = policy.evaluate(&r, &expired);
-    assert_eq!(v.decision, "block");
-    assert_eq!(v.exceptions[0].status, "expired");
+    assert_eq!(v.decision, Decision::Block);
+    assert_eq!(v.exceptions[0].status, ExceptionStatus::Expired);
     assert!(v.reasons.iter().any(|r| r.contains("exception not applied (expired")));
 }
 
@@ -151,6 +154,6 @@ fn a_country_code_domain_alone_sends_to_review_without_the_spy_flag() {
     });
     let v = judged(r, &ev, "nl-aivd");
     assert!(!v.spy_sensitive);
-    assert_eq!(v.decision, "review");
+    assert_eq!(v.decision, Decision::Review);
     assert_eq!(v.rules[0].factors, ["jurisdiction.host_owner.example.cn"]);
 }

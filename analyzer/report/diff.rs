@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use super::Report;
+use super::{Decision, Report};
 
 pub const DIFF_SCHEMA: &str = "appvet/diff/v1";
 
@@ -67,7 +67,7 @@ pub struct ReportDiff {
     pub signer_changed: bool,
     pub data_collection: ValueChange<u32>,
     pub jurisdiction: ValueChange<u32>,
-    pub decision: ValueChange<Option<String>>,
+    pub decision: ValueChange<Option<Decision>>,
     pub spy_sensitive: ValueChange<Option<bool>>,
     /// What a reviewer must look at first (changed signer, new countries, stricter verdict).
     pub red_flags: Vec<String>,
@@ -126,12 +126,11 @@ fn side(r: &Report) -> Side {
     }
 }
 
-fn rank(decision: Option<&str>) -> u8 {
+fn rank(decision: Option<Decision>) -> u8 {
     match decision {
-        Some("approve") => 0,
-        Some("review") => 1,
-        Some("block") => 2,
-        _ => 0,
+        None | Some(Decision::Approve) => 0,
+        Some(Decision::Review) => 1,
+        Some(Decision::Block) => 2,
     }
 }
 
@@ -166,8 +165,8 @@ pub fn diff(old: &Report, new: &Report) -> ReportDiff {
         },
         jurisdiction: ValueChange { old: old.risk.jurisdiction.score, new: new.risk.jurisdiction.score },
         decision: ValueChange {
-            old: old.verdict.as_ref().map(|v| v.decision.clone()),
-            new: new.verdict.as_ref().map(|v| v.decision.clone()),
+            old: old.verdict.as_ref().map(|v| v.decision),
+            new: new.verdict.as_ref().map(|v| v.decision),
         },
         spy_sensitive: ValueChange {
             old: old.verdict.as_ref().map(|v| v.spy_sensitive),
@@ -185,11 +184,11 @@ pub fn diff(old: &Report, new: &Report) -> ReportDiff {
     if !d.countries.added.is_empty() {
         flags.push(format!("new countries: {}", d.countries.added.join(", ")));
     }
-    if rank(d.decision.new.as_deref()) > rank(d.decision.old.as_deref()) {
+    if rank(d.decision.new) > rank(d.decision.old) {
         flags.push(format!(
             "stricter verdict: {} -> {}",
-            d.decision.old.as_deref().unwrap_or("-"),
-            d.decision.new.as_deref().unwrap_or("-")
+            d.decision.old.map_or("-", Decision::as_str),
+            d.decision.new.map_or("-", Decision::as_str)
         ));
     }
     if d.spy_sensitive.new == Some(true) && d.spy_sensitive.old != Some(true) {
@@ -247,8 +246,8 @@ pub fn render_text(d: &ReportDiff) -> String {
     let _ = writeln!(
         o,
         "verdict          {} -> {}",
-        d.decision.old.as_deref().unwrap_or("-"),
-        d.decision.new.as_deref().unwrap_or("-")
+        d.decision.old.map_or("-", Decision::as_str),
+        d.decision.new.map_or("-", Decision::as_str)
     );
     let _ = writeln!(o, "data collection  {} -> {}", d.data_collection.old, d.data_collection.new);
     let _ = writeln!(o, "jurisdiction     {} -> {}", d.jurisdiction.old, d.jurisdiction.new);
@@ -284,7 +283,7 @@ mod tests {
     fn changed_signer_new_country_and_stricter_verdict_are_red_flags() {
         let mut old = crate::risk::tests_support::report();
         old.signing.certificates.push(Certificate { sha256: "aa".into(), ..Default::default() });
-        old.verdict = Some(Verdict { decision: "approve".into(), ..Default::default() });
+        old.verdict = Some(Verdict { decision: Decision::Approve, ..Default::default() });
         let mut new = old.clone();
         new.signing.certificates[0].sha256 = "bb".into();
         new.permissions.push(Permission { name: "android.permission.CAMERA".into(), ..Default::default() });
@@ -294,7 +293,7 @@ mod tests {
             country: Some("RU".into()),
             ..Default::default()
         });
-        new.verdict = Some(Verdict { decision: "block".into(), ..Default::default() });
+        new.verdict = Some(Verdict { decision: Decision::Block, ..Default::default() });
         let d = diff(&old, &new);
         assert!(d.signer_changed);
         assert_eq!(d.permissions.added, ["android.permission.CAMERA"]);

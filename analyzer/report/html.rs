@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::{Evidence, Factor, Level, Report, Score};
+use super::{CapabilityFinding, Decision, Evidence, Factor, Level, Report, Score};
 
 /// Escapes text for element content and double-quoted attributes.
 pub fn esc(s: &str) -> String {
@@ -27,8 +27,8 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-fn opt(v: &Option<String>) -> String {
-    v.as_deref().map(esc).unwrap_or_else(|| "&ndash;".into())
+fn opt(v: &Option<impl AsRef<str>>) -> String {
+    v.as_ref().map(|s| esc(s.as_ref())).unwrap_or_else(|| "&ndash;".into())
 }
 
 const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#f6f6f8}\
@@ -80,26 +80,26 @@ fn banner(o: &mut String, r: &Report) {
         o.push_str("<header id=\"verdict\" class=\"banner review\"><h1>No verdict</h1></header>\n");
         return;
     };
-    let class = match v.decision.as_str() {
-        "approve" => "approve",
-        "review" => "review",
-        _ => "block",
+    let class = match v.decision {
+        Decision::Approve => "approve",
+        Decision::Review => "review",
+        Decision::Block => "block",
     };
     let spy = if v.spy_sensitive { "<span class=\"spy\">SPY-SENSITIVE</span>" } else { "" };
     let _ = write!(
         o,
         "<header id=\"verdict\" class=\"banner {class}\" data-decision=\"{}\" data-spy-sensitive=\"{}\">\
 <h1>{}{spy}</h1><p>policy <b>{}</b>",
-        esc(&v.decision),
+        esc(v.decision.as_str()),
         v.spy_sensitive,
-        esc(&v.decision.to_uppercase()),
+        esc(&v.decision.as_str().to_uppercase()),
         esc(&v.policy)
     );
     if v.decision != v.decision_before_exceptions {
         let _ = write!(
             o,
             " &middot; approved by exception (the rules said {})",
-            esc(&v.decision_before_exceptions)
+            esc(v.decision_before_exceptions.as_str())
         );
     }
     o.push_str("</p>");
@@ -130,7 +130,7 @@ fn app_section(o: &mut String, r: &Report) {
         opt(&a.version_code),
         opt(&a.platform),
         esc(&r.input.path),
-        esc(&r.input.kind),
+        esc(r.input.kind.as_str()),
         r.input.size,
         esc(&r.input.sha256)
     );
@@ -147,7 +147,7 @@ fn evidence_list(ev: &[Evidence]) -> String {
             s,
             "<li><code>{}</code> {}: <code>{}</code></li>",
             esc(&e.source),
-            esc(&e.kind),
+            esc(e.kind.as_str()),
             esc(&e.value)
         );
     }
@@ -254,10 +254,11 @@ fn capabilities_section(o: &mut String, r: &Report) {
     o.push_str("<table><tr><th>Capability</th><th>Declared</th><th>Observed</th><th>Finding</th><th>Evidence</th></tr>");
     let mark = |b: bool| if b { "<span class=\"yes\">yes</span>" } else { "<span class=\"no\">no</span>" };
     for c in &r.capabilities {
-        let finding = match c.finding.as_deref() {
-            Some("declared_unused") => "declared, not seen in code".to_string(),
-            Some("used_undeclared") => "<span class=\"warn\">used without permission</span>".to_string(),
-            Some(other) => esc(other),
+        let finding = match c.finding {
+            Some(CapabilityFinding::DeclaredUnused) => "declared, not seen in code".to_string(),
+            Some(CapabilityFinding::UsedUndeclared) => {
+                "<span class=\"warn\">used without permission</span>".to_string()
+            }
             None => String::new(),
         };
         let _ = write!(

@@ -2,22 +2,26 @@
 //! renderer reads. Field names listed in DESIGN.md are a contract; new fields
 //! may be added, none renamed without a schema bump.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use crate::string_enum::string_enum;
 
 // Parsers and the diagnostics they raise sit below the report: the model
 // embeds their summaries as they are, so the JSON stays one document.
 pub use crate::diagnostic::{Diagnostic, Level};
 pub use crate::formats::summary::{
-    Certificate, DexSummary, MachoSlice, MachoSummary, NativeSummary, ProvisioningProfile, SchemeResult,
-    Signing,
+    Certificate, DexSummary, Distribution, MachoSlice, MachoSummary, NativeSummary, ProvisioningProfile,
+    SchemeResult, Signing,
 };
 
 pub const SCHEMA: &str = "appvet/report/v1";
 
 /// One analysed input.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Report {
     /// Always [`SCHEMA`].
+    #[schemars(extend("const" = "appvet/report/v1"))]
     pub schema: String,
     pub tool: Tool,
     pub input: Input,
@@ -44,27 +48,54 @@ pub struct Report {
     pub diagnostics: Vec<Diagnostic>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Tool {
     pub name: String,
     pub version: String,
     pub signatures_version: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Input {
     pub path: String,
     /// Lower-case hex SHA-256 of the whole file.
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
     pub sha256: String,
     pub size: u64,
     /// apk | xapk | apks | aab | ipa | app | dex | elf | macho | unknown
-    pub kind: String,
+    pub kind: InputKind,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+string_enum! {
+    /// What the input (or an embedded archive) was read as.
+    pub enum InputKind {
+        Apk = "apk",
+        Xapk = "xapk",
+        /// APKS or APKM: split APKs in one archive.
+        Apks = "apks",
+        Aab = "aab",
+        Ipa = "ipa",
+        /// A zipped `.app` bundle.
+        App = "app",
+        Dex = "dex",
+        Elf = "elf",
+        Macho = "macho",
+        /// Not recognised (only while scanning; a report is never of this kind).
+        Unknown = "unknown",
+    }
+}
+
+string_enum! {
+    pub enum Platform {
+        Android = "android",
+        Ios = "ios",
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct App {
     /// android | ios | null when the input is a bare binary.
-    pub platform: Option<String>,
+    pub platform: Option<Platform>,
     /// Package name / bundle id.
     pub id: Option<String>,
     /// Resolved label (default configuration).
@@ -91,7 +122,7 @@ pub struct App {
 /// An SDK level as written: a number, or a preview codename
 /// (`minSdkVersion="VanillaIceCream"`), which the platform only accepts on a
 /// matching preview build. Serialized as a number or a string.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq, Eq)]
 #[serde(untagged)]
 pub enum SdkLevel {
     Api(u32),
@@ -109,14 +140,14 @@ impl SdkLevel {
     }
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct DeclaredPermission {
     pub name: String,
     pub protection_level: Option<String>,
     pub group: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Split {
     pub entry: String,
     /// `split` attribute of the split's manifest; null for the base.
@@ -124,7 +155,7 @@ pub struct Split {
     pub package: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct AndroidFacts {
     pub debuggable: Option<bool>,
     pub allow_backup: Option<bool>,
@@ -147,7 +178,7 @@ pub struct AndroidFacts {
 }
 
 /// What `res/xml/<network_security_config>.xml` allows.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct NetworkSecurity {
     /// Entry path of the config.
     pub source: String,
@@ -164,10 +195,10 @@ pub struct NetworkSecurity {
     pub domains: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Component {
     /// activity | activity-alias | service | receiver | provider
-    pub kind: String,
+    pub kind: ComponentKind,
     pub name: String,
     /// Effective exported state (explicit attribute, else the implicit rule).
     pub exported: bool,
@@ -180,7 +211,21 @@ pub struct Component {
     pub intent_filters: Vec<IntentFilter>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+string_enum! {
+    /// The manifest element a component is declared with.
+    #[derive(Default)]
+    pub enum ComponentKind {
+        // Only so that `Component` has a default (tests build components field by field).
+        #[default]
+        Activity = "activity",
+        ActivityAlias = "activity-alias",
+        Service = "service",
+        Receiver = "receiver",
+        Provider = "provider",
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct IntentFilter {
     pub actions: Vec<String>,
     pub categories: Vec<String>,
@@ -188,14 +233,14 @@ pub struct IntentFilter {
     pub data: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Queries {
     pub packages: Vec<String>,
     pub intents: Vec<IntentFilter>,
     pub providers: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct MetaData {
     pub name: String,
     pub value: Option<String>,
@@ -204,7 +249,7 @@ pub struct MetaData {
     pub component: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Permission {
     pub name: String,
     /// AOSP protection level (normal, dangerous, signature, ...), or null if unknown.
@@ -218,7 +263,7 @@ pub struct Permission {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Code {
     pub dex: Vec<DexSummary>,
     pub native: Vec<NativeSummary>,
@@ -226,7 +271,7 @@ pub struct Code {
 }
 
 /// iOS bundle facts (Info.plist, extensions, provisioning, privacy manifests).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct IosFacts {
     /// The app bundle's path in the archive (`Payload/App.app/`).
     pub bundle: String,
@@ -259,7 +304,7 @@ pub struct IosFacts {
     pub privacy_manifests: Vec<PrivacyManifest>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct AppTransportSecurity {
     pub allows_arbitrary_loads: Option<bool>,
     pub allows_arbitrary_loads_in_web_content: Option<bool>,
@@ -267,7 +312,7 @@ pub struct AppTransportSecurity {
     pub exception_domains: Vec<AtsException>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct AtsException {
     pub domain: String,
     pub allows_insecure_http: bool,
@@ -275,7 +320,7 @@ pub struct AtsException {
     pub minimum_tls_version: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct PlistKey {
     pub key: String,
     pub value: Option<String>,
@@ -283,7 +328,7 @@ pub struct PlistKey {
     pub source: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct AppExtension {
     /// Bundle path (`Payload/App.app/PlugIns/Keyboard.appex/`).
     pub entry: String,
@@ -295,7 +340,7 @@ pub struct AppExtension {
     pub usage_descriptions: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct PrivacyManifest {
     pub entry: String,
     pub tracking: Option<bool>,
@@ -304,7 +349,7 @@ pub struct PrivacyManifest {
     pub accessed_apis: Vec<AccessedApi>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct CollectedDataType {
     pub data_type: String,
     pub linked: Option<bool>,
@@ -312,27 +357,79 @@ pub struct CollectedDataType {
     pub purposes: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct AccessedApi {
     pub api_type: String,
     pub reasons: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+/// Where something was seen: entry path, kind, value.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Evidence {
     /// Entry path inside the archive.
     pub source: String,
-    /// class | api | string | library | framework | manifest | certificate | url | ...
-    pub kind: String,
+    /// class | api | string | library | framework | manifest | certificate | ...
+    pub kind: EvidenceKind,
     pub value: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+string_enum! {
+    /// What an evidence item's value is.
+    pub enum EvidenceKind {
+        /// A class defined in DEX code, or an Objective-C class.
+        Class = "class",
+        /// A method referenced from DEX code.
+        Api = "api",
+        /// An imported Mach-O symbol.
+        Symbol = "symbol",
+        /// A DEX string.
+        String = "string",
+        /// A string in a native library.
+        NativeString = "native-string",
+        /// A native library (file name or DT_NEEDED).
+        Library = "library",
+        /// A linked iOS framework.
+        Framework = "framework",
+        /// An archive entry by its path.
+        Entry = "entry",
+        /// A manifest or Info.plist value.
+        Manifest = "manifest",
+        Asset = "asset",
+        Resource = "resource",
+        Entitlement = "entitlement",
+        PrivacyManifest = "privacy-manifest",
+        Certificate = "certificate",
+        Permission = "permission",
+        UsageDescription = "usage-description",
+        Component = "component",
+        IntentAction = "intent-action",
+        /// An Info.plist key (LSApplicationQueriesSchemes).
+        Config = "config",
+        /// The app id, matched to a publisher.
+        AppId = "app_id",
+        Sdk = "sdk",
+        Host = "host",
+        Capability = "capability",
+        Dex = "dex",
+        /// An embedded app.
+        Embedded = "embedded",
+        /// A count of further matches not listed.
+        More = "more",
+        // A publisher link's own kind, for a link that carries no evidence.
+        PackagePrefix = "package_prefix",
+        BundlePrefix = "bundle_prefix",
+        Team = "team",
+        AppIdCctld = "app_id_cctld",
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Sdk {
     pub id: String,
     pub name: String,
     pub exodus_id: Option<u32>,
     pub owner: Option<String>,
+    #[schemars(regex(pattern = r"^[A-Z]{2}$"))]
     pub country: Option<String>,
     pub categories: Vec<String>,
     pub evidence: Vec<Evidence>,
@@ -342,7 +439,7 @@ pub struct Sdk {
 }
 
 /// One company in an ownership chain, as the signature database records it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct EntityRef {
     /// Entity id in the signature database (`bytedance`).
     pub id: String,
@@ -354,34 +451,71 @@ pub struct EntityRef {
 }
 
 /// Publisher attribution: every link found, conflicting ones included.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Publisher {
     pub links: Vec<PublisherLink>,
 }
 
 /// One piece of evidence about who publishes the app.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct PublisherLink {
     /// certificate | package_prefix | bundle_prefix | team | app_id_cctld
-    pub kind: String,
+    pub kind: PublisherLinkKind,
     /// What was seen: a certificate subject, the app id, a team id.
     pub value: String,
     /// Entity name when the value maps to a known entity.
     pub entity: Option<String>,
     pub country: Option<String>,
     /// strong | medium | weak
-    pub confidence: String,
+    pub confidence: LinkConfidence,
     pub owner_chain: Vec<EntityRef>,
     pub evidence: Vec<Evidence>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+string_enum! {
+    /// What a publisher link was read from.
+    pub enum PublisherLinkKind {
+        /// The signing certificate's subject (C= or O=).
+        Certificate = "certificate",
+        PackagePrefix = "package_prefix",
+        BundlePrefix = "bundle_prefix",
+        /// The Apple team id.
+        Team = "team",
+        /// A reverse-DNS app id starting with a country-code TLD.
+        AppIdCctld = "app_id_cctld",
+    }
+}
+
+impl PublisherLinkKind {
+    /// The evidence kind a link without evidence items is shown with.
+    pub fn evidence_kind(self) -> EvidenceKind {
+        match self {
+            PublisherLinkKind::Certificate => EvidenceKind::Certificate,
+            PublisherLinkKind::PackagePrefix => EvidenceKind::PackagePrefix,
+            PublisherLinkKind::BundlePrefix => EvidenceKind::BundlePrefix,
+            PublisherLinkKind::Team => EvidenceKind::Team,
+            PublisherLinkKind::AppIdCctld => EvidenceKind::AppIdCctld,
+        }
+    }
+}
+
+string_enum! {
+    /// How sure a publisher link is.
+    pub enum LinkConfidence {
+        Strong = "strong",
+        Medium = "medium",
+        Weak = "weak",
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Host {
     /// Lower-case host name or IP literal.
     pub host: String,
     /// Registrable domain (public suffix + 1); null for IP literals.
     pub domain: Option<String>,
     pub owner: Option<String>,
+    #[schemars(regex(pattern = r"^[A-Z]{2}$"))]
     pub country: Option<String>,
     /// URL schemes it was seen with (https, http, ws, ...).
     pub schemes: Vec<String>,
@@ -391,7 +525,7 @@ pub struct Host {
     pub evidence_total: u32,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Capability {
     pub id: String,
     /// A permission, usage description, manifest component or entitlement asks for it.
@@ -409,22 +543,32 @@ pub struct Capability {
     /// `declared_unused` (declared, no code reaches it) or `used_undeclared`
     /// (code reaches a permission-gated capability the app does not declare:
     /// often SDK code, or a permission obtained another way); null otherwise.
-    pub finding: Option<String>,
+    pub finding: Option<CapabilityFinding>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+string_enum! {
+    /// A capability the manifest and the code disagree on.
+    pub enum CapabilityFinding {
+        DeclaredUnused = "declared_unused",
+        UsedUndeclared = "used_undeclared",
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Risk {
     pub data_collection: Score,
     pub jurisdiction: Score,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Score {
+    /// 0 to 100.
+    #[schemars(range(max = 100))]
     pub score: u32,
     pub factors: Vec<Factor>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Factor {
     /// Stable id (`data_collection.capability.location`,
     /// `jurisdiction.publisher.CN`, `jurisdiction.sdk_owner.<owner entity id>`).
@@ -434,18 +578,38 @@ pub struct Factor {
     pub description: String,
     pub evidence: Vec<Evidence>,
     /// Jurisdiction factors: ISO 3166-1 alpha-2 country; null otherwise.
+    #[schemars(regex(pattern = r"^[A-Z]{2}$"))]
     pub country: Option<String>,
     /// Jurisdiction factors: publisher | sdk_owner | host_owner; null otherwise.
-    pub subject: Option<String>,
+    pub subject: Option<Subject>,
     /// Jurisdiction factors: how the country was attributed:
     /// certificate | entity | package_prefix | cctld; null otherwise.
-    pub confidence: Option<String>,
+    pub confidence: Option<AttributionConfidence>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+string_enum! {
+    /// Who a jurisdiction attribution is about.
+    pub enum Subject {
+        Publisher = "publisher",
+        SdkOwner = "sdk_owner",
+        HostOwner = "host_owner",
+    }
+}
+
+string_enum! {
+    /// How a country was attributed, strongest first (the order is used).
+    pub enum AttributionConfidence {
+        Certificate = "certificate",
+        Entity = "entity",
+        PackagePrefix = "package_prefix",
+        Cctld = "cctld",
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Verdict {
     /// approve | review | block, after exceptions.
-    pub decision: String,
+    pub decision: Decision,
     /// Name of the policy applied (`nl-aivd`, or the file's `name`).
     pub policy: String,
     /// The policy's spy-sensitive criteria hold; reported even when an
@@ -456,7 +620,7 @@ pub struct Verdict {
     /// One sentence per matched rule, naming the factors it rests on.
     pub reasons: Vec<String>,
     /// The decision the rules reached before any exception.
-    pub decision_before_exceptions: String,
+    pub decision_before_exceptions: Decision,
     /// The rules that matched, each with the factors it rests on.
     pub rules: Vec<RuleMatch>,
     /// The spy-sensitive criteria that matched, with factors and evidence.
@@ -465,17 +629,29 @@ pub struct Verdict {
     pub exceptions: Vec<ExceptionOutcome>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+string_enum! {
+    /// What a policy decides; ordered: the strictest matching rule wins.
+    #[derive(Default)]
+    pub enum Decision {
+        Approve = "approve",
+        Review = "review",
+        // Only `Verdict::default()` uses it: fail closed.
+        #[default]
+        Block = "block",
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct RuleMatch {
     pub id: String,
     /// approve | review | block
-    pub decision: String,
+    pub decision: Decision,
     pub description: String,
     /// Ids of `risk.*.factors[]` (or capabilities) the rule matched on.
     pub factors: Vec<String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct CriterionMatch {
     /// `spy.publisher`, `spy.sdk_owner`, `spy.host_owner`.
     pub id: String,
@@ -485,7 +661,7 @@ pub struct CriterionMatch {
     pub evidence: Vec<Evidence>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct ExceptionOutcome {
     pub app_id: String,
     pub signer_sha256: String,
@@ -493,17 +669,28 @@ pub struct ExceptionOutcome {
     /// Last day the exception is valid (YYYY-MM-DD).
     pub expires: String,
     /// applied | expired | signer_mismatch | signature_not_verified
-    pub status: String,
+    pub status: ExceptionStatus,
     /// The date the exception was checked against (YYYY-MM-DD).
     pub checked_on: String,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+string_enum! {
+    /// Whether an exception applied, and why not.
+    pub enum ExceptionStatus {
+        Applied = "applied",
+        Expired = "expired",
+        SignerMismatch = "signer_mismatch",
+        /// The exception's signer signed the app, but the signature does not verify.
+        SignatureNotVerified = "signature_not_verified",
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct EmbeddedApp {
     /// Path of the inner archive (`assets/payload.apk`, nested with `!`).
     pub entry: String,
     pub sha256: String,
-    pub kind: String,
+    pub kind: InputKind,
     pub package: Option<String>,
     pub version: Option<String>,
     pub permissions: Vec<String>,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{Level, Report};
+use super::{CapabilityFinding, Decision, EvidenceKind, Level, Report};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -24,10 +24,10 @@ fn findings(r: &Report) -> Vec<Finding> {
     let mut out = Vec::new();
     if let Some(v) = &r.verdict {
         for m in &v.rules {
-            let level = match m.decision.as_str() {
-                "block" => "error",
-                "review" => "warning",
-                _ => "note",
+            let level = match m.decision {
+                Decision::Block => "error",
+                Decision::Review => "warning",
+                Decision::Approve => "note",
             };
             out.push(Finding {
                 rule: format!("policy/{}", m.id),
@@ -50,18 +50,17 @@ fn findings(r: &Report) -> Vec<Finding> {
         }
     }
     for c in &r.capabilities {
-        let (rule_text, level, how) = match c.finding.as_deref() {
-            Some("used_undeclared") => (
+        let Some(finding) = c.finding else { continue };
+        let (rule_text, level, how) = match finding {
+            CapabilityFinding::UsedUndeclared => (
                 "code reaches a permission-gated capability the app does not declare",
                 "warning",
                 "used without permission",
             ),
-            Some("declared_unused") => {
+            CapabilityFinding::DeclaredUnused => {
                 ("a declared capability no code reaches", "note", "declared but not seen in code")
             }
-            _ => continue,
         };
-        let finding = c.finding.clone().unwrap_or_default();
         out.push(Finding {
             rule: format!("capability/{finding}"),
             rule_text: rule_text.into(),
@@ -70,7 +69,7 @@ fn findings(r: &Report) -> Vec<Finding> {
             entry: c
                 .evidence
                 .iter()
-                .find(|e| e.kind == "api" || e.kind == "symbol")
+                .find(|e| matches!(e.kind, EvidenceKind::Api | EvidenceKind::Symbol))
                 .map(|e| e.source.clone()),
             properties: json!({ "capability": c.id, "evidence": c.evidence }),
         });

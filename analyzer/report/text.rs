@@ -2,7 +2,7 @@
 
 use std::fmt::Write;
 
-use super::{Level, Report, SdkLevel};
+use super::{CapabilityFinding, Decision, Level, Platform, Report, SdkLevel};
 
 fn sdk(v: &Option<SdkLevel>) -> String {
     match v {
@@ -59,7 +59,7 @@ pub fn render_styled(r: &Report, color: bool) -> String {
     let i = &r.input;
     let _ = writeln!(o, "{} ({}, {} bytes, sha256 {})", clean(&i.path), i.kind, i.size, i.sha256);
     render_verdict(&mut o, r, &style);
-    let levels = if a.platform.as_deref() == Some("ios") || r.code.macho.len() > r.code.dex.len() {
+    let levels = if a.platform == Some(Platform::Ios) || r.code.macho.len() > r.code.dex.len() {
         format!("min os {}", or_dash(&a.min_os))
     } else {
         format!("min sdk {}  target sdk {}", sdk(&a.min_sdk), sdk(&a.target_sdk))
@@ -110,12 +110,12 @@ pub fn render_styled(r: &Report, color: bool) -> String {
 
 fn render_verdict(o: &mut String, r: &Report, style: &Style) {
     if let Some(v) = &r.verdict {
-        let colour = match v.decision.as_str() {
-            "approve" => "1;32",
-            "review" => "1;33",
-            _ => "1;31",
+        let colour = match v.decision {
+            Decision::Approve => "1;32",
+            Decision::Review => "1;33",
+            Decision::Block => "1;31",
         };
-        let mut line = format!("  VERDICT     {}", style.paint(colour, &v.decision.to_uppercase()));
+        let mut line = format!("  VERDICT     {}", style.paint(colour, &v.decision.as_str().to_uppercase()));
         let _ = write!(line, " under policy {}", clean(&v.policy));
         if v.decision != v.decision_before_exceptions {
             let _ = write!(line, " (by exception; rules said {})", v.decision_before_exceptions);
@@ -157,10 +157,10 @@ fn render_capabilities(o: &mut String, r: &Report) {
     }
     let _ = writeln!(o, "  capabilities (D = declared, O = observed in code)");
     for c in &r.capabilities {
-        let finding = match c.finding.as_deref() {
-            Some("declared_unused") => "  declared, not seen in code",
-            Some("used_undeclared") => "  USED WITHOUT PERMISSION",
-            _ => "",
+        let finding = match c.finding {
+            Some(CapabilityFinding::DeclaredUnused) => "  declared, not seen in code",
+            Some(CapabilityFinding::UsedUndeclared) => "  USED WITHOUT PERMISSION",
+            None => "",
         };
         let _ = writeln!(
             o,
@@ -252,8 +252,8 @@ mod tests {
     fn colour_only_when_asked() {
         let mut r = crate::risk::tests_support::report();
         r.verdict = Some(crate::report::Verdict {
-            decision: "block".into(),
-            decision_before_exceptions: "block".into(),
+            decision: Decision::Block,
+            decision_before_exceptions: Decision::Block,
             policy: "nl-aivd".into(),
             spy_sensitive: true,
             ..Default::default()

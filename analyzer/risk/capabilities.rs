@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::evidence::{AppEvidence, UnitKind};
-use crate::report::{Capability, Evidence, Report};
+use crate::report::{Capability, CapabilityFinding, Evidence, EvidenceKind, Platform, Report};
 
 use super::tables::RiskTables;
 
@@ -32,13 +32,13 @@ fn push_capped(list: &mut Vec<Evidence>, e: Evidence) {
 /// The capabilities the app declares or reaches, in table order.
 pub fn assess(report: &Report, evidence: &AppEvidence, tables: &RiskTables) -> Vec<Capability> {
     let mut found: BTreeMap<&str, Found> = BTreeMap::new();
-    let ios = report.app.platform.as_deref() == Some("ios");
+    let ios = report.app.platform == Some(Platform::Ios);
     let manifest = if ios { "Info.plist" } else { "AndroidManifest.xml" };
 
     for p in &report.permissions {
         for r in tables.declarations.get(&p.name).into_iter().flatten() {
-            let kind = if ios { "usage-description" } else { "permission" };
-            let e = Evidence { source: manifest.into(), kind: kind.into(), value: p.name.clone() };
+            let kind = if ios { EvidenceKind::UsageDescription } else { EvidenceKind::Permission };
+            let e = Evidence { source: manifest.into(), kind, value: p.name.clone() };
             push_capped(&mut found.entry(&r.capability).or_default().declared, e);
         }
     }
@@ -48,13 +48,13 @@ pub fn assess(report: &Report, evidence: &AppEvidence, tables: &RiskTables) -> V
             for r in bound {
                 let value =
                     format!("{} {} ({})", c.kind, c.name, c.permission.as_deref().unwrap_or_default());
-                let e = Evidence { source: manifest.into(), kind: "component".into(), value };
+                let e = Evidence { source: manifest.into(), kind: EvidenceKind::Component, value };
                 push_capped(&mut found.entry(&r.capability).or_default().declared, e);
             }
             for action in c.intent_filters.iter().flat_map(|f| &f.actions) {
                 for r in tables.declarations.get(action).into_iter().flatten() {
                     let value = format!("{} {} listens for {action}", c.kind, c.name);
-                    let e = Evidence { source: manifest.into(), kind: "intent-action".into(), value };
+                    let e = Evidence { source: manifest.into(), kind: EvidenceKind::IntentAction, value };
                     push_capped(&mut found.entry(&r.capability).or_default().declared, e);
                 }
             }
@@ -62,7 +62,7 @@ pub fn assess(report: &Report, evidence: &AppEvidence, tables: &RiskTables) -> V
     }
     // iOS: asking which URL schemes open is how apps inventory installed apps.
     for k in evidence.config_keys.iter().filter(|k| k.key == "LSApplicationQueriesSchemes") {
-        let e = Evidence { source: k.source.clone(), kind: "config".into(), value: k.key.clone() };
+        let e = Evidence { source: k.source.clone(), kind: EvidenceKind::Config, value: k.key.clone() };
         push_capped(&mut found.entry("installed_apps").or_default().declared, e);
     }
 
@@ -80,8 +80,9 @@ pub fn assess(report: &Report, evidence: &AppEvidence, tables: &RiskTables) -> V
                     .collect(),
             };
             for cap in refs {
-                let kind = if unit.kind == UnitKind::Macho { "symbol" } else { "api" };
-                let e = Evidence { source: unit.source.clone(), kind: kind.into(), value: api.to_string() };
+                let kind =
+                    if unit.kind == UnitKind::Macho { EvidenceKind::Symbol } else { EvidenceKind::Api };
+                let e = Evidence { source: unit.source.clone(), kind, value: api.to_string() };
                 push_capped(&mut found.entry(cap).or_default().observed, e);
             }
         }
@@ -90,7 +91,7 @@ pub fn assess(report: &Report, evidence: &AppEvidence, tables: &RiskTables) -> V
         for cat in &sdk.categories {
             for r in tables.sdk_categories.get(&cat.to_lowercase()).into_iter().flatten() {
                 let source = sdk.evidence.first().map(|e| e.source.clone()).unwrap_or_else(|| "sdk".into());
-                let e = Evidence { source, kind: "sdk".into(), value: format!("{} ({cat})", sdk.name) };
+                let e = Evidence { source, kind: EvidenceKind::Sdk, value: format!("{} ({cat})", sdk.name) };
                 push_capped(&mut found.entry(&r.capability).or_default().observed, e);
             }
         }
@@ -104,8 +105,8 @@ pub fn assess(report: &Report, evidence: &AppEvidence, tables: &RiskTables) -> V
         let declared = !f.declared.is_empty();
         let observed = !f.observed.is_empty();
         let finding = match (declared, observed) {
-            (true, false) => Some("declared_unused".to_string()),
-            (false, true) if info.needs_permission => Some("used_undeclared".to_string()),
+            (true, false) => Some(CapabilityFinding::DeclaredUnused),
+            (false, true) if info.needs_permission => Some(CapabilityFinding::UsedUndeclared),
             _ => None,
         };
         let mut evidence = f.declared;
@@ -131,7 +132,7 @@ mod tests {
 
     fn report_with(perms: &[&str]) -> Report {
         let mut r = crate::risk::tests_support::report();
-        r.app.platform = Some("android".into());
+        r.app.platform = Some(Platform::Android);
         r.permissions = perms
             .iter()
             .map(|p| Permission {
@@ -156,7 +157,7 @@ mod tests {
         let caps = assess(&r, &ev, RiskTables::embedded());
         let loc = caps.iter().find(|c| c.id == "location").unwrap();
         assert!(loc.declared && loc.observed && loc.finding.is_none());
-        assert_eq!(loc.evidence[0].kind, "permission");
+        assert_eq!(loc.evidence[0].kind, EvidenceKind::Permission);
         assert_eq!(loc.evidence[1].source, "classes.dex");
     }
 
@@ -168,9 +169,9 @@ mod tests {
             "Landroid/content/ClipboardManager;->getPrimaryClip",
         ]);
         let caps = assess(&r, &ev, RiskTables::embedded());
-        let find = |id: &str| caps.iter().find(|c| c.id == id).unwrap().finding.clone();
-        assert_eq!(find("contacts").as_deref(), Some("declared_unused"));
-        assert_eq!(find("phone_identity").as_deref(), Some("used_undeclared"));
+        let find = |id: &str| caps.iter().find(|c| c.id == id).unwrap().finding;
+        assert_eq!(find("contacts"), Some(CapabilityFinding::DeclaredUnused));
+        assert_eq!(find("phone_identity"), Some(CapabilityFinding::UsedUndeclared));
         // The clipboard needs no permission: reaching it is not a mismatch.
         assert_eq!(find("clipboard"), None);
     }
@@ -180,7 +181,7 @@ mod tests {
         let mut r = report_with(&[]);
         r.app.android = Some(AndroidFacts {
             components: vec![Component {
-                kind: "service".into(),
+                kind: crate::report::ComponentKind::Service,
                 name: "a.Keys".into(),
                 permission: Some("android.permission.BIND_ACCESSIBILITY_SERVICE".into()),
                 intent_filters: vec![IntentFilter {
@@ -207,13 +208,13 @@ mod tests {
     #[test]
     fn ios_usage_keys_and_symbols() {
         let mut r = report_with(&["NSCameraUsageDescription"]);
-        r.app.platform = Some("ios".into());
+        r.app.platform = Some(Platform::Ios);
         let mut u = CodeUnit::new("Payload/A.app/A", UnitKind::Macho);
         u.apis = ["_OBJC_CLASS_$_AVCaptureDevice"].into();
         let ev = AppEvidence { units: vec![u], ..Default::default() };
         let caps = assess(&r, &ev, RiskTables::embedded());
         let cam = caps.iter().find(|c| c.id == "camera").unwrap();
         assert!(cam.declared && cam.observed);
-        assert_eq!(cam.evidence[0].kind, "usage-description");
+        assert_eq!(cam.evidence[0].kind, EvidenceKind::UsageDescription);
     }
 }

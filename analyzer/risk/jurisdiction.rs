@@ -4,57 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use crate::report::{Evidence, Report};
+use crate::report::{Evidence, EvidenceKind, LinkConfidence, PublisherLinkKind, Report};
 
 use super::tables::JurisdictionWeights;
 
-/// Who the attribution is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Subject {
-    Publisher,
-    SdkOwner,
-    HostOwner,
-}
-
-impl Subject {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Subject::Publisher => "publisher",
-            Subject::SdkOwner => "sdk_owner",
-            Subject::HostOwner => "host_owner",
-        }
-    }
-}
-
-/// How the country was attributed, strongest first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Confidence {
-    Certificate,
-    Entity,
-    PackagePrefix,
-    Cctld,
-}
-
-impl Confidence {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Confidence::Certificate => "certificate",
-            Confidence::Entity => "entity",
-            Confidence::PackagePrefix => "package_prefix",
-            Confidence::Cctld => "cctld",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Confidence> {
-        Some(match s {
-            "certificate" => Confidence::Certificate,
-            "entity" => Confidence::Entity,
-            "package_prefix" => Confidence::PackagePrefix,
-            "cctld" => Confidence::Cctld,
-            _ => return None,
-        })
-    }
-}
+// Who and how sure: closed sets the report carries (`risk.*.factors[]`).
+pub use crate::report::{AttributionConfidence as Confidence, Subject};
 
 /// One party placed in one country.
 #[derive(Debug, Clone, PartialEq)]
@@ -91,11 +46,15 @@ pub fn publisher(report: &Report) -> Option<Attribution> {
 pub fn publishers(report: &Report) -> Vec<Attribution> {
     // Strongest first: a certificate's C= (or a known entity), then a
     // package / bundle prefix, then a ccTLD.
-    let rank = |l: &crate::report::PublisherLink| match (l.kind.as_str(), l.confidence.as_str()) {
-        ("certificate", _) => (0, Confidence::Certificate),
-        (_, "strong") => (1, Confidence::Entity),
-        ("package_prefix" | "bundle_prefix" | "team", _) => (2, Confidence::PackagePrefix),
-        _ => (3, Confidence::Cctld),
+    let rank = |l: &crate::report::PublisherLink| match (l.kind, l.confidence) {
+        (PublisherLinkKind::Certificate, _) => (0, Confidence::Certificate),
+        (_, LinkConfidence::Strong) => (1, Confidence::Entity),
+        (PublisherLinkKind::PackagePrefix | PublisherLinkKind::BundlePrefix | PublisherLinkKind::Team, _) => {
+            (2, Confidence::PackagePrefix)
+        }
+        (PublisherLinkKind::AppIdCctld, LinkConfidence::Medium | LinkConfidence::Weak) => {
+            (3, Confidence::Cctld)
+        }
     };
     let mut links: Vec<_> = report
         .publisher
@@ -117,7 +76,7 @@ pub fn publishers(report: &Report) -> Vec<Attribution> {
         if evidence.is_empty() {
             evidence.push(Evidence {
                 source: "publisher".into(),
-                kind: link.kind.clone(),
+                kind: link.kind.evidence_kind(),
                 value: link.value.clone(),
             });
         }
@@ -147,7 +106,7 @@ fn certificate_publisher(report: &Report) -> Option<Attribution> {
         name,
         evidence: vec![Evidence {
             source: cert.source.clone(),
-            kind: "certificate".into(),
+            kind: EvidenceKind::Certificate,
             value: format!("{} (sha256 {})", cert.subject, cert.sha256),
         }],
     })
@@ -175,7 +134,7 @@ pub fn attributions(report: &Report, weights: &JurisdictionWeights) -> Vec<Attri
         });
         a.evidence.push(Evidence {
             source: "signatures".into(),
-            kind: "sdk".into(),
+            kind: EvidenceKind::Sdk,
             value: format!("{} owned by {owner}", sdk.name),
         });
         a.evidence.extend(sdk.evidence.iter().take(3).cloned());
@@ -208,7 +167,7 @@ pub fn attributions(report: &Report, weights: &JurisdictionWeights) -> Vec<Attri
             let first = h.evidence.first();
             a.evidence.push(Evidence {
                 source: first.map(|e| e.source.clone()).unwrap_or_default(),
-                kind: "host".into(),
+                kind: EvidenceKind::Host,
                 value: match first {
                     Some(e) => format!("{} ({})", h.host, e.value),
                     None => h.host.clone(),
@@ -288,7 +247,7 @@ mod tests {
         let sdk: Vec<_> = a.iter().filter(|a| a.subject == Subject::SdkOwner).collect();
         assert_eq!(sdk.len(), 1);
         assert_eq!(sdk[0].factor_id(), "jurisdiction.sdk_owner.tencent");
-        assert_eq!(sdk[0].evidence.iter().filter(|e| e.kind == "sdk").count(), 2);
+        assert_eq!(sdk[0].evidence.iter().filter(|e| e.kind == EvidenceKind::Sdk).count(), 2);
     }
 
     #[test]

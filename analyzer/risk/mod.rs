@@ -39,9 +39,14 @@ pub(crate) mod tests_support {
         Report {
             schema: SCHEMA.into(),
             tool: Tool { name: "appvet".into(), version: "0".into(), signatures_version: "test".into() },
-            input: Input { path: "t.apk".into(), sha256: "00".into(), size: 1, kind: "apk".into() },
+            input: Input {
+                path: "t.apk".into(),
+                sha256: "00".into(),
+                size: 1,
+                kind: crate::report::InputKind::Apk,
+            },
             app: App {
-                platform: Some("android".into()),
+                platform: Some(crate::report::Platform::Android),
                 id: Some("com.example.t".into()),
                 ..Default::default()
             },

@@ -4,7 +4,7 @@
 //! A manifest that understates what the code does is itself a finding: the
 //! App Store privacy report is built from these declarations.
 
-use crate::report::{Diagnostic, Evidence, Factor, PrivacyManifest, Report};
+use crate::report::{Diagnostic, Evidence, EvidenceKind, Factor, PrivacyManifest, Report};
 
 use super::tables::DataCollectionWeights;
 
@@ -65,7 +65,7 @@ pub fn declared_vs_observed(report: &Report, w: &DataCollectionWeights) -> (Vec<
         if !declares_tracking(m) {
             tracking.push(Evidence {
                 source: m.entry.clone(),
-                kind: "sdk".into(),
+                kind: EvidenceKind::Sdk,
                 value: format!(
                     "{} ({}) at {}, but NSPrivacyTracking is not true and no tracking domain is listed",
                     sdk.name,
@@ -93,7 +93,7 @@ pub fn declared_vs_observed(report: &Report, w: &DataCollectionWeights) -> (Vec<
         let at = h.evidence.first().map(|e| e.source.clone()).unwrap_or_default();
         tracking.push(Evidence {
             source: at.clone(),
-            kind: "host".into(),
+            kind: EvidenceKind::Host,
             value: format!(
                 "{} (same site as a declared tracking domain) is not in any NSPrivacyTrackingDomains",
                 h.host
@@ -135,11 +135,16 @@ pub fn declared_vs_observed(report: &Report, w: &DataCollectionWeights) -> (Vec<
         let code = cap
             .evidence
             .iter()
-            .find(|e| matches!(e.kind.as_str(), "api" | "symbol" | "sdk" | "class"))
+            .find(|e| {
+                matches!(
+                    e.kind,
+                    EvidenceKind::Api | EvidenceKind::Symbol | EvidenceKind::Sdk | EvidenceKind::Class
+                )
+            })
             .or(cap.evidence.first());
         collection.push(Evidence {
             source: code.map(|e| e.source.clone()).unwrap_or_default(),
-            kind: "capability".into(),
+            kind: EvidenceKind::Capability,
             value: format!(
                 "{} reached in code ({}), no collected-data type declared ({})",
                 cap.id,
@@ -180,12 +185,12 @@ mod tests {
     use crate::risk::RiskTables;
 
     fn ev(source: &str, kind: &str, value: &str) -> Evidence {
-        Evidence { source: source.into(), kind: kind.into(), value: value.into() }
+        Evidence { source: source.into(), kind: EvidenceKind::parse(kind).unwrap(), value: value.into() }
     }
 
     fn ios_report() -> Report {
         let mut r = crate::risk::tests_support::report();
-        r.app.platform = Some("ios".into());
+        r.app.platform = Some(crate::report::Platform::Ios);
         r.app.ios = Some(IosFacts {
             privacy_manifests: vec![
                 PrivacyManifest {

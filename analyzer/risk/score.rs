@@ -3,7 +3,7 @@
 //! from `signatures/risk/weights.toml`.
 
 use crate::evidence::AppEvidence;
-use crate::report::{Evidence, Factor, Report, Score};
+use crate::report::{Evidence, EvidenceKind, Factor, Report, Score};
 
 use super::jurisdiction::{attributions, Confidence, Subject};
 use super::tables::RiskTables;
@@ -77,18 +77,22 @@ pub fn data_collection(report: &Report, evidence: &AppEvidence, tables: &RiskTab
         .filter(|d| !d.primary)
         .map(|d| Evidence {
             source: d.entry.clone(),
-            kind: "dex".into(),
+            kind: EvidenceKind::Dex,
             value: "DEX outside the primary set".into(),
         })
         .collect();
     for unit in &evidence.units {
         for api in unit.apis.iter().filter(|a| CODE_LOADERS.contains(a)) {
-            hidden.push(Evidence { source: unit.source.clone(), kind: "api".into(), value: api.to_string() });
+            hidden.push(Evidence {
+                source: unit.source.clone(),
+                kind: EvidenceKind::Api,
+                value: api.to_string(),
+            });
         }
     }
     hidden.extend(report.embedded.iter().map(|e| Evidence {
         source: e.entry.clone(),
-        kind: "embedded".into(),
+        kind: EvidenceKind::Embedded,
         value: format!("embedded {}", e.kind),
     }));
     if !hidden.is_empty() && w.dynamic_code > 0 {
@@ -154,8 +158,8 @@ pub fn jurisdiction(report: &Report, tables: &RiskTables) -> Score {
             description,
             evidence: a.evidence,
             country: Some(a.country),
-            subject: Some(a.subject.as_str().into()),
-            confidence: Some(a.confidence.as_str().into()),
+            subject: Some(a.subject),
+            confidence: Some(a.confidence),
         });
     }
     total(factors)
@@ -177,7 +181,7 @@ mod tests {
         }
         r.app.android = Some(crate::report::AndroidFacts {
             components: vec![crate::report::Component {
-                kind: "service".into(),
+                kind: crate::report::ComponentKind::Service,
                 name: "a.Spy".into(),
                 permission: Some("android.permission.BIND_ACCESSIBILITY_SERVICE".into()),
                 ..Default::default()

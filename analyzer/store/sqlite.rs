@@ -213,8 +213,8 @@ impl Writer for SqliteWriter {
         .execute(params![
             sha,
             r.input.size as i64,
-            r.input.kind,
-            r.app.platform,
+            r.input.kind.as_str(),
+            r.app.platform.map(|p| p.as_str()),
             r.app.id,
             r.app.name,
             r.app.version,
@@ -223,7 +223,7 @@ impl Writer for SqliteWriter {
             r.app.target_sdk.as_ref().map(|s| s.api_or_preview()),
             v.tool,
             v.signatures,
-            r.verdict.as_ref().map(|v| v.decision.clone()),
+            r.verdict.as_ref().map(|v| v.decision.as_str()),
             r.verdict.as_ref().map(|v| v.spy_sensitive),
             scores(r).0,
             scores(r).1,
@@ -449,7 +449,7 @@ impl RescoreTarget for SqliteRescore {
         .execute(params![
             sha,
             signatures,
-            r.verdict.as_ref().map(|v| v.decision.clone()),
+            r.verdict.as_ref().map(|v| v.decision.as_str()),
             r.verdict.as_ref().map(|v| v.spy_sensitive),
             dc,
             jur,

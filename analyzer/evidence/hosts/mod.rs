@@ -36,7 +36,7 @@ mod words;
 
 use std::collections::{BTreeSet, HashMap};
 
-use crate::report::{Diagnostic, Evidence, Host};
+use crate::report::{Diagnostic, Evidence, EvidenceKind, Host};
 use rules::KnownPackages;
 
 /// Distinct hosts kept per app: a hostile app could otherwise carry a
@@ -87,13 +87,13 @@ impl HostExtractor {
 
     /// Scans one string found at `source` (archive entry path) with evidence
     /// kind `kind` (`string`, `native-string`, `manifest`, `asset`, `resource`).
-    pub fn scan(&mut self, source: &str, kind: &str, text: &str) {
+    pub fn scan(&mut self, source: &str, kind: EvidenceKind, text: &str) {
         for found in scan::scan(text, &self.known) {
             self.record(source, kind, found);
         }
     }
 
-    fn record(&mut self, source: &str, kind: &str, found: scan::Found) {
+    fn record(&mut self, source: &str, kind: EvidenceKind, found: scan::Found) {
         let at_capacity = self.hosts.len() >= MAX_HOSTS;
         let entry = match self.hosts.get_mut(&found.host.host) {
             Some(entry) => entry,
@@ -118,11 +118,7 @@ impl HostExtractor {
         if entry.evidence.len() < MAX_EVIDENCE_PER_HOST
             && !entry.evidence.iter().any(|e| e.source == source && e.kind == kind && e.value == found.value)
         {
-            entry.evidence.push(Evidence {
-                source: scan::clip(source),
-                kind: kind.to_string(),
-                value: found.value,
-            });
+            entry.evidence.push(Evidence { source: scan::clip(source), kind, value: found.value });
         }
     }
 
@@ -174,7 +170,7 @@ pub fn fuzz_one(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let mut extractor = HostExtractor::new(&["com.example.app".to_string()]);
     extractor.add_code_packages(text.split(['\n', ' ']).take(8));
-    extractor.scan("fuzz", "string", &text);
+    extractor.scan("fuzz", EvidenceKind::String, &text);
     let _ = extractor.finish_with_diagnostics();
 }
 

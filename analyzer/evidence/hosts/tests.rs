@@ -6,7 +6,7 @@ fn hosts_of(own: &[&str], strings: &[&str]) -> Vec<Host> {
     let own: Vec<String> = own.iter().map(|s| s.to_string()).collect();
     let mut extractor = HostExtractor::new(&own);
     for s in strings {
-        extractor.scan("classes.dex", "string", s);
+        extractor.scan("classes.dex", EvidenceKind::String, s);
     }
     extractor.finish()
 }
@@ -45,7 +45,7 @@ fn url_with_path_gives_host_domain_and_scheme() {
     assert_eq!(h.evidence_total, 1);
     assert_eq!(h.evidence[0].value, "https://alog.umeng.com/app_logs");
     assert_eq!(h.evidence[0].source, "classes.dex");
-    assert_eq!(h.evidence[0].kind, "string");
+    assert_eq!(h.evidence[0].kind, EvidenceKind::String);
 }
 
 #[test]
@@ -167,9 +167,9 @@ fn own_and_code_packages_reject_lookalikes() {
     assert!(hosts_of(&own, &["cn.example.sdk.core"]).is_empty());
     let mut extractor = HostExtractor::new(&[]);
     extractor.add_code_packages(["Lnet/yoyo/track/Client;", "umeng.analytics.pro.x"]);
-    extractor.scan("classes.dex", "string", "umeng.analytics.pro.cn");
-    extractor.scan("classes.dex", "string", "yoyo.track.cn");
-    extractor.scan("classes.dex", "string", "track.yoyo.net");
+    extractor.scan("classes.dex", EvidenceKind::String, "umeng.analytics.pro.cn");
+    extractor.scan("classes.dex", EvidenceKind::String, "yoyo.track.cn");
+    extractor.scan("classes.dex", EvidenceKind::String, "track.yoyo.net");
     let got: Vec<String> = extractor.finish().into_iter().map(|h| h.host).collect();
     assert_eq!(got, vec!["track.yoyo.net"]);
 }
@@ -259,10 +259,10 @@ fn emails_count_with_mailto_scheme() {
 fn aggregation_is_deterministic_and_capped() {
     let mut extractor = HostExtractor::new(&[]);
     for i in 0..10 {
-        extractor.scan(&format!("classes{i}.dex"), "string", "https://z.example.com/a");
-        extractor.scan("lib/arm64-v8a/libx.so", "native-string", "http://z.example.com/b");
+        extractor.scan(&format!("classes{i}.dex"), EvidenceKind::String, "https://z.example.com/a");
+        extractor.scan("lib/arm64-v8a/libx.so", EvidenceKind::NativeString, "http://z.example.com/b");
     }
-    extractor.scan("AndroidManifest.xml", "manifest", "a.example.com");
+    extractor.scan("AndroidManifest.xml", EvidenceKind::Manifest, "a.example.com");
     let hosts = extractor.finish();
     assert_eq!(hosts.len(), 2);
     assert_eq!(hosts[0].host, "a.example.com");
@@ -272,14 +272,14 @@ fn aggregation_is_deterministic_and_capped() {
     assert_eq!(z.schemes, vec!["http", "https"]);
     assert_eq!(z.evidence[0].source, "classes0.dex");
     assert_eq!(z.evidence[1].source, "lib/arm64-v8a/libx.so");
-    assert_eq!(z.evidence[1].kind, "native-string");
+    assert_eq!(z.evidence[1].kind, EvidenceKind::NativeString);
 }
 
 #[test]
 fn distinct_host_cap_reports_a_diagnostic() {
     let mut extractor = HostExtractor::new(&[]);
     for i in 0..(MAX_HOSTS + 3) {
-        extractor.scan("classes.dex", "string", &format!("https://h{i}.example.com/"));
+        extractor.scan("classes.dex", EvidenceKind::String, &format!("https://h{i}.example.com/"));
     }
     let (hosts, diagnostics) = extractor.finish_with_diagnostics();
     assert_eq!(hosts.len(), MAX_HOSTS);
@@ -336,7 +336,7 @@ fn corpus_apks_scan_without_panicking() {
         // A crude strings dump: printable runs, like a strings(1) pass.
         for run in bytes.split(|b| !(0x20..0x7f).contains(b)).filter(|r| r.len() >= 4) {
             if let Ok(text) = std::str::from_utf8(run) {
-                extractor.scan("classes.dex", "string", text);
+                extractor.scan("classes.dex", EvidenceKind::String, text);
             }
         }
         let hosts = extractor.finish();
@@ -368,7 +368,7 @@ fn dump_records() {
     let mut extractor = HostExtractor::new(&[]);
     extractor.add_code_packages(records.iter().filter(|r| r.1 == "class").map(|r| r.2));
     for (source, kind, text) in records.iter().filter(|r| r.1 != "class") {
-        extractor.scan(source, kind, text);
+        extractor.scan(source, EvidenceKind::parse(kind).expect("corpus evidence kind"), text);
     }
     for h in extractor.finish() {
         let e = &h.evidence[0];
@@ -382,9 +382,9 @@ fn dump_records() {
 #[test]
 fn registrable_domain_uses_the_icann_section() {
     let mut x = HostExtractor::new(&[]);
-    x.scan("classes.dex", "string", "https://www.googleapis.com/auth");
-    x.scan("classes.dex", "string", "https://alog.umeng.com/app_logs");
-    x.scan("classes.dex", "string", "https://a.b.example.co.uk/");
+    x.scan("classes.dex", EvidenceKind::String, "https://www.googleapis.com/auth");
+    x.scan("classes.dex", EvidenceKind::String, "https://alog.umeng.com/app_logs");
+    x.scan("classes.dex", EvidenceKind::String, "https://a.b.example.co.uk/");
     let hosts = x.finish();
     let domain = |h: &str| hosts.iter().find(|x| x.host == h).and_then(|x| x.domain.clone());
     assert_eq!(domain("www.googleapis.com").as_deref(), Some("googleapis.com"));
@@ -395,10 +395,10 @@ fn registrable_domain_uses_the_icann_section() {
 #[test]
 fn bare_names_seen_before_their_package_is_known_are_dropped() {
     let mut x = HostExtractor::new(&[]);
-    x.scan("resources.arsc", "resource", "acme.api.shop");
-    x.scan("resources.arsc", "resource", "https://log.umeng.cn/x");
+    x.scan("resources.arsc", EvidenceKind::Resource, "acme.api.shop");
+    x.scan("resources.arsc", EvidenceKind::Resource, "https://log.umeng.cn/x");
     let mut before = HostExtractor::new(&[]);
-    before.scan("resources.arsc", "resource", "acme.api.shop");
+    before.scan("resources.arsc", EvidenceKind::Resource, "acme.api.shop");
     assert_eq!(before.finish().len(), 1, "accepted while no package covers it");
     x.add_code_packages(["Lcom/acme/api/shop/Main;"]);
     let hosts: Vec<_> = x.finish().into_iter().map(|h| h.host).collect();
