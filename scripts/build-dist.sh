@@ -9,8 +9,10 @@
 # 1. a static musl executable (static PIE, ASLR kept) when the
 #    x86_64-unknown-linux-musl Rust target and musl-gcc (Debian: musl-tools,
 #    for the C dependencies) are installed. Its start costs ~0.1 ms instead
-#    of ~0.65 ms. It links mimalloc (analyzer/main.rs) and its own memcpy and
-#    memcmp (analyzer/libc_mem.rs), because musl's are slow on this workload.
+#    of ~0.65 ms. It links mimalloc (analyzer/main.rs) because musl's malloc
+#    locks on every call and returns memory eagerly; nothing else of musl is
+#    replaced (its memcpy and memcmp are slower than glibc's, which NOTES.md
+#    measures, but an app-vetting tool should not carry its own libc).
 #    mimalloc is built without transparent huge pages: with THP "always", its
 #    1 GiB arena is backed by 2 MiB pages that the kernel zeroes on first
 #    touch, which cost more than a whole small-app run saves. It also skips
