@@ -131,6 +131,7 @@ fn empty_report(db: &Database, input: Input) -> Report {
         publisher: Default::default(),
         capabilities: Vec::new(),
         risk: Risk::default(),
+        analysis: Default::default(),
         verdict: None,
         embedded: Vec::new(),
         diagnostics: Vec::new(),

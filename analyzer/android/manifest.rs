@@ -238,6 +238,7 @@ fn read_application(app: &XmlElement, res: &Resolver, m: &mut Manifest, diags: &
     f.allow_backup = as_bool(app.android_attr("allowBackup"));
     f.uses_cleartext_traffic = as_bool(app.android_attr("usesCleartextTraffic"));
     f.test_only = as_bool(app.android_attr("testOnly"));
+    f.has_code = as_bool(app.android_attr("hasCode"));
     f.network_security_config = res.text_opt(app.android_attr("networkSecurityConfig"));
     f.application_class = res.text_opt(app.android_attr("name")).map(|n| qualify(&n, pkg.as_deref()));
     let target = m.target_sdk.as_ref().or(m.min_sdk.as_ref()).map(SdkLevel::api_or_preview).unwrap_or(1);

@@ -5,6 +5,7 @@
 //! rules that matched and the spy-sensitive criteria, each pointing at the
 //! factors and evidence it rests on.
 
+pub mod completeness;
 pub mod exceptions;
 
 use std::collections::BTreeSet;
@@ -244,9 +245,19 @@ impl Policy {
                 });
             }
         }
+        // Built into every policy, not a rule a policy file can leave out:
+        // what was not read cannot be approved.
+        if !report.analysis.complete {
+            rules.push(incomplete_analysis_rule(report));
+        }
         let before = rules.iter().map(|r| r.decision).max().unwrap_or(Decision::Approve);
         let (exception_outcomes, granted) = exceptions.check(report);
-        let decision = granted.unwrap_or(before);
+        let mut decision = granted.unwrap_or(before);
+        // An exception approves an app staff need, as far as it was read:
+        // it never approves past a gap.
+        if !report.analysis.complete {
+            decision = decision.max(Decision::Review);
+        }
 
         let mut reasons: Vec<String> = rules
             .iter()
@@ -464,3 +475,24 @@ impl Judge {
 
 #[cfg(test)]
 mod tests;
+
+/// Id of the built-in rule that an incomplete analysis matches.
+pub const INCOMPLETE_ANALYSIS_RULE: &str = "analysis-incomplete";
+
+/// The rule an incomplete analysis matches, naming what was not read.
+fn incomplete_analysis_rule(report: &Report) -> RuleMatch {
+    let mut kinds: Vec<&str> = report.analysis.gaps.iter().map(|g| g.what.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let description = if kinds.is_empty() {
+        "the analysis did not establish that it read the whole app".to_string()
+    } else {
+        format!("the analysis is incomplete: {} could not be read", kinds.join(", "))
+    };
+    RuleMatch {
+        id: INCOMPLETE_ANALYSIS_RULE.into(),
+        decision: Decision::Review,
+        description,
+        factors: kinds.iter().map(|k| format!("analysis.{k}")).collect(),
+    }
+}

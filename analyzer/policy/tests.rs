@@ -157,3 +157,39 @@ fn a_country_code_domain_alone_sends_to_review_without_the_spy_flag() {
     assert_eq!(v.decision, Decision::Review);
     assert_eq!(v.rules[0].factors, ["jurisdiction.host_owner.example.cn"]);
 }
+
+/// What could not be read is never approved: under every preset, and not by
+/// an exception either.
+#[test]
+fn an_incomplete_analysis_is_sent_to_review_by_every_policy_and_no_exception_approves_it() {
+    use crate::report::{Gap, GapKind};
+    let mut r = tests_support::report();
+    r.analysis.complete = false;
+    r.analysis.gaps.push(Gap {
+        what: GapKind::MainExecutable,
+        why: "CFBundleExecutable \"App\" is not in the bundle".into(),
+        diagnostic: Some("ios.main_executable_missing".into()),
+    });
+    for name in Policy::preset_names() {
+        let v = Policy::preset(name).unwrap().evaluate(&r, &ExceptionSet::none());
+        assert_eq!(v.decision, Decision::Review, "{name}");
+        let rule = v.rules.iter().find(|m| m.id == INCOMPLETE_ANALYSIS_RULE).unwrap();
+        assert_eq!(rule.factors, ["analysis.main_executable"]);
+        assert!(v.reasons.iter().any(|t| t.contains("main_executable could not be read")), "{:?}", v.reasons);
+    }
+    // A valid exception for the app does not approve what was not read.
+    let sha = "12".repeat(32);
+    r.signing.verified = Some(true);
+    r.signing.certificates.push(Certificate { sha256: sha.clone(), ..Default::default() });
+    let text = format!(
+        "[[exceptions]]\napp_id = \"com.example.t\"\nsigner_sha256 = \"{sha}\"\njustification = \"j\"\nexpires = \"2026-12-31\"\n"
+    );
+    let valid = ExceptionSet::parse(&text, "e.toml", Date::parse("2026-12-31").unwrap()).unwrap();
+    let v = Policy::baseline().evaluate(&r, &valid);
+    assert_eq!(v.exceptions[0].status, ExceptionStatus::Applied);
+    assert_eq!(v.decision, Decision::Review);
+    // The same report read whole is approved by the baseline.
+    let mut whole = r.clone();
+    whole.analysis = crate::report::Analysis { complete: true, gaps: Vec::new() };
+    assert_eq!(Policy::baseline().evaluate(&whole, &ExceptionSet::none()).decision, Decision::Approve);
+}

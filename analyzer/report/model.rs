@@ -41,6 +41,10 @@ pub struct Report {
     /// Data the app can reach (filled by the risk stage).
     pub capabilities: Vec<Capability>,
     pub risk: Risk,
+    /// What could not be read. Every policy sends an incomplete analysis to
+    /// review at least: what was not seen cannot be approved.
+    #[serde(default)]
+    pub analysis: Analysis,
     pub verdict: Option<Verdict>,
     /// APKs (or other archives) found inside this one, each analysed.
     pub embedded: Vec<EmbeddedApp>,
@@ -82,6 +86,52 @@ string_enum! {
         Macho = "macho",
         /// Not recognised (only while scanning; a report is never of this kind).
         Unknown = "unknown",
+    }
+}
+
+/// Whether everything the verdict rests on was read (policy stage).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Analysis {
+    /// No gap: the app's identity, its code and the archive were read whole.
+    /// False until the completeness check ran (a report that never went
+    /// through it is not complete).
+    pub complete: bool,
+    pub gaps: Vec<Gap>,
+}
+
+/// One part of the app the analysis could not read, and why.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Gap {
+    pub what: GapKind,
+    /// In words, with the entry or file concerned.
+    pub why: String,
+    /// The diagnostic code that shows it, when one does.
+    pub diagnostic: Option<String>,
+}
+
+string_enum! {
+    /// What an incomplete analysis is missing.
+    pub enum GapKind {
+        /// No AndroidManifest.xml / Info.plist could be read: the app's identity, permissions and components are unknown.
+        Manifest = "manifest",
+        /// An IPA or .app without an app bundle.
+        AppBundle = "app_bundle",
+        /// The main executable named by Info.plist is not in the bundle.
+        MainExecutable = "main_executable",
+        /// A DEX, Mach-O or native library could not be read, in whole or in part.
+        Code = "code",
+        /// Code that is FairPlay-encrypted: its classes, symbols and strings are unreadable.
+        EncryptedCode = "encrypted_code",
+        /// A packer hides the app's real code.
+        PackedCode = "packed_code",
+        /// The app declares code but carries none that could be read.
+        NoCode = "no_code",
+        /// An embedded APK or split that could not be opened.
+        NestedArchive = "nested_archive",
+        /// The ZIP's central directory is missing or damaged: entries may be missing from what was read.
+        Archive = "archive",
+        /// Part of the archive was left unread under the resource limits.
+        ResourceLimits = "resource_limits",
     }
 }
 
@@ -163,6 +213,9 @@ pub struct AndroidFacts {
     /// Resource path of the network security config (`res/xml/...`), or the raw reference.
     pub network_security_config: Option<String>,
     pub test_only: Option<bool>,
+    /// android:hasCode of `<application>` (absent means true: the app has code).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_code: Option<bool>,
     /// android:name of `<application>` (custom Application class: packers live here).
     pub application_class: Option<String>,
     pub shared_user_id: Option<String>,

@@ -59,6 +59,17 @@ pub fn render_styled(r: &Report, color: bool) -> String {
     let i = &r.input;
     let _ = writeln!(o, "{} ({}, {} bytes, sha256 {})", clean(&i.path), i.kind, i.size, i.sha256);
     render_verdict(&mut o, r, &style);
+    // What went unread comes right after the verdict: it qualifies every fact below.
+    if !r.analysis.complete {
+        let _ =
+            writeln!(o, "  {}", style.paint("33", "analysis    INCOMPLETE: not everything could be read"));
+        for g in r.analysis.gaps.iter().take(8) {
+            let _ = writeln!(o, "    {}: {}", g.what, clean(&g.why));
+        }
+        if r.analysis.gaps.len() > 8 {
+            let _ = writeln!(o, "    ... {} more", r.analysis.gaps.len() - 8);
+        }
+    }
     let levels = if a.platform == Some(Platform::Ios) || r.code.macho.len() > r.code.dex.len() {
         format!("min os {}", or_dash(&a.min_os))
     } else {

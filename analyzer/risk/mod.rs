@@ -58,6 +58,8 @@ pub(crate) mod tests_support {
             hosts: Vec::new(),
             capabilities: Vec::new(),
             risk: Risk::default(),
+            // A fixture stands for an app read whole; tests of gaps add them.
+            analysis: crate::report::Analysis { complete: true, gaps: Vec::new() },
             verdict: None,
             embedded: Vec::new(),
             diagnostics: Vec::new(),
