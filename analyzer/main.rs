@@ -12,13 +12,3 @@ fn main() {
     };
     std::process::exit(code);
 }
-
-// musl's allocator takes a lock per call and returns memory to the kernel
-// eagerly (a one-app run made 136 mmap and 85 munmap calls); mimalloc keeps
-// the static musl build as fast as glibc's malloc. Its "override" feature
-// (Cargo.toml) also gives it the C libraries' malloc (SQLite, zstd): under
-// musl's, a corpus rescore made ~330 small mmap/munmap calls, each munmap a
-// TLB shootdown across the worker threads.
-#[cfg(target_env = "musl")]
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
