@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::report::{CriterionMatch, Evidence, ExceptionStatus, Report, RuleMatch, Verdict};
+use crate::report::{CriterionMatch, Distribution, Evidence, ExceptionStatus, Report, RuleMatch, Verdict};
 use crate::risk::jurisdiction::{attributions, Attribution, Confidence};
 use crate::risk::RiskTables;
 
@@ -77,6 +77,25 @@ pub struct Rule {
     pub signing_not_verified: bool,
     #[serde(default)]
     pub debug_certificate: bool,
+    /// The report carries a diagnostic with one of these codes
+    /// (`manifest.debuggable`, `ios.keyboard_extension`; every code is listed
+    /// in docs/DIAGNOSTICS.md), or of a family written `zip.*`.
+    #[serde(default)]
+    pub diagnostics: Vec<String>,
+    /// One of these SDK ids was found (`sdks[].id`).
+    #[serde(default)]
+    pub sdks: Vec<String>,
+    /// An SDK of one of these categories was found (`sdks[].categories`).
+    #[serde(default)]
+    pub sdk_categories: Vec<String>,
+    /// iOS: the provisioning profile's distribution is one of these
+    /// (`app-store`, `ad-hoc`, `enterprise`, `development`).
+    #[serde(default)]
+    pub provisioning: Vec<Distribution>,
+    /// iOS: an app extension with one of these extension points
+    /// (`com.apple.keyboard-service` for custom keyboards).
+    #[serde(default)]
+    pub app_extensions: Vec<String>,
 }
 
 impl Rule {
@@ -89,6 +108,11 @@ impl Rule {
             && self.capability_finding.is_none()
             && !self.signing_not_verified
             && !self.debug_certificate
+            && self.diagnostics.is_empty()
+            && self.sdks.is_empty()
+            && self.sdk_categories.is_empty()
+            && self.provisioning.is_empty()
+            && self.app_extensions.is_empty()
     }
 }
 
@@ -204,6 +228,14 @@ impl Policy {
                 if Confidence::parse(c).is_none() {
                     return Err(syntax(format!("unknown confidence {c:?}")));
                 }
+            }
+        }
+        for r in &p.rules {
+            if let Some(code) = r.diagnostics.iter().find(|c| !is_known_diagnostic(c)) {
+                return Err(syntax(format!(
+                    "rule {}: unknown diagnostic code {code:?} (docs/DIAGNOSTICS.md lists them; a family is written like \"zip.*\")",
+                    r.id
+                )));
             }
         }
         if let Some(c) = p.countries.iter().find(|c| c.len() != 2 || c.to_ascii_uppercase() != **c) {
@@ -400,6 +432,59 @@ impl Policy {
             }
             factors.push("signing.certificates.debug".into());
         }
+        if !rule.diagnostics.is_empty() {
+            let hit: BTreeSet<&str> = report
+                .diagnostics
+                .iter()
+                .filter(|d| rule.diagnostics.iter().any(|want| code_matches(want, &d.code)))
+                .map(|d| d.code.as_str())
+                .collect();
+            if hit.is_empty() {
+                return None;
+            }
+            factors.extend(hit.iter().map(|c| format!("diagnostic.{c}")));
+        }
+        if !rule.sdks.is_empty() {
+            let hit: Vec<_> = report.sdks.iter().filter(|s| rule.sdks.contains(&s.id)).collect();
+            if hit.is_empty() {
+                return None;
+            }
+            factors.extend(hit.iter().map(|s| format!("sdk.{}", s.id)));
+        }
+        if !rule.sdk_categories.is_empty() {
+            let hit: Vec<_> = report
+                .sdks
+                .iter()
+                .filter(|s| s.categories.iter().any(|c| rule.sdk_categories.contains(c)))
+                .collect();
+            if hit.is_empty() {
+                return None;
+            }
+            factors.extend(hit.iter().map(|s| format!("sdk.{}", s.id)));
+        }
+        if !rule.provisioning.is_empty() {
+            let profile = report.app.ios.as_ref().and_then(|i| i.provisioning.as_ref());
+            match profile {
+                Some(p) if rule.provisioning.contains(&p.distribution) => {
+                    factors.push(format!("provisioning.{}", p.distribution));
+                }
+                _ => return None,
+            }
+        }
+        if !rule.app_extensions.is_empty() {
+            let hit: Vec<&str> = report
+                .app
+                .ios
+                .iter()
+                .flat_map(|i| &i.extensions)
+                .filter_map(|e| e.extension_point.as_deref())
+                .filter(|point| rule.app_extensions.iter().any(|w| w == point))
+                .collect();
+            if hit.is_empty() {
+                return None;
+            }
+            factors.extend(hit.iter().map(|p| format!("extension.{p}")));
+        }
         let mut seen = BTreeSet::new();
         factors.retain(|f| seen.insert(f.clone()));
         Some(factors)
@@ -494,5 +579,29 @@ fn incomplete_analysis_rule(report: &Report) -> RuleMatch {
         decision: Decision::Review,
         description,
         factors: kinds.iter().map(|k| format!("analysis.{k}")).collect(),
+    }
+}
+
+/// Every diagnostic code appvet can raise: the generated list in
+/// docs/DIAGNOSTICS.md, which a test keeps complete.
+const DIAGNOSTICS_DOC: &str = include_str!("../../docs/DIAGNOSTICS.md");
+
+fn documented_codes() -> impl Iterator<Item = &'static str> {
+    DIAGNOSTICS_DOC.lines().filter_map(|l| l.strip_prefix("| `")?.split('`').next())
+}
+
+/// A code a policy may name: a documented one, or `family.*` of a documented family.
+fn is_known_diagnostic(code: &str) -> bool {
+    match code.strip_suffix(".*") {
+        Some(family) => documented_codes().any(|c| c.split('.').next() == Some(family)),
+        None => documented_codes().any(|c| c == code),
+    }
+}
+
+/// `want` names `code` exactly, or its family (`zip.*`).
+fn code_matches(want: &str, code: &str) -> bool {
+    match want.strip_suffix(".*") {
+        Some(family) => code.split('.').next() == Some(family),
+        None => want == code,
     }
 }

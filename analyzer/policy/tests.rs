@@ -193,3 +193,133 @@ fn an_incomplete_analysis_is_sent_to_review_by_every_policy_and_no_exception_app
     whole.analysis = crate::report::Analysis { complete: true, gaps: Vec::new() };
     assert_eq!(Policy::baseline().evaluate(&whole, &ExceptionSet::none()).decision, Decision::Approve);
 }
+
+/// An office's own policy: debuggable builds, enterprise provisioning,
+/// custom keyboards and advertising SDKs to review.
+const OFFICE_POLICY: &str = r#"
+name = "office"
+title = "t"
+sources = ["s"]
+
+[[rules]]
+id = "debuggable"
+decision = "review"
+description = "a debuggable build"
+diagnostics = ["manifest.debuggable"]
+
+[[rules]]
+id = "enterprise"
+decision = "review"
+description = "installed outside App Store review"
+provisioning = ["enterprise", "ad-hoc"]
+
+[[rules]]
+id = "keyboard"
+decision = "block"
+description = "a custom keyboard reads what the user types"
+app_extensions = ["com.apple.keyboard-service"]
+
+[[rules]]
+id = "ads"
+decision = "review"
+description = "an advertising SDK"
+sdk_categories = ["Advertisement"]
+
+[[rules]]
+id = "umeng"
+decision = "review"
+description = "Umeng"
+sdks = ["umeng"]
+
+[[rules]]
+id = "zip-tricks"
+decision = "review"
+description = "ZIP anomalies"
+diagnostics = ["zip.*"]
+"#;
+
+fn office_verdict(r: &Report) -> Verdict {
+    Policy::parse(OFFICE_POLICY, "office.toml").unwrap().evaluate(r, &ExceptionSet::none())
+}
+
+fn rule_ids(v: &Verdict) -> Vec<&str> {
+    v.rules.iter().map(|m| m.id.as_str()).collect()
+}
+
+#[test]
+fn policy_rules_over_diagnostics_sdks_provisioning_and_extensions_fire_only_when_they_hold() {
+    use crate::report::{AppExtension, Diagnostic, Distribution, IosFacts, ProvisioningProfile, Sdk};
+    let plain = tests_support::report();
+    let v = office_verdict(&plain);
+    assert!(v.rules.is_empty(), "{:?}", rule_ids(&v));
+    assert_eq!(v.decision, Decision::Approve);
+
+    let mut debuggable = plain.clone();
+    debuggable.diagnostics.push(Diagnostic::warning("manifest.debuggable", "android:debuggable is true"));
+    let v = office_verdict(&debuggable);
+    assert_eq!(rule_ids(&v), ["debuggable"]);
+    assert_eq!(v.rules[0].factors, ["diagnostic.manifest.debuggable"]);
+    assert_eq!(v.decision, Decision::Review);
+
+    let mut zip = plain.clone();
+    zip.diagnostics.push(Diagnostic::error("zip.prepended_data", "Janus"));
+    assert_eq!(rule_ids(&office_verdict(&zip)), ["zip-tricks"]);
+
+    let ios = |distribution: Distribution, extension: &str| {
+        let mut r = plain.clone();
+        r.app.ios = Some(IosFacts {
+            provisioning: Some(ProvisioningProfile {
+                entry: "Payload/A.app/embedded.mobileprovision".into(),
+                name: None,
+                uuid: None,
+                team_ids: Vec::new(),
+                team_name: None,
+                app_id_name: None,
+                application_identifier: None,
+                creation_date: None,
+                expiration_date: None,
+                distribution,
+                provisioned_devices: 0,
+                provisions_all_devices: distribution == Distribution::Enterprise,
+                entitlements: None,
+                developer_certificates: Vec::new(),
+            }),
+            extensions: vec![AppExtension {
+                entry: "Payload/A.app/PlugIns/X.appex/".into(),
+                extension_point: Some(extension.into()),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        r
+    };
+    let v = office_verdict(&ios(Distribution::Enterprise, "com.apple.keyboard-service"));
+    assert_eq!(rule_ids(&v), ["enterprise", "keyboard"]);
+    assert_eq!(v.decision, Decision::Block);
+    assert!(v.rules[1].factors.contains(&"extension.com.apple.keyboard-service".to_string()));
+    let v = office_verdict(&ios(Distribution::AppStore, "com.apple.widgetkit-extension"));
+    assert!(v.rules.is_empty(), "{:?}", rule_ids(&v));
+
+    let mut ads = plain.clone();
+    ads.sdks.push(Sdk {
+        id: "umeng".into(),
+        name: "Umeng".into(),
+        categories: vec!["Analytics".into()],
+        ..Default::default()
+    });
+    assert_eq!(rule_ids(&office_verdict(&ads)), ["umeng"]);
+    ads.sdks[0].categories.push("Advertisement".into());
+    assert_eq!(rule_ids(&office_verdict(&ads)), ["ads", "umeng"]);
+}
+
+#[test]
+fn a_policy_naming_an_unknown_diagnostic_code_or_field_is_refused() {
+    let head = "name = \"x\"\ntitle = \"t\"\nsources = [\"s\"]\n[[rules]]\nid = \"a\"\ndecision = \"review\"\ndescription = \"d\"\n";
+    assert!(Policy::parse(&format!("{head}diagnostics = [\"manifest.debuggable\"]\n"), "p").is_ok());
+    assert!(Policy::parse(&format!("{head}diagnostics = [\"ios.*\"]\n"), "p").is_ok());
+    let err = Policy::parse(&format!("{head}diagnostics = [\"manifest.debugable\"]\n"), "p").unwrap_err();
+    assert!(err.to_string().contains("unknown diagnostic code"), "{err}");
+    assert!(Policy::parse(&format!("{head}diagnostics = [\"nosuch.*\"]\n"), "p").is_err());
+    assert!(Policy::parse(&format!("{head}provisioning = [\"in-house\"]\n"), "p").is_err());
+    assert!(Policy::parse(&format!("{head}debuggable = true\n"), "p").is_err());
+}
