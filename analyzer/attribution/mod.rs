@@ -9,8 +9,8 @@ use crate::database::entities::{Entities, PrefixKind};
 use crate::database::Database;
 use crate::evidence::{AppEvidence, UnitKind};
 use crate::report::{
-    Diagnostic, EntityRef, Evidence, EvidenceKind, LinkConfidence, Platform, Publisher, PublisherLink,
-    PublisherLinkKind, Report, Sdk,
+    Certificate, Diagnostic, EntityRef, Evidence, EvidenceKind, LinkConfidence, Platform, Publisher,
+    PublisherLink, PublisherLinkKind, Report, Sdk,
 };
 
 /// Evidence items kept per SDK: enough to show why, not every class.
@@ -270,8 +270,14 @@ fn merge_same_sdks(
 fn publisher(db: &Database, report: &Report) -> Publisher {
     let mut links = Vec::new();
     let mut seen_subjects = HashSet::new();
-    for cert in &report.signing.certificates {
-        if cert.debug || !seen_subjects.insert(cert.subject.clone()) {
+    let certs = &report.signing.certificates;
+    // A certificate that issued another one in the same signature is a CA
+    // on the chain (Apple's root and WWDR intermediate in every IPA, a
+    // company CA in some APKs), not the publisher: only the signers speak
+    // for who publishes the app.
+    let is_issuer = |c: &Certificate| certs.iter().any(|o| o.sha256 != c.sha256 && o.issuer == c.subject);
+    for cert in certs {
+        if cert.debug || is_issuer(cert) || !seen_subjects.insert(cert.subject.clone()) {
             continue;
         }
         let entity = cert.organization.as_deref().and_then(|o| db.entities.by_name(o));
@@ -479,6 +485,44 @@ mod tests {
         let prefix = links.iter().find(|l| l.kind == PublisherLinkKind::PackagePrefix).unwrap();
         assert_eq!(prefix.country.as_deref(), Some("CN"));
         assert_eq!(prefix.confidence, LinkConfidence::Strong);
+    }
+
+    /// An IPA's CMS carries Apple's root and intermediate with the signer:
+    /// the publisher is the signer (here C=KR), never Apple.
+    #[test]
+    fn the_publisher_is_the_leaf_signer_not_the_cas_that_issued_it() {
+        let db = Database::embedded();
+        let mut r = report();
+        r.app.id = None;
+        let cert = |sha: &str, subject: &str, issuer: &str, c: &str, o: &str| Certificate {
+            sha256: sha.into(),
+            subject: subject.into(),
+            issuer: issuer.into(),
+            country: Some(c.into()),
+            organization: Some(o.into()),
+            source: "LC_CODE_SIGNATURE CMS".into(),
+            ..Default::default()
+        };
+        let root = "CN=Apple Root CA,O=Apple Inc.,C=US";
+        let wwdr = "CN=Apple Worldwide Developer Relations Certification Authority,O=Apple Inc.,C=US";
+        r.signing.certificates.push(cert("01", wwdr, root, "US", "Apple Inc."));
+        r.signing.certificates.push(cert("02", root, root, "US", "Apple Inc."));
+        r.signing.certificates.push(cert(
+            "03",
+            "C=KR,O=M8ZCXDJQW4,CN=iPhone Distribution: X",
+            wwdr,
+            "KR",
+            "M8ZCXDJQW4",
+        ));
+        attribute(&db, &mut r, &AppEvidence::default());
+        let countries: Vec<_> = r.publisher.links.iter().map(|l| l.country.as_deref()).collect();
+        assert_eq!(countries, [Some("KR")], "{:?}", r.publisher.links);
+        // A lone self-signed certificate (the usual APK signer) still speaks for the publisher.
+        let mut apk = report();
+        apk.app.id = None;
+        apk.signing.certificates.push(cert("04", "C=CN,O=Example", "C=CN,O=Example", "CN", "Example"));
+        attribute(&db, &mut apk, &AppEvidence::default());
+        assert_eq!(apk.publisher.links[0].country.as_deref(), Some("CN"));
     }
 
     #[test]
