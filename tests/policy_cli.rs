@@ -118,3 +118,15 @@ fn diff_reports_a_changed_signer_and_stricter_verdict() {
     let text = appvet().args(["diff", BENIGN, DATAHUNGRY]).assert().code(0).get_output().stdout.clone();
     assert!(String::from_utf8(text).unwrap().contains("! the signer changed"));
 }
+
+/// `diff --fail-on red-flag` gates an update: a tampered build (its
+/// signature no longer verifies) fails, the same build against itself passes.
+#[test]
+fn diff_fails_on_red_flags_only_when_asked_and_only_when_there_are_some() {
+    const TAMPERED: &str = "samples/malformed/tampered.apk";
+    let out = appvet().args(["diff", BENIGN, TAMPERED, "--fail-on", "red-flag"]).assert().code(10);
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("! the signature no longer verifies"), "{text}");
+    appvet().args(["diff", BENIGN, TAMPERED]).assert().code(0);
+    appvet().args(["diff", BENIGN, BENIGN, "--fail-on", "red-flag"]).assert().code(0);
+}

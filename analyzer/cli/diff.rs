@@ -12,7 +12,7 @@ use appvet::policy::Judge;
 use appvet::report::{diff, Report};
 use appvet::scan::Scanner;
 
-use super::{Error, EXIT_OK};
+use super::{Error, EXIT_OK, EXIT_REVIEW};
 
 #[derive(clap::Args)]
 pub struct DiffArgs {
@@ -25,6 +25,16 @@ pub struct DiffArgs {
     /// Policy for apps scanned now (a preset or a file); default baseline.
     #[arg(long)]
     policy: Option<String>,
+    /// Exit 10 when the diff raises a red flag (a pipeline gate on updates).
+    #[arg(long, value_enum)]
+    fail_on: Option<FailOn>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    /// Any red flag: a new signer, a signature that no longer verifies, new
+    /// countries, a stricter verdict, an incomplete read, newly reached data.
+    RedFlag,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -62,5 +72,8 @@ pub fn run(args: DiffArgs) -> Result<i32, Error> {
         DiffFormat::Text => diff::render_text(&d),
     };
     print!("{text}");
-    Ok(EXIT_OK)
+    Ok(match args.fail_on {
+        Some(FailOn::RedFlag) if !d.red_flags.is_empty() => EXIT_REVIEW,
+        _ => EXIT_OK,
+    })
 }

@@ -178,8 +178,23 @@ pub fn diff(old: &Report, new: &Report) -> ReportDiff {
     if d.signer_changed && !old.signing.certificates.is_empty() && !new.signing.certificates.is_empty() {
         flags.push("the signer changed: a different key signed the new version".to_string());
     }
+    if old.signing.verified == Some(true) && new.signing.verified != Some(true) {
+        flags.push(match new.signing.verified {
+            Some(false) => "the signature no longer verifies".to_string(),
+            _ => "the new version is not signed (the old one verified)".to_string(),
+        });
+    }
     if old.app.id != new.app.id {
-        flags.push(format!("the app id changed ({:?} -> {:?})", old.app.id, new.app.id));
+        flags.push(format!(
+            "the app id changed: {} -> {}",
+            old.app.id.as_deref().unwrap_or("(none)"),
+            new.app.id.as_deref().unwrap_or("(none)")
+        ));
+    }
+    if old.analysis.complete && !new.analysis.complete {
+        let mut what: Vec<&str> = new.analysis.gaps.iter().map(|g| g.what.as_str()).collect();
+        what.dedup();
+        flags.push(format!("the new version could not be read whole: {}", what.join(", ")));
     }
     if !d.countries.added.is_empty() {
         flags.push(format!("new countries: {}", d.countries.added.join(", ")));
@@ -278,6 +293,33 @@ pub fn render_text(d: &ReportDiff) -> String {
 mod tests {
     use super::*;
     use crate::report::{Certificate, Host, Permission, Verdict};
+
+    #[test]
+    fn a_signature_that_no_longer_verifies_and_an_incomplete_read_are_red_flags_in_plain_words() {
+        let mut old = crate::risk::tests_support::report();
+        old.signing.verified = Some(true);
+        let mut new = old.clone();
+        new.signing.verified = Some(false);
+        new.app.id = Some("com.example.other".into());
+        new.analysis.complete = false;
+        new.analysis.gaps.push(crate::report::Gap {
+            what: crate::report::GapKind::Code,
+            why: "classes.dex: bad checksum".into(),
+            diagnostic: Some("dex.bad_checksum".into()),
+        });
+        let d = diff(&old, &new);
+        assert_eq!(
+            d.red_flags,
+            [
+                "the signature no longer verifies",
+                "the app id changed: com.example.t -> com.example.other",
+                "the new version could not be read whole: code",
+            ]
+        );
+        assert!(!render_text(&d).contains("Some("));
+        // The same version against itself raises nothing.
+        assert!(diff(&old, &old).red_flags.is_empty());
+    }
 
     #[test]
     fn changed_signer_new_country_and_stricter_verdict_are_red_flags() {
