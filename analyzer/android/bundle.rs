@@ -73,8 +73,34 @@ pub fn analyze_bundle(ctx: &mut Context, zip: &ZipArchive) {
     for e in &zip.entries {
         if e.name == "manifest.json" || e.name == "info.json" {
             if let Some(data) = ctx.read_entry(zip, e, "") {
-                ctx.hosts.scan(&e.name, EvidenceKind::Asset, &String::from_utf8_lossy(&data));
+                scan_listing(ctx, &e.name, &data);
             }
         }
+    }
+}
+
+/// The bundle's own listing is JSON that names splits (`"id": "config.ru"`):
+/// bare names count as hosts only under host-valued keys, URLs anywhere.
+fn scan_listing(ctx: &mut Context, source: &str, data: &[u8]) {
+    fn walk(ctx: &mut Context, source: &str, key: &str, v: &serde_json::Value, depth: u32) {
+        match v {
+            serde_json::Value::String(s) => ctx.hosts.scan_keyed(source, EvidenceKind::Asset, key, s),
+            // Nesting is bounded by serde_json's own recursion limit; this only keeps the walk shallow.
+            serde_json::Value::Array(items) if depth < 32 => {
+                for item in items {
+                    walk(ctx, source, key, item, depth + 1);
+                }
+            }
+            serde_json::Value::Object(map) if depth < 32 => {
+                for (k, item) in map {
+                    walk(ctx, source, k, item, depth + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    match serde_json::from_slice::<serde_json::Value>(data) {
+        Ok(v) => walk(ctx, source, "", &v, 0),
+        Err(_) => ctx.hosts.scan_urls(source, EvidenceKind::Asset, &String::from_utf8_lossy(data)),
     }
 }

@@ -34,8 +34,10 @@ pub struct Manifest {
     pub permissions: Vec<RequestedPermission>,
     pub declared_permissions: Vec<DeclaredPermission>,
     pub facts: AndroidFacts,
-    /// Every string value in the manifest (host extraction reads them).
-    pub string_values: Vec<String>,
+    /// Every string value in the manifest with the key it stands under (the
+    /// attribute name; for `<meta-data>` its `android:name`): host
+    /// extraction reads them, taking bare names only under host-valued keys.
+    pub string_values: Vec<(String, String)>,
 }
 
 /// Resolves `@` references through resources.arsc when there is one.
@@ -214,16 +216,27 @@ fn protection_level_text(v: &AttrValue) -> String {
     out
 }
 
-fn collect_strings(e: &XmlElement, res: &Resolver, out: &mut Vec<String>) {
+fn collect_strings(e: &XmlElement, res: &Resolver, out: &mut Vec<(String, String)>) {
+    // A meta-data value is keyed by the meta-data's name
+    // (`com.example.API_HOST` -> `api.example.cn`).
+    let meta_name = (e.name == "meta-data").then(|| res.text_opt(e.android_attr("name"))).flatten();
     for a in &e.attributes {
-        if let AttrValue::String(s) = &a.value {
-            out.push(s.clone());
-        } else if let AttrValue::Reference(_) = &a.value {
-            let t = res.text(&a.value);
-            if !t.starts_with('@') {
-                out.push(t);
+        let text = match &a.value {
+            AttrValue::String(s) => s.clone(),
+            AttrValue::Reference(_) => {
+                let t = res.text(&a.value);
+                if t.starts_with('@') {
+                    continue;
+                }
+                t
             }
-        }
+            _ => continue,
+        };
+        let key = match (&meta_name, a.name.as_str()) {
+            (Some(name), "value" | "resource") => name.clone(),
+            _ => a.name.clone(),
+        };
+        out.push((key, text));
     }
     for c in &e.children {
         collect_strings(c, res, out);

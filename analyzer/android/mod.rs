@@ -184,8 +184,8 @@ fn merge_signing(ctx: &mut Context, s: crate::report::Signing, role: Role) {
 }
 
 fn apply_manifest(ctx: &mut Context, m: &Manifest, prefix: &str, role: Role) {
-    for v in &m.string_values {
-        ctx.hosts.scan(&format!("{prefix}AndroidManifest.xml"), EvidenceKind::Manifest, v);
+    for (key, v) in &m.string_values {
+        ctx.hosts.scan_keyed(&format!("{prefix}AndroidManifest.xml"), EvidenceKind::Manifest, key, v);
     }
     let source_prefix = if prefix.is_empty() { String::new() } else { prefix.to_string() };
     for p in &m.permissions {
@@ -307,11 +307,11 @@ fn read_code_and_assets(
 fn scan_xml_values(ctx: &mut Context, e: &crate::formats::xml_tree::XmlElement, path: &str) {
     for a in &e.attributes {
         if let crate::formats::xml_tree::AttrValue::String(s) = &a.value {
-            ctx.hosts.scan(path, EvidenceKind::Resource, s);
+            ctx.hosts.scan_keyed(path, EvidenceKind::Resource, &a.name, s);
         }
     }
     if let Some(text) = &e.text {
-        ctx.hosts.scan(path, EvidenceKind::Resource, text);
+        ctx.hosts.scan_keyed(path, EvidenceKind::Resource, &e.name, text);
     }
     for c in &e.children {
         scan_xml_values(ctx, c, path);

@@ -93,6 +93,29 @@ impl HostExtractor {
         }
     }
 
+    /// Scans the value of `key` (an XML attribute or element name, a JSON
+    /// key, a meta-data name): fully when the key says it holds a host,
+    /// otherwise for URLs only (see [`holds_host`]).
+    pub fn scan_keyed(&mut self, source: &str, kind: EvidenceKind, key: &str, value: &str) {
+        if holds_host(key) {
+            self.scan(source, kind, value);
+        } else {
+            self.scan_urls(source, kind, value);
+        }
+    }
+
+    /// Like [`HostExtractor::scan`], keeping only hosts written as URLs,
+    /// e-mail addresses or IP literals: for text where a bare dotted word
+    /// is more likely a key, a split name or a file name than a host (an
+    /// XML attribute that does not hold a host, say `split="config.ru"`).
+    pub fn scan_urls(&mut self, source: &str, kind: EvidenceKind, text: &str) {
+        for found in scan::scan(text, &self.known) {
+            if found.scheme.is_some() || found.host.ip {
+                self.record(source, kind, found);
+            }
+        }
+    }
+
     fn record(&mut self, source: &str, kind: EvidenceKind, found: scan::Found) {
         let at_capacity = self.hosts.len() >= MAX_HOSTS;
         let entry = match self.hosts.get_mut(&found.host.host) {
@@ -176,3 +199,14 @@ pub fn fuzz_one(data: &[u8]) {
 
 #[cfg(test)]
 mod tests;
+
+/// Whether a value stored under this key (an XML attribute or element name,
+/// a JSON key, a meta-data name) holds a host: a bare dotted word counts as
+/// a host only where hosts stand (`android:host`, `<domain>` of a network
+/// security config, a `serverUrl` key). Elsewhere only URLs, e-mail
+/// addresses and IP literals count: `split="config.ru"` in a bundle names a
+/// language split, not a Russian host.
+pub fn holds_host(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    ["host", "domain", "url", "uri", "server", "endpoint", "href", "address"].iter().any(|w| key.contains(w))
+}

@@ -404,3 +404,22 @@ fn bare_names_seen_before_their_package_is_known_are_dropped() {
     let hosts: Vec<_> = x.finish().into_iter().map(|h| h.host).collect();
     assert_eq!(hosts, ["log.umeng.cn"]);
 }
+
+/// A bare dotted word is a host only under a key that holds hosts; a URL,
+/// an e-mail address or an IP literal is one anywhere.
+#[test]
+fn keyed_values_take_bare_names_only_under_host_keys() {
+    let keyed = |key: &str, value: &str| {
+        let mut e = HostExtractor::new(&[]);
+        e.scan_keyed("res/xml/splits0.xml", EvidenceKind::Resource, key, value);
+        e.finish().into_iter().map(|h| h.host).collect::<Vec<_>>()
+    };
+    assert!(keyed("split", "config.ru").is_empty());
+    assert!(keyed("id", "config.ru").is_empty());
+    assert_eq!(keyed("host", "api.example.ru"), ["api.example.ru"]);
+    assert_eq!(keyed("com.example.API_DOMAIN", "api.example.cn"), ["api.example.cn"]);
+    assert_eq!(keyed("serverUrl", "api.example.cn"), ["api.example.cn"]);
+    assert_eq!(keyed("text", "see https://docs.example.org/x"), ["docs.example.org"]);
+    assert_eq!(keyed("defaultValue", "10.0.2.2"), ["10.0.2.2"]);
+    assert!(holds_host("android:host") && holds_host("domain") && !holds_host("name"));
+}
