@@ -96,6 +96,14 @@ pub struct Rule {
     /// (`com.apple.keyboard-service` for custom keyboards).
     #[serde(default)]
     pub app_extensions: Vec<String>,
+    /// Android: the target SDK is below this API level (apps targeting old
+    /// levels keep old privacy behaviour); an unknown target counts as below.
+    #[serde(default)]
+    pub target_sdk_below: Option<u32>,
+    /// iOS: one of these entitlements is granted (`get-task-allow`,
+    /// `com.apple.developer.networking.vpn.api` ...): true, or a non-empty value.
+    #[serde(default)]
+    pub entitlements: Vec<String>,
 }
 
 impl Rule {
@@ -113,6 +121,8 @@ impl Rule {
             && self.sdk_categories.is_empty()
             && self.provisioning.is_empty()
             && self.app_extensions.is_empty()
+            && self.target_sdk_below.is_none()
+            && self.entitlements.is_empty()
     }
 }
 
@@ -484,6 +494,36 @@ impl Policy {
                 return None;
             }
             factors.extend(hit.iter().map(|p| format!("extension.{p}")));
+        }
+        if let Some(below) = rule.target_sdk_below {
+            if report.app.platform != Some(crate::report::Platform::Android) {
+                return None;
+            }
+            match &report.app.target_sdk {
+                Some(t) if t.api_or_preview() >= below => return None,
+                Some(t) => factors.push(format!("app.target_sdk ({} < {below})", t.api_or_preview())),
+                None => factors.push("app.target_sdk (unknown)".into()),
+            }
+        }
+        if !rule.entitlements.is_empty() {
+            let granted = |v: &serde_json::Value| match v {
+                serde_json::Value::Bool(b) => *b,
+                serde_json::Value::Null => false,
+                serde_json::Value::String(s) => !s.is_empty(),
+                serde_json::Value::Array(a) => !a.is_empty(),
+                serde_json::Value::Object(o) => !o.is_empty(),
+                serde_json::Value::Number(_) => true,
+            };
+            let ents = report.app.ios.as_ref().and_then(|i| i.entitlements.as_ref());
+            let hit: Vec<&String> = rule
+                .entitlements
+                .iter()
+                .filter(|k| ents.and_then(|e| e.get(k.as_str())).is_some_and(granted))
+                .collect();
+            if hit.is_empty() {
+                return None;
+            }
+            factors.extend(hit.iter().map(|k| format!("entitlement.{k}")));
         }
         let mut seen = BTreeSet::new();
         factors.retain(|f| seen.insert(f.clone()));

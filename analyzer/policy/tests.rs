@@ -323,3 +323,47 @@ fn a_policy_naming_an_unknown_diagnostic_code_or_field_is_refused() {
     assert!(Policy::parse(&format!("{head}provisioning = [\"in-house\"]\n"), "p").is_err());
     assert!(Policy::parse(&format!("{head}debuggable = true\n"), "p").is_err());
 }
+
+#[test]
+fn target_sdk_and_entitlement_rules_fire_only_when_they_hold() {
+    use crate::report::{IosFacts, Platform, SdkLevel};
+    let policy = Policy::parse(
+        r#"
+name = "x"
+title = "t"
+sources = ["s"]
+[[rules]]
+id = "old-target"
+decision = "review"
+description = "targets an old API level"
+target_sdk_below = 30
+[[rules]]
+id = "debug-build"
+decision = "review"
+description = "get-task-allow"
+entitlements = ["get-task-allow"]
+"#,
+        "p",
+    )
+    .unwrap();
+    let ids = |r: &Report| -> Vec<String> {
+        policy.evaluate(r, &ExceptionSet::none()).rules.iter().map(|m| m.id.clone()).collect()
+    };
+    let mut r = tests_support::report();
+    r.app.target_sdk = Some(SdkLevel::Api(28));
+    assert_eq!(ids(&r), ["old-target"]);
+    r.app.target_sdk = Some(SdkLevel::Api(34));
+    assert!(ids(&r).is_empty());
+    r.app.target_sdk = Some(SdkLevel::Codename("VanillaIceCream".into()));
+    assert!(ids(&r).is_empty());
+
+    let mut ios = tests_support::report();
+    ios.app.platform = Some(Platform::Ios);
+    let mut ents = std::collections::BTreeMap::new();
+    ents.insert("get-task-allow".to_string(), serde_json::Value::Bool(false));
+    ios.app.ios = Some(IosFacts { entitlements: Some(ents.clone()), ..Default::default() });
+    assert!(ids(&ios).is_empty(), "an iOS app has no target SDK, and get-task-allow is false");
+    ents.insert("get-task-allow".to_string(), serde_json::Value::Bool(true));
+    ios.app.ios = Some(IosFacts { entitlements: Some(ents), ..Default::default() });
+    assert_eq!(ids(&ios), ["debug-build"]);
+}
