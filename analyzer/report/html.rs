@@ -113,6 +113,21 @@ fn banner(o: &mut String, r: &Report) {
     for c in &v.matched_criteria {
         let _ = write!(o, "<p>criterion <b>{}</b>: {}</p>", esc(&c.id), esc(&c.description));
     }
+    // What could not be read qualifies everything below it, so it sits in
+    // the banner, not with the diagnostics.
+    if !r.analysis.complete {
+        o.push_str(
+            "<div id=\"analysis\"><p><b>Incomplete analysis:</b> not everything could be read</p><ul>",
+        );
+        for g in &r.analysis.gaps {
+            let _ = write!(o, "<li><b>{}</b>: {}", esc(g.what.as_str()), esc(&g.why));
+            if let Some(code) = &g.diagnostic {
+                let _ = write!(o, " <code>{}</code>", esc(code));
+            }
+            o.push_str("</li>");
+        }
+        o.push_str("</ul></div>");
+    }
     o.push_str("</header>\n");
 }
 
@@ -395,6 +410,23 @@ mod tests {
         assert!(!html.contains("<img"));
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
         assert!(!html.contains("http://") && !html.contains("https://"), "no external references");
+    }
+
+    #[test]
+    fn an_incomplete_analysis_is_shown_in_the_banner() {
+        let mut r = crate::risk::tests_support::report();
+        r.verdict = Some(crate::report::Verdict::default());
+        assert!(!render(&r).contains("id=\"analysis\""));
+        r.analysis.complete = false;
+        r.analysis.gaps.push(crate::report::Gap {
+            what: crate::report::GapKind::MainExecutable,
+            why: "CFBundleExecutable \"<App>\" is not in the bundle".into(),
+            diagnostic: Some("ios.main_executable_missing".into()),
+        });
+        let html = render(&r);
+        let banner = &html[html.find("id=\"verdict\"").unwrap()..html.find("</header>").unwrap()];
+        assert!(banner.contains("id=\"analysis\""), "{banner}");
+        assert!(banner.contains("main_executable") && banner.contains("&lt;App&gt;"), "{banner}");
     }
 
     #[test]
