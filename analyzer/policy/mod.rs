@@ -104,6 +104,12 @@ pub struct Rule {
     /// `com.apple.developer.networking.vpn.api` ...): true, or a non-empty value.
     #[serde(default)]
     pub entitlements: Vec<String>,
+    /// iOS: the provisioning profile expired before the day the verdict is
+    /// given (`--today`, else today's date; the embedded baseline verdict
+    /// of a scan has no day and never matches, so reports stay the same
+    /// whatever day they are made).
+    #[serde(default)]
+    pub provisioning_expired: bool,
 }
 
 impl Rule {
@@ -123,6 +129,7 @@ impl Rule {
             && self.app_extensions.is_empty()
             && self.target_sdk_below.is_none()
             && self.entitlements.is_empty()
+            && !self.provisioning_expired
     }
 }
 
@@ -278,7 +285,9 @@ impl Policy {
 
         let mut rules = Vec::new();
         for rule in &self.rules {
-            if let Some(factors) = self.rule_matches(rule, report, &all, spy_sensitive, &matched_criteria) {
+            if let Some(factors) =
+                self.rule_matches(rule, report, &all, spy_sensitive, &matched_criteria, exceptions.today)
+            {
                 rules.push(RuleMatch {
                     id: rule.id.clone(),
                     decision: rule.decision,
@@ -382,6 +391,7 @@ impl Policy {
         all: &[Attribution],
         spy_sensitive: bool,
         criteria: &[CriterionMatch],
+        today: Date,
     ) -> Option<Vec<String>> {
         let mut factors = Vec::new();
         if rule.spy_sensitive {
@@ -525,6 +535,17 @@ impl Policy {
             }
             factors.extend(hit.iter().map(|k| format!("entitlement.{k}")));
         }
+        if rule.provisioning_expired {
+            let profile = report.app.ios.as_ref().and_then(|i| i.provisioning.as_ref());
+            let expired = profile
+                .and_then(|p| p.expiration_date.as_deref())
+                .and_then(|d| Date::parse(d.get(..10)?))
+                .filter(|d| *d < today && today != ExceptionSet::none().today);
+            match expired {
+                Some(d) => factors.push(format!("provisioning.expired ({d} < {today})")),
+                None => return None,
+            }
+        }
         let mut seen = BTreeSet::new();
         factors.retain(|f| seen.insert(f.clone()));
         Some(factors)
@@ -579,7 +600,8 @@ impl Judge {
                     .map_err(|source| PolicyError::Io { path: path.display().to_string(), source })?;
                 ExceptionSet::parse(&text, &path.display().to_string(), today)?
             }
-            None => ExceptionSet::none(),
+            // No exceptions, but the day still matters to date rules.
+            None => ExceptionSet { today, exceptions: Vec::new() },
         };
         Ok(Judge { policy, exceptions })
     }

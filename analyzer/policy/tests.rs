@@ -367,3 +367,42 @@ entitlements = ["get-task-allow"]
     ios.app.ios = Some(IosFacts { entitlements: Some(ents), ..Default::default() });
     assert_eq!(ids(&ios), ["debug-build"]);
 }
+
+#[test]
+fn an_expired_provisioning_profile_is_sent_to_review_on_the_day_the_verdict_is_given() {
+    use crate::report::{Distribution, IosFacts, Platform, ProvisioningProfile};
+    let mut r = tests_support::report();
+    r.app.platform = Some(Platform::Ios);
+    r.app.ios = Some(IosFacts {
+        provisioning: Some(ProvisioningProfile {
+            entry: "Payload/A.app/embedded.mobileprovision".into(),
+            name: None,
+            uuid: None,
+            team_ids: Vec::new(),
+            team_name: None,
+            app_id_name: None,
+            application_identifier: None,
+            creation_date: Some("2011-03-01T00:00:00Z".into()),
+            expiration_date: Some("2012-03-01T00:00:00Z".into()),
+            distribution: Distribution::AdHoc,
+            provisioned_devices: 3,
+            provisions_all_devices: false,
+            entitlements: None,
+            developer_certificates: Vec::new(),
+        }),
+        ..Default::default()
+    });
+    let on = |day: &str| ExceptionSet { today: Date::parse(day).unwrap(), exceptions: Vec::new() };
+    for name in Policy::preset_names() {
+        let policy = Policy::preset(name).unwrap();
+        let v = policy.evaluate(&r, &on("2026-12-06"));
+        assert!(v.rules.iter().any(|m| m.id == "provisioning-expired"), "{name}: {:?}", v.reasons);
+        assert_eq!(v.decision, Decision::Review, "{name}");
+        // Still valid on the day: no match.
+        let v = policy.evaluate(&r, &on("2012-02-29"));
+        assert!(!v.rules.iter().any(|m| m.id == "provisioning-expired"), "{name}");
+        // A verdict given without a day (the scan's own) never depends on the date.
+        let v = policy.evaluate(&r, &ExceptionSet::none());
+        assert!(!v.rules.iter().any(|m| m.id == "provisioning-expired"), "{name}");
+    }
+}
