@@ -57,10 +57,9 @@ fn load(path: &Path, scanner: &Scanner, judge: &Judge) -> Result<Report, String>
 }
 
 pub fn run(args: DiffArgs) -> Result<i32, Error> {
-    // Exceptions do not matter to a diff; the date is never consulted.
-    let judge =
-        Judge::load(args.policy.as_deref(), None, appvet::policy::Date { year: 1970, month: 1, day: 1 })
-            .map_err(|e| Error::Usage(e.to_string()))?;
+    // A diff compares what the apps are, not the day it is run: no
+    // exceptions, and date rules (an expired profile) do not match.
+    let judge = Judge::load(args.policy.as_deref(), None, None).map_err(|e| Error::Usage(e.to_string()))?;
     let scanner = Scanner::new(Database::embedded(), Limits::default());
     let (old, new) = match (load(&args.old, &scanner, &judge), load(&args.new, &scanner, &judge)) {
         (Ok(o), Ok(n)) => (o, n),

@@ -100,7 +100,7 @@ struct ScanArgs {
     /// Exceptions file (TOML): apps approved for staff who need them, by app id, signer and expiry.
     #[arg(long)]
     exceptions: Option<PathBuf>,
-    /// Date exceptions are checked against (YYYY-MM-DD); default: today (UTC).
+    /// The day of the verdict (YYYY-MM-DD): exceptions and expired provisioning profiles are checked against it; default: today (UTC).
     #[arg(long)]
     today: Option<String>,
     /// Store results in this SQLite database (created if missing); inputs
@@ -292,7 +292,7 @@ fn load_judge(args: &ScanArgs) -> Result<Judge, String> {
     Judge::load_with_signatures(
         args.policy.as_deref(),
         args.exceptions.as_deref(),
-        today,
+        Some(today),
         args.signatures.as_deref(),
     )
     .map_err(|e| e.to_string())

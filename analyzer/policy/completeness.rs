@@ -63,21 +63,20 @@ fn is_entry_read_failure(code: &str) -> bool {
 }
 
 fn gap_from(d: &Diagnostic) -> Option<Gap> {
+    let location = d.location.as_deref().unwrap_or_default();
+    let error = d.level == Level::Error;
     let what = if let Some(kind) = gap_of_code(&d.code) {
         kind
-    } else if d.level == Level::Error && ["dex.", "macho.", "elf."].iter().any(|p| d.code.starts_with(p)) {
+    } else if error && ["dex.", "macho.", "elf."].iter().any(|p| d.code.starts_with(p)) {
         // An error-level finding in code (a DEX with a bad checksum, tables
         // out of bounds or bad indexes; Mach-O load commands or slices that
         // do not fit; a damaged ELF dynamic section): the platform refuses
         // such a file, and what was read of it may be only part of it.
         GapKind::Code
-    } else if d.level == Level::Error
-        && d.code.starts_with("axml.")
-        && d.location.as_deref().is_some_and(is_manifest)
-    {
+    } else if error && d.code.starts_with("axml.") && is_manifest(location) {
         GapKind::Manifest
-    } else if is_entry_read_failure(&d.code) && d.location.as_deref().is_some_and(is_essential_entry) {
-        if d.location.as_deref().is_some_and(is_manifest) {
+    } else if is_entry_read_failure(&d.code) && is_essential_entry(location) {
+        if is_manifest(location) {
             GapKind::Manifest
         } else {
             GapKind::Code

@@ -86,17 +86,25 @@ struct ExceptionsFile {
     exceptions: Vec<Exception>,
 }
 
-/// The exceptions an office granted, and the date they are checked against.
+/// The exceptions an office granted, and the day the verdict is given: the
+/// day exceptions and date rules (an expired provisioning profile) are
+/// checked against. `None` only without exceptions: a verdict that takes no
+/// day (the scan's own), so that a report does not depend on when it was made.
 #[derive(Debug, Clone)]
 pub struct ExceptionSet {
-    pub today: Date,
+    pub today: Option<Date>,
     pub exceptions: Vec<Exception>,
 }
 
 impl ExceptionSet {
-    /// No exceptions (the date is then never consulted).
+    /// No exceptions and no day: date rules never match.
     pub fn none() -> ExceptionSet {
-        ExceptionSet { today: Date { year: 1970, month: 1, day: 1 }, exceptions: Vec::new() }
+        ExceptionSet { today: None, exceptions: Vec::new() }
+    }
+
+    /// No exceptions, judged on `today`.
+    pub fn on(today: Date) -> ExceptionSet {
+        ExceptionSet { today: Some(today), exceptions: Vec::new() }
     }
 
     /// Parses an exceptions file (TOML, `[[exceptions]]` tables).
@@ -111,7 +119,7 @@ impl ExceptionSet {
                 });
             }
         }
-        Ok(ExceptionSet { today, exceptions: file.exceptions })
+        Ok(ExceptionSet { today: Some(today), exceptions: file.exceptions })
     }
 
     /// The exceptions naming this app, each with whether it applies; the
@@ -123,7 +131,11 @@ impl ExceptionSet {
         for e in self.exceptions.iter().filter(|e| !app_id.is_empty() && e.app_id == app_id) {
             let want = normalise_fingerprint(&e.signer_sha256);
             let signed_by = report.signing.certificates.iter().any(|c| c.sha256.eq_ignore_ascii_case(&want));
-            let expired = Date::parse(&e.expires).is_none_or(|d| d < self.today);
+            // Without a day an exception cannot be shown valid (parse always sets one).
+            let expired = match (Date::parse(&e.expires), self.today) {
+                (Some(d), Some(today)) => d < today,
+                _ => true,
+            };
             let status = if !signed_by {
                 ExceptionStatus::SignerMismatch
             } else if report.signing.verified != Some(true) {
@@ -143,7 +155,7 @@ impl ExceptionSet {
                 justification: e.justification.clone(),
                 expires: e.expires.clone(),
                 status,
-                checked_on: self.today.to_string(),
+                checked_on: self.today.map(|d| d.to_string()).unwrap_or_default(),
             });
         }
         (outcomes, granted)

@@ -14,7 +14,9 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
-use crate::report::{CriterionMatch, Distribution, Evidence, ExceptionStatus, Report, RuleMatch, Verdict};
+use crate::report::{
+    CriterionMatch, Distribution, Evidence, ExceptionStatus, GapKind, Report, RuleMatch, Verdict,
+};
 use crate::risk::jurisdiction::{attributions, Attribution, Confidence};
 use crate::risk::RiskTables;
 
@@ -391,7 +393,7 @@ impl Policy {
         all: &[Attribution],
         spy_sensitive: bool,
         criteria: &[CriterionMatch],
-        today: Date,
+        today: Option<Date>,
     ) -> Option<Vec<String>> {
         let mut factors = Vec::new();
         if rule.spy_sensitive {
@@ -537,13 +539,13 @@ impl Policy {
         }
         if rule.provisioning_expired {
             let profile = report.app.ios.as_ref().and_then(|i| i.provisioning.as_ref());
-            let expired = profile
-                .and_then(|p| p.expiration_date.as_deref())
-                .and_then(|d| Date::parse(d.get(..10)?))
-                .filter(|d| *d < today && today != ExceptionSet::none().today);
-            match expired {
-                Some(d) => factors.push(format!("provisioning.expired ({d} < {today})")),
-                None => return None,
+            let expires =
+                profile.and_then(|p| p.expiration_date.as_deref()).and_then(|d| Date::parse(d.get(..10)?));
+            match (expires, today) {
+                (Some(d), Some(today)) if d < today => {
+                    factors.push(format!("provisioning.expired ({d} < {today})"))
+                }
+                _ => return None,
             }
         }
         let mut seen = BTreeSet::new();
@@ -570,8 +572,13 @@ enum JudgePolicy {
 
 impl Judge {
     /// `policy`: a preset name or a file (default `baseline`); `exceptions`:
-    /// an exceptions file checked against `today` (the caller's clock).
-    pub fn load(policy: Option<&str>, exceptions: Option<&Path>, today: Date) -> Result<Judge, PolicyError> {
+    /// an exceptions file checked against `today` (the caller's clock; `None`
+    /// for a verdict that takes no day, which then cannot take exceptions).
+    pub fn load(
+        policy: Option<&str>,
+        exceptions: Option<&Path>,
+        today: Option<Date>,
+    ) -> Result<Judge, PolicyError> {
         Judge::load_with_signatures(policy, exceptions, today, None)
     }
 
@@ -580,7 +587,7 @@ impl Judge {
     pub fn load_with_signatures(
         policy: Option<&str>,
         exceptions: Option<&Path>,
-        today: Date,
+        today: Option<Date>,
         signatures: Option<&Path>,
     ) -> Result<Judge, PolicyError> {
         let name = policy.unwrap_or(DEFAULT_POLICY);
@@ -594,14 +601,21 @@ impl Judge {
             Some(index) if !overridden => JudgePolicy::Preset(index),
             _ => JudgePolicy::Loaded(Policy::load_with_signatures(name, signatures)?),
         };
-        let exceptions = match exceptions {
-            Some(path) => {
+        let exceptions = match (exceptions, today) {
+            (Some(path), Some(today)) => {
                 let text = std::fs::read_to_string(path)
                     .map_err(|source| PolicyError::Io { path: path.display().to_string(), source })?;
                 ExceptionSet::parse(&text, &path.display().to_string(), today)?
             }
+            (Some(path), None) => {
+                return Err(PolicyError::Syntax {
+                    path: path.display().to_string(),
+                    message: "exceptions need the day they are checked against".into(),
+                })
+            }
             // No exceptions, but the day still matters to date rules.
-            None => ExceptionSet { today, exceptions: Vec::new() },
+            (None, Some(today)) => ExceptionSet::on(today),
+            (None, None) => ExceptionSet::none(),
         };
         Ok(Judge { policy, exceptions })
     }
@@ -628,9 +642,7 @@ pub const INCOMPLETE_ANALYSIS_RULE: &str = "analysis-incomplete";
 
 /// The rule an incomplete analysis matches, naming what was not read.
 fn incomplete_analysis_rule(report: &Report) -> RuleMatch {
-    let mut kinds: Vec<&str> = report.analysis.gaps.iter().map(|g| g.what.as_str()).collect();
-    kinds.sort_unstable();
-    kinds.dedup();
+    let kinds: Vec<&str> = report.analysis.gap_kinds().into_iter().map(GapKind::as_str).collect();
     let description = if kinds.is_empty() {
         "the analysis did not establish that it read the whole app".to_string()
     } else {

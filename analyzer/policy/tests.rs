@@ -194,6 +194,29 @@ fn an_incomplete_analysis_is_sent_to_review_by_every_policy_and_no_exception_app
     assert_eq!(Policy::baseline().evaluate(&whole, &ExceptionSet::none()).decision, Decision::Approve);
 }
 
+/// A provisioning profile of `distribution`, expiring on `expires`.
+fn profile(
+    distribution: crate::report::Distribution,
+    expires: Option<&str>,
+) -> crate::report::ProvisioningProfile {
+    crate::report::ProvisioningProfile {
+        entry: "Payload/A.app/embedded.mobileprovision".into(),
+        name: None,
+        uuid: None,
+        team_ids: Vec::new(),
+        team_name: None,
+        app_id_name: None,
+        application_identifier: None,
+        creation_date: None,
+        expiration_date: expires.map(String::from),
+        distribution,
+        provisioned_devices: 0,
+        provisions_all_devices: distribution == crate::report::Distribution::Enterprise,
+        entitlements: None,
+        developer_certificates: Vec::new(),
+    }
+}
+
 /// An office's own policy: debuggable builds, enterprise provisioning,
 /// custom keyboards and advertising SDKs to review.
 const OFFICE_POLICY: &str = r#"
@@ -248,7 +271,7 @@ fn rule_ids(v: &Verdict) -> Vec<&str> {
 
 #[test]
 fn policy_rules_over_diagnostics_sdks_provisioning_and_extensions_fire_only_when_they_hold() {
-    use crate::report::{AppExtension, Diagnostic, Distribution, IosFacts, ProvisioningProfile, Sdk};
+    use crate::report::{AppExtension, Diagnostic, Distribution, IosFacts, Sdk};
     let plain = tests_support::report();
     let v = office_verdict(&plain);
     assert!(v.rules.is_empty(), "{:?}", rule_ids(&v));
@@ -268,22 +291,7 @@ fn policy_rules_over_diagnostics_sdks_provisioning_and_extensions_fire_only_when
     let ios = |distribution: Distribution, extension: &str| {
         let mut r = plain.clone();
         r.app.ios = Some(IosFacts {
-            provisioning: Some(ProvisioningProfile {
-                entry: "Payload/A.app/embedded.mobileprovision".into(),
-                name: None,
-                uuid: None,
-                team_ids: Vec::new(),
-                team_name: None,
-                app_id_name: None,
-                application_identifier: None,
-                creation_date: None,
-                expiration_date: None,
-                distribution,
-                provisioned_devices: 0,
-                provisions_all_devices: distribution == Distribution::Enterprise,
-                entitlements: None,
-                developer_certificates: Vec::new(),
-            }),
+            provisioning: Some(profile(distribution, None)),
             extensions: vec![AppExtension {
                 entry: "Payload/A.app/PlugIns/X.appex/".into(),
                 extension_point: Some(extension.into()),
@@ -370,29 +378,14 @@ entitlements = ["get-task-allow"]
 
 #[test]
 fn an_expired_provisioning_profile_is_sent_to_review_on_the_day_the_verdict_is_given() {
-    use crate::report::{Distribution, IosFacts, Platform, ProvisioningProfile};
+    use crate::report::{Distribution, IosFacts, Platform};
     let mut r = tests_support::report();
     r.app.platform = Some(Platform::Ios);
     r.app.ios = Some(IosFacts {
-        provisioning: Some(ProvisioningProfile {
-            entry: "Payload/A.app/embedded.mobileprovision".into(),
-            name: None,
-            uuid: None,
-            team_ids: Vec::new(),
-            team_name: None,
-            app_id_name: None,
-            application_identifier: None,
-            creation_date: Some("2011-03-01T00:00:00Z".into()),
-            expiration_date: Some("2012-03-01T00:00:00Z".into()),
-            distribution: Distribution::AdHoc,
-            provisioned_devices: 3,
-            provisions_all_devices: false,
-            entitlements: None,
-            developer_certificates: Vec::new(),
-        }),
+        provisioning: Some(profile(Distribution::AdHoc, Some("2012-03-01T00:00:00Z"))),
         ..Default::default()
     });
-    let on = |day: &str| ExceptionSet { today: Date::parse(day).unwrap(), exceptions: Vec::new() };
+    let on = |day: &str| ExceptionSet::on(Date::parse(day).unwrap());
     for name in Policy::preset_names() {
         let policy = Policy::preset(name).unwrap();
         let v = policy.evaluate(&r, &on("2026-12-06"));

@@ -192,8 +192,7 @@ pub fn diff(old: &Report, new: &Report) -> ReportDiff {
         ));
     }
     if old.analysis.complete && !new.analysis.complete {
-        let mut what: Vec<&str> = new.analysis.gaps.iter().map(|g| g.what.as_str()).collect();
-        what.dedup();
+        let what: Vec<&str> = new.analysis.gap_kinds().into_iter().map(|k| k.as_str()).collect();
         flags.push(format!("the new version could not be read whole: {}", what.join(", ")));
     }
     if !d.countries.added.is_empty() {

@@ -99,6 +99,16 @@ pub struct Analysis {
     pub gaps: Vec<Gap>,
 }
 
+impl Analysis {
+    /// What is missing, each kind once, in the order of its name.
+    pub fn gap_kinds(&self) -> Vec<GapKind> {
+        let mut kinds: Vec<GapKind> = self.gaps.iter().map(|g| g.what).collect();
+        kinds.sort_unstable_by_key(|k| k.as_str());
+        kinds.dedup();
+        kinds
+    }
+}
+
 /// One part of the app the analysis could not read, and why.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
 pub struct Gap {

@@ -88,9 +88,7 @@ impl HostExtractor {
     /// Scans one string found at `source` (archive entry path) with evidence
     /// kind `kind` (`string`, `native-string`, `manifest`, `asset`, `resource`).
     pub fn scan(&mut self, source: &str, kind: EvidenceKind, text: &str) {
-        for found in scan::scan(text, &self.known) {
-            self.record(source, kind, found);
-        }
+        self.scan_keeping(source, kind, text, |_| true);
     }
 
     /// Scans the value of `key` (an XML attribute or element name, a JSON
@@ -109,10 +107,18 @@ impl HostExtractor {
     /// is more likely a key, a split name or a file name than a host (an
     /// XML attribute that does not hold a host, say `split="config.ru"`).
     pub fn scan_urls(&mut self, source: &str, kind: EvidenceKind, text: &str) {
-        for found in scan::scan(text, &self.known) {
-            if found.scheme.is_some() || found.host.ip {
-                self.record(source, kind, found);
-            }
+        self.scan_keeping(source, kind, text, |found| found.scheme.is_some() || found.host.ip);
+    }
+
+    fn scan_keeping(
+        &mut self,
+        source: &str,
+        kind: EvidenceKind,
+        text: &str,
+        keep: impl Fn(&scan::Found) -> bool,
+    ) {
+        for found in scan::scan(text, &self.known).into_iter().filter(|f| keep(f)) {
+            self.record(source, kind, found);
         }
     }
 
@@ -207,6 +213,10 @@ mod tests;
 /// addresses and IP literals count: `split="config.ru"` in a bundle names a
 /// language split, not a Russian host.
 pub fn holds_host(key: &str) -> bool {
-    let key = key.to_ascii_lowercase();
-    ["host", "domain", "url", "uri", "server", "endpoint", "href", "address"].iter().any(|w| key.contains(w))
+    // Case-insensitive without allocating: every XML attribute of every
+    // resource file passes through here.
+    let key = key.as_bytes();
+    ["host", "domain", "url", "uri", "server", "endpoint", "href", "address"]
+        .iter()
+        .any(|w| key.windows(w.len()).any(|win| win.eq_ignore_ascii_case(w.as_bytes())))
 }
