@@ -91,8 +91,10 @@ fn gap_from(d: &Diagnostic) -> Option<Gap> {
     Some(Gap { what, why, diagnostic: Some(d.code.clone()) })
 }
 
+/// The files that say what the app is (identity, permissions, labels), as
+/// opposed to its code.
 fn is_manifest(location: &str) -> bool {
-    location.contains("AndroidManifest.xml")
+    ["AndroidManifest.xml", "Info.plist", "resources.arsc"].iter().any(|f| location.contains(f))
 }
 
 /// The gaps of `report`, from its diagnostics and its facts.
@@ -196,6 +198,11 @@ mod tests {
             (Diagnostic::error("dex.bad_checksum", "Adler-32").at("classes2.dex"), GapKind::Code),
             (Diagnostic::error("macho.bad_command_size", "load command 3"), GapKind::Code),
             (Diagnostic::warning("zip.entry_unreadable", "bad method").at("classes.dex"), GapKind::Code),
+            (
+                Diagnostic::warning("zip.entry_truncated", "cut short").at("Payload/A.app/Info.plist"),
+                GapKind::Manifest,
+            ),
+            (Diagnostic::warning("zip.crc_mismatch", "CRC").at("resources.arsc"), GapKind::Manifest),
             (Diagnostic::error("axml.truncated_chunk", "chunk").at("AndroidManifest.xml"), GapKind::Manifest),
         ];
         for (d, kind) in cases {

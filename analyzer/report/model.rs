@@ -122,7 +122,7 @@ pub struct Gap {
 string_enum! {
     /// What an incomplete analysis is missing.
     pub enum GapKind {
-        /// No AndroidManifest.xml / Info.plist could be read: the app's identity, permissions and components are unknown.
+        /// AndroidManifest.xml, Info.plist or resources.arsc could not be read (whole): the app's identity, permissions, components or labels are unknown.
         Manifest = "manifest",
         /// An IPA or .app without an app bundle.
         AppBundle = "app_bundle",
