@@ -1,5 +1,6 @@
 //! The report model and its renderers.
 
+pub mod control;
 pub mod diff;
 pub mod html;
 pub mod json;
@@ -8,4 +9,5 @@ pub mod sarif;
 pub mod schema;
 pub mod text;
 
+pub use control::Control;
 pub use model::*;
