@@ -4,6 +4,7 @@
 //! company -> parent -> country.
 
 mod control;
+pub mod why;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -332,7 +333,9 @@ fn publisher(db: &Database, report: &Report) -> Publisher {
         if let Some(p) = db.entities.publisher_prefix(id, kind) {
             let chain = chain_refs(&db.entities, &p.entity);
             // Anyone can choose an app id; a certificate naming the same entity confirms it.
-            let confirmed = links.iter().any(|l| l.owner_chain.first().is_some_and(|e| e.id == p.entity));
+            // A certificate of the same group (Douyin's prefix, a ByteDance certificate) confirms it too.
+            let confirmed =
+                links.iter().any(|l| l.owner_chain.iter().any(|e| chain.iter().any(|c| c.id == e.id)));
             links.push(PublisherLink {
                 kind: link_kind,
                 value: id.clone(),

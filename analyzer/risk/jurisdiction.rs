@@ -163,7 +163,8 @@ fn certificate_publisher(report: &Report) -> Option<Attribution> {
     let cert = report.signing.certificates.iter().find(|c| !c.debug && c.country.is_some())?;
     let country = cert.country.as_deref()?.to_ascii_uppercase();
     let name = cert.organization.clone().unwrap_or_else(|| cert.subject.clone());
-    let mut a = Attribution::placed(Subject::Publisher, Confidence::Certificate, country.clone(), name, country);
+    let mut a =
+        Attribution::placed(Subject::Publisher, Confidence::Certificate, country.clone(), name, country);
     a.evidence.push(Evidence {
         source: cert.source.clone(),
         kind: EvidenceKind::Certificate,

@@ -196,10 +196,18 @@ impl EntityTables {
             // Columns 7-9 (run from, link, as of) are optional: imported rows have none.
             let (head, rest) = cols.split_at(cols.len().min(6));
             let [id, name, parent, country, aliases, source] = head[..] else {
-                return Err(syntax(path, line, format!("expected 6 to 9 tab-separated columns, found {}", cols.len())));
+                return Err(syntax(
+                    path,
+                    line,
+                    format!("expected 6 to 9 tab-separated columns, found {}", cols.len()),
+                ));
             };
             if rest.len() > 3 {
-                return Err(syntax(path, line, format!("expected 6 to 9 tab-separated columns, found {}", cols.len())));
+                return Err(syntax(
+                    path,
+                    line,
+                    format!("expected 6 to 9 tab-separated columns, found {}", cols.len()),
+                ));
             }
             let extra = |i: usize| rest.get(i).copied().unwrap_or_default();
             let link = match (extra(1), parent.is_empty()) {
@@ -240,7 +248,11 @@ impl EntityTables {
             }
             for n in std::iter::once(&entity.name).chain(&entity.aliases) {
                 let key = normalise_name(n);
-                if !key.is_empty() && (curated || !self.names.contains_key(&key)) {
+                // The first curated entity to claim a name keeps it (`Bytedance Pte. Ltd.`
+                // and `ByteDance Ltd.` normalise alike; the group's top entity comes first).
+                let taken_by_curated =
+                    self.names.get(&key).and_then(|id| self.by_id.get(id)).is_some_and(|e| e.curated);
+                if !key.is_empty() && !taken_by_curated && (curated || !self.names.contains_key(&key)) {
                     self.names.insert(key, entity.id.clone());
                 }
             }
