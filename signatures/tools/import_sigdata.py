@@ -5,8 +5,10 @@
 
 Writes (relative to signatures/):
   sdks/exodus.json        all Exodus trackers (ODbL-1.0), owner resolved from
-                          sdks/exodus_owners.tsv, else from the ownership data sets
-                          by the tracker's network domains / website
+                          sdks/exodus_owners.tsv, else from the owner of the tracker's
+                          own website when it bears the tracker's name (never from the
+                          hosts it talks to); code signatures narrowed by
+                          sdks/exodus_narrowed.tsv
   entities/imported.tsv   owners and parents from the GPL-3.0 ownership data sets
                           (TrackerControl X-Ray 2020, webXray), except those that
                           entities/curated.tsv already names (by alias)
