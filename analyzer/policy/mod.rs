@@ -595,7 +595,7 @@ pub struct Judge {
 #[derive(Debug, Clone)]
 enum JudgePolicy {
     Preset(usize),
-    Loaded(Policy),
+    Loaded(Box<Policy>),
 }
 
 impl Judge {
@@ -627,7 +627,7 @@ impl Judge {
         });
         let policy = match PRESETS.iter().position(|(n, _)| *n == name) {
             Some(index) if !overridden => JudgePolicy::Preset(index),
-            _ => JudgePolicy::Loaded(Policy::load_with_signatures(name, signatures)?),
+            _ => JudgePolicy::Loaded(Box::new(Policy::load_with_signatures(name, signatures)?)),
         };
         let exceptions = match (exceptions, today) {
             (Some(path), Some(today)) => {
