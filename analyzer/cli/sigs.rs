@@ -327,6 +327,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn inherited_countries_missing_sources_and_unstated_curated_links_are_problems() {
+        let mut db = Database::embedded();
+        let mut t = appvet::database::entities::EntityTables::default();
+        t.add_entities(
+            "p\tParent\t\tUS\t\tX-Ray 2020, country of subsidiary\nc\tChild\tp\tUS\t\ts\nn\tNo source\t\tUS\t\t\n",
+            "curated.tsv",
+            true,
+        )
+        .unwrap();
+        db.entities = appvet::database::Deferred::ready(t.into_lookup().unwrap(), Default::default);
+        let problems = check(&db);
+        assert!(problems.iter().any(|p| p.starts_with("entity p: country inherited")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.starts_with("entity c: curated parent link without")),
+            "{problems:?}"
+        );
+        assert!(problems.iter().any(|p| p == "entity n: no source"), "{problems:?}");
+    }
+
+    #[test]
     fn same_as_must_name_one_real_exodus_tracker_once() {
         let mut db = Database::embedded();
         assert_eq!(check(&db), Vec::<String>::new());
