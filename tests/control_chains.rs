@@ -5,52 +5,37 @@
 //! are not approved under nl-aivd; Western SDKs show no country of concern;
 //! every entity on a chain that ends in a country of concern has a source.
 
+mod common;
+
+use appvet::archive::zip::Limits;
 use appvet::attribution::attribute;
 use appvet::database::Database;
-use appvet::evidence::{AppEvidence, CodeUnit, UnitKind};
+use appvet::evidence::{CodeUnit, UnitKind};
 use appvet::policy::{Decision, ExceptionSet, Policy};
 use appvet::report::{Host, Report};
 use appvet::risk::{assess, RiskTables};
+use appvet::scan::{ScanOutput, Scanner};
 
-/// An empty Android report, read whole (a complete analysis can be approved).
-fn empty_report(db: &Database) -> Report {
-    use appvet::report::*;
-    Report {
-        schema: SCHEMA.into(),
-        tool: Tool { name: "appvet".into(), version: "0".into(), signatures_version: db.version.clone() },
-        input: Input { path: "probe.apk".into(), sha256: "00".into(), size: 1, kind: InputKind::Apk },
-        app: App { platform: Some(Platform::Android), ..Default::default() },
-        permissions: Vec::new(),
-        signing: Signing::default(),
-        code: Code::default(),
-        sdks: Vec::new(),
-        publisher: Publisher::default(),
-        hosts: Vec::new(),
-        capabilities: Vec::new(),
-        risk: Risk::default(),
-        analysis: Analysis { complete: true, gaps: Vec::new() },
-        verdict: None,
-        embedded: Vec::new(),
-        diagnostics: Vec::new(),
-    }
-}
-
-/// A probe app: its id, the classes its DEX defines, the hosts its strings name.
+/// A probe app: the generated benign sample (`samples/benign.apk`, a complete
+/// analysis signed by a Western test key) given another app id, a DEX that
+/// defines `classes`, and strings naming `hosts`; attributed and scored again.
 fn probe(app_id: &str, classes: &[&str], hosts: &[&str]) -> Report {
     let db = Database::embedded();
-    let mut r = empty_report(&db);
-    r.app.id = Some(app_id.into());
-    let mut unit = CodeUnit::new("classes.dex", UnitKind::Dex);
+    let data = std::fs::read(common::root().join("samples/benign.apk")).unwrap();
+    let ScanOutput { mut report, mut evidence } =
+        Scanner::new(Database::embedded(), Limits::default()).scan_bytes(&data, "probe.apk").unwrap();
+    report.app.id = Some(app_id.into());
+    let mut unit = CodeUnit::new("classes2.dex", UnitKind::Dex);
     unit.classes = classes.iter().map(|c| format!("L{};", c.replace('.', "/"))).collect();
+    evidence.units.push(unit);
     for h in hosts {
-        let domain =
-            h.split('.').rev().take(2).collect::<Vec<_>>().into_iter().rev().collect::<Vec<_>>().join(".");
-        r.hosts.push(Host { host: (*h).into(), domain: Some(domain), ..Default::default() });
+        let labels: Vec<&str> = h.rsplitn(3, '.').collect();
+        let domain = format!("{}.{}", labels[1], labels[0]);
+        report.hosts.push(Host { host: (*h).into(), domain: Some(domain), ..Default::default() });
     }
-    let ev = AppEvidence { units: vec![unit], ..Default::default() };
-    attribute(&db, &mut r, &ev);
-    assess(&mut r, &ev, RiskTables::embedded());
-    r
+    attribute(&db, &mut report, &evidence);
+    assess(&mut report, &evidence, RiskTables::embedded());
+    report
 }
 
 fn factor_countries(r: &Report) -> Vec<(String, String)> {
@@ -222,4 +207,68 @@ fn every_entity_on_a_chain_to_a_country_of_concern_has_a_source() {
         }
     }
     assert!(checked > 100, "{checked}");
+}
+
+/// The groups a security office asks about: a domain or app id of each
+/// resolves to the country its owner is controlled from.
+#[test]
+fn the_groups_of_the_issue_resolve_to_their_controlling_country() {
+    let db = Database::embedded();
+    let cases: &[(&str, &str)] = &[
+        ("open.volcengineapi.volces.com", "CN"),
+        ("api.byteplus.com", "CN"),
+        ("open.larksuite.com", "CN"),
+        ("open.feishu.cn", "CN"),
+        ("www.capcut.com", "CN"),
+        ("examplebucket-1250000000.cos.ap-guangzhou.myqcloud.com", "CN"),
+        ("cvm.tencentcloudapi.com", "CN"),
+        ("pay.tenpay.com", "CN"),
+        ("oss-cn-hangzhou.aliyuncs.com", "CN"),
+        ("api.dingtalk.com", "CN"),
+        ("aip.baidubce.com", "CN"),
+        ("lbs.netease.im", "CN"),
+        ("grs.hicloud.com", "CN"),
+        ("account.xiaomi.com", "CN"),
+        ("www.mi.com", "CN"),
+        ("www.hihonor.com", "CN"),
+        ("api.heytapmobi.com", "CN"),
+        ("www.vivo.com.cn", "CN"),
+        ("api.gifshow.com", "CN"),
+        ("www.temu.com", "CN"),
+        ("api.pinduoduo.com", "CN"),
+        ("www.shein.com", "CN"),
+        ("hb.rayjump.com", "CN"),
+        ("www.bigo.sg", "CN"),
+        ("api.jpush.cn", "CN"),
+        ("sdk.open.phone.igexin.com", "CN"),
+        ("a1.easemob.com", "CN"),
+        ("gateway.95516.com", "CN"),
+        ("sdk.sensorsdata.cn", "CN"),
+        ("api.growingio.com", "CN"),
+        ("cloud.tendcloud.com", "CN"),
+        ("fp-it.fengkongcloud.com", "CN"),
+        ("fp.tongdun.net", "CN"),
+        ("api.geetest.com", "CN"),
+        ("api.xfyun.cn", "CN"),
+        ("ya.ru", "RU"),
+        ("appmetrica.yandex.net", "RU"),
+        ("api.vk.com", "RU"),
+        ("tracker-api.my.com", "RU"),
+        ("ksn.kaspersky-labs.com", "RU"),
+        ("catalog.api.2gis.ru", "RU"),
+        ("getintent.com", "RU"),
+        ("browser-intake-datadoghq.com", "US"),
+        ("www.clarity.ms", "US"),
+        ("sdkapi.moloco.com", "US"),
+        ("ib.adnxs.com", "US"),
+    ];
+    for (target, country) in cases {
+        let found = appvet::attribution::why::why(&db, target);
+        let control = found
+            .iter()
+            .find(|r| r.kind == "domain")
+            .and_then(|r| r.control.as_ref())
+            .unwrap_or_else(|| panic!("{target}: no owned domain in {found:?}"));
+        assert_eq!(control.country.as_deref(), Some(*country), "{target}: {}", control.chain);
+    }
 }
