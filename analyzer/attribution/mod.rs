@@ -3,6 +3,9 @@
 //! answer reads as a chain: class / library / host -> SDK or domain ->
 //! company -> parent -> country.
 
+mod components;
+pub mod protections;
+
 use std::collections::{BTreeMap, HashSet};
 
 use crate::database::entities::{Entities, PrefixKind};
@@ -138,6 +141,7 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
             found.add(i, &key.source, EvidenceKind::Manifest, key.key.clone());
         }
     }
+    components::match_signals(m, &mut classes, report, evidence, &mut found);
     for entry in &evidence.entry_names {
         if let Some(i) = m.match_entry(entry) {
             found.add(i, entry, EvidenceKind::Entry, entry.to_string());
@@ -169,6 +173,7 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
     }
 
     let mut sdks = Vec::new();
+    let mut packer_ids = Vec::new();
     for (i, f) in merge_same_sdks(m, found.by_sdk) {
         let Some(def) = m.defs.get(i) else { continue };
         let chain = def.owner.as_deref().map(|o| chain_refs(&db.entities, o)).unwrap_or_default();
@@ -188,6 +193,7 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
             }
         }
         if def.packer {
+            packer_ids.push(def.id.clone());
             report.diagnostics.push(
                 Diagnostic::warning(
                     "code.packed",
@@ -211,6 +217,12 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
         });
     }
     sdks.sort_by(|a, b| a.id.cmp(&b.id));
+    let packers: Vec<protections::FoundPacker> = sdks
+        .iter()
+        .filter(|s| packer_ids.contains(&s.id))
+        .map(|s| protections::FoundPacker { name: &s.name, evidence: &s.evidence })
+        .collect();
+    protections::detect(report, evidence, &packers);
     report.sdks = sdks;
     report.publisher = publisher(db, report);
 }
@@ -443,6 +455,7 @@ mod tests {
                 value: None,
             }],
             entry_names: ["assets/libjiagu.so"].into(),
+            payloads: Vec::new(),
         };
         r.hosts.push(Host { host: "alog.umeng.com".into(), ..Default::default() });
         attribute(&db, &mut r, &ev);

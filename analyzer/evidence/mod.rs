@@ -56,6 +56,46 @@ pub struct ConfigKey {
     pub value: Option<String>,
 }
 
+/// An opaque entry whose content looks encrypted: what a packer keeps its
+/// real DEX in (`assets/<name>.dat`, `classes.xed`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Payload {
+    /// Entry path inside the input.
+    pub source: String,
+    /// Uncompressed size in bytes.
+    pub size: u64,
+    /// Shannon entropy of the first bytes, in thousandths of a bit per byte
+    /// (8000 is random data).
+    pub entropy_millibits: u32,
+}
+
+impl Payload {
+    /// Shannon entropy of `data` in thousandths of a bit per byte: the
+    /// measure encrypted data maxes out (plain DEX, text and images sit far
+    /// below 7.5 bits per byte).
+    pub fn entropy_millibits(data: &[u8]) -> u32 {
+        let mut counts = [0u64; 256];
+        for &b in data {
+            if let Some(c) = counts.get_mut(usize::from(b)) {
+                *c += 1;
+            }
+        }
+        let total = data.len() as f64;
+        if data.is_empty() {
+            return 0;
+        }
+        let bits: f64 = counts
+            .iter()
+            .filter(|&&c| c > 0)
+            .map(|&c| {
+                let p = c as f64 / total;
+                -p * p.log2()
+            })
+            .sum();
+        (bits * 1000.0).round().clamp(0.0, 8000.0) as u32
+    }
+}
+
 /// Everything the matching stages read, kept in memory for one app.
 #[derive(Debug, Clone, Default)]
 pub struct AppEvidence {
@@ -63,9 +103,17 @@ pub struct AppEvidence {
     pub config_keys: Vec<ConfigKey>,
     /// Every archive entry name (files such as `assets/libjiagu.so` identify packers).
     pub entry_names: Names,
+    /// Opaque entries of high entropy (see [`Payload`]).
+    pub payloads: Vec<Payload>,
 }
 
 impl AppEvidence {
+    /// Entropy from which an opaque entry is kept as a possible encrypted
+    /// payload: ciphertext measures ~7.99 bits per byte over 64 KiB.
+    pub const PAYLOAD_MIN_ENTROPY: u32 = 7_900;
+    /// Smaller entries cannot hold an app's code.
+    pub const PAYLOAD_MIN_SIZE: u64 = 4 << 10;
+
     pub fn class_count(&self) -> usize {
         self.units.iter().map(|u| u.classes.len()).sum()
     }

@@ -50,6 +50,36 @@ pub struct Report {
     pub embedded: Vec<EmbeddedApp>,
     /// Everything unusual seen while reading: anomalies are findings.
     pub diagnostics: Vec<Diagnostic>,
+    /// Packers, protectors, obfuscators and anti-analysis code, each from
+    /// the artefacts it leaves (filled by the signatures stage). A packer
+    /// means the real code was not seen.
+    #[serde(default)]
+    pub protections: Vec<Protection>,
+}
+
+/// A packer, protector, obfuscator or anti-analysis technique and why it
+/// is named.
+#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct Protection {
+    pub kind: ProtectionKind,
+    /// The product (`360 Jiagu`, `DexGuard`) or, for an unidentified one,
+    /// what it does (`unidentified packer`).
+    pub name: String,
+    pub evidence: Vec<Evidence>,
+}
+
+string_enum! {
+    /// What a protection does to the analysis.
+    pub enum ProtectionKind {
+        /// The real code is encrypted or loaded at run time (it was not seen).
+        Packer = "packer",
+        /// Code is hardened (encrypted strings or classes, tamper checks) but present.
+        Protector = "protector",
+        /// Names are renamed: SDKs are found from signals that survive renaming.
+        Obfuscator = "obfuscator",
+        /// Checks for debuggers, emulators or instrumentation.
+        AntiAnalysis = "anti_analysis",
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -464,8 +494,17 @@ string_enum! {
         Certificate = "certificate",
         Permission = "permission",
         UsageDescription = "usage-description",
+        /// A manifest component (activity, service, receiver, provider) or provider authority.
         Component = "component",
         IntentAction = "intent-action",
+        /// A JNI function exported by a native library (`Java_com_umeng_...`).
+        JniExport = "jni_export",
+        /// A package the manifest's `<queries>` asks to see.
+        Query = "query",
+        /// An opaque entry of high entropy: encrypted or compressed data.
+        Payload = "payload",
+        /// A statistic over the app's class names (share of renamed classes).
+        ClassNames = "class_names",
         /// An Info.plist key (LSApplicationQueriesSchemes).
         Config = "config",
         /// The app id, matched to a publisher.
