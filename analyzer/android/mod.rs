@@ -386,7 +386,7 @@ fn note_payload(ctx: &mut Context, path: &str, size: u64, head: &[u8]) {
         return;
     }
     let entropy_millibits = Payload::entropy_millibits(head);
-    if entropy_millibits >= AppEvidence::PAYLOAD_MIN_ENTROPY {
+    if entropy_millibits >= AppEvidence::payload_min_entropy(head.len()) {
         ctx.evidence.payloads.push(Payload { source: path.to_string(), size, entropy_millibits });
     }
 }

@@ -70,6 +70,13 @@ fn table() -> Option<&'static Table> {
 /// A stub loader is small: an app whose DEX defines more classes than this
 /// is not hiding its code, whatever its manifest names.
 const MAX_STUB_CLASSES: usize = 300;
+/// Calls a stub makes to load the code it decrypts.
+const LOADER_APIS: &[&str] = &[
+    "Ldalvik/system/DexClassLoader;-><init>",
+    "Ldalvik/system/InMemoryDexClassLoader;-><init>",
+    "Ldalvik/system/DexFile;->loadDex",
+    "Ldalvik/system/DexFile;->openDexFile",
+];
 /// Examples kept per statistic.
 const EXAMPLES: usize = 3;
 
@@ -164,7 +171,9 @@ fn missing_app_code(
     stats: &ClassStats,
     share: f64,
 ) -> Option<Vec<Evidence>> {
-    let facts = report.app.android.as_ref()?;
+    // An undecodable manifest names nothing, but a stub that loads code still shows.
+    let no_facts = crate::report::AndroidFacts::default();
+    let facts = report.app.android.as_ref().unwrap_or(&no_facts);
     if facts.has_code == Some(false) || stats.total == 0 || stats.total > MAX_STUB_CLASSES {
         return None;
     }
@@ -200,8 +209,20 @@ fn missing_app_code(
             ),
         ));
     }
+    // With nothing named to miss, a stub that loads code is the sign.
     if out.is_empty() {
-        return None;
+        let loader = evidence
+            .units
+            .iter()
+            .filter(|u| u.kind == UnitKind::Dex)
+            .flat_map(|u| u.apis.iter().map(move |a| (u, a)))
+            .find(|(_, a)| LOADER_APIS.iter().any(|l| a.starts_with(l)));
+        let (unit, api) = loader?;
+        out.push(ev(
+            &unit.source,
+            EvidenceKind::Api,
+            format!("a stub DEX of {} classes calls {api}", stats.total),
+        ));
     }
     // Something must hold the real code: an encrypted payload or a DEX-named file Android ignores.
     let before = out.len();

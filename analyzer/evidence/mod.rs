@@ -108,11 +108,18 @@ pub struct AppEvidence {
 }
 
 impl AppEvidence {
-    /// Entropy from which an opaque entry is kept as a possible encrypted
-    /// payload: ciphertext measures ~7.99 bits per byte over 64 KiB.
-    pub const PAYLOAD_MIN_ENTROPY: u32 = 7_900;
     /// Smaller entries cannot hold an app's code.
-    pub const PAYLOAD_MIN_SIZE: u64 = 4 << 10;
+    pub const PAYLOAD_MIN_SIZE: u64 = 512;
+
+    /// Entropy (millibits per byte) from which `sample_len` bytes are kept
+    /// as a possible encrypted payload. Ciphertext measures ~7.99 bits per
+    /// byte over 64 KiB, but a short sample of random bytes measures less
+    /// (the estimate is biased down by about 255 / (2 n ln 2) bits): the bar
+    /// is 1.5 times that bias below 8 bits, and never above 7.9.
+    pub fn payload_min_entropy(sample_len: usize) -> u32 {
+        let bias = 276_000 / sample_len.max(1);
+        (8_000usize.saturating_sub(bias)).min(7_900) as u32
+    }
 
     pub fn class_count(&self) -> usize {
         self.units.iter().map(|u| u.classes.len()).sum()
