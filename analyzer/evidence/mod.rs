@@ -125,3 +125,21 @@ impl AppEvidence {
         self.units.iter().map(|u| u.classes.len()).sum()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entropy_of_uniform_and_constant_bytes_and_the_bar_for_short_samples() {
+        assert_eq!(Payload::entropy_millibits(&[]), 0);
+        assert_eq!(Payload::entropy_millibits(&[7; 4096]), 0);
+        let uniform: Vec<u8> = (0..4096u32).map(|i| (i % 256) as u8).collect();
+        assert_eq!(Payload::entropy_millibits(&uniform), 8000);
+        let text = b"the quick brown fox jumps over the lazy dog ".repeat(100);
+        assert!(Payload::entropy_millibits(&text) < 4500);
+        assert_eq!(AppEvidence::payload_min_entropy(64 << 10), 7_900);
+        assert_eq!(AppEvidence::payload_min_entropy(1024), 7_731);
+        assert_eq!(AppEvidence::payload_min_entropy(0), 0);
+    }
+}

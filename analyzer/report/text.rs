@@ -114,6 +114,7 @@ pub fn render_styled(r: &Report, color: bool) -> String {
     }
     render_capabilities(&mut o, r);
     render_sdks(&mut o, r);
+    render_protections(&mut o, r);
     render_hosts(&mut o, r);
     render_diagnostics(&mut o, r);
     o
@@ -190,6 +191,17 @@ fn render_sdks(o: &mut String, r: &Report) {
     let _ = writeln!(o, "  sdks        {}", r.sdks.len());
     for s in &r.sdks {
         let _ = writeln!(o, "    {:30} {} [{}]", clean(&s.name), or_dash(&s.owner), or_dash(&s.country));
+    }
+}
+
+fn render_protections(o: &mut String, r: &Report) {
+    if r.protections.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "  protections {}", r.protections.len());
+    for p in &r.protections {
+        let why = p.evidence.first().map(|e| clean(&e.value)).unwrap_or_default();
+        let _ = writeln!(o, "    {:13} {:20} {why}", p.kind.as_str(), clean(&p.name));
     }
 }
 
