@@ -88,7 +88,6 @@ struct ClassStats<'e> {
     ascii_short_count: usize,
     unicode_short: Vec<&'e str>,
     unicode_short_count: usize,
-    defined: FxHashSet<&'e str>,
 }
 
 /// `Lcom/x/a$b;` -> `a`: the simple name of the outermost class.
@@ -103,7 +102,6 @@ fn class_stats(evidence: &AppEvidence) -> ClassStats<'_> {
     for unit in evidence.units.iter().filter(|u| u.kind == UnitKind::Dex) {
         for class in &unit.classes {
             s.total += 1;
-            s.defined.insert(class);
             let name = simple_name(class);
             let chars = name.chars().count();
             if (1..=2).contains(&chars) && name.bytes().all(|b| b.is_ascii_lowercase()) {
@@ -177,10 +175,13 @@ fn missing_app_code(
     if facts.has_code == Some(false) || stats.total == 0 || stats.total > MAX_STUB_CLASSES {
         return None;
     }
+    // Only a stub-sized DEX gets here: its class set is small to build.
+    let defined: FxHashSet<&str> =
+        evidence.units.iter().filter(|u| u.kind == UnitKind::Dex).flat_map(|u| u.classes.iter()).collect();
     let manifest = "AndroidManifest.xml";
     let mut out = Vec::new();
     let app_missing =
-        facts.application_class.as_deref().filter(|c| !stats.defined.contains(descriptor(c).as_str()));
+        facts.application_class.as_deref().filter(|c| !defined.contains(descriptor(c).as_str()));
     if let Some(app) = app_missing {
         out.push(ev(
             manifest,
@@ -195,7 +196,7 @@ fn missing_app_code(
         .map(|c| c.name.as_str())
         .collect();
     let missing: Vec<&str> =
-        named.iter().copied().filter(|c| !stats.defined.contains(descriptor(c).as_str())).collect();
+        named.iter().copied().filter(|c| !defined.contains(descriptor(c).as_str())).collect();
     let needed = (share * named.len() as f64).ceil() as usize;
     if !missing.is_empty() && missing.len() >= needed {
         out.push(ev(
