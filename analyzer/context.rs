@@ -80,6 +80,7 @@ impl<'a> Context<'a> {
         self.evidence.units.extend(child.evidence.units);
         self.evidence.config_keys.extend(child.evidence.config_keys);
         self.evidence.entry_names.append(&child.evidence.entry_names);
+        self.evidence.payloads.extend(child.evidence.payloads);
         for h in child.hosts.finish() {
             for ev in &h.evidence {
                 self.hosts.scan(&ev.source, ev.kind, &ev.value);
@@ -135,5 +136,6 @@ fn empty_report(db: &Database, input: Input) -> Report {
         verdict: None,
         embedded: Vec::new(),
         diagnostics: Vec::new(),
+        protections: Vec::new(),
     }
 }

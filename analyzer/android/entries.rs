@@ -105,8 +105,10 @@ pub fn classify(name: &str, is_aab: bool) -> EntryRole {
     {
         return EntryRole::Skip;
     }
-    if !path.contains('/') && path.starts_with("classes") && ext == "dex" {
-        return EntryRole::PrimaryDex;
+    if !path.contains('/') && path.starts_with("classes") {
+        // `classes.xed`, `classes.dex.dat`: a DEX-named file the platform does not
+        // load is a packer's payload (sniffed: it may be a DEX or encrypted).
+        return if ext == "dex" { EntryRole::PrimaryDex } else { EntryRole::OpaqueAsset };
     }
     if let Some(rest) = path.strip_prefix("lib/") {
         if let Some((abi, file)) = rest.split_once('/') {
@@ -166,6 +168,7 @@ mod tests {
         assert_eq!(classify("res/drawable/icon.png", false), EntryRole::Skip);
         assert_eq!(classify("META-INF/CERT.RSA", false), EntryRole::Skip);
         assert_eq!(classify("assets/blob", false), EntryRole::OpaqueAsset);
+        assert_eq!(classify("classes.xed", false), EntryRole::OpaqueAsset);
     }
 
     #[test]

@@ -351,6 +351,9 @@ fn sniff_opaque(
         return;
     }
     let kind = crate::archive::sniff(&head);
+    if kind == crate::archive::Sniffed::Unknown {
+        note_payload(ctx, path, e.uncompressed_size, &head);
+    }
     if kind == crate::archive::Sniffed::Unknown || e.uncompressed_size > MAX_SNIFF {
         return;
     }
@@ -372,6 +375,19 @@ fn sniff_opaque(
         }
         crate::archive::Sniffed::Zip => analyze_nested(ctx, &data, path),
         _ => {}
+    }
+}
+
+/// Keeps an opaque entry of code size whose first bytes look encrypted: the
+/// protections check weighs it with the rest (alone it may be compressed data).
+fn note_payload(ctx: &mut Context, path: &str, size: u64, head: &[u8]) {
+    use crate::evidence::{AppEvidence, Payload};
+    if size < AppEvidence::PAYLOAD_MIN_SIZE {
+        return;
+    }
+    let entropy_millibits = Payload::entropy_millibits(head);
+    if entropy_millibits >= AppEvidence::payload_min_entropy(head.len()) {
+        ctx.evidence.payloads.push(Payload { source: path.to_string(), size, entropy_millibits });
     }
 }
 

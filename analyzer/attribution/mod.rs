@@ -6,6 +6,9 @@
 mod control;
 pub mod why;
 
+mod components;
+pub mod protections;
+
 use std::collections::{BTreeMap, HashSet};
 
 pub use control::{control, entity_ref};
@@ -143,6 +146,7 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
             found.add(i, &key.source, EvidenceKind::Manifest, key.key.clone());
         }
     }
+    components::match_signals(m, &mut classes, report, evidence, &mut found);
     for entry in &evidence.entry_names {
         if let Some(i) = m.match_entry(entry) {
             found.add(i, entry, EvidenceKind::Entry, entry.to_string());
@@ -176,6 +180,7 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
     }
 
     let mut sdks = Vec::new();
+    let mut packer_ids = Vec::new();
     for (i, f) in merge_same_sdks(m, found.by_sdk) {
         let Some(def) = m.defs.get(i) else { continue };
         let chain = def.owner.as_deref().map(|o| chain_refs(&db.entities, o)).unwrap_or_default();
@@ -195,6 +200,7 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
             }
         }
         if def.packer {
+            packer_ids.push(def.id.clone());
             report.diagnostics.push(
                 Diagnostic::warning(
                     "code.packed",
@@ -219,6 +225,12 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
         });
     }
     sdks.sort_by(|a, b| a.id.cmp(&b.id));
+    let packers: Vec<protections::FoundPacker> = sdks
+        .iter()
+        .filter(|s| packer_ids.contains(&s.id))
+        .map(|s| protections::FoundPacker { name: &s.name, evidence: &s.evidence })
+        .collect();
+    protections::detect(report, evidence, &packers);
     report.sdks = sdks;
     report.publisher = publisher(db, report);
 }
@@ -449,6 +461,7 @@ mod tests {
                 value: None,
             }],
             entry_names: ["assets/libjiagu.so"].into(),
+            payloads: Vec::new(),
         };
         r.hosts.push(Host { host: "alog.umeng.com".into(), ..Default::default() });
         attribute(&db, &mut r, &ev);

@@ -62,6 +62,7 @@ pub fn render(r: &Report) -> String {
     jurisdiction_section(&mut o, r);
     capabilities_section(&mut o, r);
     sdks_section(&mut o, r);
+    protections_section(&mut o, r);
     hosts_section(&mut o, r);
     signing_section(&mut o, r);
     diagnostics_section(&mut o, r);
@@ -285,6 +286,25 @@ fn capabilities_section(o: &mut String, r: &Report) {
             mark(c.declared),
             mark(c.observed),
             evidence_list(&c.evidence)
+        );
+    }
+    o.push_str("</table></section>\n");
+}
+
+/// Packers, protectors, obfuscators: a packer means the code above was not all seen.
+fn protections_section(o: &mut String, r: &Report) {
+    if r.protections.is_empty() {
+        return;
+    }
+    o.push_str("<section id=\"protections\"><h2>Packers, protectors and obfuscators</h2>");
+    o.push_str("<table><tr><th>Kind</th><th>Name</th><th>Evidence</th></tr>");
+    for p in &r.protections {
+        let _ = write!(
+            o,
+            "<tr><td>{}</td><td><b>{}</b></td><td>{}</td></tr>",
+            esc(p.kind.as_str()),
+            esc(&p.name),
+            evidence_list(&p.evidence)
         );
     }
     o.push_str("</table></section>\n");

@@ -1,5 +1,6 @@
 //! The report model and its renderers.
 
+pub mod app;
 pub mod control;
 pub mod diff;
 pub mod html;

@@ -1,13 +1,13 @@
 //! SARIF 2.1.0 rendering for code-scanning and CI systems: the policy rules
-//! that matched, declared-versus-observed capability findings and the
-//! diagnostics that are warnings or errors, each as a result located in the
+//! that matched, declared-versus-observed capability findings, packers,
+//! protectors and obfuscators, and the diagnostics that are warnings or errors, each as a result located in the
 //! input file (the archive entry as a logical location).
 
 use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{CapabilityFinding, Decision, EvidenceKind, Level, Report};
+use super::{CapabilityFinding, Decision, EvidenceKind, Level, ProtectionKind, Report};
 
 const SCHEMA: &str = "https://json.schemastore.org/sarif-2.1.0.json";
 
@@ -72,6 +72,18 @@ fn findings(r: &Report) -> Vec<Finding> {
                 .find(|e| matches!(e.kind, EvidenceKind::Api | EvidenceKind::Symbol))
                 .map(|e| e.source.clone()),
             properties: json!({ "capability": c.id, "evidence": c.evidence }),
+        });
+    }
+    for p in &r.protections {
+        // A packer hides code (its `code.packed` diagnostic is a warning too); the rest inform.
+        let level = if p.kind == ProtectionKind::Packer { "warning" } else { "note" };
+        out.push(Finding {
+            rule: format!("protection/{}", p.kind),
+            rule_text: format!("{} recognised from its artefacts", p.kind),
+            level,
+            message: format!("{}: {}", p.kind, p.name),
+            entry: p.evidence.iter().map(|e| e.source.clone()).find(|s| !s.is_empty()),
+            properties: json!({ "name": p.name, "evidence": p.evidence }),
         });
     }
     for d in r.diagnostics.iter().filter(|d| d.level >= Level::Warning) {

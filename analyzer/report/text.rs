@@ -114,6 +114,7 @@ pub fn render_styled(r: &Report, color: bool) -> String {
     }
     render_capabilities(&mut o, r);
     render_sdks(&mut o, r);
+    render_protections(&mut o, r);
     render_hosts(&mut o, r);
     render_diagnostics(&mut o, r);
     o
@@ -207,6 +208,17 @@ fn controlled_from(control: Option<&crate::report::Control>) -> String {
             format!(", controlled from {}", or_dash(&c.country))
         }
         _ => String::new(),
+    }
+}
+
+fn render_protections(o: &mut String, r: &Report) {
+    if r.protections.is_empty() {
+        return;
+    }
+    let _ = writeln!(o, "  protections {}", r.protections.len());
+    for p in &r.protections {
+        let why = p.evidence.first().map(|e| clean(&e.value)).unwrap_or_default();
+        let _ = writeln!(o, "    {:13} {:20} {why}", p.kind.as_str(), clean(&p.name));
     }
 }
 

@@ -63,6 +63,7 @@ pub(crate) mod tests_support {
             verdict: None,
             embedded: Vec::new(),
             diagnostics: Vec::new(),
+            protections: Vec::new(),
         }
     }
 }

@@ -21,7 +21,7 @@
 //!   decoded.
 
 use super::blob::{self, put_len, BlobError, Body};
-use crate::evidence::{AppEvidence, CodeUnit, ConfigKey, Names, NamesBuilder, UnitKind};
+use crate::evidence::{AppEvidence, CodeUnit, ConfigKey, Names, NamesBuilder, Payload, UnitKind};
 
 /// Format 1: inside the deflate stream.
 const MAGIC_V1: &[u8; 4] = b"AVE1";
@@ -80,6 +80,16 @@ fn encode_body(ev: &AppEvidence, format: Format) -> Vec<u8> {
         }
     }
     put_names(&mut raw, format, &ev.entry_names);
+    // Appended after the fields of the first bodies: a body that ends here
+    // (written before payloads were kept) decodes with none.
+    if !ev.payloads.is_empty() {
+        put_len(&mut raw, ev.payloads.len());
+        for p in &ev.payloads {
+            put_str(&mut raw, &p.source);
+            put_len(&mut raw, usize::try_from(p.size).unwrap_or(usize::MAX));
+            put_len(&mut raw, p.entropy_millibits as usize);
+        }
+    }
     raw
 }
 
@@ -140,6 +150,16 @@ fn decode_body(body: &[u8], format: Format) -> Result<AppEvidence, DecodeError> 
         ev.config_keys.push(ConfigKey { source, key, value });
     }
     ev.entry_names = r.names()?;
+    if r.pos < r.data.len() {
+        let payloads = r.len()?;
+        for _ in 0..payloads {
+            let source = r.string()?;
+            let size = r.varint()?;
+            let entropy_millibits =
+                u32::try_from(r.varint()?).map_err(|_| DecodeError("entropy out of range"))?;
+            ev.payloads.push(Payload { source, size, entropy_millibits });
+        }
+    }
     Ok(ev)
 }
 
@@ -291,6 +311,7 @@ mod tests {
                 ConfigKey { source: "m".into(), key: "k".into(), value: None },
             ],
             entry_names: ["a/b", "a/c", ""].into(),
+            payloads: vec![Payload { source: "classes.xed".into(), size: 1 << 20, entropy_millibits: 7_998 }],
         }
     }
 
@@ -378,11 +399,21 @@ mod tests {
     #[test]
     fn damaged_blobs_are_errors_not_panics() {
         let body = encode_body(&sample(), Format::V2);
+        // A body cut right before the payloads is a whole body of before they were kept.
+        let without_payloads =
+            encode_body(&AppEvidence { payloads: Vec::new(), ..sample() }, Format::V2).len();
         for cut in 0..body.len() {
-            assert!(decode(&v2(&body[..cut], cut)).is_err(), "cut at {cut}");
+            let decoded = decode(&v2(&body[..cut], cut));
+            if cut == without_payloads {
+                assert!(decoded.is_ok_and(|ev| ev.payloads.is_empty()));
+                continue;
+            }
+            assert!(decoded.is_err(), "cut at {cut}");
         }
         let old_body = encode_body(&sample(), Format::V1);
-        for cut in 0..old_body.len() {
+        let old_without_payloads =
+            encode_body(&AppEvidence { payloads: Vec::new(), ..sample() }, Format::V1).len();
+        for cut in (0..old_body.len()).filter(|&c| c != old_without_payloads) {
             let mut old = MAGIC_V1.to_vec();
             old.extend_from_slice(&old_body[..cut]);
             assert!(decode(&encode_v1_raw(&old)).is_err(), "format 1 cut at {cut}");

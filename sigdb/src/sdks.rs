@@ -70,6 +70,11 @@ pub struct SdkDef {
     /// Archive entry paths (or path prefixes ending in `/`).
     #[serde(default)]
     pub entries: Vec<String>,
+    /// Manifest component-name suffixes the SDK makes an app declare under
+    /// the app's own package (`.wxapi.WXEntryActivity`): neither renaming
+    /// nor packing can change them, and no class prefix covers them.
+    #[serde(default)]
+    pub component_suffixes: Vec<String>,
     #[serde(default)]
     pub ios_frameworks: Vec<String>,
     #[serde(default)]
@@ -210,6 +215,7 @@ pub struct MatcherTables {
     domains: HashMap<String, usize>,
     /// Network-signature alternatives that are not plain domains.
     network_regexes: Vec<(usize, String)>,
+    component_suffixes: Vec<(String, usize)>,
     /// Problems found while preparing (`sigs check` reports them).
     pub problems: Vec<String>,
 }
@@ -253,6 +259,8 @@ struct Lookups<'a> {
     domains: Vec<(&'a str, usize)>,
     #[serde(borrow)]
     network_regexes: Vec<(usize, &'a str)>,
+    #[serde(borrow)]
+    component_suffixes: Vec<(&'a str, usize)>,
     problems: Vec<String>,
 }
 
@@ -459,6 +467,13 @@ impl MatcherTables {
             for e in &d.entries {
                 m.entries.push((e.clone(), i));
             }
+            for c in &d.component_suffixes {
+                if c.len() < 2 || !c.starts_with('.') {
+                    m.problems.push(format!("{}: component suffix {c:?} must start with '.'", d.id));
+                    continue;
+                }
+                m.component_suffixes.push((c.clone(), i));
+            }
             for k in &d.meta_data {
                 m.meta_data.entry(k.clone()).or_insert(i);
             }
@@ -619,6 +634,11 @@ impl SdkMatcher {
             .iter()
             .find(|(e, _)| if e.ends_with('/') { path.starts_with(e) } else { path == *e })
             .map(|x| x.1)
+    }
+
+    /// SDK whose component suffix ends a manifest component name, with the suffix.
+    pub fn match_component_suffix(&self, name: &str) -> Option<(usize, &str)> {
+        self.tables.component_suffixes.iter().find(|(c, _)| name.ends_with(c)).map(|&(c, i)| (i, c))
     }
 
     pub fn match_meta_data(&self, key: &str) -> Option<usize> {
@@ -809,7 +829,14 @@ mod tests {
         d.native_lib_prefixes = vec!["libshella-".into()];
         d.entries = vec!["assets/ijm_lib/".into(), "assets/ijiami.dat".into()];
         d.meta_data = vec!["UMENG_APPKEY".into()];
+        d.component_suffixes = vec![".wxapi.WXEntryActivity".into(), "bad".into()];
         let m = SdkMatcher::compile(vec![d]);
+        assert_eq!(
+            m.match_component_suffix("com.app.wxapi.WXEntryActivity"),
+            Some((0, ".wxapi.WXEntryActivity"))
+        );
+        assert_eq!(m.match_component_suffix("com.app.MainActivity"), None);
+        assert!(m.problems.iter().any(|p| p.contains("\"bad\"")));
         assert_eq!(m.match_native_lib("libJiagu.so"), Some(0));
         assert_eq!(m.match_native_lib("libshella-2.10.so"), Some(0));
         assert_eq!(m.match_entry("assets/ijm_lib/x.so"), Some(0));
