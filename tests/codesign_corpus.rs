@@ -85,3 +85,36 @@ fn intact_signatures_verify_and_tampered_copies_do_not() {
     }
     assert!(verified > 0, "no corpus app's signature verified");
 }
+
+/// The generated demo IPA is signed by a test identity over real page
+/// hashes: the code, Info.plist and CMS signature check out and only the
+/// chain (not Apple's) fails; its tampered copy fails on the changed page.
+#[test]
+fn the_test_signed_sample_fails_only_on_its_chain_and_its_tampered_copy_on_a_page() {
+    let scanner = appvet::scan::Scanner::new(
+        appvet::database::Database::embedded(),
+        appvet::archive::zip::Limits::default(),
+    );
+    let scan = |name: &str| {
+        let path = common::root().join("samples").join(name);
+        scanner.scan_path(&path).unwrap().report.signing
+    };
+    let intact = scan("demo-tracker.ipa");
+    assert_eq!(intact.verified, Some(false));
+    let errors = &intact.schemes[0].errors;
+    let main: Vec<&String> =
+        errors.iter().filter(|e| e.starts_with("Payload/DemoTracker.app/DemoTracker:")).collect();
+    assert_eq!(main.len(), 1, "{errors:?}");
+    assert!(main[0].contains("not at an Apple root"), "{errors:?}");
+    assert!(!errors.iter().any(|e| e.contains("pages differ") || e.contains("CMS")), "{errors:?}");
+    let tampered = scan("malformed/demo-tracker-tampered.ipa");
+    assert_eq!(tampered.verified, Some(false));
+    assert!(
+        tampered.schemes[0]
+            .errors
+            .iter()
+            .any(|e| e.contains("DemoKeyboard: CodeDirectory: 1 of 1 pages differ")),
+        "{:?}",
+        tampered.schemes[0].errors
+    );
+}
