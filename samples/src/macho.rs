@@ -295,7 +295,10 @@ fn cms(
         .map(|(key, issuer, serial)| {
             // DER orders a SET OF by encoding: contentType (shorter) first.
             let attributes = [
-                der::sequence(&[der::oid(&[1, 2, 840, 113549, 1, 9, 3]), der::set(&[data_oid.clone()])]),
+                der::sequence(&[
+                    der::oid(&[1, 2, 840, 113549, 1, 9, 3]),
+                    der::set(std::slice::from_ref(&data_oid)),
+                ]),
                 der::sequence(&[
                     der::oid(&[1, 2, 840, 113549, 1, 9, 4]),
                     der::set(&[der::octet_string(&Sha256::digest(code_directory))]),
