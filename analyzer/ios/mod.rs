@@ -58,6 +58,7 @@ pub fn analyze_zip(ctx: &mut Context, zip: &ZipArchive) {
     let roots = layout::app_roots(zip.entries.iter().map(|e| e.name.as_str()));
     let Some(root) = roots.first().cloned() else {
         ctx.diag(Diagnostic::error("ios.no_app_bundle", "no .app bundle in the archive"));
+        ctx.report.signing.not_verifiable = Some("no .app bundle in the archive".into());
         return;
     };
     if roots.len() > 1 {

@@ -38,10 +38,7 @@ mod tests {
 
     #[test]
     fn close_names_are_offered_and_far_ones_are_not() {
-        assert_eq!(
-            nearest("manifest.debugable", ["manifest.debuggable", "zip.bomb"]),
-            Some("manifest.debuggable")
-        );
+        assert_eq!(nearest("debugable", ["debuggable", "bomb"]), Some("debuggable"));
         assert_eq!(nearest("nl-aivd2", ["baseline", "nl-aivd"]), Some("nl-aivd"));
         assert_eq!(nearest("quux", ["baseline", "nl-aivd"]), None);
         assert_eq!(hint("quux", ["baseline"]), "");

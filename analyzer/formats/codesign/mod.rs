@@ -375,11 +375,11 @@ fn der_value(tlv: Tlv<'_>, depth: usize) -> Option<serde_json::Value> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::test_support::{each_flip, each_truncation};
 
-    fn blob(magic: u32, body: &[u8]) -> Vec<u8> {
+    pub(crate) fn blob(magic: u32, body: &[u8]) -> Vec<u8> {
         let mut b = magic.to_be_bytes().to_vec();
         b.extend_from_slice(&((body.len() + 8) as u32).to_be_bytes());
         b.extend_from_slice(body);
@@ -407,7 +407,7 @@ mod tests {
         blob(MAGIC_CODE_DIRECTORY, &body)
     }
 
-    fn superblob(blobs: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    pub(crate) fn superblob(blobs: &[(u32, Vec<u8>)]) -> Vec<u8> {
         let mut index = Vec::new();
         let mut payload = Vec::new();
         let header = 12 + 8 * blobs.len();

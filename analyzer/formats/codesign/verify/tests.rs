@@ -1,18 +1,12 @@
 use super::*;
+use crate::formats::codesign::tests::{blob, superblob};
 use crate::formats::codesign::{
-    parse, CS_ADHOC, MAGIC_BLOB_WRAPPER, MAGIC_CODE_DIRECTORY, MAGIC_ENTITLEMENTS, MAGIC_SUPERBLOB,
-    SLOT_CMS_SIGNATURE, SLOT_CODE_DIRECTORY,
+    parse, CS_ADHOC, MAGIC_BLOB_WRAPPER, MAGIC_CODE_DIRECTORY, MAGIC_ENTITLEMENTS, SLOT_CMS_SIGNATURE,
+    SLOT_CODE_DIRECTORY,
 };
 use crate::test_support::{each_flip, each_truncation};
 
 const PAGE_SHIFT: u8 = 12;
-
-fn blob(magic: u32, body: &[u8]) -> Vec<u8> {
-    let mut b = magic.to_be_bytes().to_vec();
-    b.extend_from_slice(&((body.len() + 8) as u32).to_be_bytes());
-    b.extend_from_slice(body);
-    b
-}
 
 fn sha256(data: &[u8]) -> Vec<u8> {
     HashAlg::Sha256.digest(data).unwrap()
@@ -44,23 +38,6 @@ fn code_directory(binary: &[u8], specials: &[Vec<u8>]) -> Vec<u8> {
         body.extend(sha256(chunk));
     }
     blob(MAGIC_CODE_DIRECTORY, &body)
-}
-
-fn superblob(blobs: &[(u32, Vec<u8>)]) -> Vec<u8> {
-    let header = 12 + 8 * blobs.len();
-    let mut index = Vec::new();
-    let mut payload = Vec::new();
-    for (slot, b) in blobs {
-        index.extend_from_slice(&slot.to_be_bytes());
-        index.extend_from_slice(&((header + payload.len()) as u32).to_be_bytes());
-        payload.extend_from_slice(b);
-    }
-    let mut out = MAGIC_SUPERBLOB.to_be_bytes().to_vec();
-    out.extend_from_slice(&((header + payload.len()) as u32).to_be_bytes());
-    out.extend_from_slice(&(blobs.len() as u32).to_be_bytes());
-    out.extend(index);
-    out.extend(payload);
-    out
 }
 
 const INFO: &[u8] = b"<plist><dict/></plist>";
