@@ -155,7 +155,7 @@ fn check_directory(
     let mut skipped = 0usize;
     for index in 0..pages {
         let start = index * page;
-        let end = (start + page).min(limit);
+        let end = start.saturating_add(page).min(limit);
         if encrypted.is_some_and(|(from, to)| (start as u64) < to && (end as u64) > from) {
             skipped += 1;
             continue;
