@@ -21,9 +21,11 @@ pub fn hint<'a>(wrong: &str, candidates: impl IntoIterator<Item = &'a str>) -> S
 }
 
 /// Adds a hint to serde's "unknown field `x`, expected one of `a`, `b`"
-/// (or "expected `a` or `b`") message.
+/// (or "expected `a` or `b`") message, and to its "unknown variant" one for
+/// a closed set of values (`provisioning = ["enterprize"]`).
 pub fn unknown_field(message: &str) -> String {
-    let Some(rest) = message.split("unknown field `").nth(1) else { return message.to_string() };
+    let rest = message.split("unknown field `").nth(1).or_else(|| message.split("unknown variant `").nth(1));
+    let Some(rest) = rest else { return message.to_string() };
     let Some((field, expected)) = rest.split_once('`') else { return message.to_string() };
     let candidates: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
     match nearest(field, candidates) {
@@ -51,5 +53,7 @@ mod tests {
         let m = "unknown field `zzz`, expected `id` or `decision`";
         assert_eq!(unknown_field(m), m);
         assert_eq!(unknown_field("other error"), "other error");
+        let m = "unknown variant `enterprize`, expected one of `app-store`, `ad-hoc`, `enterprise`";
+        assert!(unknown_field(m).ends_with("did you mean \"enterprise\"?"), "{}", unknown_field(m));
     }
 }
