@@ -108,15 +108,18 @@ fn text_report_leads_with_the_verdict() {
 }
 
 #[test]
-fn diff_reports_a_changed_signer_and_stricter_verdict() {
+fn diff_names_the_new_signer_and_new_parties_in_countries_of_concern() {
     let out = appvet().args(["diff", BENIGN, DATAHUNGRY, "--format", "json"]).assert().code(0);
     let d: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
     assert_eq!(d["schema"], "appvet/diff/v1");
     assert_eq!(d["signer_changed"], true);
-    assert!(d["red_flags"].to_string().contains("signer changed"));
+    assert!(d["red_flags"].to_string().contains("a new signer: CN=Example Flashlight"), "{}", d["red_flags"]);
+    assert!(d["red_flags"]
+        .to_string()
+        .contains("a new party in a country of concern: Tencent Holdings Ltd."));
     assert!(d["permissions"]["added"].to_string().contains("READ_SMS"));
     let text = appvet().args(["diff", BENIGN, DATAHUNGRY]).assert().code(0).get_output().stdout.clone();
-    assert!(String::from_utf8(text).unwrap().contains("! the signer changed"));
+    assert!(String::from_utf8(text).unwrap().contains("! a new signer: CN=Example Flashlight"));
 }
 
 /// `diff --fail-on red-flag` gates an update: a tampered build (its

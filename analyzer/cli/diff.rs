@@ -65,7 +65,11 @@ pub fn run(args: DiffArgs) -> Result<i32, Error> {
         (Ok(o), Ok(n)) => (o, n),
         (Err(e), _) | (_, Err(e)) => return Err(Error::Unusable(e)),
     };
-    let d = diff::diff(&old, &new);
+    // New parties are judged against the policy's countries of concern; a
+    // policy without any (baseline) leaves the risk tables' list.
+    let countries = &judge.policy().countries;
+    let d =
+        if countries.is_empty() { diff::diff(&old, &new) } else { diff::diff_under(&old, &new, countries) };
     let text = match args.format {
         DiffFormat::Json => diff::render_json(&d),
         DiffFormat::Text => diff::render_text(&d),

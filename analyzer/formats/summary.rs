@@ -12,9 +12,16 @@ use crate::string_enum::string_enum;
 pub struct Signing {
     /// One record per scheme found or required: v1, v2, v3, v3.1.
     pub schemes: Vec<SchemeResult>,
-    /// Overall verdict as Android would install it for the app's SDK range;
-    /// null when there is nothing to verify (not a signed container).
+    /// Overall verdict as Android would install it for the app's SDK range,
+    /// or as iOS would run it (every signed binary's code signature intact
+    /// and chained to Apple's roots); null when there is nothing to verify
+    /// (not a signed container) or, with `not_verifiable`, when it could not
+    /// be checked.
     pub verified: Option<bool>,
+    /// Why the signature could not be checked either way (FairPlay-encrypted
+    /// code, an algorithm this build lacks, an unreadable main executable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_verifiable: Option<String>,
     pub certificates: Vec<Certificate>,
 }
 

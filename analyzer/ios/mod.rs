@@ -8,15 +8,14 @@ pub mod binary;
 pub mod info_plist;
 pub mod layout;
 pub mod privacy;
+pub mod signature;
 
 use std::collections::BTreeMap;
 
 use crate::archive::zip::ZipArchive;
 use crate::context::Context;
 use crate::formats::{mobileprovision, property_list};
-use crate::report::{
-    AppExtension, Diagnostic, Distribution, EvidenceKind, IosFacts, Permission, Platform, SchemeResult,
-};
+use crate::report::{AppExtension, Diagnostic, Distribution, EvidenceKind, IosFacts, Permission, Platform};
 use info_plist::InfoFacts;
 use layout::NestedKind;
 
@@ -59,6 +58,7 @@ pub fn analyze_zip(ctx: &mut Context, zip: &ZipArchive) {
     let roots = layout::app_roots(zip.entries.iter().map(|e| e.name.as_str()));
     let Some(root) = roots.first().cloned() else {
         ctx.diag(Diagnostic::error("ios.no_app_bundle", "no .app bundle in the archive"));
+        ctx.report.signing.not_verifiable = Some("no .app bundle in the archive".into());
         return;
     };
     if roots.len() > 1 {
@@ -77,19 +77,26 @@ pub fn analyze_zip(ctx: &mut Context, zip: &ZipArchive) {
     let exe_path = [format!("{root}{exe_name}"), format!("{root}Contents/MacOS/{exe_name}")]
         .into_iter()
         .find(|p| zip.by_name(p).is_some());
+    let mut tally = signature::Tally::default();
+    let mut main_signature = None;
     match exe_path {
         Some(path) => {
-            if let Some(file) = read_and_add_macho(ctx, zip, &path) {
+            // A macOS-style bundle keeps Info.plist and _CodeSignature in Contents/.
+            let contents = if path.starts_with(&format!("{root}Contents/")) {
+                format!("{root}Contents/")
+            } else {
+                root.clone()
+            };
+            let at = signature::Placement {
+                path: &path,
+                bundle_dir: Some(&contents),
+                main: true,
+                in_bundle: true,
+            };
+            if let Some(file) = read_and_add_macho(ctx, zip, &at, &mut tally) {
                 if let Some(sig) = binary::signature(&file) {
                     facts.entitlements = sig.entitlements.clone();
-                    apply_code_signature(ctx, sig);
-                } else {
-                    ctx.report.signing.schemes.push(SchemeResult {
-                        scheme: "apple-codesign".into(),
-                        verified: false,
-                        errors: vec!["the main executable is not signed".into()],
-                        signers: Vec::new(),
-                    });
+                    main_signature = Some(sig.clone());
                 }
             }
         }
@@ -116,7 +123,13 @@ pub fn analyze_zip(ctx: &mut Context, zip: &ZipArchive) {
             .unwrap_or_else(|| nested.default_executable());
         let exe_path = format!("{}{exe}", nested.dir);
         if zip.by_name(&exe_path).is_some() {
-            read_and_add_macho(ctx, zip, &exe_path);
+            let at = signature::Placement {
+                path: &exe_path,
+                bundle_dir: Some(&nested.dir),
+                main: false,
+                in_bundle: true,
+            };
+            read_and_add_macho(ctx, zip, &at, &mut tally);
         } else if nested.kind != NestedKind::Framework || nested_info.is_some() {
             ctx.diag(
                 Diagnostic::warning("ios.nested_executable_missing", format!("no executable {exe:?}"))
@@ -153,9 +166,11 @@ pub fn analyze_zip(ctx: &mut Context, zip: &ZipArchive) {
         }
     }
     for dylib in layout::dylibs(&root, names()) {
-        read_and_add_macho(ctx, zip, &dylib);
+        let at = signature::Placement { path: &dylib, bundle_dir: None, main: false, in_bundle: true };
+        read_and_add_macho(ctx, zip, &at, &mut tally);
         facts.frameworks.push(dylib);
     }
+    signature::conclude(ctx, &tally, main_signature.as_ref());
 
     read_privacy_manifests(ctx, zip, &root, &mut facts);
     read_provisioning(ctx, zip, &root, &mut facts);
@@ -165,6 +180,10 @@ pub fn analyze_zip(ctx: &mut Context, zip: &ZipArchive) {
 /// Analyses a bare Mach-O file (thin or universal).
 pub fn analyze_bare_macho(ctx: &mut Context, file_name: &str, data: &[u8]) {
     let Some(file) = binary::add_macho(ctx, file_name, data) else { return };
+    let mut tally = signature::Tally::default();
+    let at = signature::Placement { path: file_name, bundle_dir: None, main: true, in_bundle: false };
+    signature::check_binary(ctx, None, &mut tally, &at, &file, data);
+    signature::conclude(ctx, &tally, binary::signature(&file));
     if let Some(min) = file.slices.first().and_then(|s| s.min_os.as_ref()) {
         ctx.report.app.min_os = Some(min.version.clone());
     }
@@ -172,7 +191,6 @@ pub fn analyze_bare_macho(ctx: &mut Context, file_name: &str, data: &[u8]) {
         if let Some(id) = sig.primary().and_then(|c| c.identifier.clone()) {
             ctx.report.app.id = Some(id);
         }
-        apply_code_signature(ctx, sig);
         if let Some(ent) = sig.entitlements.clone() {
             apply_entitlements(ctx, &ent, file_name);
         }
@@ -184,14 +202,18 @@ fn bundle_stem(root: &str) -> String {
     base.strip_suffix(".app").unwrap_or(base).to_string()
 }
 
+/// Adds the Mach-O at `at.path` and verifies its code signature.
 fn read_and_add_macho(
     ctx: &mut Context,
     zip: &ZipArchive,
-    path: &str,
+    at: &signature::Placement<'_>,
+    tally: &mut signature::Tally,
 ) -> Option<crate::formats::macho::MachoFile> {
-    let entry = zip.by_name(path)?.clone();
+    let entry = zip.by_name(at.path)?.clone();
     let data = ctx.read_entry(zip, &entry, "")?;
-    binary::add_macho(ctx, path, &data)
+    let file = binary::add_macho(ctx, at.path, &data)?;
+    signature::check_binary(ctx, Some(zip), tally, at, &file, &data);
+    Some(file)
 }
 
 fn read_plist_facts(ctx: &mut Context, zip: &ZipArchive, path: &str) -> Option<InfoFacts> {
@@ -330,25 +352,6 @@ fn apply_entitlements(ctx: &mut Context, ent: &BTreeMap<String, serde_json::Valu
             )
             .at(source),
         );
-    }
-}
-
-fn apply_code_signature(ctx: &mut Context, sig: &crate::formats::codesign::CodeSignature) {
-    let signers: Vec<String> = sig.certificates.iter().map(|c| c.sha256.clone()).collect();
-    let mut errors = vec!["appvet does not verify Apple code signatures".to_string()];
-    if sig.adhoc() {
-        errors.push("signed ad hoc: no signer certificate".into());
-    }
-    ctx.report.signing.schemes.push(SchemeResult {
-        scheme: if sig.adhoc() { "apple-codesign-adhoc".into() } else { "apple-codesign".into() },
-        verified: false,
-        errors,
-        signers,
-    });
-    for c in &sig.certificates {
-        if !ctx.report.signing.certificates.iter().any(|have| have.sha256 == c.sha256) {
-            ctx.report.signing.certificates.push(c.clone());
-        }
     }
 }
 

@@ -109,8 +109,10 @@ impl ExceptionSet {
 
     /// Parses an exceptions file (TOML, `[[exceptions]]` tables).
     pub fn parse(text: &str, path: &str, today: Date) -> Result<ExceptionSet, PolicyError> {
-        let file: ExceptionsFile = toml::from_str(text)
-            .map_err(|e| PolicyError::Syntax { path: path.into(), message: e.to_string() })?;
+        let file: ExceptionsFile = toml::from_str(text).map_err(|e| PolicyError::Syntax {
+            path: path.into(),
+            message: super::suggest::unknown_field(&e.to_string()),
+        })?;
         for e in &file.exceptions {
             if Date::parse(&e.expires).is_none() {
                 return Err(PolicyError::Syntax {

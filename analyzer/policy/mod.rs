@@ -7,6 +7,7 @@
 
 pub mod completeness;
 pub mod exceptions;
+mod suggest;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -233,8 +234,11 @@ impl Policy {
         let path = Path::new(name_or_path);
         let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
             path: format!(
-                "{name_or_path} (not a preset: {})",
-                Policy::preset_names().collect::<Vec<_>>().join(", ")
+                "{name_or_path} (not a preset: {}){}",
+                Policy::preset_names().collect::<Vec<_>>().join(", "),
+                suggest::nearest(name_or_path, Policy::preset_names())
+                    .map(|p| format!("; did you mean {p:?}?"))
+                    .unwrap_or_default()
             ),
             source,
         })?;
@@ -243,14 +247,17 @@ impl Policy {
 
     pub fn parse(text: &str, path: &str) -> Result<Policy, PolicyError> {
         let syntax = |message: String| PolicyError::Syntax { path: path.into(), message };
-        let p: Policy = toml::from_str(text).map_err(|e| syntax(e.to_string()))?;
+        let p: Policy = toml::from_str(text).map_err(|e| syntax(suggest::unknown_field(&e.to_string())))?;
         for r in &p.rules {
             if r.is_empty() {
                 return Err(syntax(format!("rule {} has no condition and would match every app", r.id)));
             }
             for s in r.subjects.iter().chain(&p.spy_sensitive.subjects) {
                 if !matches!(s.as_str(), "publisher" | "sdk_owner" | "host_owner") {
-                    return Err(syntax(format!("unknown subject {s:?} (publisher, sdk_owner, host_owner)")));
+                    return Err(syntax(format!(
+                        "unknown subject {s:?}{} (publisher, sdk_owner, host_owner)",
+                        suggest::hint(s, ["publisher", "sdk_owner", "host_owner"])
+                    )));
                 }
             }
             for c in r.min_confidence.iter().chain(&p.spy_sensitive.min_confidence) {
@@ -261,8 +268,15 @@ impl Policy {
         }
         for r in &p.rules {
             if let Some(code) = r.diagnostics.iter().find(|c| !is_known_diagnostic(c)) {
+                let families: Vec<String> =
+                    documented_codes().filter_map(|c| Some(format!("{}.*", c.split('.').next()?))).collect();
+                let near = if code.ends_with(".*") {
+                    suggest::hint(code, families.iter().map(String::as_str))
+                } else {
+                    suggest::hint(code, documented_codes())
+                };
                 return Err(syntax(format!(
-                    "rule {}: unknown diagnostic code {code:?} (docs/DIAGNOSTICS.md lists them; a family is written like \"zip.*\")",
+                    "rule {}: unknown diagnostic code {code:?}{near} (docs/DIAGNOSTICS.md lists them; a family is written like \"zip.*\")",
                     r.id
                 )));
             }

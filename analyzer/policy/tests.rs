@@ -327,7 +327,14 @@ fn a_policy_naming_an_unknown_diagnostic_code_or_field_is_refused() {
     assert!(Policy::parse(&format!("{head}diagnostics = [\"ios.*\"]\n"), "p").is_ok());
     let err = Policy::parse(&format!("{head}diagnostics = [\"manifest.debugable\"]\n"), "p").unwrap_err();
     assert!(err.to_string().contains("unknown diagnostic code"), "{err}");
+    assert!(err.to_string().contains("did you mean \"manifest.debuggable\"?"), "{err}");
     assert!(Policy::parse(&format!("{head}diagnostics = [\"nosuch.*\"]\n"), "p").is_err());
+    let err = Policy::parse(&format!("{head}diagnostics = [\"manifes.*\"]\n"), "p").unwrap_err();
+    assert!(err.to_string().contains("did you mean \"manifest.*\"?"), "{err}");
+    let err = Policy::parse(&format!("{head}diagnostic = [\"manifest.debuggable\"]\n"), "p").unwrap_err();
+    assert!(err.to_string().contains("did you mean \"diagnostics\"?"), "{err}");
+    let err = Policy::load("nl-aivdd").unwrap_err();
+    assert!(err.to_string().contains("did you mean \"nl-aivd\"?"), "{err}");
     assert!(Policy::parse(&format!("{head}provisioning = [\"in-house\"]\n"), "p").is_err());
     assert!(Policy::parse(&format!("{head}debuggable = true\n"), "p").is_err());
 }

@@ -8,7 +8,7 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Decision, Report};
+use super::{Decision, Report, Subject};
 
 pub const DIFF_SCHEMA: &str = "appvet/diff/v1";
 
@@ -134,8 +134,16 @@ fn rank(decision: Option<Decision>) -> u8 {
     }
 }
 
-/// The differences from `old` to `new`.
+/// The differences from `old` to `new`, with the risk tables' countries of
+/// concern (the union of the presets' lists).
 pub fn diff(old: &Report, new: &Report) -> ReportDiff {
+    let tables = crate::risk::RiskTables::embedded();
+    diff_under(old, new, &tables.weights.jurisdiction.countries)
+}
+
+/// The differences from `old` to `new`; `concern` are the countries whose
+/// new parties are a red flag (a policy's `countries`).
+pub fn diff_under(old: &Report, new: &Report, concern: &[String]) -> ReportDiff {
     let signers = SetChange::of(
         set(old.signing.certificates.iter().map(|c| c.sha256.clone())),
         set(new.signing.certificates.iter().map(|c| c.sha256.clone())),
@@ -176,8 +184,19 @@ pub fn diff(old: &Report, new: &Report) -> ReportDiff {
     };
     let mut flags = Vec::new();
     if d.signer_changed && !old.signing.certificates.is_empty() && !new.signing.certificates.is_empty() {
-        flags.push("the signer changed: a different key signed the new version".to_string());
+        let old_signers = signing_certificates(old);
+        let added: Vec<String> = signing_certificates(new)
+            .into_iter()
+            .filter(|c| !old_signers.iter().any(|o| o.sha256 == c.sha256))
+            .map(|c| format!("{} (C={})", c.subject, c.country.as_deref().unwrap_or("?")))
+            .collect();
+        if added.is_empty() {
+            flags.push("the signer changed: a different key signed the new version".to_string());
+        } else {
+            flags.push(format!("a new signer: {}", added.join("; ")));
+        }
     }
+    flags.extend(party_flags(old, new, concern));
     if old.signing.verified == Some(true) && new.signing.verified != Some(true) {
         flags.push(match new.signing.verified {
             Some(false) => "the signature no longer verifies".to_string(),
@@ -219,6 +238,80 @@ pub fn diff(old: &Report, new: &Report) -> ReportDiff {
         flags.push(format!("code newly reaches: {}", newly_observed.join(", ")));
     }
     ReportDiff { red_flags: flags, ..d }
+}
+
+/// The certificates that sign (named by a scheme as signer, and issuing no
+/// other certificate of the report: Apple's CAs travel in iOS signatures).
+fn signing_certificates(r: &Report) -> Vec<&super::Certificate> {
+    let certs = &r.signing.certificates;
+    certs
+        .iter()
+        .filter(|c| r.signing.schemes.iter().any(|s| s.signers.contains(&c.sha256)))
+        .filter(|c| !certs.iter().any(|other| other.sha256 != c.sha256 && other.issuer == c.subject))
+        .collect()
+}
+
+/// Parties of the new version in a country of concern that the old one did
+/// not have, and capabilities the new version's code reaches through an SDK
+/// whose owner is foreign to the publisher, which the old version did not.
+fn party_flags(old: &Report, new: &Report, concern: &[String]) -> Vec<String> {
+    use crate::risk::jurisdiction::{attributions, publisher};
+    let tables = crate::risk::RiskTables::embedded();
+    let weights = &tables.weights.jurisdiction;
+    let known: BTreeSet<(Subject, String)> =
+        attributions(old, weights).into_iter().map(|a| (a.subject, a.key)).collect();
+    let mut flags = Vec::new();
+    for a in attributions(new, weights) {
+        if concern.iter().any(|c| c.eq_ignore_ascii_case(&a.country))
+            && !known.contains(&(a.subject, a.key.clone()))
+        {
+            flags.push(match a.subject {
+                // A publisher attribution is named by its evidence (`C=CN`, a prefix).
+                Subject::Publisher => {
+                    format!(
+                        "a new party in a country of concern: the publisher ({}, from {})",
+                        a.country, a.name
+                    )
+                }
+                _ => format!(
+                    "a new party in a country of concern: {} ({}, {})",
+                    a.name,
+                    a.subject.as_str().replace('_', " "),
+                    a.country
+                ),
+            });
+        }
+    }
+    let home = publisher(new).map(|p| p.country);
+    let reached = |r: &Report| -> BTreeSet<(String, String)> {
+        let foreign: Vec<&super::Sdk> = r
+            .sdks
+            .iter()
+            .filter(|s| s.country.as_deref().is_some_and(|c| Some(c.to_ascii_uppercase()) != home))
+            .collect();
+        let mut out = BTreeSet::new();
+        for cap in &r.capabilities {
+            for e in cap.evidence.iter().filter(|e| e.kind == super::EvidenceKind::Sdk) {
+                if let Some(sdk) = foreign.iter().find(|s| e.value.starts_with(&format!("{} (", s.name))) {
+                    let owner = sdk.owner.clone().unwrap_or_else(|| sdk.name.clone());
+                    out.insert((
+                        cap.id.clone(),
+                        format!("{owner}, {}", sdk.country.as_deref().unwrap_or("?")),
+                    ));
+                }
+            }
+        }
+        out
+    };
+    let before = reached(old);
+    let mut by_party: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (cap, party) in reached(new).into_iter().filter(|k| !before.contains(k)) {
+        by_party.entry(party).or_default().push(cap);
+    }
+    for (party, caps) in by_party {
+        flags.push(format!("a foreign party newly reaches {}: {party}", caps.join(", ")));
+    }
+    flags
 }
 
 fn sdk_label(s: &super::Sdk) -> String {
@@ -340,10 +433,71 @@ mod tests {
         assert_eq!(d.permissions.added, ["android.permission.CAMERA"]);
         assert_eq!(d.countries.added, ["RU"]);
         assert_eq!(d.owners.added, ["X (RU)"]);
-        assert_eq!(d.red_flags.len(), 3, "{:?}", d.red_flags);
+        assert_eq!(d.red_flags.len(), 4, "{:?}", d.red_flags);
+        assert!(d.red_flags.contains(&"a new party in a country of concern: X (host owner, RU)".to_string()));
         let text = render_text(&d);
         assert!(text.contains("! the signer changed"), "{text}");
+        // Under a policy whose countries do not include RU, the host is no concern.
+        let d = diff_under(&old, &new, &["CN".to_string()]);
+        assert!(!d.red_flags.iter().any(|f| f.contains("country of concern")), "{:?}", d.red_flags);
         assert!(render_json(&d).contains("\"schema\": \"appvet/diff/v1\""));
+    }
+
+    #[test]
+    fn a_new_signer_is_named_and_a_foreign_sdk_newly_reaching_a_capability_is_flagged() {
+        use crate::report::{Capability, Evidence, EvidenceKind, SchemeResult, Sdk};
+        let ca = Certificate {
+            sha256: "ca".into(),
+            subject: "CN=Root".into(),
+            issuer: "CN=Root".into(),
+            ..Default::default()
+        };
+        let leaf = |sha: &str, cn: &str, c: &str| Certificate {
+            sha256: sha.into(),
+            subject: format!("CN={cn}"),
+            issuer: "CN=Root".into(),
+            country: Some(c.into()),
+            ..Default::default()
+        };
+        let mut old = crate::risk::tests_support::report();
+        old.signing.certificates = vec![leaf("aa", "Old", "NL"), ca.clone()];
+        old.signing.schemes = vec![SchemeResult {
+            scheme: "apple-codesign".into(),
+            signers: vec!["aa".into(), "ca".into()],
+            ..Default::default()
+        }];
+        let mut new = old.clone();
+        new.signing.certificates = vec![leaf("bb", "New", "KR"), ca];
+        new.signing.schemes[0].signers = vec!["bb".into(), "ca".into()];
+        new.sdks.push(Sdk {
+            id: "kit".into(),
+            name: "Kit".into(),
+            owner: Some("Kit Corp".into()),
+            country: Some("US".into()),
+            ..Default::default()
+        });
+        new.capabilities.push(Capability {
+            id: "location".into(),
+            observed: true,
+            evidence: vec![Evidence {
+                source: "x".into(),
+                kind: EvidenceKind::Sdk,
+                value: "Kit (Analytics)".into(),
+            }],
+            ..Default::default()
+        });
+        let d = diff_under(&old, &new, &[]);
+        assert!(d.red_flags.contains(&"a new signer: CN=New (C=KR)".to_string()), "{:?}", d.red_flags);
+        assert!(
+            d.red_flags.contains(&"a foreign party newly reaches location: Kit Corp, US".to_string()),
+            "{:?}",
+            d.red_flags
+        );
+        // Reached already in the old version: no flag.
+        let mut old2 = new.clone();
+        old2.signing = old.signing.clone();
+        let d = diff_under(&old2, &new, &[]);
+        assert!(!d.red_flags.iter().any(|f| f.contains("newly reaches")), "{:?}", d.red_flags);
     }
 
     #[test]

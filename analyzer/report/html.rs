@@ -365,10 +365,11 @@ fn hosts_section(o: &mut String, r: &Report) {
 }
 
 fn signing_section(o: &mut String, r: &Report) {
-    let verified = match r.signing.verified {
-        Some(true) => "<span class=\"yes\">verifies</span>",
-        Some(false) => "<span class=\"warn\">does not verify</span>",
-        None => "not checked",
+    let verified = match (r.signing.verified, &r.signing.not_verifiable) {
+        (Some(true), _) => "<span class=\"yes\">verifies</span>".to_string(),
+        (Some(false), _) => "<span class=\"warn\">does not verify</span>".to_string(),
+        (None, Some(why)) => format!("not verifiable ({})", esc(why)),
+        (None, None) => "not checked".to_string(),
     };
     let schemes: Vec<String> = r.signing.schemes.iter().map(|s| esc(&s.scheme)).collect();
     let _ = write!(

@@ -223,10 +223,11 @@ fn render_protections(o: &mut String, r: &Report) {
 }
 
 fn render_signing(o: &mut String, r: &Report) {
-    let verified = match r.signing.verified {
-        Some(true) => "verifies",
-        Some(false) => "DOES NOT VERIFY",
-        None => "not checked",
+    let verified = match (r.signing.verified, &r.signing.not_verifiable) {
+        (Some(true), _) => "verifies".to_string(),
+        (Some(false), _) => "DOES NOT VERIFY".to_string(),
+        (None, Some(why)) => format!("not verifiable ({})", clean(why)),
+        (None, None) => "not checked".to_string(),
     };
     let schemes: Vec<_> = r
         .signing

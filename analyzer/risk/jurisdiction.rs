@@ -204,6 +204,10 @@ pub fn attributions(report: &Report, weights: &JurisdictionWeights) -> Vec<Attri
                 let name = owner.clone().unwrap_or_else(|| domain.clone());
                 Attribution::owned(Subject::HostOwner, c, h.control.as_ref(), name, domain.clone())
             }
+            // A name the database does not know, seen only as a dotted word in
+            // free text, is no evidence of a party: SDK property keys
+            // (`tpns.msg.id`) share its shape, and its ccTLD would be a false country.
+            (None, _) if only_bare_text(h) => continue,
             (None, _) => {
                 let tld = h.host.rsplit('.').next().unwrap_or_default().to_lowercase();
                 match weights.cctld.get(&tld) {
@@ -233,6 +237,19 @@ pub fn attributions(report: &Report, weights: &JurisdictionWeights) -> Vec<Attri
     }
     out.extend(by_domain.into_values());
     out
+}
+
+/// Seen only by the bare-name rules in code strings, native strings or
+/// assets: never as a URL or e-mail address (no scheme), never in a place
+/// that holds hosts (a host-valued manifest or resource key, a network
+/// security config, associated domains, a privacy manifest).
+fn only_bare_text(h: &crate::report::Host) -> bool {
+    h.schemes.is_empty()
+        && !h.ip
+        && !h.evidence.is_empty()
+        && h.evidence.iter().all(|e| {
+            matches!(e.kind, EvidenceKind::String | EvidenceKind::NativeString | EvidenceKind::Asset)
+        })
 }
 
 #[cfg(test)]
@@ -277,6 +294,27 @@ mod tests {
             ]
         );
         assert_eq!(a[1].evidence.len(), 2);
+    }
+
+    #[test]
+    fn a_cctld_name_seen_only_as_a_dotted_word_in_code_is_no_party() {
+        let mut r = crate::risk::tests_support::report();
+        r.hosts.clear();
+        let seen = |kind| vec![Evidence { source: "classes.dex".into(), kind, value: "push.msg.cn".into() }];
+        r.hosts.push(Host {
+            host: "push.msg.cn".into(),
+            domain: Some("msg.cn".into()),
+            evidence: seen(EvidenceKind::String),
+            ..Default::default()
+        });
+        let weights = &RiskTables::embedded().weights.jurisdiction;
+        assert!(attributions(&r, weights).is_empty());
+        // Written as a URL, or in a network security config, it is a host.
+        r.hosts[0].schemes = vec!["https".into()];
+        assert_eq!(attributions(&r, weights)[0].country, "CN");
+        r.hosts[0].schemes.clear();
+        r.hosts[0].evidence = seen(EvidenceKind::Resource);
+        assert_eq!(attributions(&r, weights)[0].country, "CN");
     }
 
     #[test]

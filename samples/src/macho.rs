@@ -2,10 +2,18 @@
 //! `__TEXT` segment (`__cstring`, `__objc_classname`), dylib / rpath /
 //! build-version / encryption-info load commands, a symbol table of imports,
 //! and an embedded code signature (SuperBlob with a CodeDirectory, XML and
-//! DER entitlements and a CMS blob carrying certificates). Enough structure
-//! for an analyzer to read; nothing here would run.
+//! DER entitlements and a CMS blob carrying certificates). The CodeDirectory
+//! hashes every 4 KiB page up to the signature and binds Info.plist and the
+//! entitlement blobs in its special slots; with a signer, the CMS SignedData
+//! signs the CodeDirectory as `codesign` does (contentType and messageDigest
+//! signed attributes, RSA PKCS#1 v1.5 SHA-256). Enough structure for an
+//! analyzer to read and verify; nothing here would run.
+
+use rsa::RsaPrivateKey;
+use sha2::{Digest, Sha256};
 
 use crate::der;
+use crate::x509::{self, DistinguishedName};
 
 const MH_MAGIC_64: u32 = 0xfeed_facf;
 const CPU_TYPE_ARM64: u32 = 0x0100_000c;
@@ -34,6 +42,12 @@ pub struct Signature {
     pub der_entitlements: Vec<(String, bool)>,
     /// DER certificates placed in the CMS blob (empty: ad hoc).
     pub certificates: Vec<Vec<u8>>,
+    /// Who signs the CodeDirectory: key, and issuer and serial of its
+    /// certificate (one of `certificates`). Without it the CMS blob carries
+    /// the certificates and no signer.
+    pub signer: Option<(RsaPrivateKey, DistinguishedName, u64)>,
+    /// The bundle's Info.plist, bound in special slot 1.
+    pub info_plist: Option<Vec<u8>>,
 }
 
 /// What to put in one binary.
@@ -104,7 +118,6 @@ pub fn build(spec: &MachoSpec) -> Vec<u8> {
     while strtab.len() % 8 != 0 {
         strtab.push(0);
     }
-    let signature = spec.signature.as_ref().map(code_signature);
 
     // Load commands first (their sizes fix the data offsets).
     let section_count = 2u32;
@@ -131,7 +144,7 @@ pub fn build(spec: &MachoSpec) -> Vec<u8> {
         + fixed_size
         + 24 // encryption info
         + 24 // symtab
-        + if signature.is_some() { 16 } else { 0 };
+        + if spec.signature.is_some() { 16 } else { 0 };
     let text_start = (32 + sizeofcmds).div_ceil(16) * 16;
     let cstring_at = text_start;
     let classname_at = cstring_at + cstrings.len();
@@ -139,9 +152,13 @@ pub fn build(spec: &MachoSpec) -> Vec<u8> {
     let sym_at = text_end;
     let str_at = sym_at + symbols.len();
     let sig_at = (str_at + strtab.len()).div_ceil(16) * 16;
+    // LC_CODE_SIGNATURE gives the signature's size before the bytes it hashes
+    // are written; the size depends only on how many pages there are, so a
+    // pass over placeholder bytes of the same length gives it.
+    let signature_len = spec.signature.as_ref().map(|sig| code_signature(sig, &vec![0; sig_at]).len());
 
     let mut out = Vec::new();
-    let ncmds = 1 + fixed.len() as u32 + 2 + u32::from(signature.is_some());
+    let ncmds = 1 + fixed.len() as u32 + 2 + u32::from(spec.signature.is_some());
     u32s(
         &mut out,
         &[MH_MAGIC_64, CPU_TYPE_ARM64, 0, spec.file_type, ncmds, sizeofcmds as u32, 0x0020_0085, 0],
@@ -179,8 +196,8 @@ pub fn build(spec: &MachoSpec) -> Vec<u8> {
         &mut out,
         &[LC_SYMTAB, 24, sym_at as u32, spec.imports.len() as u32, str_at as u32, strtab.len() as u32],
     );
-    if let Some(sig) = &signature {
-        u32s(&mut out, &[LC_CODE_SIGNATURE, 16, sig_at as u32, sig.len() as u32]);
+    if let Some(len) = signature_len {
+        u32s(&mut out, &[LC_CODE_SIGNATURE, 16, sig_at as u32, len as u32]);
     }
     out.resize(text_start, 0);
     out.extend_from_slice(&cstrings);
@@ -188,9 +205,11 @@ pub fn build(spec: &MachoSpec) -> Vec<u8> {
     out.resize(sym_at, 0);
     out.extend_from_slice(&symbols);
     out.extend_from_slice(&strtab);
-    if let Some(sig) = signature {
+    if let Some(sig) = &spec.signature {
         out.resize(sig_at, 0);
-        out.extend(sig);
+        let blob = code_signature(sig, &out);
+        assert_eq!(Some(blob.len()), signature_len, "the signature's size depends only on the page count");
+        out.extend(blob);
     }
     out
 }
@@ -202,17 +221,38 @@ fn blob(magic: u32, body: &[u8]) -> Vec<u8> {
     b
 }
 
-/// A version 0x20400 CodeDirectory with no page hashes (nothing here is
-/// meant to verify).
-fn code_directory(identifier: &str, team_id: Option<&str>, flags: u32) -> Vec<u8> {
+const PAGE_SHIFT: u8 = 12;
+/// Special slots written: 1 Info.plist .. 7 DER entitlements.
+const SPECIAL_SLOTS: usize = 7;
+
+/// A version 0x20400 CodeDirectory hashing `code` page by page (SHA-256),
+/// with `specials[i]` the hash bound in special slot `i + 1` (zeros: none).
+fn code_directory(
+    identifier: &str,
+    team_id: Option<&str>,
+    flags: u32,
+    code: &[u8],
+    specials: &[[u8; 32]; SPECIAL_SLOTS],
+) -> Vec<u8> {
     let header = 88u32;
     let ident_offset = header;
     let team_offset = team_id.map(|_| ident_offset + identifier.len() as u32 + 1).unwrap_or(0);
+    let names_len = identifier.len() + 1 + team_id.map_or(0, |t| t.len() + 1);
+    let hash_offset = header as usize + names_len + 32 * SPECIAL_SLOTS;
+    let pages = code.len().div_ceil(1 << PAGE_SHIFT);
     let mut body = Vec::new();
-    for v in [0x20400u32, flags, header, ident_offset, 0, 0, 0] {
+    for v in [
+        0x20400u32,
+        flags,
+        hash_offset as u32,
+        ident_offset,
+        SPECIAL_SLOTS as u32,
+        pages as u32,
+        code.len() as u32,
+    ] {
         body.extend_from_slice(&v.to_be_bytes());
     }
-    body.extend_from_slice(&[32, 2, 0, 12]); // hash size, sha256, platform, 4 KiB pages
+    body.extend_from_slice(&[32, 2, 0, PAGE_SHIFT]); // hash size, sha256, platform, 4 KiB pages
     for v in [0u32, 0, team_offset, 0] {
         body.extend_from_slice(&v.to_be_bytes());
     }
@@ -222,6 +262,13 @@ fn code_directory(identifier: &str, team_id: Option<&str>, flags: u32) -> Vec<u8
     if let Some(team) = team_id {
         body.extend_from_slice(team.as_bytes());
         body.push(0);
+    }
+    // Special slots are stored in reverse: slot N lies N hashes before slot 0.
+    for special in specials.iter().rev() {
+        body.extend_from_slice(special);
+    }
+    for page in code.chunks(1 << PAGE_SHIFT) {
+        body.extend_from_slice(&Sha256::digest(page));
     }
     blob(0xfade_0c02, &body)
 }
@@ -234,31 +281,73 @@ fn der_entitlements(pairs: &[(String, bool)]) -> Vec<u8> {
     der::tlv(0x70, &[der::small_integer(1), der::set(&items)].concat())
 }
 
-/// A CMS SignedData carrying `certificates` and no signer infos: enough to
-/// name the signer, deliberately unverifiable.
-fn cms(certificates: &[Vec<u8>]) -> Vec<u8> {
+/// A CMS SignedData carrying `certificates`; with a signer, one SignerInfo
+/// over `code_directory`, else none (the certificates name a signer that
+/// cannot be verified).
+fn cms(
+    certificates: &[Vec<u8>],
+    signer: Option<&(RsaPrivateKey, DistinguishedName, u64)>,
+    code_directory: &[u8],
+) -> Vec<u8> {
     let data_oid = der::oid(&[1, 2, 840, 113549, 1, 7, 1]);
+    let sha256 = der::sequence(&[der::oid(&[2, 16, 840, 1, 101, 3, 4, 2, 1]), der::null()]);
+    let signer_infos: Vec<Vec<u8>> = signer
+        .map(|(key, issuer, serial)| {
+            // DER orders a SET OF by encoding: contentType (shorter) first.
+            let attributes = [
+                der::sequence(&[
+                    der::oid(&[1, 2, 840, 113549, 1, 9, 3]),
+                    der::set(std::slice::from_ref(&data_oid)),
+                ]),
+                der::sequence(&[
+                    der::oid(&[1, 2, 840, 113549, 1, 9, 4]),
+                    der::set(&[der::octet_string(&Sha256::digest(code_directory))]),
+                ]),
+            ];
+            let signed = der::set(&attributes);
+            der::sequence(&[
+                der::small_integer(1),
+                der::sequence(&[x509::name(issuer), der::small_integer(*serial)]),
+                sha256.clone(),
+                der::tlv(0xa0, &attributes.concat()), // [0] IMPLICIT signed attributes
+                x509::rsa_encryption_algorithm(),
+                der::octet_string(&x509::sign_sha256(key, &signed)),
+            ])
+        })
+        .into_iter()
+        .collect();
     let signed_data = der::sequence(&[
         der::small_integer(1),
-        der::set(&[]),
+        der::set(&[sha256]),
         der::sequence(&[data_oid]),
         der::tlv(0xa0, &certificates.concat()),
-        der::set(&[]),
+        der::set(&signer_infos),
     ]);
     der::sequence(&[der::oid(&[1, 2, 840, 113549, 1, 7, 2]), der::explicit(0, &signed_data)])
 }
 
-fn code_signature(sig: &Signature) -> Vec<u8> {
+/// The SuperBlob for `sig` over `code` (the binary up to the signature).
+fn code_signature(sig: &Signature, code: &[u8]) -> Vec<u8> {
     let adhoc = sig.certificates.is_empty();
-    let mut blobs: Vec<(u32, Vec<u8>)> =
-        vec![(0, code_directory(&sig.identifier, sig.team_id.as_deref(), if adhoc { 0x2 } else { 0 }))];
+    let mut specials = [[0u8; 32]; SPECIAL_SLOTS];
+    let mut blobs: Vec<(u32, Vec<u8>)> = Vec::new();
+    if let Some(info) = &sig.info_plist {
+        specials[0] = Sha256::digest(info).into();
+    }
     if let Some(xml) = &sig.entitlements_xml {
-        blobs.push((5, blob(0xfade_7171, xml.as_bytes())));
+        let b = blob(0xfade_7171, xml.as_bytes());
+        specials[4] = Sha256::digest(&b).into();
+        blobs.push((5, b));
     }
     if !sig.der_entitlements.is_empty() {
-        blobs.push((7, blob(0xfade_7172, &der_entitlements(&sig.der_entitlements))));
+        let b = blob(0xfade_7172, &der_entitlements(&sig.der_entitlements));
+        specials[6] = Sha256::digest(&b).into();
+        blobs.push((7, b));
     }
-    let cms_body = if adhoc { Vec::new() } else { cms(&sig.certificates) };
+    let cd =
+        code_directory(&sig.identifier, sig.team_id.as_deref(), if adhoc { 0x2 } else { 0 }, code, &specials);
+    let cms_body = if adhoc { Vec::new() } else { cms(&sig.certificates, sig.signer.as_ref(), &cd) };
+    blobs.insert(0, (0, cd));
     blobs.push((0x10000, blob(0xfade_0b01, &cms_body)));
     let header = 12 + 8 * blobs.len();
     let mut index = Vec::new();

@@ -90,6 +90,9 @@ pub struct Slice {
     pub uuid: Option<String>,
     pub segments: Vec<String>,
     pub code_signature: Option<CodeSignature>,
+    /// Offset and size in the slice of `__TEXT,__info_plist`, the Info.plist
+    /// embedded in a binary without a bundle.
+    pub info_plist_section: Option<(u64, u64)>,
     /// Undefined external symbols (`_OBJC_CLASS_$_CLLocationManager`).
     pub imported_symbols: Vec<String>,
     /// Objective-C class names (`__objc_classname`), Swift ones demangled

@@ -19,6 +19,10 @@ pub(super) fn read_sections(data: &[u8], sections: &[SectionRef], slice: &mut Sl
     let mut budget = StringBudget::default();
     let mut hidden = 0usize;
     for s in sections {
+        if s.segment == "__TEXT" && s.name == "__info_plist" && !s.zerofill {
+            // What a bundle-less binary's code signature binds in its Info.plist slot.
+            slice.info_plist_section = Some((u64::from(s.offset), s.size));
+        }
         let wanted = matches!(s.name.as_str(), "__objc_classname" | "__cstring");
         if !wanted || s.zerofill || s.size == 0 {
             continue;

@@ -301,7 +301,10 @@ pub fn finish_v1(
     } else {
         Some(true)
     };
-    SigningOutcome { signing: Signing { schemes, verified, certificates: certs }, diagnostics: diags }
+    SigningOutcome {
+        signing: Signing { schemes, verified, not_verifiable: None, certificates: certs },
+        diagnostics: diags,
+    }
 }
 
 fn locate_block<'a>(

@@ -199,6 +199,21 @@ fn signature_from_oid(oid: &str) -> Option<(KeyKind, Option<Digest>)> {
     })
 }
 
+/// Padding and hash of an "XwithY" signature OID (certificate signatures);
+/// `None` for a bare key OID or one this module does not know.
+pub fn signature_scheme(oid: &str) -> Option<(SigPadding, HashAlg)> {
+    let (kind, hash) = signature_from_oid(oid)?;
+    Some((padding_of(kind), hash_of(hash?)))
+}
+
+fn padding_of(kind: KeyKind) -> SigPadding {
+    match kind {
+        KeyKind::Rsa => SigPadding::RsaPkcs1,
+        KeyKind::Dsa => SigPadding::Dsa,
+        KeyKind::Ec => SigPadding::Ecdsa,
+    }
+}
+
 const ALL: &[(u32, u32)] = &[(0, u32::MAX)];
 const FROM_9: &[(u32, u32)] = &[(9, u32::MAX)];
 const FROM_18: &[(u32, u32)] = &[(18, u32::MAX)];
@@ -337,11 +352,7 @@ pub fn verify_signer_info(
             &message
         }
     };
-    let padding = match key_kind {
-        KeyKind::Rsa => SigPadding::RsaPkcs1,
-        KeyKind::Dsa => SigPadding::Dsa,
-        KeyKind::Ec => SigPadding::Ecdsa,
-    };
+    let padding = padding_of(key_kind);
     let hash = hash_of(sig_hash.unwrap_or(digest));
     match crypto::verify(&key, padding, hash, signed, info.signature) {
         Ok(true) => SignerCheck::Verified(cert_index),

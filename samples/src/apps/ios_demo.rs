@@ -109,8 +109,24 @@ const ENTITLEMENTS: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 </plist>
 "#;
 
+const DEVELOPER_SERIAL: u64 = 0x1a05;
+
 fn developer_certificate() -> Vec<u8> {
-    x509::self_signed_certificate(&DemoKey::Flashlight.private_key(), &DEVELOPER_SUBJECT, 0x1a05)
+    x509::self_signed_certificate(&DemoKey::Flashlight.private_key(), &DEVELOPER_SUBJECT, DEVELOPER_SERIAL)
+}
+
+/// The developer key signs the code directories: a test identity whose
+/// chain ends at itself, not at an Apple root.
+fn developer_signer() -> (rsa::RsaPrivateKey, DistinguishedName, u64) {
+    (DemoKey::Flashlight.private_key(), DEVELOPER_SUBJECT, DEVELOPER_SERIAL)
+}
+
+fn keyboard_info_plist() -> Vec<u8> {
+    binary_plist(&dict(vec![
+        ("CFBundleIdentifier", s(&format!("{BUNDLE_ID}.keyboard"))),
+        ("CFBundleExecutable", s("DemoKeyboard")),
+        ("NSExtension", dict(vec![("NSExtensionPointIdentifier", s("com.apple.keyboard-service"))])),
+    ]))
 }
 
 fn strings_vec(items: &[&str]) -> Vec<String> {
@@ -164,6 +180,8 @@ pub fn main_executable() -> Vec<u8> {
                 ("get-task-allow".into(), false),
             ],
             certificates: vec![developer_certificate()],
+            signer: Some(developer_signer()),
+            info_plist: Some(binary_plist(&info_plist())),
         }),
         ..MachoSpec::default()
     })
@@ -203,6 +221,8 @@ fn keyboard() -> Vec<u8> {
             identifier: format!("{BUNDLE_ID}.keyboard"),
             team_id: Some(TEAM_ID.into()),
             certificates: vec![developer_certificate()],
+            signer: Some(developer_signer()),
+            info_plist: Some(keyboard_info_plist()),
             ..Signature::default()
         }),
         ..MachoSpec::default()
@@ -252,8 +272,17 @@ fn privacy_manifest(
 /// The demo IPA.
 pub fn demo_tracker_ipa() -> Vec<u8> {
     let mut zip = ZipWriter::new();
-    let add = |zip: &mut ZipWriter, name: &str, data: &[u8]| {
-        zip.add(&format!("{ROOT}{name}"), data, Compression::Deflated)
+    for (name, data) in demo_tracker_ipa_entries() {
+        zip.add(&name, &data, Compression::Deflated);
+    }
+    zip.finish()
+}
+
+/// The demo IPA's entries, in order.
+fn demo_tracker_ipa_entries() -> Vec<(String, Vec<u8>)> {
+    let mut zip = Vec::new();
+    let add = |zip: &mut Vec<(String, Vec<u8>)>, name: &str, data: &[u8]| {
+        zip.push((format!("{ROOT}{name}"), data.to_vec()))
     };
     add(&mut zip, "Info.plist", &binary_plist(&info_plist()));
     add(&mut zip, "DemoTracker", &main_executable());
@@ -297,17 +326,32 @@ pub fn demo_tracker_ipa() -> Vec<u8> {
             &[("NSPrivacyAccessedAPICategoryUserDefaults", "CA92.1")],
         ),
     );
-    add(
-        &mut zip,
-        "PlugIns/DemoKeyboard.appex/Info.plist",
-        &binary_plist(&dict(vec![
-            ("CFBundleIdentifier", s(&format!("{BUNDLE_ID}.keyboard"))),
-            ("CFBundleExecutable", s("DemoKeyboard")),
-            ("NSExtension", dict(vec![("NSExtensionPointIdentifier", s("com.apple.keyboard-service"))])),
-        ])),
-    );
+    add(&mut zip, "PlugIns/DemoKeyboard.appex/Info.plist", &keyboard_info_plist());
     add(&mut zip, "PlugIns/DemoKeyboard.appex/DemoKeyboard", &keyboard());
+    zip
+}
+
+/// The demo IPA after signing, with the keyboard's upload host changed in
+/// its executable (same length, so only that page's hash breaks).
+pub fn demo_tracker_tampered_ipa() -> Vec<u8> {
+    let mut zip = ZipWriter::new();
+    let original = demo_tracker_ipa_entries();
+    for (name, data) in original {
+        let data = if name.ends_with("DemoKeyboard.appex/DemoKeyboard") {
+            replace(&data, b"kb.example-analytics.cn", b"kb.example-analytics.ru")
+        } else {
+            data
+        };
+        zip.add(&name, &data, Compression::Deflated);
+    }
     zip.finish()
+}
+
+fn replace(data: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let at = data.windows(from.len()).position(|w| w == from).expect("the text is in the binary");
+    let mut out = data.to_vec();
+    out[at..at + to.len()].copy_from_slice(to);
+    out
 }
 
 /// The demo executable with a hostile load-command count and a zero-sized

@@ -36,6 +36,7 @@ pub fn all_samples() -> Vec<SampleFile> {
         sample("malformed/bad-dex.apk", malformed::bad_dex()),
         sample("malformed/tampered.apk", malformed::tampered()),
         sample("demo-tracker.ipa", demo_tracker_ipa()),
+        sample("malformed/demo-tracker-tampered.ipa", ios_demo::demo_tracker_tampered_ipa()),
         sample("malformed/bad-load-commands.macho", ios_demo::bad_load_commands_macho()),
         sample("malformed/truncated-fat.macho", ios_demo::truncated_fat_macho()),
         sample("shortvideo.apk", shortvideo::shortvideo_apk()),

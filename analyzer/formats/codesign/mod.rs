@@ -4,8 +4,14 @@
 //! signature. All integers in these blobs are big-endian, unlike the Mach-O
 //! around them.
 //!
-//! Nothing is verified here: the point is who signed the binary and what it
-//! is entitled to. Ad-hoc and unsigned binaries are findings the caller reports.
+//! `parse` only reads: who signed the binary and what it is entitled to.
+//! `verify` checks the signature against the binary's bytes (page hashes,
+//! the data the special slots bind, the CMS signature over the
+//! CodeDirectory) and `chain` the signer's certificates up to Apple's roots.
+//! Ad-hoc and unsigned binaries are findings the caller reports.
+
+pub mod chain;
+pub mod verify;
 
 use std::collections::BTreeMap;
 
@@ -24,6 +30,7 @@ pub const MAGIC_DER_ENTITLEMENTS: u32 = 0xfade_7172;
 pub const MAGIC_BLOB_WRAPPER: u32 = 0xfade_0b01;
 
 pub const SLOT_CODE_DIRECTORY: u32 = 0;
+pub const SLOT_REQUIREMENTS: u32 = 2;
 pub const SLOT_ENTITLEMENTS: u32 = 5;
 pub const SLOT_DER_ENTITLEMENTS: u32 = 7;
 pub const SLOT_ALTERNATE_CODE_DIRECTORIES: u32 = 0x1000;
@@ -56,6 +63,16 @@ pub struct CodeDirectory {
     pub code_slots: u32,
     pub special_slots: u32,
     pub page_size: u32,
+    /// Raw hash type (1 sha1, 2 sha256, 3 sha256 truncated to 20 bytes, 4 sha384).
+    pub hash_type_id: u8,
+    pub hash_size: u8,
+    /// Offset of code slot 0 in the blob; special slot N lies N hashes before it.
+    pub hash_offset: u32,
+    /// Bytes of the binary the code slots cover (`codeLimit64` when set).
+    pub code_limit: u64,
+    /// The blob as stored, header included: what the CMS signature and the
+    /// CDHashes attribute hash.
+    pub raw: Vec<u8>,
 }
 
 impl CodeDirectory {
@@ -74,6 +91,11 @@ pub struct CodeSignature {
     /// `xml`, `der`, or both (`xml+der`), when present.
     pub entitlements_form: Option<String>,
     pub has_cms: bool,
+    /// The CMS SignedData (empty for most ad-hoc signatures).
+    pub cms: Vec<u8>,
+    /// Blobs a special slot may hash, by slot (requirements, entitlements),
+    /// as stored with their header.
+    pub slot_blobs: BTreeMap<u32, Vec<u8>>,
     /// Certificates carried by the CMS signature (empty for ad-hoc).
     pub certificates: Vec<Certificate>,
     pub diagnostics: Vec<Diagnostic>,
@@ -177,10 +199,20 @@ pub fn parse(data: &[u8]) -> CodeSignature {
             {
                 sig.code_directories.push(code_directory(slot, blob, &mut sig.diagnostics))
             }
-            (SLOT_ENTITLEMENTS, MAGIC_ENTITLEMENTS) => xml_entitlements = blob.get(8..),
-            (SLOT_DER_ENTITLEMENTS, MAGIC_DER_ENTITLEMENTS) => der_entitlements = blob.get(8..),
+            (SLOT_ENTITLEMENTS, MAGIC_ENTITLEMENTS) => {
+                xml_entitlements = blob.get(8..);
+                sig.slot_blobs.insert(slot, blob.to_vec());
+            }
+            (SLOT_DER_ENTITLEMENTS, MAGIC_DER_ENTITLEMENTS) => {
+                der_entitlements = blob.get(8..);
+                sig.slot_blobs.insert(slot, blob.to_vec());
+            }
+            (SLOT_REQUIREMENTS, MAGIC_REQUIREMENTS) => {
+                sig.slot_blobs.insert(slot, blob.to_vec());
+            }
             (SLOT_CMS_SIGNATURE, MAGIC_BLOB_WRAPPER) => {
                 sig.has_cms = true;
+                sig.cms = blob.get(8..).unwrap_or_default().to_vec();
                 cms_certificates(blob.get(8..).unwrap_or_default(), &mut sig);
             }
             (_, MAGIC_CODE_DIRECTORY | MAGIC_ENTITLEMENTS | MAGIC_DER_ENTITLEMENTS | MAGIC_BLOB_WRAPPER) => {
@@ -239,11 +271,25 @@ fn code_directory(slot: u32, blob: &[u8], diagnostics: &mut Vec<Diagnostic>) -> 
         code_slots: field(28),
         hash_type: hash_type_name(blob.get(37).copied().unwrap_or(0)),
         page_size: blob.get(39).map(|&p| if p == 0 || p >= 32 { 0 } else { 1u32 << p }).unwrap_or(0),
+        hash_type_id: blob.get(37).copied().unwrap_or(0),
+        hash_size: blob.get(36).copied().unwrap_or(0),
+        hash_offset: field(16),
+        code_limit: u64::from(field(32)),
+        raw: blob.to_vec(),
         ..CodeDirectory::default()
     };
     if blob.len() < 44 {
         diagnostics.push(Diagnostic::error("codesign.bad_code_directory", "CodeDirectory truncated"));
         return cd;
+    }
+    if version >= 0x20300 {
+        // codeLimit64 (offset 56) replaces the 32-bit limit when non-zero.
+        let high = u64::from(field(56));
+        let low = u64::from(field(60));
+        let limit64 = (high << 32) | low;
+        if limit64 != 0 {
+            cd.code_limit = limit64;
+        }
     }
     cd.identifier = name_at(blob, field(20));
     if cd.identifier.is_none() {
@@ -329,11 +375,11 @@ fn der_value(tlv: Tlv<'_>, depth: usize) -> Option<serde_json::Value> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::test_support::{each_flip, each_truncation};
 
-    fn blob(magic: u32, body: &[u8]) -> Vec<u8> {
+    pub(crate) fn blob(magic: u32, body: &[u8]) -> Vec<u8> {
         let mut b = magic.to_be_bytes().to_vec();
         b.extend_from_slice(&((body.len() + 8) as u32).to_be_bytes());
         b.extend_from_slice(body);
@@ -361,7 +407,7 @@ mod tests {
         blob(MAGIC_CODE_DIRECTORY, &body)
     }
 
-    fn superblob(blobs: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    pub(crate) fn superblob(blobs: &[(u32, Vec<u8>)]) -> Vec<u8> {
         let mut index = Vec::new();
         let mut payload = Vec::new();
         let header = 12 + 8 * blobs.len();
