@@ -29,7 +29,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use appvet::context::sha256_hex;
-use appvet::report::{html, json, sarif, text, Decision};
+use appvet::report::{cyclonedx, json, sarif, text, Decision};
 use appvet::scan::{ScanError, ScanOutput, Scanner};
 
 use appvet::store::{self, AppRecord, Known, Location, Lookup, Versions, Writer};
@@ -60,6 +60,9 @@ pub struct BatchOptions {
     pub judge: appvet::policy::Judge,
     /// Colour in text output.
     pub colour: bool,
+    /// The least strict verdict that makes the run exit 10 / 11
+    /// (`--fail-on`); `None`: verdicts never change the exit code.
+    pub fail_on: Option<Decision>,
 }
 
 /// The result of one input.
@@ -189,14 +192,16 @@ pub fn run(
     if output_failed {
         return Err(Error::Reported);
     }
-    // Precedence (documented in cli/mod.rs): 2, 4, 11, 10, 3, 0.
+    // Precedence (documented in cli/mod.rs): 2, 4, 11, 10, 3, 0. Verdicts
+    // count only when the pipeline opted in with --fail-on.
     let ok = summary.analysed + summary.skipped + summary.duplicates;
     let count = |d: Decision| summary.verdicts.get(d.as_str()).copied().unwrap_or(0);
+    let fails = |d: Decision| opts.fail_on.is_some_and(|f| d >= f) && count(d) > 0;
     Ok(if summary.errors > 0 && ok == 0 {
         EXIT_ALL_FAILED
-    } else if count(Decision::Block) > 0 {
+    } else if fails(Decision::Block) {
         EXIT_BLOCK
-    } else if count(Decision::Review) > 0 {
+    } else if fails(Decision::Review) {
         EXIT_REVIEW
     } else if summary.errors > 0 {
         EXIT_SOME_FAILED
@@ -277,11 +282,12 @@ fn finish_app(shared: &Shared, out: ScanOutput, mtime_ns: i64, scan_ms: u64) -> 
     shared.opts.judge.apply(&mut report);
     let wanted = shared.opts.output.is_some() || shared.opts.db.is_none();
     let rendered = wanted.then(|| match (shared.opts.format, shared.several) {
-        (Format::Json, false) => json::render_pretty(&report),
         (Format::Json, true) => json::render_line(&report),
+        (Format::Cyclonedx, true) => cyclonedx::render_line(&report),
         (Format::Text, _) => text::render_styled(&report, shared.opts.colour) + "\n",
-        (Format::Html, _) => html::render(&report),
+        // SARIF is one log for the whole run, written at the end.
         (Format::Sarif, _) => String::new(),
+        (format, _) => super::show::render(&report, format),
     });
     let sarif_runs =
         if wanted && shared.opts.format == Format::Sarif { sarif::runs_of(&report) } else { Vec::new() };

@@ -344,6 +344,7 @@ impl Policy {
             rules,
             matched_criteria,
             exceptions: exception_outcomes,
+            countries: self.countries.clone(),
         }
     }
 

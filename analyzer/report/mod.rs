@@ -1,9 +1,13 @@
 //! The report model and its renderers.
 
+pub mod cyclonedx;
 pub mod diff;
 pub mod html;
+pub mod html_index;
+pub mod html_sections;
 pub mod json;
 pub mod model;
+pub mod parties;
 pub mod sarif;
 pub mod schema;
 pub mod text;
