@@ -142,7 +142,7 @@ impl Summary {
 }
 
 /// A rate with as many digits as it needs to be read, not more: `512`,
-/// `50.4`, `2.72`.
+/// `50.4`, `4.20`.
 fn rate(x: f64) -> String {
     match x {
         x if !x.is_finite() => "0".into(),
@@ -166,7 +166,7 @@ mod tests {
     fn rates_are_rounded_to_what_is_worth_reading() {
         assert_eq!(rate(50.3963), "50.4");
         assert_eq!(rate(512.7), "513");
-        assert_eq!(rate(2.71828), "2.72");
+        assert_eq!(rate(4.2), "4.20");
         assert_eq!(rate(f64::NAN), "0");
     }
 
