@@ -15,6 +15,8 @@ use super::{parties, Decision, Report};
 pub struct IndexRow {
     pub name: String,
     pub id: Option<String>,
+    /// The input path the app was scanned from.
+    pub path: String,
     pub version: Option<String>,
     pub decision: Option<Decision>,
     pub spy_sensitive: bool,
@@ -38,6 +40,7 @@ impl IndexRow {
         IndexRow {
             name: r.app.name.clone().or_else(|| r.app.id.clone()).unwrap_or_else(|| r.input.path.clone()),
             id: r.app.id.clone(),
+            path: r.input.path.clone(),
             version: r.app.version.clone(),
             decision: r.verdict.as_ref().map(|v| v.decision),
             spy_sensitive: r.verdict.as_ref().is_some_and(|v| v.spy_sensitive),
@@ -118,11 +121,12 @@ fn render_sorted(rows: &[IndexRow], title: &str, key: usize) -> String {
         let _ = write!(
             o,
             "<tr class=\"row-{decision}\"><td><span class=\"pill {decision}\">{}</span></td>\
-<td><a href=\"{}\">{}</a><br><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+<td><a href=\"{}\">{}</a><br><code>{}</code> <span class=\"small\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(decision),
             esc(&r.href),
             esc(&r.name),
             esc(r.id.as_deref().unwrap_or("")),
+            esc(&r.path),
             esc(r.version.as_deref().unwrap_or("")),
             if r.spy_sensitive { "<b class=\"warn\">yes</b>" } else { "no" },
             esc(&r.countries.iter().take(4).cloned().collect::<Vec<_>>().join(", ")),
@@ -142,6 +146,7 @@ mod tests {
         IndexRow {
             name: name.into(),
             id: None,
+            path: format!("{name}.apk"),
             version: None,
             decision: Some(decision),
             spy_sensitive: false,

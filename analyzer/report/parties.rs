@@ -85,9 +85,14 @@ pub fn publisher(r: &Report) -> Option<Party> {
         .min_by_key(|l| l.confidence)
         .or_else(|| links.iter().filter(|l| l.country.is_some()).min_by_key(|l| l.confidence))?;
     let (points, factors) = points_of(r, |f| f.subject == Some(Subject::Publisher));
+    // A certificate link reads best as the subject's organisation.
+    let organisation = best.evidence.iter().find_map(|e| {
+        r.signing.certificates.iter().find(|c| c.subject == e.value).and_then(|c| c.organization.clone())
+    });
     let name = best
         .entity
         .clone()
+        .or(organisation)
         .or_else(|| best.evidence.first().map(|e| e.value.clone()))
         .unwrap_or_else(|| best.value.clone());
     let mut evidence: Vec<Evidence> = Vec::new();
