@@ -136,3 +136,17 @@ fn a_closed_pipe_is_not_a_panic() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
     }
 }
+
+#[test]
+fn a_misspelt_preset_or_policy_field_gets_a_suggestion() {
+    let a = appvet().args(["scan", "samples/benign.apk", "--policy", "nl-aivt"]).assert().code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(err.contains("did you mean nl-aivd?") && !err.contains("No such file"), "{err}");
+    let dir = temp_dir("policy");
+    let file = dir.join("p.toml");
+    std::fs::write(&file, "name = \"p\"\n[[rules]]\nid = \"a\"\ndecision = \"review\"\ndescription = \"d\"\nsubjcts = [\"publisher\"]\n").unwrap();
+    let a = appvet().args(["scan", "samples/benign.apk", "--policy"]).arg(&file).assert().code(2);
+    let err = String::from_utf8_lossy(&a.get_output().stderr).into_owned();
+    assert!(err.contains("did you mean `subjects`?"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

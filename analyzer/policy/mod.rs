@@ -7,6 +7,7 @@
 
 pub mod completeness;
 pub mod exceptions;
+mod suggest;
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -221,19 +222,30 @@ impl Policy {
             return Ok(p);
         }
         let path = Path::new(name_or_path);
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
-            path: format!(
-                "{name_or_path} (not a preset: {})",
-                Policy::preset_names().collect::<Vec<_>>().join(", ")
-            ),
-            source,
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            let presets = Policy::preset_names().collect::<Vec<_>>().join(", ");
+            // A bare word that is no file was meant as a preset name.
+            let bare = !name_or_path.contains(['/', '\\', '.']);
+            match suggest::closest(name_or_path, Policy::preset_names()) {
+                Some(best) if bare && source.kind() == std::io::ErrorKind::NotFound => PolicyError::Syntax {
+                    path: name_or_path.into(),
+                    message: format!(
+                        "no such preset; did you mean {best}? (presets: {presets}, or a policy file)"
+                    ),
+                },
+                _ if bare && source.kind() == std::io::ErrorKind::NotFound => PolicyError::Syntax {
+                    path: name_or_path.into(),
+                    message: format!("no such preset (presets: {presets}) and no such policy file"),
+                },
+                _ => PolicyError::Io { path: format!("{name_or_path} (not a preset: {presets})"), source },
+            }
         })?;
         Policy::parse(&text, name_or_path)
     }
 
     pub fn parse(text: &str, path: &str) -> Result<Policy, PolicyError> {
         let syntax = |message: String| PolicyError::Syntax { path: path.into(), message };
-        let p: Policy = toml::from_str(text).map_err(|e| syntax(e.to_string()))?;
+        let p: Policy = toml::from_str(text).map_err(|e| syntax(suggest::with_suggestion(e.to_string())))?;
         for r in &p.rules {
             if r.is_empty() {
                 return Err(syntax(format!("rule {} has no condition and would match every app", r.id)));
