@@ -150,3 +150,15 @@ fn a_misspelt_preset_or_policy_field_gets_a_suggestion() {
     assert!(err.contains("did you mean `subjects`?"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn manifest_prints_info_plist_for_ios_and_refuses_bare_binaries() {
+    let out =
+        appvet().args(["manifest", "samples/demo-tracker.ipa"]).assert().code(0).get_output().stdout.clone();
+    let xml = String::from_utf8(out).unwrap();
+    assert!(
+        xml.contains("<plist version=\"1.0\">") && xml.contains("<string>com.example.demotracker</string>"),
+        "{xml}"
+    );
+    appvet().args(["manifest", "samples/malformed/truncated-fat.macho"]).assert().code(4);
+}
