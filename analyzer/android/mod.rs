@@ -300,6 +300,13 @@ fn read_code_and_assets(
                 }
             }
             EntryRole::OpaqueAsset => sniff_opaque(ctx, zip, e, prefix, &path, digests),
+            EntryRole::LibraryVersion => {
+                if let Some(data) = read_digested(ctx, zip, e, prefix, digests) {
+                    if let Some(v) = code::library_version(&e.name, &data, &path) {
+                        ctx.report.code.library_versions.push(v);
+                    }
+                }
+            }
         }
     }
 }

@@ -15,7 +15,8 @@ use crate::archive::zip::ZipArchive;
 use crate::context::Context;
 use crate::formats::{mobileprovision, property_list};
 use crate::report::{
-    AppExtension, Diagnostic, Distribution, EvidenceKind, IosFacts, Permission, Platform, SchemeResult,
+    AppExtension, Diagnostic, Distribution, EvidenceKind, IosFacts, LibraryVersion, Permission, Platform,
+    SchemeResult,
 };
 use info_plist::InfoFacts;
 use layout::NestedKind;
@@ -143,7 +144,17 @@ pub fn analyze_zip(ctx: &mut Context, zip: &ZipArchive) {
             );
         }
         match nested.kind {
-            NestedKind::Framework => facts.frameworks.push(nested.dir.clone()),
+            NestedKind::Framework => {
+                facts.frameworks.push(nested.dir.clone());
+                if let Some(version) = nested_info.as_ref().and_then(|i| i.short_version.clone()) {
+                    ctx.report.code.library_versions.push(LibraryVersion {
+                        name: exe.clone(),
+                        version,
+                        bundle_id: nested_info.as_ref().and_then(|i| i.bundle_id.clone()),
+                        source: plist_path.clone(),
+                    });
+                }
+            }
             NestedKind::Extension | NestedKind::App => {
                 let relative = nested.dir.strip_prefix(&root).unwrap_or(&nested.dir);
                 let mut ext = AppExtension {

@@ -1,7 +1,9 @@
 //! CycloneDX 1.6 JSON rendering (`--format cyclonedx`): the app as the BOM's
 //! subject, its detected SDKs and native libraries / frameworks as
 //! components, each SDK with its owner as supplier and the owner's and the
-//! controlling parent's countries as properties, so supply-chain tools
+//! controlling parent's countries as properties, versions where the app
+//! records them (`META-INF/*.version`, frameworks' Info.plist; Maven
+//! coordinates as purls), so supply-chain tools
 //! (Dependency-Track and the like) can take in what appvet found. The BOM is
 //! deterministic: no timestamp, and the serial number derives from the
 //! input's SHA-256, so the same app gives the same BOM.
@@ -10,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{parties, Report, Sdk};
+use super::{parties, LibraryVersion, Report, Sdk};
 
 pub const SPEC_VERSION: &str = "1.6";
 
@@ -39,6 +41,10 @@ pub fn bom(r: &Report) -> Value {
         components.push(c);
     }
     for c in native_components(r) {
+        // bom-refs must be unique; a library recorded twice (base and split) is one component.
+        if refs.contains(&c["bom-ref"]) {
+            continue;
+        }
         refs.push(c["bom-ref"].clone());
         components.push(c);
     }
@@ -147,18 +153,63 @@ fn native_components(r: &Report) -> Vec<Value> {
         frameworks.entry(name).or_default().push(m.entry.clone());
     }
     let mut out = Vec::new();
+    let mut versioned_frameworks = Vec::new();
     for (kind, prefix, map) in [("library", "native", libs), ("framework", "macho", frameworks)] {
         for (name, entries) in map {
             let occurrences: Vec<Value> = entries.iter().map(|e| json!({"location": e})).collect();
-            out.push(json!({
+            let mut c = json!({
                 "type": kind,
                 "bom-ref": format!("{prefix}:{name}"),
                 "name": name,
                 "evidence": {"occurrences": occurrences},
-            }));
+            });
+            // An embedded framework's own Info.plist gives its version.
+            if let Some(v) = r
+                .code
+                .library_versions
+                .iter()
+                .find(|v| kind == "framework" && v.bundle_id.is_some() && v.name == name)
+            {
+                c["version"] = json!(v.version);
+                if let Some(id) = &v.bundle_id {
+                    c["properties"] = json!([prop("appvet:bundle_id", id)]);
+                }
+                versioned_frameworks.push(v.name.clone());
+            }
+            out.push(c);
         }
     }
+    for v in &r.code.library_versions {
+        if v.bundle_id.is_some() && versioned_frameworks.contains(&v.name) {
+            continue;
+        }
+        out.push(versioned_library(v));
+    }
     out
+}
+
+/// A library the app records the version of: Maven coordinates get a purl,
+/// which is what Dependency-Track matches vulnerabilities by.
+fn versioned_library(v: &LibraryVersion) -> Value {
+    let mut c = json!({
+        "type": if v.bundle_id.is_some() { "framework" } else { "library" },
+        "name": v.name,
+        "version": v.version,
+        "evidence": {"occurrences": [{"location": v.source}]},
+    });
+    match v.name.split_once(':') {
+        Some((group, artifact)) if v.bundle_id.is_none() => {
+            c["group"] = json!(group);
+            c["name"] = json!(artifact);
+            c["bom-ref"] = json!(format!("maven:{}", v.name));
+            c["purl"] = json!(format!("pkg:maven/{group}/{artifact}@{}", v.version));
+        }
+        _ => c["bom-ref"] = json!(format!("version:{}", v.name)),
+    }
+    if let Some(id) = &v.bundle_id {
+        c["properties"] = json!([prop("appvet:bundle_id", id)]);
+    }
+    c
 }
 
 /// `urn:uuid:` from the input's hash, shaped as a version-5-style UUID: the
@@ -182,6 +233,26 @@ mod tests {
         let s = serial_number(&"ab".repeat(32));
         assert_eq!(s, "urn:uuid:abababab-abab-5bab-abab-abababababab");
         assert_eq!(serial_number(&"0".repeat(64)), "urn:uuid:00000000-0000-5000-8000-000000000000");
+    }
+
+    #[test]
+    fn recorded_versions_become_versioned_components_with_a_purl() {
+        let mut r = crate::risk::tests_support::report();
+        let v = LibraryVersion {
+            name: "androidx.core:core".into(),
+            version: "1.9.0".into(),
+            bundle_id: None,
+            source: "META-INF/androidx.core_core.version".into(),
+        };
+        r.code.library_versions = vec![v.clone(), v];
+        let b = bom(&r);
+        let comps = b["components"].as_array().unwrap();
+        assert_eq!(comps.len(), 1, "recorded twice, listed once");
+        assert_eq!(comps[0]["purl"], "pkg:maven/androidx.core/core@1.9.0");
+        assert_eq!(
+            (comps[0]["group"].as_str(), comps[0]["name"].as_str()),
+            (Some("androidx.core"), Some("core"))
+        );
     }
 
     #[test]

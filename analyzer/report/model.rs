@@ -331,6 +331,24 @@ pub struct Code {
     pub dex: Vec<DexSummary>,
     pub native: Vec<NativeSummary>,
     pub macho: Vec<MachoSummary>,
+    /// Library versions the app records: `META-INF/<group>_<artifact>.version`
+    /// files (AndroidX, Firebase, Play services, Kotlin coroutines ...) and
+    /// the Info.plist of embedded frameworks. The SBOM's versions come from here.
+    #[serde(default)]
+    pub library_versions: Vec<LibraryVersion>,
+}
+
+/// One library version as the app records it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct LibraryVersion {
+    /// Maven coordinates `group:artifact` (Android), or the framework's
+    /// name (iOS, `TrackKit`).
+    pub name: String,
+    pub version: String,
+    /// The framework's CFBundleIdentifier (iOS); null on Android.
+    pub bundle_id: Option<String>,
+    /// The entry it was read from.
+    pub source: String,
 }
 
 /// iOS bundle facts (Info.plist, extensions, provisioning, privacy manifests).
