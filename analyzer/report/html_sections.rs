@@ -227,14 +227,22 @@ fn embedded(o: &mut String, r: &Report) {
     }
     o.push_str("<table><thead><tr><th>Entry</th><th>Package</th><th>Permissions</th></tr></thead><tbody>");
     for e in &r.embedded {
+        let perms = if e.permissions.is_empty() {
+            "&ndash;".to_string()
+        } else {
+            let items: String =
+                e.permissions.iter().map(|p| format!("<li><code>{}</code></li>", esc(p))).collect();
+            format!(
+                "<details><summary>{}</summary><ul class=\"ev\">{items}</ul></details>",
+                e.permissions.len()
+            )
+        };
         let _ = write!(
             o,
-            "<tr><td class=\"mono\">{}</td><td class=\"mono\">{} {}</td><td>{}</td></tr>",
+            "<tr><td class=\"mono\">{}</td><td class=\"mono\">{} {}</td><td>{perms}</td></tr>",
             esc(&e.entry),
             opt(&e.package),
-            opt(&e.version),
-            expandable(&e.permissions.len().to_string(), &[])
-                + &e.permissions.iter().map(|p| format!("<br><code>{}</code>", esc(p))).collect::<String>()
+            opt(&e.version)
         );
     }
     o.push_str("</tbody></table></section>");
