@@ -270,17 +270,24 @@ fn parties_section(o: &mut String, r: &Report) {
         o.push_str("<p class=\"no\">No publisher, SDK or host owner could be attributed.</p></section>\n");
         return;
     }
+    // The column shows once the report ties data to parties (SDK evidence
+    // today, per-party call sites when the report carries them).
+    let with_data = all.iter().any(|p| !p.data.is_empty());
     o.push_str(
         "<table><thead><tr><th>Party</th><th>Role</th><th>Owner &rarr; controlling parent</th><th>Country</th>\
-<th>Points</th><th>Data its code reaches</th><th>Hosts it talks to</th></tr></thead><tbody>",
+<th>Points</th>",
     );
+    if with_data {
+        o.push_str("<th>Data its code reaches</th>");
+    }
+    o.push_str("<th>Hosts it talks to</th></tr></thead><tbody>");
     for p in &all {
-        party_row(o, p, concern);
+        party_row(o, p, concern, with_data);
     }
     o.push_str("</tbody></table></section>\n");
 }
 
-fn party_row(o: &mut String, p: &Party, concern: &[String]) {
+fn party_row(o: &mut String, p: &Party, concern: &[String], with_data: bool) {
     let role = match p.kind {
         PartyKind::Sdk if !p.categories.is_empty() => {
             format!("SDK <span class=\"small\">{}</span>", esc(&p.categories.join(", ")))
@@ -316,7 +323,11 @@ fn party_row(o: &mut String, p: &Party, concern: &[String]) {
         None => "&ndash;".into(),
     };
     let points = if p.points > 0 { format!("<b>+{}</b>", p.points) } else { "&ndash;".into() };
-    let data = if p.data.is_empty() { "&ndash;".to_string() } else { esc(&p.data.join(", ")) };
+    let data = match (with_data, p.data.is_empty()) {
+        (false, _) => String::new(),
+        (true, true) => "<td>&ndash;</td>".to_string(),
+        (true, false) => format!("<td>{}</td>", esc(&p.data.join(", "))),
+    };
     const HOSTS_SHOWN: usize = 3;
     let mut hosts: Vec<String> =
         p.hosts.iter().take(HOSTS_SHOWN).map(|h| format!("<code>{}</code>", esc(h))).collect();
@@ -326,7 +337,7 @@ fn party_row(o: &mut String, p: &Party, concern: &[String]) {
     let hosts = if hosts.is_empty() { "&ndash;".to_string() } else { hosts.join(" ") };
     let _ = write!(
         o,
-        "<tr><td>{}</td><td>{role}</td><td class=\"chain\">{chain}</td><td>{country}</td><td>{points}</td><td>{data}</td><td>{hosts}</td></tr>",
+        "<tr><td>{}</td><td>{role}</td><td class=\"chain\">{chain}</td><td>{country}</td><td>{points}</td>{data}<td>{hosts}</td></tr>",
         expandable(&esc(&p.name), &p.evidence)
     );
 }
@@ -440,6 +451,27 @@ mod tests {
         let html = render(&r);
         assert!(html.contains("<p class=\"why\">The publisher is in a country of concern.</p>"), "{html}");
         assert!(html.contains("country rules <b>on</b>: CN, RU"));
+    }
+
+    #[test]
+    fn the_party_table_shows_what_each_party_reaches_once_the_report_says() {
+        let mut r = crate::risk::tests_support::report();
+        r.sdks.push(crate::report::Sdk { id: "umeng".into(), name: "Umeng".into(), ..Default::default() });
+        assert!(!render(&r).contains("Data its code reaches"), "no party data: no empty column");
+        r.capabilities.push(crate::report::Capability {
+            id: "location".into(),
+            label: "Location".into(),
+            observed: true,
+            evidence: vec![Evidence {
+                source: "signatures".into(),
+                kind: crate::report::EvidenceKind::Sdk,
+                value: "Umeng".into(),
+            }],
+            ..Default::default()
+        });
+        let html = render(&r);
+        let table = &html[html.find("id=\"parties\"").unwrap()..html.find("id=\"capabilities\"").unwrap()];
+        assert!(table.contains("Data its code reaches") && table.contains("<td>Location</td>"), "{table}");
     }
 
     #[test]
