@@ -46,3 +46,15 @@ pub fn man() -> Result<i32, Error> {
         .map_err(|_| Error::Internal("the manual page could not be rendered"))?;
     write_stdout(&page)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        // clap's own checks (conflicting names, bad defaults), which the
+        // completion scripts and the man page are generated from.
+        Cli::command().debug_assert();
+    }
+}
