@@ -11,8 +11,8 @@ use crate::string_enum::string_enum;
 // embeds their summaries as they are, so the JSON stays one document.
 pub use crate::diagnostic::{Diagnostic, Level};
 pub use crate::formats::summary::{
-    Certificate, DexSummary, Distribution, MachoSlice, MachoSummary, NativeSummary, ProvisioningProfile,
-    SchemeResult, Signing,
+    Certificate, DexSummary, Distribution, LibraryVersion, MachoSlice, MachoSummary, NativeSummary,
+    ProvisioningProfile, SchemeResult, Signing,
 };
 
 pub const SCHEMA: &str = "appvet/report/v1";
@@ -336,19 +336,6 @@ pub struct Code {
     /// the Info.plist of embedded frameworks. The SBOM's versions come from here.
     #[serde(default)]
     pub library_versions: Vec<LibraryVersion>,
-}
-
-/// One library version as the app records it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
-pub struct LibraryVersion {
-    /// Maven coordinates `group:artifact` (Android), or the framework's
-    /// name (iOS, `TrackKit`).
-    pub name: String,
-    pub version: String,
-    /// The framework's CFBundleIdentifier (iOS); null on Android.
-    pub bundle_id: Option<String>,
-    /// The entry it was read from.
-    pub source: String,
 }
 
 /// iOS bundle facts (Info.plist, extensions, provisioning, privacy manifests).
