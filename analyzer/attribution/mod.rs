@@ -3,7 +3,12 @@
 //! answer reads as a chain: class / library / host -> SDK or domain ->
 //! company -> parent -> country.
 
+mod control;
+pub mod why;
+
 use std::collections::{BTreeMap, HashSet};
+
+pub use control::{control, entity_ref};
 
 use crate::database::entities::{Entities, PrefixKind};
 use crate::database::Database;
@@ -160,10 +165,12 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
         // Attribution may run again over a stored report (rescore): start clean.
         host.owner = None;
         host.country = None;
+        host.control = None;
         if let Some((_, owner)) = db.entities.domain_owner(&host.host) {
             if let Some(e) = db.entities.by_id.get(&owner.entity) {
                 host.owner = Some(e.name.clone());
                 host.country = e.country.clone();
+                host.control = control(&db.entities, &e.id);
             }
         }
     }
@@ -208,6 +215,7 @@ pub fn attribute(db: &Database, report: &mut Report, evidence: &AppEvidence) {
             categories,
             evidence,
             owner_chain: chain,
+            control: def.owner.as_deref().and_then(|o| control(&db.entities, o)),
         });
     }
     sdks.sort_by(|a, b| a.id.cmp(&b.id));
@@ -298,6 +306,7 @@ fn publisher(db: &Database, report: &Report) -> Publisher {
                 confidence: LinkConfidence::Strong,
                 owner_chain: Vec::new(),
                 evidence: evidence.clone(),
+                control: None,
             });
         }
         if let (Some(e), Some(o)) = (entity, &cert.organization) {
@@ -309,6 +318,7 @@ fn publisher(db: &Database, report: &Report) -> Publisher {
                 confidence: LinkConfidence::Strong,
                 owner_chain: chain,
                 evidence,
+                control: control(&db.entities, &e.id),
             });
         }
     }
@@ -323,7 +333,9 @@ fn publisher(db: &Database, report: &Report) -> Publisher {
         if let Some(p) = db.entities.publisher_prefix(id, kind) {
             let chain = chain_refs(&db.entities, &p.entity);
             // Anyone can choose an app id; a certificate naming the same entity confirms it.
-            let confirmed = links.iter().any(|l| l.owner_chain.first().is_some_and(|e| e.id == p.entity));
+            // A certificate of the same group (Douyin's prefix, a ByteDance certificate) confirms it too.
+            let confirmed =
+                links.iter().any(|l| l.owner_chain.iter().any(|e| chain.iter().any(|c| c.id == e.id)));
             links.push(PublisherLink {
                 kind: link_kind,
                 value: id.clone(),
@@ -331,6 +343,7 @@ fn publisher(db: &Database, report: &Report) -> Publisher {
                 country: chain.first().and_then(|e| e.country.clone()),
                 confidence: if confirmed { LinkConfidence::Strong } else { LinkConfidence::Medium },
                 owner_chain: chain,
+                control: control(&db.entities, &p.entity),
                 evidence: vec![Evidence {
                     source: source.into(),
                     kind: EvidenceKind::AppId,
@@ -356,6 +369,7 @@ fn publisher(db: &Database, report: &Report) -> Publisher {
                             kind: EvidenceKind::AppId,
                             value: id.clone(),
                         }],
+                        control: None,
                     });
                 }
             }
@@ -364,18 +378,10 @@ fn publisher(db: &Database, report: &Report) -> Publisher {
     Publisher { links }
 }
 
-/// `id`'s ownership chain as report references.
+/// `id`'s ownership chain as report references (minority holders included:
+/// [`control`] says which links control).
 pub fn chain_refs(entities: &Entities, id: &str) -> Vec<EntityRef> {
-    entities
-        .chain(id)
-        .into_iter()
-        .map(|e| EntityRef {
-            id: e.id.clone(),
-            name: e.name.clone(),
-            country: e.country.clone(),
-            source: e.source.clone(),
-        })
-        .collect()
+    entities.chain(id).into_iter().map(entity_ref).collect()
 }
 
 #[cfg(test)]

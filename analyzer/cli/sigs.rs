@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
-use appvet::database::Database;
+use appvet::database::{Database, LinkKind};
 
 use super::error::write_stdout;
 use super::{Error, EXIT_OK};
@@ -29,6 +29,15 @@ enum SigsCommand {
     },
     /// Checks the database; exits 1 when a problem is found.
     Check,
+    /// How a domain, package prefix, SDK id or entity id resolves, link by
+    /// link up to the country that controls it, with each link's source.
+    Why {
+        /// A domain or host, a package / bundle id or class prefix, an SDK id or an entity id.
+        target: String,
+        /// text or json
+        #[arg(long, default_value = "text")]
+        format: String,
+    },
 }
 
 pub fn run(args: SigsArgs) -> Result<i32, Error> {
@@ -44,6 +53,22 @@ pub fn run(args: SigsArgs) -> Result<i32, Error> {
             "text" => write_stdout(render_text(&stats(&db)).as_bytes()),
             other => Err(Error::Usage(format!("unknown format {other:?} (text or json)"))),
         },
+        SigsCommand::Why { target, format } => {
+            let found = appvet::attribution::why::why(&db, &target);
+            match format.as_str() {
+                "json" => println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({"target": target, "resolutions": found})
+                    )
+                    .unwrap_or_default()
+                ),
+                "text" => print!("{}", appvet::attribution::why::render(&target, &found)),
+                other => return Err(Error::Usage(format!("unknown format {other:?} (text or json)"))),
+            }
+            // Like grep: 1 when the database knows nothing of the target.
+            Ok(if found.is_empty() { 1 } else { EXIT_OK })
+        }
         SigsCommand::Check => {
             let problems = check(&db);
             let mut text = String::new();
@@ -61,11 +86,18 @@ pub fn run(args: SigsArgs) -> Result<i32, Error> {
     }
 }
 
-/// Country of an SDK's owner, or `unknown`.
+/// Registered country of an SDK's owner, or `unknown`.
 fn owner_country(db: &Database, owner: Option<&str>) -> String {
     owner
         .and_then(|o| db.entities.by_id.get(o))
         .and_then(|e| e.country.clone())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// Country an entity is controlled from (the end of its chain of control), or `unknown`.
+fn controlling_country(db: &Database, owner: Option<&str>) -> String {
+    owner
+        .and_then(|o| db.entities.control_chain(o).country().map(str::to_string))
         .unwrap_or_else(|| "unknown".into())
 }
 
@@ -80,23 +112,40 @@ pub fn stats(db: &Database) -> serde_json::Value {
     let non_exodus = defs.len() - exodus;
     let with_owner = defs.iter().filter(|d| d.owner.is_some()).count();
     let mut by_country: BTreeMap<String, usize> = BTreeMap::new();
+    let mut by_control: BTreeMap<String, usize> = BTreeMap::new();
     let mut by_category: BTreeMap<String, usize> = BTreeMap::new();
+    let exodus_owned = defs.iter().filter(|d| d.exodus_id.is_some() && d.owner.is_some()).count();
     for d in defs.iter() {
         *by_country.entry(owner_country(db, d.owner.as_deref())).or_default() += 1;
+        *by_control.entry(controlling_country(db, d.owner.as_deref())).or_default() += 1;
         for c in &d.categories {
             *by_category.entry(c.clone()).or_default() += 1;
         }
     }
     let mut domains_by_country: BTreeMap<String, usize> = BTreeMap::new();
+    let mut domains_by_control: BTreeMap<String, usize> = BTreeMap::new();
     let mut domains_with_owner = 0;
     for owner in db.entities.domains.values() {
         if let Some(e) = db.entities.by_id.get(&owner.entity) {
             domains_with_owner += 1;
             *domains_by_country.entry(e.country.clone().unwrap_or_else(|| "unknown".into())).or_default() +=
                 1;
+            *domains_by_control.entry(controlling_country(db, Some(&e.id))).or_default() += 1;
         }
     }
     let curated = db.entities.by_id.values().filter(|e| e.curated).count();
+    // Owners: the entities that own an SDK, a domain or a publisher prefix.
+    let mut owners: Vec<&str> = defs.iter().filter_map(|d| d.owner.as_deref()).collect();
+    owners.extend(db.entities.domains.values().map(|o| o.entity.as_str()));
+    owners.extend(db.entities.publishers.iter().map(|p| p.entity.as_str()));
+    owners.sort_unstable();
+    owners.dedup();
+    let mut owners_registered: BTreeMap<String, usize> = BTreeMap::new();
+    let mut owners_controlled: BTreeMap<String, usize> = BTreeMap::new();
+    for o in &owners {
+        *owners_registered.entry(owner_country(db, Some(o))).or_default() += 1;
+        *owners_controlled.entry(controlling_country(db, Some(o))).or_default() += 1;
+    }
     serde_json::json!({
         "version": db.version,
         "sdks": {
@@ -107,8 +156,10 @@ pub fn stats(db: &Database) -> serde_json::Value {
             "native": native,
             "packers": packers,
             "with_owner": with_owner,
+            "exodus_with_owner": exodus_owned,
             "code_patterns": db.sdks.wild_pattern_count(),
             "by_owner_country": by_country,
+            "by_owner_controlling_country": by_control,
             "by_category": by_category,
         },
         "entities": {
@@ -116,10 +167,16 @@ pub fn stats(db: &Database) -> serde_json::Value {
             "curated": curated,
             "imported": db.entities.by_id.len() - curated,
         },
+        "owners": {
+            "total": owners.len(),
+            "by_registered_country": owners_registered,
+            "by_controlling_country": owners_controlled,
+        },
         "domains": {
             "total": db.entities.domains.len(),
             "with_owner": domains_with_owner,
             "by_country": domains_by_country,
+            "by_controlling_country": domains_by_control,
         },
         "publisher_prefixes": db.entities.publishers.len(),
         "permissions": db.permissions.len(),
@@ -130,9 +187,10 @@ fn render_text(s: &serde_json::Value) -> String {
     let mut out = format!("signature database {}\n", s["version"].as_str().unwrap_or("?"));
     let sdks = &s["sdks"];
     out.push_str(&format!(
-        "sdks: {} ({} Exodus trackers, {} others; {} iOS, {} native, {} packers; {} with an owner)\n",
+        "sdks: {} ({} Exodus trackers, {} of them with an owner, {} others; {} iOS, {} native, {} packers; {} with an owner)\n",
         sdks["total"],
         sdks["exodus"],
+        sdks["exodus_with_owner"],
         sdks["non_exodus"],
         sdks["ios"],
         sdks["native"],
@@ -150,8 +208,12 @@ fn render_text(s: &serde_json::Value) -> String {
     ));
     for (title, map) in [
         ("sdks by owner country", &sdks["by_owner_country"]),
+        ("sdks by owner's controlling country", &sdks["by_owner_controlling_country"]),
         ("sdks by category", &sdks["by_category"]),
+        ("owners by registered country", &s["owners"]["by_registered_country"]),
+        ("owners by controlling country", &s["owners"]["by_controlling_country"]),
         ("domains by owner country", &s["domains"]["by_country"]),
+        ("domains by owner's controlling country", &s["domains"]["by_controlling_country"]),
     ] {
         out.push_str(&format!("{title}:\n"));
         let mut rows: Vec<(&String, u64)> = map
@@ -224,6 +286,16 @@ pub fn check(db: &Database) -> Vec<String> {
         if e.source.trim().is_empty() {
             problems.push(format!("entity {id}: no source"));
         }
+        // A parent's country is its own: an importer that copies a
+        // subsidiary's country onto its parent says so in the source.
+        if e.source.contains("country of subsidiary") || e.source.contains("parent named only") {
+            problems.push(format!("entity {id}: country inherited from a subsidiary ({})", e.source));
+        }
+        if e.curated && e.parent.is_some() && e.link.as_ref().is_some_and(|l| l.kind == LinkKind::Unstated) {
+            problems.push(format!(
+                "entity {id}: curated parent link without its kind (wholly_owned, acquired:DATE ...)"
+            ));
+        }
         if let Some(p) = &e.parent {
             if !db.entities.by_id.contains_key(p) {
                 problems.push(format!("entity {id}: parent {p} is not an entity"));
@@ -251,6 +323,26 @@ pub fn check(db: &Database) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inherited_countries_missing_sources_and_unstated_curated_links_are_problems() {
+        let mut db = Database::embedded();
+        let mut t = appvet::database::entities::EntityTables::default();
+        t.add_entities(
+            "p\tParent\t\tUS\t\tX-Ray 2020, country of subsidiary\nc\tChild\tp\tUS\t\ts\nn\tNo source\t\tUS\t\t\n",
+            "curated.tsv",
+            true,
+        )
+        .unwrap();
+        db.entities = appvet::database::Deferred::ready(t.into_lookup().unwrap(), Default::default);
+        let problems = check(&db);
+        assert!(problems.iter().any(|p| p.starts_with("entity p: country inherited")), "{problems:?}");
+        assert!(
+            problems.iter().any(|p| p.starts_with("entity c: curated parent link without")),
+            "{problems:?}"
+        );
+        assert!(problems.iter().any(|p| p == "entity n: no source"), "{problems:?}");
+    }
 
     #[test]
     fn same_as_must_name_one_real_exodus_tracker_once() {

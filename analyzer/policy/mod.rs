@@ -146,6 +146,11 @@ pub struct Policy {
     /// ISO 3166-1 alpha-2 countries of concern.
     #[serde(default)]
     pub countries: Vec<String>,
+    /// How a party falls under a country: `control` (the country it is
+    /// controlled from, or any country on its chain of control) and / or
+    /// `registration` (where it is registered). Both when absent.
+    #[serde(default = "both_country_bases")]
+    pub countries_by: Vec<String>,
     #[serde(default)]
     pub spy_sensitive: SpyCriteria,
     #[serde(default)]
@@ -157,6 +162,10 @@ const PRESETS: [(&str, &str); 3] = [
     ("nl-aivd", include_str!("../../signatures/policies/nl-aivd.toml")),
     ("us-foreign-adversaries", include_str!("../../signatures/policies/us-foreign-adversaries.toml")),
 ];
+
+fn both_country_bases() -> Vec<String> {
+    vec!["control".into(), "registration".into()]
+}
 
 /// The preset used when no policy is named.
 pub const DEFAULT_POLICY: &str = "baseline";
@@ -191,6 +200,7 @@ impl Policy {
                 title: String::new(),
                 sources: Vec::new(),
                 countries: Vec::new(),
+                countries_by: both_country_bases(),
                 spy_sensitive: SpyCriteria::default(),
                 rules: Vec::new(),
             })
@@ -269,6 +279,12 @@ impl Policy {
                 )));
             }
         }
+        if let Some(b) = p.countries_by.iter().find(|b| !matches!(b.as_str(), "control" | "registration")) {
+            return Err(syntax(format!("unknown countries_by {b:?} (control, registration)")));
+        }
+        if !p.countries.is_empty() && p.countries_by.is_empty() {
+            return Err(syntax("countries_by is empty: no party could fall under a country".into()));
+        }
         if let Some(c) = p.countries.iter().find(|c| c.len() != 2 || c.to_ascii_uppercase() != **c) {
             return Err(syntax(format!("country {c:?} is not an upper-case ISO 3166-1 alpha-2 code")));
         }
@@ -285,8 +301,14 @@ impl Policy {
         let min = min.and_then(Confidence::parse).unwrap_or(Confidence::Cctld);
         all.iter()
             .filter(|a| subjects.iter().any(|s| s == a.subject.as_str()))
-            .filter(|a| self.countries.contains(&a.country) && a.confidence <= min)
+            .filter(|a| self.country_of(a).is_some() && a.confidence <= min)
             .collect()
+    }
+
+    /// The policy country `a` falls under (the one that triggers a finding).
+    pub fn country_of<'a>(&self, a: &'a Attribution) -> Option<&'a str> {
+        let by = |b: &str| self.countries_by.iter().any(|x| x == b);
+        a.country_in(&self.countries, by("control"), by("registration"))
     }
 
     /// The verdict for a report whose capabilities and risk are filled.
@@ -381,8 +403,14 @@ impl Policy {
                 let mut evidence: Vec<Evidence> =
                     of_subject.iter().flat_map(|a| a.evidence.iter().take(2).cloned()).take(8).collect();
                 evidence.extend(reach.iter().filter_map(|c| c.evidence.first().cloned()).take(8));
-                let who: Vec<String> =
-                    of_subject.iter().map(|a| format!("{} ({})", a.name, a.country)).collect();
+                let who: Vec<String> = of_subject
+                    .iter()
+                    .map(|a| match self.country_of(a) {
+                        Some(c) if c != a.country => format!("{} ({}, chain through {c})", a.name, a.country),
+                        Some(c) if a.registered.is_some() => format!("{} (controlled from {c})", a.name),
+                        _ => format!("{} ({})", a.name, a.country),
+                    })
+                    .collect();
                 CriterionMatch {
                     id: format!("spy.{}", subject.as_str()),
                     description: format!(
@@ -580,7 +608,7 @@ pub struct Judge {
 #[derive(Debug, Clone)]
 enum JudgePolicy {
     Preset(usize),
-    Loaded(Policy),
+    Loaded(Box<Policy>),
 }
 
 impl Judge {
@@ -612,7 +640,7 @@ impl Judge {
         });
         let policy = match PRESETS.iter().position(|(n, _)| *n == name) {
             Some(index) if !overridden => JudgePolicy::Preset(index),
-            _ => JudgePolicy::Loaded(Policy::load_with_signatures(name, signatures)?),
+            _ => JudgePolicy::Loaded(Box::new(Policy::load_with_signatures(name, signatures)?)),
         };
         let exceptions = match (exceptions, today) {
             (Some(path), Some(today)) => {

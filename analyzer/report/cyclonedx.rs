@@ -117,9 +117,18 @@ fn sdk_component(sdk: &Sdk) -> Value {
     }
     if let Some(parent) = parties::controlling_parent(&sdk.owner_chain) {
         props.push(prop("appvet:controlling_parent", &parent.name));
-        if let Some(country) = &parent.country {
-            props.push(prop("appvet:controlling_country", country));
-        }
+    }
+    // The traced chain of control decides the country when there is one.
+    let country = sdk
+        .control
+        .as_ref()
+        .and_then(|c| c.country.as_ref())
+        .or_else(|| parties::controlling_parent(&sdk.owner_chain).and_then(|p| p.country.as_ref()));
+    if let Some(country) = country {
+        props.push(prop("appvet:controlling_country", country));
+    }
+    if let Some(control) = &sdk.control {
+        props.push(prop("appvet:control_chain", &control.chain));
     }
     for cat in &sdk.categories {
         props.push(prop("appvet:category", cat));
@@ -270,12 +279,14 @@ mod tests {
                     name: "Umeng".into(),
                     country: Some("CN".into()),
                     source: "s".into(),
+                    ..Default::default()
                 },
                 crate::report::EntityRef {
                     id: "alibaba".into(),
                     name: "Alibaba Group".into(),
                     country: Some("CN".into()),
                     source: "s".into(),
+                    ..Default::default()
                 },
             ],
             ..Sdk::default()

@@ -295,7 +295,9 @@ fn party_row(o: &mut String, p: &Party, concern: &[String], with_data: bool) {
         PartyKind::Sdk => "SDK".into(),
         k => esc(k.as_str()),
     };
-    let chain = if p.chain.is_empty() {
+    let chain = if let Some(control) = &p.control {
+        esc(&control.chain)
+    } else if p.chain.is_empty() {
         opt(&p.owner)
     } else {
         p.chain

@@ -1,5 +1,6 @@
 //! The report model and its renderers.
 
+pub mod control;
 pub mod cyclonedx;
 pub mod diff;
 pub mod html;
@@ -12,4 +13,5 @@ pub mod sarif;
 pub mod schema;
 pub mod text;
 
+pub use control::Control;
 pub use model::*;

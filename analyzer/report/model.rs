@@ -483,6 +483,8 @@ string_enum! {
         Embedded = "embedded",
         /// A count of further matches not listed.
         More = "more",
+        /// A chain of control from the signature database.
+        Control = "control",
         // A publisher link's own kind, for a link that carries no evidence.
         PackagePrefix = "package_prefix",
         BundlePrefix = "bundle_prefix",
@@ -504,6 +506,9 @@ pub struct Sdk {
     /// Owner, its parent, ... up to the ultimate parent, each with its country.
     #[serde(default)]
     pub owner_chain: Vec<EntityRef>,
+    /// Who controls the owner, and from which country (null: owner unknown).
+    #[serde(default)]
+    pub control: Option<super::Control>,
 }
 
 /// One company in an ownership chain, as the signature database records it.
@@ -516,6 +521,16 @@ pub struct EntityRef {
     pub country: Option<String>,
     /// Where the database has this entity and its country from.
     pub source: String,
+    /// Country it is run from when not where it is registered.
+    #[serde(default)]
+    pub run_from: Option<String>,
+    /// How the next entity in the chain holds this one (`wholly owned`,
+    /// `acquired 2016-08`, `minority`); null at the top.
+    #[serde(default)]
+    pub link: Option<String>,
+    /// Day the database's facts on this entity were last checked.
+    #[serde(default)]
+    pub as_of: Option<String>,
 }
 
 /// Publisher attribution: every link found, conflicting ones included.
@@ -538,6 +553,9 @@ pub struct PublisherLink {
     pub confidence: LinkConfidence,
     pub owner_chain: Vec<EntityRef>,
     pub evidence: Vec<Evidence>,
+    /// Who controls the entity, and from which country.
+    #[serde(default)]
+    pub control: Option<super::Control>,
 }
 
 string_enum! {
@@ -591,6 +609,9 @@ pub struct Host {
     /// Where it was seen (capped per host; `evidence_total` counts all).
     pub evidence: Vec<Evidence>,
     pub evidence_total: u32,
+    /// Who controls the owner, and from which country.
+    #[serde(default)]
+    pub control: Option<super::Control>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]

@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Capability, EntityRef, Evidence, EvidenceKind, Factor, Report, Sdk, Subject};
+use super::{Capability, Control, EntityRef, Evidence, EvidenceKind, Factor, Report, Sdk, Subject};
 
 /// What kind of party a row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -40,6 +40,9 @@ pub struct Party {
     pub owner: Option<String>,
     /// Owner, its parent, ... up to the controlling parent.
     pub chain: Vec<EntityRef>,
+    /// Who controls the owner and from which country, when the signature
+    /// database traces it (it outranks `chain` for the country).
+    pub control: Option<Control>,
     /// The owner's country.
     pub country: Option<String>,
     /// How the country was attributed (`certificate`, `entity`, `cctld` ...).
@@ -60,7 +63,11 @@ impl Party {
     /// The party at the top of the ownership chain and its country: what a
     /// country rule is about.
     pub fn controlling_country(&self) -> Option<&str> {
-        controlling_parent(&self.chain).and_then(|p| p.country.as_deref()).or(self.country.as_deref())
+        self.control
+            .as_ref()
+            .and_then(|c| c.country.as_deref())
+            .or_else(|| controlling_parent(&self.chain).and_then(|p| p.country.as_deref()))
+            .or(self.country.as_deref())
     }
 }
 
@@ -104,6 +111,7 @@ pub fn publisher(r: &Report) -> Option<Party> {
         name,
         owner: best.entity.clone(),
         chain: best.owner_chain.clone(),
+        control: best.control.clone(),
         country: best.country.clone(),
         attributed_by: Some(best.kind.as_str().to_string()),
         categories: Vec::new(),
@@ -141,6 +149,7 @@ pub fn parties(r: &Report) -> Vec<Party> {
             name: sdk.name.clone(),
             owner: sdk.owner.clone(),
             chain: sdk.owner_chain.clone(),
+            control: sdk.control.clone(),
             country: sdk.country.clone(),
             attributed_by: sdk.owner.as_ref().map(|_| "entity".to_string()),
             categories: sdk.categories.clone(),
@@ -191,6 +200,7 @@ fn host_owners(r: &Report, sdk_owners: &[&str]) -> Vec<Party> {
             name,
             owner,
             chain: Vec::new(),
+            control: h.control.clone(),
             country: h.country.clone().or_else(|| factor.and_then(|f| f.country.clone())),
             attributed_by: factor
                 .and_then(|f| f.confidence.map(|c| c.as_str().to_string()))
@@ -226,7 +236,13 @@ mod tests {
     use crate::report::{AttributionConfidence, Host};
 
     fn entity(id: &str, name: &str, country: &str) -> EntityRef {
-        EntityRef { id: id.into(), name: name.into(), country: Some(country.into()), source: "s".into() }
+        EntityRef {
+            id: id.into(),
+            name: name.into(),
+            country: Some(country.into()),
+            source: "s".into(),
+            ..EntityRef::default()
+        }
     }
 
     #[test]

@@ -192,7 +192,24 @@ fn render_sdks(o: &mut String, r: &Report) {
     }
     let _ = writeln!(o, "  sdks        {}", r.sdks.len());
     for s in &r.sdks {
-        let _ = writeln!(o, "    {:30} {} [{}]", clean(&s.name), or_dash(&s.owner), or_dash(&s.country));
+        let _ = writeln!(
+            o,
+            "    {:30} {} [{}{}]",
+            clean(&s.name),
+            or_dash(&s.owner),
+            or_dash(&s.country),
+            controlled_from(s.control.as_ref())
+        );
+    }
+}
+
+/// `, controlled from CN` when the chain of control ends elsewhere than where the party is registered.
+fn controlled_from(control: Option<&crate::report::Control>) -> String {
+    match control {
+        Some(c) if c.country.is_some() && c.country != c.registered => {
+            format!(", controlled from {}", or_dash(&c.country))
+        }
+        _ => String::new(),
     }
 }
 
@@ -229,7 +246,9 @@ fn render_hosts(o: &mut String, r: &Report) {
         let source = h.evidence.first().map(|e| clean(&e.source)).unwrap_or_default();
         let owner = match (&h.owner, &h.country) {
             (None, None) => String::new(),
-            (owner, country) => format!(" [{} {}]", or_dash(owner), or_dash(country)),
+            (owner, country) => {
+                format!(" [{} {}{}]", or_dash(owner), or_dash(country), controlled_from(h.control.as_ref()))
+            }
         };
         let _ = writeln!(o, "    {:40} {}{owner}", clean(&h.host), source);
     }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::report::{Evidence, EvidenceKind, LinkConfidence, PublisherLinkKind, Report};
+use crate::report::{Control, Evidence, EvidenceKind, LinkConfidence, PublisherLinkKind, Report};
 
 use super::tables::JurisdictionWeights;
 
@@ -16,16 +16,77 @@ pub use crate::report::{AttributionConfidence as Confidence, Subject};
 pub struct Attribution {
     pub subject: Subject,
     pub confidence: Confidence,
-    /// ISO 3166-1 alpha-2, upper case.
+    /// ISO 3166-1 alpha-2, upper case: the country the party is controlled
+    /// from when its chain of control is known, else the one it is placed in.
     pub country: String,
     /// The party: organisation, SDK owner, or host / domain.
     pub name: String,
     /// Stable key for the factor id (`CN`, an SDK id, a domain).
     pub key: String,
     pub evidence: Vec<Evidence>,
+    /// Country the party is registered in, when it differs from `country`.
+    pub registered: Option<String>,
+    /// Every country on the chain of control (empty without a known chain).
+    pub chain_countries: Vec<String>,
 }
 
 impl Attribution {
+    /// A party placed in `country` with no chain of control known.
+    fn placed(subject: Subject, confidence: Confidence, country: String, name: String, key: String) -> Self {
+        Attribution {
+            subject,
+            confidence,
+            country,
+            name,
+            key,
+            evidence: Vec::new(),
+            registered: None,
+            chain_countries: Vec::new(),
+        }
+    }
+
+    /// A party placed by its owner: controlled from `control.country` when
+    /// the chain is known (the chain becomes the first evidence), else `country`.
+    fn owned(
+        subject: Subject,
+        country: &str,
+        control: Option<&Control>,
+        name: String,
+        key: String,
+    ) -> Attribution {
+        let registered = country.to_ascii_uppercase();
+        let Some(c) = control.filter(|c| c.country.is_some()) else {
+            return Attribution::placed(subject, Confidence::Entity, registered, name, key);
+        };
+        let controlled = c.country.clone().unwrap_or_default();
+        let mut a = Attribution::placed(subject, Confidence::Entity, controlled.clone(), name, key);
+        a.registered = (registered != controlled).then_some(registered);
+        a.chain_countries = c.countries.clone();
+        a.evidence.push(Evidence {
+            source: "signatures".into(),
+            kind: EvidenceKind::Control,
+            value: format!("controlled from {controlled}: {} ({} confidence)", c.chain, c.confidence),
+        });
+        a
+    }
+
+    /// The first of `countries` this party falls under: the controlling
+    /// country, else (`by_registration`) where it is registered, else
+    /// (`by_control`) any country on its chain of control.
+    pub fn country_in(&self, countries: &[String], by_control: bool, by_registration: bool) -> Option<&str> {
+        let registered = self.registered.as_deref().unwrap_or(&self.country);
+        if (by_control || self.chain_countries.is_empty()) && countries.contains(&self.country) {
+            return Some(&self.country);
+        }
+        if by_registration && countries.iter().any(|c| c == registered) {
+            return Some(registered);
+        }
+        if by_control {
+            return self.chain_countries.iter().find(|c| countries.contains(c)).map(String::as_str);
+        }
+        None
+    }
+
     /// The jurisdiction factor id this attribution scores as.
     pub fn factor_id(&self) -> String {
         format!("jurisdiction.{}.{}", self.subject.as_str(), self.key)
@@ -69,9 +130,6 @@ pub fn publishers(report: &Report) -> Vec<Attribution> {
     let mut out: Vec<Attribution> = Vec::new();
     for link in links {
         let country = link.country.as_deref().unwrap_or_default().to_ascii_uppercase();
-        if out.iter().any(|a| a.country == country) {
-            continue;
-        }
         let mut evidence = link.evidence.clone();
         if evidence.is_empty() {
             evidence.push(Evidence {
@@ -80,14 +138,21 @@ pub fn publishers(report: &Report) -> Vec<Attribution> {
                 value: link.value.clone(),
             });
         }
-        out.push(Attribution {
-            subject: Subject::Publisher,
-            confidence: rank(link).1,
-            key: country.clone(),
-            country,
-            name: link.entity.clone().unwrap_or_else(|| link.value.clone()),
-            evidence,
-        });
+        let name = link.entity.clone().unwrap_or_else(|| link.value.clone());
+        let mut a = match (&link.control, link.kind) {
+            (Some(c), _) if c.country.is_some() => {
+                let mut a = Attribution::owned(Subject::Publisher, &country, Some(c), name, String::new());
+                a.confidence = rank(link).1;
+                a
+            }
+            _ => Attribution::placed(Subject::Publisher, rank(link).1, country, name, String::new()),
+        };
+        if out.iter().any(|x| x.country == a.country) {
+            continue;
+        }
+        a.key = a.country.clone();
+        a.evidence.extend(evidence);
+        out.push(a);
     }
     out
 }
@@ -98,18 +163,14 @@ fn certificate_publisher(report: &Report) -> Option<Attribution> {
     let cert = report.signing.certificates.iter().find(|c| !c.debug && c.country.is_some())?;
     let country = cert.country.as_deref()?.to_ascii_uppercase();
     let name = cert.organization.clone().unwrap_or_else(|| cert.subject.clone());
-    Some(Attribution {
-        subject: Subject::Publisher,
-        confidence: Confidence::Certificate,
-        key: country.clone(),
-        country,
-        name,
-        evidence: vec![Evidence {
-            source: cert.source.clone(),
-            kind: EvidenceKind::Certificate,
-            value: format!("{} (sha256 {})", cert.subject, cert.sha256),
-        }],
-    })
+    let mut a =
+        Attribution::placed(Subject::Publisher, Confidence::Certificate, country.clone(), name, country);
+    a.evidence.push(Evidence {
+        source: cert.source.clone(),
+        kind: EvidenceKind::Certificate,
+        value: format!("{} (sha256 {})", cert.subject, cert.sha256),
+    });
+    Some(a)
 }
 
 /// Every attribution the report supports, publisher first, then SDKs, then
@@ -124,13 +185,8 @@ pub fn attributions(report: &Report, weights: &JurisdictionWeights) -> Vec<Attri
         };
         let owner = sdk.owner.clone().unwrap_or_else(|| sdk.name.clone());
         let key = sdk.owner_chain.first().map(|e| e.id.clone()).unwrap_or_else(|| sdk.id.clone());
-        let a = by_owner.entry(key.clone()).or_insert_with(|| Attribution {
-            subject: Subject::SdkOwner,
-            confidence: Confidence::Entity,
-            country: country.to_ascii_uppercase(),
-            name: owner.clone(),
-            key,
-            evidence: Vec::new(),
+        let a = by_owner.entry(key.clone()).or_insert_with(|| {
+            Attribution::owned(Subject::SdkOwner, country, sdk.control.as_ref(), owner.clone(), key)
         });
         a.evidence.push(Evidence {
             source: "signatures".into(),
@@ -143,26 +199,26 @@ pub fn attributions(report: &Report, weights: &JurisdictionWeights) -> Vec<Attri
     let mut by_domain: BTreeMap<String, Attribution> = BTreeMap::new();
     for h in &report.hosts {
         let domain = h.domain.clone().unwrap_or_else(|| h.host.clone());
-        let (country, confidence, name) = match (h.country.as_deref().filter(|c| !c.is_empty()), &h.owner) {
+        let attribution = match (h.country.as_deref().filter(|c| !c.is_empty()), &h.owner) {
             (Some(c), owner) => {
-                (c.to_ascii_uppercase(), Confidence::Entity, owner.clone().unwrap_or_else(|| domain.clone()))
+                let name = owner.clone().unwrap_or_else(|| domain.clone());
+                Attribution::owned(Subject::HostOwner, c, h.control.as_ref(), name, domain.clone())
             }
             (None, _) => {
                 let tld = h.host.rsplit('.').next().unwrap_or_default().to_lowercase();
                 match weights.cctld.get(&tld) {
-                    Some(c) if !h.ip => (c.to_ascii_uppercase(), Confidence::Cctld, domain.clone()),
+                    Some(c) if !h.ip => Attribution::placed(
+                        Subject::HostOwner,
+                        Confidence::Cctld,
+                        c.to_ascii_uppercase(),
+                        domain.clone(),
+                        domain.clone(),
+                    ),
                     _ => continue,
                 }
             }
         };
-        let a = by_domain.entry(domain.clone()).or_insert_with(|| Attribution {
-            subject: Subject::HostOwner,
-            confidence,
-            country,
-            name,
-            key: domain,
-            evidence: Vec::new(),
-        });
+        let a = by_domain.entry(domain).or_insert(attribution);
         if a.evidence.len() < 6 {
             let first = h.evidence.first();
             a.evidence.push(Evidence {

@@ -145,11 +145,14 @@ pub fn jurisdiction(report: &Report, tables: &RiskTables) -> Score {
         } else {
             format!("app reaches {}", sensitive.join(", "))
         };
+        let place = match &a.registered {
+            Some(r) => format!("controlled from {} (registered in {r})", a.country),
+            None => format!("in {}", a.country),
+        };
         let description = format!(
-            "{} {} in {} (by {}; {reach_text})",
+            "{} {} {place} (by {}; {reach_text})",
             a.subject.as_str().replace('_', " "),
             a.name,
-            a.country,
             a.confidence.as_str().replace('_', " ")
         );
         factors.push(Factor {

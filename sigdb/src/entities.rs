@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::control::ParentLink;
 use crate::lazy::{put_framed, take_bytes, LazyMap};
 use crate::snapshot::SnapshotError;
 use crate::SignatureError;
@@ -19,12 +20,81 @@ pub struct Entity {
     pub id: String,
     pub name: String,
     pub parent: Option<String>,
-    /// ISO 3166-1 alpha-2, upper case.
+    /// Registered country: ISO 3166-1 alpha-2, upper case.
     pub country: Option<String>,
     pub aliases: Vec<String>,
     pub source: String,
     /// From `entities/curated.tsv` (hand-checked) rather than an imported data set.
     pub curated: bool,
+    /// Country it is run from (headquarters, main operations) when that is
+    /// not where it is registered: a Cayman holding run from Beijing.
+    pub run_from: Option<String>,
+    /// How `parent` holds this entity; `None` without a parent.
+    pub link: Option<ParentLink>,
+    /// Day the facts of this row were last checked against `source`.
+    pub as_of: Option<String>,
+}
+
+impl Entity {
+    /// The country it is run from, else where it is registered.
+    pub fn run_country(&self) -> Option<&str> {
+        self.run_from.as_deref().or(self.country.as_deref())
+    }
+
+    /// `ByteDance Ltd. (KY, run from CN)`.
+    pub fn describe(&self) -> String {
+        match (self.country.as_deref(), self.run_from.as_deref()) {
+            (Some(c), Some(r)) if c != r => format!("{} ({c}, run from {r})", self.name),
+            (Some(c), _) | (None, Some(c)) => format!("{} ({c})", self.name),
+            (None, None) => format!("{} (country unknown)", self.name),
+        }
+    }
+}
+
+/// The chain of control above an entity (see `crate::control`).
+#[derive(Debug, Clone, Default)]
+pub struct ControlChain<'a> {
+    /// The entity, then each parent that controls the one before it.
+    pub path: Vec<&'a Entity>,
+    /// The parent above the path that holds only a minority stake: shown,
+    /// but it does not control.
+    pub minority_holder: Option<&'a Entity>,
+}
+
+impl ControlChain<'_> {
+    /// The entity at the top of the chain of control.
+    pub fn controller(&self) -> Option<&Entity> {
+        self.path.last().copied()
+    }
+
+    /// The country the chain is controlled from: where the top controller is run from.
+    pub fn country(&self) -> Option<&str> {
+        self.controller().and_then(Entity::run_country)
+    }
+
+    /// Every country on the chain of control (registered and run from), in
+    /// chain order, each once: a country of concern anywhere here is a finding.
+    pub fn countries(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for e in &self.path {
+            for c in [e.country.as_deref(), e.run_from.as_deref()].into_iter().flatten() {
+                if !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+        }
+        out
+    }
+
+    /// `TikTok Pte. Ltd. (SG) -> ByteDance Ltd. (KY, run from CN)`, with a
+    /// minority holder shown after `-/->` (it does not control).
+    pub fn describe(&self) -> String {
+        let mut out = self.path.iter().map(|e| e.describe()).collect::<Vec<_>>().join(" -> ");
+        if let Some(m) = self.minority_holder {
+            out.push_str(&format!(" -/-> {} [minority]", m.describe()));
+        }
+        out
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,13 +193,33 @@ pub fn normalise_name(name: &str) -> String {
 impl EntityTables {
     pub fn add_entities(&mut self, text: &str, path: &str, curated: bool) -> Result<(), SignatureError> {
         for (line, cols) in rows(text) {
-            let [id, name, parent, country, aliases, source] = cols[..] else {
+            // Columns 7-9 (run from, link, as of) are optional: imported rows have none.
+            let (head, rest) = cols.split_at(cols.len().min(6));
+            let [id, name, parent, country, aliases, source] = head[..] else {
                 return Err(syntax(
                     path,
                     line,
-                    format!("expected 6 tab-separated columns, found {}", cols.len()),
+                    format!("expected 6 to 9 tab-separated columns, found {}", cols.len()),
                 ));
             };
+            if rest.len() > 3 {
+                return Err(syntax(
+                    path,
+                    line,
+                    format!("expected 6 to 9 tab-separated columns, found {}", cols.len()),
+                ));
+            }
+            let extra = |i: usize| rest.get(i).copied().unwrap_or_default();
+            let link = match (extra(1), parent.is_empty()) {
+                ("", true) => None,
+                ("", false) => Some(ParentLink { kind: crate::control::LinkKind::Unstated, date: None }),
+                (_, true) => return Err(syntax(path, line, "a parent link without a parent")),
+                (text, false) => Some(ParentLink::parse(text).map_err(|m| syntax(path, line, m))?),
+            };
+            let as_of = opt(extra(2));
+            if as_of.as_deref().is_some_and(|d| !crate::control::is_date(d)) {
+                return Err(syntax(path, line, "as-of date is not YYYY, YYYY-MM or YYYY-MM-DD"));
+            }
             if id.is_empty() || name.is_empty() {
                 return Err(syntax(path, line, "empty id or name"));
             }
@@ -149,13 +239,20 @@ impl EntityTables {
                     .collect(),
                 source: source.to_string(),
                 curated,
+                run_from: opt(extra(0)),
+                link,
+                as_of,
             };
             if curated && self.by_id.get(id).is_some_and(|e| e.curated) {
                 return Err(syntax(path, line, format!("duplicate entity id {id}")));
             }
             for n in std::iter::once(&entity.name).chain(&entity.aliases) {
                 let key = normalise_name(n);
-                if !key.is_empty() && (curated || !self.names.contains_key(&key)) {
+                // The first curated entity to claim a name keeps it (`Bytedance Pte. Ltd.`
+                // and `ByteDance Ltd.` normalise alike; the group's top entity comes first).
+                let taken_by_curated =
+                    self.names.get(&key).and_then(|id| self.by_id.get(id)).is_some_and(|e| e.curated);
+                if !key.is_empty() && !taken_by_curated && (curated || !self.names.contains_key(&key)) {
                     self.names.insert(key, entity.id.clone());
                 }
             }
@@ -303,6 +400,28 @@ impl Entities {
         out
     }
 
+    /// The chain of control above `id`: parents followed while their link
+    /// transfers control (cycles and dangling parents stop the walk).
+    pub fn control_chain(&self, id: &str) -> ControlChain<'_> {
+        let mut out = ControlChain::default();
+        let mut next = self.by_id.get(id);
+        while let Some(e) = next {
+            if out.path.len() >= MAX_CHAIN || out.path.iter().any(|x| x.id == e.id) {
+                break;
+            }
+            out.path.push(e);
+            let parent = e.parent.as_deref().and_then(|p| self.by_id.get(p));
+            match (&e.link, parent) {
+                (Some(l), Some(p)) if !l.kind.transfers_control() => {
+                    out.minority_holder = Some(p);
+                    break;
+                }
+                _ => next = parent,
+            }
+        }
+        out
+    }
+
     /// Ids that lie on an ownership cycle.
     pub fn cycles(&self) -> Vec<String> {
         let mut out = Vec::new();
@@ -350,6 +469,35 @@ mod tests {
         assert_eq!(ids, ["tiktok", "bytedance"]);
         assert_eq!(e.chain("bytedance")[0].country.as_deref(), Some("CN"));
         assert!(e.cycles().is_empty());
+    }
+
+    #[test]
+    fn control_follows_controlling_links_and_stops_at_a_minority_stake() {
+        let mut e = EntityTables::default();
+        e.add_entities(
+            "bd\tByteDance Ltd.\t\tKY\t\ts\tCN\t\t2026-12-06\n\
+             tt\tTikTok Pte. Ltd.\tbd\tSG\t\ts\t\twholly_owned\n\
+             x\tX GmbH\ttt\tDE\t\ts\t\tminority\n\
+             y\tY Ltd\tbd\tGB\t\ts\n",
+            "c.tsv",
+            true,
+        )
+        .unwrap();
+        let e = e.into_lookup().unwrap();
+        let c = e.control_chain("tt");
+        assert_eq!(c.describe(), "TikTok Pte. Ltd. (SG) -> ByteDance Ltd. (KY, run from CN)");
+        assert_eq!((c.country(), c.countries()), (Some("CN"), vec!["SG", "KY", "CN"]));
+        let m = e.control_chain("x");
+        assert_eq!(m.path.len(), 1);
+        assert_eq!(m.country(), Some("DE"));
+        assert!(m.describe().ends_with("-/-> TikTok Pte. Ltd. (SG) [minority]"), "{}", m.describe());
+        // An imported parent without a stated link is still taken as control.
+        assert_eq!(e.control_chain("y").country(), Some("CN"));
+        assert_eq!(e.by_id.get("y").unwrap().link.as_ref().unwrap().kind, crate::control::LinkKind::Unstated);
+        let mut bad = EntityTables::default();
+        assert!(bad.add_entities("a\tA\t\tUS\t\ts\t\tminority\n", "x", true).is_err());
+        assert!(bad.add_entities("a\tA\tb\tUS\t\ts\t\towned\n", "x", true).is_err());
+        assert!(bad.add_entities("a\tA\t\tUS\t\ts\t\t\t2026\t\n", "x", true).is_err());
     }
 
     #[test]

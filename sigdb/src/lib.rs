@@ -8,6 +8,7 @@
 //! from the snapshot instead of parsing ~300 KB of JSON and TSV.
 
 pub mod automaton;
+pub mod control;
 pub mod entities;
 pub mod lazy;
 pub mod permissions;
@@ -34,7 +35,8 @@ pub const PERMISSIONS_FILE: &str = "android/permissions.tsv";
 pub const SDK_FILES: &[&str] = &["sdks/exodus.json", "sdks/cn_ru.json", "sdks/native.json", "sdks/ios.json"];
 /// Entity files, and whether each is curated: curated first (they win), then imported.
 pub const ENTITY_FILES: &[(&str, bool)] = &[("entities/curated.tsv", true), ("entities/imported.tsv", false)];
-pub const DOMAIN_FILES: &[&str] = &["domains/imported.tsv"];
+/// Domain files, curated first (the first owner named for a domain wins).
+pub const DOMAIN_FILES: &[&str] = &["domains/curated.tsv", "domains/imported.tsv"];
 pub const PUBLISHER_FILE: &str = "publishers.tsv";
 
 /// The whole database, parsed and indexed, before the matcher's automata are built.

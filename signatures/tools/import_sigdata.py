@@ -5,8 +5,10 @@
 
 Writes (relative to signatures/):
   sdks/exodus.json        all Exodus trackers (ODbL-1.0), owner resolved from
-                          sdks/exodus_owners.tsv, else from the ownership data sets
-                          by the tracker's network domains / website
+                          sdks/exodus_owners.tsv, else from the owner of the tracker's
+                          own website when it bears the tracker's name (never from the
+                          hosts it talks to); code signatures narrowed by
+                          sdks/exodus_narrowed.tsv
   entities/imported.tsv   owners and parents from the GPL-3.0 ownership data sets
                           (TrackerControl X-Ray 2020, webXray), except those that
                           entities/curated.tsv already names (by alias)
@@ -70,6 +72,12 @@ def registrable(host):
     return ".".join(labels[-2:])
 
 
+def names_match(tracker, entity):
+    """A word of four or more letters shared by the tracker's and the entity's names."""
+    words = lambda n: {w for w in re.split(r"[^a-z0-9]+", n.lower()) if len(w) >= 4}
+    return bool(words(tracker) & words(entity))
+
+
 def network_domains(sig):
     """Literal domains of an Exodus network_signature (`a\\.b\\.com|c\\.net`);
     alternatives that are real regexes are returned separately."""
@@ -115,7 +123,9 @@ def main():
             if not cur[1] and parent:
                 cur[1] = parent
             if not cur[2] and cc:
+                # The country comes from the entity's own record: cite that.
                 cur[2] = cc
+                cur[3] = source
 
     xray = json.load(open(os.path.join(sigdata, "ownership", "trackercontrol_xray-blacklist.json")))
     for r in xray:
@@ -127,10 +137,12 @@ def main():
             parent = None
         src = "TrackerControl X-Ray 2020 (GPL-3.0)"
         add_entity(owner, r["owner_name"], parent, cc, src)
+        # The record's country is the owner's: a parent named here gets no
+        # country from it (Sony is not British because a subsidiary is).
         if parent:
-            add_entity(parent, r["parent"], root if root and root != parent else None, cc, src + ", country of subsidiary")
+            add_entity(parent, r["parent"], root if root and root != parent else None, None, src + ", named as a parent")
         if root and root != parent and root != owner:
-            add_entity(root, r["root_parent"], None, cc, src + ", country of subsidiary")
+            add_entity(root, r["root_parent"], None, None, src + ", named as a parent")
         for d in r.get("doms", []):
             if "." in d:
                 domains.setdefault(d.lower(), (owner, "xray"))
@@ -148,12 +160,9 @@ def main():
             if "." in d:
                 domains.setdefault(d.lower(), (owner, "webxray"))
 
-    # Parents without a country of their own take their subsidiary's.
-    for _ in range(4):
-        for eid, e in entities.items():
-            if e[1] and e[1] not in entities and e[1] not in curated_ids:
-                entities[e[1]] = [e[1], "", e[2], e[3] + ", parent named only"]
-
+    # A parent never takes a subsidiary's country: one with no country of its
+    # own (in these data sets or entities/curated.tsv) is dropped below, and
+    # its subsidiaries keep their own country without a parent link.
     known = set(entities) | curated_ids
     # Entities without a country cannot answer "where": keep them out, with their domains.
     dropped = {eid for eid, e in entities.items() if not e[2]}
@@ -167,20 +176,23 @@ def main():
 
     # ---- Exodus trackers (ODbL-1.0)
     owners = {int(r[0]): (r[1], r[2]) for r in read_tsv(os.path.join(SIGS, "sdks", "exodus_owners.tsv"))}
+    narrowed = {int(r[0]): (r[1], r[2]) for r in read_tsv(os.path.join(SIGS, "sdks", "exodus_narrowed.tsv"))}
     trackers = json.load(open(os.path.join(sigdata, "exodus", "trackers.json")))["trackers"]
     sdks = []
     for key in sorted(trackers, key=lambda k: int(k)):
         t = trackers[key]
         tid = int(t["id"])
         nd, nre = network_domains(t.get("network_signature"))
+        # Owners come from exodus_owners.tsv, else from the owner of the
+        # tracker's own website when that owner bears the tracker's name.
+        # Where a tracker's hosts are served from (a CDN, an ad exchange it
+        # buys from) says nothing about who owns the tracker: never used.
         owner, owner_src = owners.get(tid, (None, None))
-        if owner is None:
-            for d in nd + ([re.sub(r"^https?://(www\.)?", "", t.get("website") or "").split("/")[0]]):
-                reg = registrable(d) if d else None
-                if reg and reg in domains:
-                    owner = domains[reg][0]
-                    owner_src = "owner of %s in %s" % (reg, domains[reg][1])
-                    break
+        site = re.sub(r"^https?://(www\.)?", "", t.get("website") or "").split("/")[0].lower()
+        reg = registrable(site) if site else None
+        if owner is None and reg in domains and names_match(t["name"], entities.get(domains[reg][0], [""])[0]):
+            owner = domains[reg][0]
+            owner_src = "owner of the tracker's website %s in %s (same name)" % (reg, domains[reg][1])
         sdks.append({
             "id": "exodus-%d" % tid,
             "exodus_id": tid,
@@ -188,11 +200,13 @@ def main():
             "owner": owner,
             "owner_source": owner_src,
             "categories": sorted(CATEGORY.get(c, slug(c)) for c in t.get("categories") or []),
-            "code_signature": t.get("code_signature") or "",
+            "code_signature": narrowed[tid][0] if tid in narrowed else (t.get("code_signature") or ""),
             "network_signature": t.get("network_signature") or "",
             "domains": sorted(set(nd)),
             "website": t.get("website") or "",
-            "source": "Exodus Privacy tracker #%d (created %s)" % (tid, t.get("creation_date") or "?"),
+            "source": "Exodus Privacy tracker #%d (created %s)%s" % (
+                tid, t.get("creation_date") or "?",
+                "; code signature narrowed: " + narrowed[tid][1] if tid in narrowed else ""),
         })
 
     out = {

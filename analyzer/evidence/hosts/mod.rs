@@ -185,6 +185,7 @@ impl HostExtractor {
                 ip: entry.ip,
                 evidence: entry.evidence,
                 evidence_total: entry.total,
+                control: None,
             })
             .collect();
         hosts.sort_by(|a, b| a.host.cmp(&b.host));
