@@ -35,7 +35,11 @@ fn database_run_resumes_and_dedupes() {
     let db = dir.join("r.sqlite");
     let samples = common::sample_files();
     // The baseline policy sends the data-hungry sample to review: exit 10.
-    let a = appvet().args(["scan", "samples/", "--summary", "--db"]).arg(&db).assert().code(10);
+    let a = appvet()
+        .args(["scan", "--fail-on", "review", "samples/", "--summary", "--db"])
+        .arg(&db)
+        .assert()
+        .code(10);
     assert!(a.get_output().stdout.is_empty(), "reports go to the database only");
     assert!(stderr_of(&a).contains(&format!("{} inputs", samples.len())), "{}", stderr_of(&a));
     let apps = count(&db, "SELECT count(*) FROM apps");
@@ -71,7 +75,7 @@ fn database_run_resumes_and_dedupes() {
 fn rescore_rewrites_every_app_and_a_failed_write_commits_nothing() {
     let dir = temp_dir("rescore");
     let db = dir.join("r.sqlite");
-    appvet().args(["scan", "samples/", "-q", "--db"]).arg(&db).assert().code(10);
+    appvet().args(["scan", "--fail-on", "review", "samples/", "-q", "--db"]).arg(&db).assert().code(10);
     let apps = count(&db, "SELECT count(*) FROM apps");
     assert!(apps > 1);
     let conn = rusqlite::Connection::open(&db).unwrap();
@@ -105,7 +109,7 @@ fn rescore_rewrites_every_app_and_a_failed_write_commits_nothing() {
 fn shards_partition_the_inputs_and_merge_back() {
     let dir = temp_dir("shard");
     let whole = dir.join("whole.sqlite");
-    appvet().args(["scan", "samples/", "-q", "--db"]).arg(&whole).assert().code(10);
+    appvet().args(["scan", "--fail-on", "review", "samples/", "-q", "--db"]).arg(&whole).assert().code(10);
     let mut parts = Vec::new();
     for k in 1..=3 {
         let part = dir.join(format!("part{k}.sqlite"));
@@ -145,7 +149,7 @@ fn list_files_and_stdin_name_inputs() {
     let list = dir.join("list.txt");
     std::fs::write(&list, "# two apps\nsamples/benign.apk\n\nsamples/datahungry.apk\n").unwrap();
     let out = appvet()
-        .args(["scan", &format!("@{}", list.display())])
+        .args(["scan", "--fail-on", "review", &format!("@{}", list.display())])
         .assert()
         .code(10)
         .get_output()
@@ -162,7 +166,13 @@ fn list_files_and_stdin_name_inputs() {
         .clone();
     let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert_eq!(v["app"]["id"], "org.example.notes");
-    let out = appvet().args(["scan", "samples/*.apk"]).assert().code(10).get_output().stdout.clone();
+    let out = appvet()
+        .args(["scan", "--fail-on", "review", "samples/*.apk"])
+        .assert()
+        .code(10)
+        .get_output()
+        .stdout
+        .clone();
     let top_level_apks = std::fs::read_dir(common::root().join("samples"))
         .unwrap()
         .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "apk"))

@@ -53,7 +53,7 @@ fn text_format_and_output_file() {
     std::fs::create_dir_all(&dir).unwrap();
     let out = dir.join("report.txt");
     appvet()
-        .args(["scan", "samples/datahungry.apk", "--format", "text", "--output"])
+        .args(["scan", "--fail-on", "review", "samples/datahungry.apk", "--format", "text", "--output"])
         .arg(&out)
         .assert()
         // The baseline policy sends the data-hungry sample to review.
@@ -67,7 +67,7 @@ fn text_format_and_output_file() {
 #[test]
 fn scanning_the_samples_directory_analyses_every_sample() {
     // Exit 10: the baseline sends the data-hungry and the tampered samples to review.
-    let assert = appvet().args(["scan", "samples/"]).assert().code(10);
+    let assert = appvet().args(["scan", "--fail-on", "review", "samples/"]).assert().code(10);
     let out = String::from_utf8(assert.get_output().stdout.clone()).unwrap();
     let n = out.lines().count();
     assert_eq!(n, common::sample_files().len());

@@ -25,8 +25,17 @@ use assert_cmd::Command;
 /// A guard against a hung browser, not a performance assertion.
 const PAGE_TIMEOUT: Duration = Duration::from_secs(90);
 
-const SECTIONS: [&str; 9] =
-    ["verdict", "app", "scores", "jurisdiction", "capabilities", "sdks", "hosts", "signing", "diagnostics"];
+const SECTIONS: [&str; 9] = [
+    "verdict",
+    "app",
+    "parties",
+    "capabilities",
+    "permissions",
+    "signing",
+    "embedded",
+    "hosts",
+    "diagnostics",
+];
 
 const PAYLOAD: &str = "<script>alert(1)</script>";
 

@@ -23,7 +23,7 @@ fn verdict(out: &[u8]) -> serde_json::Value {
 #[test]
 fn datahungry_cn_sample_is_blocked_and_spy_sensitive_under_nl_aivd() {
     let out = appvet()
-        .args(["scan", DATAHUNGRY, "--policy", "nl-aivd"])
+        .args(["scan", "--fail-on", "review", DATAHUNGRY, "--policy", "nl-aivd"])
         .assert()
         .code(11)
         .get_output()
@@ -53,7 +53,7 @@ fn benign_sample_is_approved_under_every_preset() {
 
 #[test]
 fn baseline_sends_the_data_hungry_app_to_review() {
-    appvet().args(["scan", DATAHUNGRY]).assert().code(10);
+    appvet().args(["scan", "--fail-on", "review", DATAHUNGRY]).assert().code(10);
 }
 
 #[test]
@@ -72,7 +72,7 @@ fn exception_approves_only_while_valid() {
     .unwrap();
     let f = file.to_str().unwrap();
     let args = |today: &'static str| {
-        ["scan", DATAHUNGRY, "--policy", "nl-aivd", "--exceptions", f, "--today", today]
+        ["scan", DATAHUNGRY, "--fail-on", "block", "--policy", "nl-aivd", "--exceptions", f, "--today", today]
     };
     let out = appvet().args(args("2030-06-30")).assert().code(0).get_output().stdout.clone();
     let v = verdict(&out);
@@ -87,8 +87,10 @@ fn exception_approves_only_while_valid() {
 
 #[test]
 fn html_report_is_self_contained_and_scriptless() {
-    let out =
-        appvet().args(["scan", DATAHUNGRY, "--policy", "nl-aivd", "--format", "html"]).assert().code(11);
+    let out = appvet()
+        .args(["scan", "--fail-on", "review", DATAHUNGRY, "--policy", "nl-aivd", "--format", "html"])
+        .assert()
+        .code(11);
     let html = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("data-decision=\"block\"") && html.contains("SPY-SENSITIVE"));
@@ -99,8 +101,10 @@ fn html_report_is_self_contained_and_scriptless() {
 
 #[test]
 fn text_report_leads_with_the_verdict() {
-    let out =
-        appvet().args(["scan", DATAHUNGRY, "--policy", "nl-aivd", "--format", "text"]).assert().code(11);
+    let out = appvet()
+        .args(["scan", "--fail-on", "review", DATAHUNGRY, "--policy", "nl-aivd", "--format", "text"])
+        .assert()
+        .code(11);
     let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
     let second = text.lines().nth(1).unwrap();
     assert!(second.contains("VERDICT     BLOCK") && second.contains("SPY-SENSITIVE"), "{text}");

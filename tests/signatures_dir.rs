@@ -120,7 +120,7 @@ fn a_broken_weights_file_is_a_usage_error() {
 fn policy_presets_come_from_the_signature_dir() {
     let run = |sigs: Option<&Path>| {
         let mut c = Command::cargo_bin("appvet").unwrap();
-        c.current_dir(common::root()).args(["scan", DATAHUNGRY]);
+        c.current_dir(common::root()).args(["scan", "--fail-on", "review", DATAHUNGRY]);
         if let Some(dir) = sigs {
             c.arg("--signatures").arg(dir);
         }
@@ -142,7 +142,7 @@ fn policy_presets_come_from_the_signature_dir() {
     let out = Command::cargo_bin("appvet")
         .unwrap()
         .current_dir(common::root())
-        .args(["scan", DATAHUNGRY, "--policy", "nl-aivd", "--signatures"])
+        .args(["scan", DATAHUNGRY, "--fail-on", "block", "--policy", "nl-aivd", "--signatures"])
         .arg(&sigs.0)
         .output()
         .unwrap();

@@ -9,7 +9,7 @@ use crate::report::{Diagnostic, EvidenceKind};
 use super::{analyze_apk, Role};
 
 /// Orders splits so the base comes first: its manifest names the app.
-fn base_rank(name: &str) -> u8 {
+pub(super) fn base_rank(name: &str) -> u8 {
     let lower = name.to_ascii_lowercase();
     if lower == "base.apk" {
         0

@@ -101,3 +101,47 @@ pub fn add_native(ctx: &mut Context, entry: &str, data: &[u8], abi: Option<&str>
         }
     }
 }
+
+/// A `META-INF/<group>_<artifact>.version` file: its one line is the
+/// library's version. Anything that is not a short printable version is
+/// ignored (the file is the app's to fill, so it is untrusted).
+pub fn library_version(name: &str, data: &[u8], source: &str) -> Option<crate::report::LibraryVersion> {
+    const MAX_VERSION: usize = 64;
+    let file = name.rsplit('/').next()?.strip_suffix(".version")?;
+    let version = std::str::from_utf8(data.get(..data.len().min(MAX_VERSION + 2))?).ok()?.trim();
+    let printable =
+        |s: &str| !s.is_empty() && s.len() <= MAX_VERSION && s.chars().all(|c| c.is_ascii_graphic());
+    if !printable(version) || !printable(file) {
+        return None;
+    }
+    // `androidx.core_core` -> `androidx.core:core` (the group holds no `_`).
+    let name = match file.split_once('_') {
+        Some((group, artifact)) => format!("{group}:{artifact}"),
+        None => file.to_string(),
+    };
+    Some(crate::report::LibraryVersion {
+        name,
+        version: version.to_string(),
+        bundle_id: None,
+        source: source.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod library_version_tests {
+    use super::library_version;
+
+    #[test]
+    fn version_files_give_maven_coordinates_and_junk_is_ignored() {
+        let v = library_version(
+            "META-INF/androidx.core_core.version",
+            b"1.9.0\n",
+            "META-INF/androidx.core_core.version",
+        )
+        .unwrap();
+        assert_eq!((v.name.as_str(), v.version.as_str()), ("androidx.core:core", "1.9.0"));
+        assert!(library_version("META-INF/x_y.version", b"", "s").is_none());
+        assert!(library_version("META-INF/x_y.version", b"1.0 with spaces", "s").is_none());
+        assert!(library_version("META-INF/x_y.version", &[b'1'; 500], "s").is_none());
+    }
+}

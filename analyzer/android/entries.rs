@@ -20,6 +20,9 @@ pub enum EntryRole {
     TextAsset,
     /// Data of unknown type under assets: sniffed by content if small.
     OpaqueAsset,
+    /// `META-INF/<group>_<artifact>.version`: a library's version, as the
+    /// Android Gradle plugin records it.
+    LibraryVersion,
     /// Signature files, resources that cannot hold endpoints, media.
     Skip,
 }
@@ -100,6 +103,9 @@ pub fn classify(name: &str, is_aab: bool) -> EntryRole {
         return EntryRole::Skip;
     };
     let ext = extension(&path).to_ascii_lowercase();
+    if ext == "version" && path.strip_prefix("META-INF/").is_some_and(|f| !f.contains('/')) {
+        return EntryRole::LibraryVersion;
+    }
     if path.ends_with('/')
         || path.starts_with("META-INF/") && !matches!(ext.as_str(), "dex" | "so" | "jar" | "apk")
     {

@@ -300,6 +300,13 @@ fn read_code_and_assets(
                 }
             }
             EntryRole::OpaqueAsset => sniff_opaque(ctx, zip, e, prefix, &path, digests),
+            EntryRole::LibraryVersion => {
+                if let Some(data) = read_digested(ctx, zip, e, prefix, digests) {
+                    if let Some(v) = code::library_version(&e.name, &data, &path) {
+                        ctx.report.code.library_versions.push(v);
+                    }
+                }
+            }
         }
     }
 }
@@ -445,6 +452,47 @@ fn analyze_nested(ctx: &mut Context, data: &[u8], path: &str) {
     }
 }
 
+/// A bundle's (XAPK / APKS / APKM) base manifest: the first APK at the
+/// archive's root, in the order `scan` tries them (`base.apk`, then names
+/// that are not splits), whose manifest has no `split` attribute. Store
+/// bundles name the base after the package (`com.example.app.apk`).
+fn bundle_manifest_xml(
+    zip: &ZipArchive<'_>,
+    limits: &crate::archive::zip::Limits,
+    budget: &mut crate::archive::zip::Budget,
+) -> Result<String, String> {
+    let mut apks: Vec<&ZipEntry> = zip
+        .entries
+        .iter()
+        .filter(|e| !e.name.contains('/') && e.name.to_ascii_lowercase().ends_with(".apk"))
+        .collect();
+    if apks.is_empty() {
+        return Err("no Android manifest found (not an APK, AAB or bundle of APKs)".into());
+    }
+    apks.sort_by_key(|e| (bundle::base_rank(&e.name), e.index));
+    let inner_limits = crate::archive::zip::Limits { max_depth: 0, ..limits.clone() };
+    let mut last_error = String::new();
+    for e in apks {
+        let xml = zip
+            .read(e, budget)
+            .map_err(|err| err.to_string())
+            .and_then(|data| manifest_xml(&data, &inner_limits));
+        match xml {
+            Ok(xml) if !declares_split(&xml) => return Ok(xml),
+            Ok(_) => last_error = "every APK in the bundle is a split".into(),
+            Err(err) => last_error = format!("{}: {err}", e.name),
+        }
+    }
+    Err(last_error)
+}
+
+/// Whether a manifest's root element carries `split="..."` (a split APK).
+fn declares_split(xml: &str) -> bool {
+    let root = xml.find("<manifest").map(|i| &xml[i..]).unwrap_or("");
+    let tag = &root[..root.find('>').unwrap_or(root.len())];
+    tag.contains(" split=\"")
+}
+
 /// The app's manifest as XML text (`appvet manifest`): the base APK's for a
 /// bundle, the protobuf manifest for an AAB. Attribute names are resolved by
 /// resource ID, so obfuscated names read as Android reads them.
@@ -459,11 +507,8 @@ pub fn manifest_xml(data: &[u8], limits: &crate::archive::zip::Limits) -> Result
         axml::parse(&read(&zip, "AndroidManifest.xml", &mut budget)?)
     } else if zip.by_name("base/manifest/AndroidManifest.xml").is_some() {
         proto_xml::parse(&read(&zip, "base/manifest/AndroidManifest.xml", &mut budget)?)
-    } else if zip.by_name("base.apk").is_some() {
-        let inner = read(&zip, "base.apk", &mut budget)?;
-        return manifest_xml(&inner, &crate::archive::zip::Limits { max_depth: 0, ..limits.clone() });
     } else {
-        return Err("no Android manifest found (not an APK, AAB or bundle with base.apk)".into());
+        return bundle_manifest_xml(&zip, limits, &mut budget);
     };
     decoded
         .root

@@ -29,7 +29,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use appvet::context::sha256_hex;
-use appvet::report::{html, json, sarif, text, Decision};
+use appvet::report::{cyclonedx, json, parties, sarif, text, Decision};
 use appvet::scan::{ScanError, ScanOutput, Scanner};
 
 use appvet::store::{self, AppRecord, Known, Location, Lookup, Versions, Writer};
@@ -60,6 +60,9 @@ pub struct BatchOptions {
     pub judge: appvet::policy::Judge,
     /// Colour in text output.
     pub colour: bool,
+    /// The least strict verdict that makes the run exit 10 / 11
+    /// (`--fail-on`); `None`: verdicts never change the exit code.
+    pub fail_on: Option<Decision>,
 }
 
 /// The result of one input.
@@ -91,8 +94,32 @@ enum Outcome {
 #[derive(Default)]
 struct Facts {
     verdict: Option<Decision>,
+    /// Name, id and path, for naming a blocked app.
+    label: String,
+    /// SDK owners rolled up to their controlling parent, each once.
     sdk_owners: Vec<String>,
+    /// Controlling countries of the parties, each once.
     countries: Vec<String>,
+}
+
+impl Facts {
+    fn of(report: &appvet::report::Report) -> Facts {
+        let mut sdk_owners: Vec<String> = report.sdks.iter().filter_map(parties::rolled_up_owner).collect();
+        sdk_owners.sort();
+        sdk_owners.dedup();
+        let mut countries: Vec<String> = parties::parties(report)
+            .iter()
+            .filter_map(|p| p.controlling_country().map(str::to_string))
+            .collect();
+        countries.sort();
+        countries.dedup();
+        let name = report.app.name.as_deref().or(report.app.id.as_deref()).unwrap_or("(no name)");
+        let label = match &report.app.id {
+            Some(id) if Some(id.as_str()) != Some(name) => format!("{name} ({id}, {})", report.input.path),
+            _ => format!("{name} ({})", report.input.path),
+        };
+        Facts { verdict: report.verdict.as_ref().map(|v| v.decision), label, sdk_owners, countries }
+    }
 }
 
 struct Done {
@@ -189,14 +216,16 @@ pub fn run(
     if output_failed {
         return Err(Error::Reported);
     }
-    // Precedence (documented in cli/mod.rs): 2, 4, 11, 10, 3, 0.
+    // Precedence (documented in cli/mod.rs): 2, 4, 11, 10, 3, 0. Verdicts
+    // count only when the pipeline opted in with --fail-on.
     let ok = summary.analysed + summary.skipped + summary.duplicates;
     let count = |d: Decision| summary.verdicts.get(d.as_str()).copied().unwrap_or(0);
+    let fails = |d: Decision| opts.fail_on.is_some_and(|f| d >= f) && count(d) > 0;
     Ok(if summary.errors > 0 && ok == 0 {
         EXIT_ALL_FAILED
-    } else if count(Decision::Block) > 0 {
+    } else if fails(Decision::Block) {
         EXIT_BLOCK
-    } else if count(Decision::Review) > 0 {
+    } else if fails(Decision::Review) {
         EXIT_REVIEW
     } else if summary.errors > 0 {
         EXIT_SOME_FAILED
@@ -277,22 +306,16 @@ fn finish_app(shared: &Shared, out: ScanOutput, mtime_ns: i64, scan_ms: u64) -> 
     shared.opts.judge.apply(&mut report);
     let wanted = shared.opts.output.is_some() || shared.opts.db.is_none();
     let rendered = wanted.then(|| match (shared.opts.format, shared.several) {
-        (Format::Json, false) => json::render_pretty(&report),
         (Format::Json, true) => json::render_line(&report),
+        (Format::Cyclonedx, true) => cyclonedx::render_line(&report),
         (Format::Text, _) => text::render_styled(&report, shared.opts.colour) + "\n",
-        (Format::Html, _) => html::render(&report),
+        // SARIF is one log for the whole run, written at the end.
         (Format::Sarif, _) => String::new(),
+        (format, _) => super::show::render(&report, format),
     });
     let sarif_runs =
         if wanted && shared.opts.format == Format::Sarif { sarif::runs_of(&report) } else { Vec::new() };
-    let mut facts = Facts { verdict: report.verdict.as_ref().map(|v| v.decision), ..Facts::default() };
-    for s in &report.sdks {
-        facts.sdk_owners.extend(s.owner.clone());
-        facts.countries.extend(s.country.clone());
-    }
-    for h in &report.hosts {
-        facts.countries.extend(h.country.clone());
-    }
+    let facts = Facts::of(&report);
     let record =
         shared.opts.db.as_ref().map(|_| Box::new(AppRecord::new(report, &evidence, mtime_ns, scan_ms)));
     drop(evidence);
@@ -428,6 +451,9 @@ fn write_all(
                 summary.note_time(done.elapsed, &done.path);
                 if let Some(v) = facts.verdict {
                     *summary.verdicts.entry(v.as_str().to_string()).or_default() += 1;
+                    if v == Decision::Block {
+                        summary.blocked.push(facts.label);
+                    }
                 }
                 for o in facts.sdk_owners {
                     *summary.sdk_owners.entry(o).or_default() += 1;

@@ -12,6 +12,7 @@ use appvet::policy::Judge;
 use appvet::report::{diff, Report};
 use appvet::scan::Scanner;
 
+use super::error::write_stdout;
 use super::{Error, EXIT_OK, EXIT_REVIEW};
 
 #[derive(clap::Args)]
@@ -74,7 +75,7 @@ pub fn run(args: DiffArgs) -> Result<i32, Error> {
         DiffFormat::Json => diff::render_json(&d),
         DiffFormat::Text => diff::render_text(&d),
     };
-    print!("{text}");
+    write_stdout(text.as_bytes())?;
     Ok(match args.fail_on {
         Some(FailOn::RedFlag) if !d.red_flags.is_empty() => EXIT_REVIEW,
         _ => EXIT_OK,

@@ -62,3 +62,16 @@ impl Error {
         }
     }
 }
+
+/// Writes what a command prints to stdout. A closed pipe (`| head -1`) is
+/// not an error and never a panic, as `print!` would make it.
+pub fn write_stdout(bytes: &[u8]) -> Result<i32, Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::File { path: "<stdout>".into(), source: e })
+        }
+        _ => Ok(EXIT_OK),
+    }
+}

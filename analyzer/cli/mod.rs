@@ -3,25 +3,32 @@
 //! databases are the library's (`appvet::store`); every failure reaches
 //! `main` as one [`Error`], which knows its exit code.
 //!
-//! Exit codes (a contract for pipelines):
-//! - 0: every input was analysed and approved by the policy
+//! Exit codes (a contract for pipelines; [`EXIT_CODES`] is the same table
+//! as `scan --help` prints it):
+//! - 0: every input was analysed (whatever the verdicts, unless `--fail-on`)
 //! - 2: usage error (bad arguments, unreadable signature directory, policy or exceptions file)
-//! - 3: at least one input could not be analysed at all (the others were, and were approved)
-//! - 4: no input could be analysed
-//! - 10: review: the policy sends at least one input to review, none is blocked
-//! - 11: block: the policy blocks at least one input
+//! - 3: at least one input could not be analysed at all (the others were)
+//! - 4: no input could be analysed, or there was none (an empty directory)
+//! - 10: with `--fail-on review`: the policy sends at least one input to review, none is blocked
+//! - 11: with `--fail-on review|block`: the policy blocks at least one input
 //!
 //! When several apply, the first in this order wins: 2, 4, 11, 10, 3, 0. A
 //! verdict on what was analysed outranks "some inputs failed": a blocked app
-//! stays blocked whatever happened to the others. `appvet diff` exits 0, or
-//! 2 / 4 when an input is unusable.
+//! stays blocked whatever happened to the others. Verdicts change the exit
+//! code only when the pipeline opts in, as grype's `--fail-on` and trivy's
+//! `--exit-code` do, so a first run on the demo apps is not a "failure".
+//! `appvet diff` exits 0, or 2 / 4 when an input is unusable, or 10 with
+//! `--fail-on red-flag`.
 
 mod batch;
+mod completions;
 mod diff;
 mod error;
 mod inputs;
 mod manifest;
 mod progress;
+mod report_index;
+mod show;
 mod sigs;
 
 use std::io::IsTerminal;
@@ -45,24 +52,32 @@ pub const EXIT_ALL_FAILED: i32 = 4;
 pub const EXIT_REVIEW: i32 = 10;
 pub const EXIT_BLOCK: i32 = 11;
 
+/// Exit codes as `scan --help` lists them.
+const EXIT_CODES: &str = "Exit codes: 0 every input analysed (whatever the verdicts); \
+2 usage error; 3 some inputs could not be analysed; 4 none could (or there was no input); \
+with --fail-on: 10 an app sent to review (none blocked), 11 an app blocked. \
+First of 2, 4, 11, 10, 3, 0 wins.";
+
 #[derive(Parser)]
 #[command(
     name = "appvet",
     version,
-    about = "Static analysis of mobile app binaries: permissions, code, signers, endpoints"
+    about = "Static analysis of mobile app binaries (APK, XAPK, APKS/APKM, AAB, IPA, zipped .app, DEX, ELF, Mach-O): \
+permissions, SDKs and their owners, hosts, signers, risk and a verdict under a policy"
 )]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Analyse apps (APK, XAPK, APKS, AAB, DEX, ELF); directories are searched recursively.
+    /// Analyse apps (APK, XAPK, APKS/APKM, AAB, IPA, zipped .app, DEX, ELF, Mach-O); directories are searched recursively.
+    #[command(after_help = EXIT_CODES)]
     Scan(ScanArgs),
-    /// Print an app's AndroidManifest.xml, decoded, as XML text.
+    /// Print an app's manifest: AndroidManifest.xml decoded as XML text, or an iOS app's Info.plist as XML.
     Manifest {
-        /// APK, AAB, or bundle (XAPK/APKS) with a base.apk.
+        /// APK, XAPK, APKS/APKM, AAB, IPA or zipped .app.
         path: PathBuf,
     },
     /// Compare two versions of an app (apps or JSON reports): what changed and what is a red flag.
@@ -74,6 +89,14 @@ enum Command {
     Rescore(RescoreArgs),
     /// Combine results databases (e.g. from `--shard` runs) into one.
     Merge(MergeArgs),
+    /// Print a stored report from a results database, as the scan wrote it.
+    Show(show::ShowArgs),
+    /// Write a static HTML index of a results database: one sortable table, one page per app.
+    Report(report_index::ReportArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    Completions(completions::CompletionsArgs),
+    /// Print the manual page (roff; `appvet man | man -l -`).
+    Man,
 }
 
 #[derive(clap::Args)]
@@ -82,9 +105,14 @@ struct ScanArgs {
     /// content), glob patterns, `@list.txt` (one path per line) or `-` (paths on stdin).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
-    /// Output format: json (one document, or JSON Lines for several inputs) or text.
+    /// Output format: json (one document, or JSON Lines for several inputs),
+    /// text, html (one input), sarif, or cyclonedx (a CycloneDX 1.6 SBOM; JSON Lines for several inputs).
     #[arg(long, value_enum, default_value_t = Format::Json)]
     format: Format,
+    /// Exit 10 when an app is sent to review (`review`) and 11 when one is
+    /// blocked (`review` or `block`); without it verdicts do not change the exit code.
+    #[arg(long, value_enum)]
+    fail_on: Option<FailOn>,
     /// Write the output to this file instead of stdout.
     #[arg(long, short)]
     output: Option<PathBuf>,
@@ -169,12 +197,34 @@ fn in_shard(key: &str, (k, n): (u64, u64)) -> bool {
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
+    /// The report (schema appvet/report/v1); JSON Lines for several inputs.
     Json,
+    /// A readable summary.
     Text,
     /// One self-contained offline page (one input only).
     Html,
     /// SARIF 2.1.0, one run per input.
     Sarif,
+    /// A CycloneDX 1.6 JSON SBOM: SDKs and native libraries as components.
+    Cyclonedx,
+}
+
+/// The least strict verdict that fails a run (`scan --fail-on`).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    /// Exit 10 on review, 11 on block.
+    Review,
+    /// Exit 11 on block; review exits 0.
+    Block,
+}
+
+impl FailOn {
+    fn decision(self) -> appvet::report::Decision {
+        match self {
+            FailOn::Review => appvet::report::Decision::Review,
+            FailOn::Block => appvet::report::Decision::Block,
+        }
+    }
 }
 
 /// Runs the command line; `Ok` is the exit code of a run that finished
@@ -187,6 +237,10 @@ pub fn run() -> Result<i32, Error> {
         Command::Diff(args) => diff::run(args),
         Command::Sigs(args) => sigs::run(args),
         Command::Rescore(args) => rescore(args),
+        Command::Show(args) => show::run(args),
+        Command::Report(args) => report_index::run(args),
+        Command::Completions(args) => completions::run(args),
+        Command::Man => completions::man(),
         Command::Merge(args) => {
             let inputs: Vec<Location> = args.inputs.iter().map(|p| Location::from_arg(p)).collect();
             let stats = store::merge(&Location::from_arg(&args.out), &inputs).map_err(Error::Merge)?;
@@ -239,6 +293,10 @@ fn scan(args: ScanArgs) -> Result<i32, Error> {
         files.retain(|f| in_shard(&f.shard_key, shard));
         errors.retain(|(p, _)| in_shard(&p.to_string_lossy(), shard));
     }
+    if files.is_empty() && errors.is_empty() {
+        let names: Vec<String> = args.paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(Error::Unusable(format!("no app file found in {}", names.join(", "))));
+    }
     let jobs = match args.jobs {
         Some(n) if n > 0 => n,
         // Asking for the core count reads cgroup files: not worth it for one input.
@@ -272,6 +330,7 @@ fn scan(args: ScanArgs) -> Result<i32, Error> {
         retry_errors: args.retry_errors,
         judge,
         colour,
+        fail_on: args.fail_on.map(FailOn::decision),
     };
     batch::run(scanner, files, errors, options)
 }

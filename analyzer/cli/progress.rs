@@ -11,6 +11,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 const SLOWEST_SHOWN: usize = 5;
 /// How many SDK owners and countries the summary names.
 const TOP_SHOWN: usize = 8;
+/// How many blocked apps the summary names.
+const BLOCKED_SHOWN: usize = 20;
 
 pub struct Progress {
     bar: Option<ProgressBar>,
@@ -23,9 +25,8 @@ impl Progress {
     pub fn new(total: u64, enabled: bool) -> Self {
         let bar = enabled.then(|| {
             let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr_with_hz(4));
-            let style =
-                ProgressStyle::with_template("{bar:30} {pos}/{len} apps  {per_sec}  {msg}  ETA {eta}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar());
+            let style = ProgressStyle::with_template("{bar:30} {pos}/{len} apps  {msg}  ETA {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar());
             bar.set_style(style);
             bar
         });
@@ -37,8 +38,13 @@ impl Progress {
         self.errors += u64::from(failed);
         if let Some(bar) = &self.bar {
             let secs = self.started.elapsed().as_secs_f64().max(1e-3);
-            bar.set_message(format!("{:.1} MB/s  {} errors", self.bytes as f64 / 1e6 / secs, self.errors));
             bar.inc(1);
+            bar.set_message(format!(
+                "{} apps/s  {} MB/s  {} errors",
+                rate(bar.position() as f64 / secs),
+                rate(self.bytes as f64 / 1e6 / secs),
+                self.errors
+            ));
         }
     }
 
@@ -72,6 +78,8 @@ pub struct Summary {
     pub verdicts: HashMap<String, u64>,
     pub sdk_owners: HashMap<String, u64>,
     pub countries: HashMap<String, u64>,
+    /// The blocked apps, by name (and path), in the order they finished.
+    pub blocked: Vec<String>,
     slowest: Vec<(Duration, String)>,
 }
 
@@ -88,7 +96,7 @@ impl Summary {
         let secs = elapsed.as_secs_f64().max(1e-3);
         let mut s = format!(
             "appvet: {} inputs: {} analysed, {} already stored, {} duplicates, {} errors ({} timeouts) in {:.1} s \
-             ({:.1} apps/s, {:.1} MB/s read)\n",
+             ({} apps/s, {} MB/s read)\n",
             self.inputs,
             self.analysed,
             self.skipped,
@@ -96,18 +104,28 @@ impl Summary {
             self.errors,
             self.timeouts,
             secs,
-            self.analysed as f64 / secs,
-            self.bytes_read as f64 / 1e6 / secs
+            rate(self.analysed as f64 / secs),
+            rate(self.bytes_read as f64 / 1e6 / secs)
         );
         if !self.verdicts.is_empty() {
             s.push_str(&format!("  verdicts: {}\n", top(&self.verdicts, usize::MAX)));
         }
+        if !self.blocked.is_empty() {
+            let mut names: Vec<String> = self.blocked.iter().take(BLOCKED_SHOWN).cloned().collect();
+            if self.blocked.len() > BLOCKED_SHOWN {
+                names.push(format!("and {} more", self.blocked.len() - BLOCKED_SHOWN));
+            }
+            s.push_str(&format!("  blocked: {}\n", names.join("; ")));
+        }
         if !self.sdk_owners.is_empty() {
-            s.push_str(&format!("  top SDK owners: {}\n", top(&self.sdk_owners, TOP_SHOWN)));
+            s.push_str(&format!(
+                "  top SDK owners (rolled up to the controlling parent; apps): {}\n",
+                top(&self.sdk_owners, TOP_SHOWN)
+            ));
         }
         if !self.countries.is_empty() {
             s.push_str(&format!(
-                "  top countries (SDK and host owners): {}\n",
+                "  top countries (controlling country of publishers, SDK and host owners; apps): {}\n",
                 top(&self.countries, TOP_SHOWN)
             ));
         }
@@ -123,6 +141,17 @@ impl Summary {
     }
 }
 
+/// A rate with as many digits as it needs to be read, not more: `512`,
+/// `50.4`, `4.20`.
+fn rate(x: f64) -> String {
+    match x {
+        x if !x.is_finite() => "0".into(),
+        x if x >= 100.0 => format!("{x:.0}"),
+        x if x >= 10.0 => format!("{x:.1}"),
+        x => format!("{x:.2}"),
+    }
+}
+
 fn top(counts: &HashMap<String, u64>, n: usize) -> String {
     let mut v: Vec<(&String, &u64)> = counts.iter().collect();
     v.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
@@ -132,6 +161,21 @@ fn top(counts: &HashMap<String, u64>, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rates_are_rounded_to_what_is_worth_reading() {
+        assert_eq!(rate(50.3963), "50.4");
+        assert_eq!(rate(512.7), "513");
+        assert_eq!(rate(4.2), "4.20");
+        assert_eq!(rate(f64::NAN), "0");
+    }
+
+    #[test]
+    fn blocked_apps_are_named() {
+        let mut s = Summary::default();
+        s.blocked.push("Clips (com.ss.clips, a.apk)".into());
+        assert!(s.render(Duration::from_secs(1)).contains("  blocked: Clips (com.ss.clips, a.apk)\n"));
+    }
 
     #[test]
     fn summary_keeps_the_slowest_and_orders_counts() {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use appvet::database::{Database, LinkKind};
 
+use super::error::write_stdout;
 use super::{Error, EXIT_OK};
 
 #[derive(clap::Args)]
@@ -46,14 +47,10 @@ pub fn run(args: SigsArgs) -> Result<i32, Error> {
     };
     match args.command {
         SigsCommand::Stats { format } => match format.as_str() {
-            "json" => {
-                println!("{}", serde_json::to_string_pretty(&stats(&db)).unwrap_or_default());
-                Ok(EXIT_OK)
-            }
-            "text" => {
-                print!("{}", render_text(&stats(&db)));
-                Ok(EXIT_OK)
-            }
+            "json" => write_stdout(
+                (serde_json::to_string_pretty(&stats(&db)).unwrap_or_default() + "\n").as_bytes(),
+            ),
+            "text" => write_stdout(render_text(&stats(&db)).as_bytes()),
             other => Err(Error::Usage(format!("unknown format {other:?} (text or json)"))),
         },
         SigsCommand::Why { target, format } => {
@@ -74,16 +71,17 @@ pub fn run(args: SigsArgs) -> Result<i32, Error> {
         }
         SigsCommand::Check => {
             let problems = check(&db);
+            let mut text = String::new();
             for p in &problems {
-                println!("{p}");
+                text.push_str(&format!("{p}\n"));
             }
             if problems.is_empty() {
-                println!("signatures {}: ok", db.version);
-                Ok(EXIT_OK)
+                text.push_str(&format!("signatures {}: ok\n", db.version));
             } else {
-                println!("signatures {}: {} problems", db.version, problems.len());
-                Ok(1)
+                text.push_str(&format!("signatures {}: {} problems\n", db.version, problems.len()));
             }
+            write_stdout(text.as_bytes())?;
+            Ok(if problems.is_empty() { EXIT_OK } else { 1 })
         }
     }
 }

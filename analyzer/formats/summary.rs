@@ -1,7 +1,7 @@
 //! What the parsers hand up: the serde summaries of a DEX file, an ELF
-//! library, a Mach-O binary, a provisioning profile and a signature. The
-//! report embeds them as they are (`report::model` re-exports them), so the
-//! parsers never import the report.
+//! library, a Mach-O binary, a provisioning profile, a signature and a
+//! library version an app records. The report embeds them as they are
+//! (`report::model` re-exports them), so the parsers never import the report.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -184,4 +184,17 @@ string_enum! {
         Enterprise = "enterprise",
         Development = "development",
     }
+}
+
+/// One library version as the app records it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
+pub struct LibraryVersion {
+    /// Maven coordinates `group:artifact` (Android), or the framework's
+    /// name (iOS, `TrackKit`).
+    pub name: String,
+    pub version: String,
+    /// The framework's CFBundleIdentifier (iOS); null on Android.
+    pub bundle_id: Option<String>,
+    /// The entry it was read from.
+    pub source: String,
 }

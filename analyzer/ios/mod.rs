@@ -15,7 +15,9 @@ use std::collections::BTreeMap;
 use crate::archive::zip::ZipArchive;
 use crate::context::Context;
 use crate::formats::{mobileprovision, property_list};
-use crate::report::{AppExtension, Diagnostic, Distribution, EvidenceKind, IosFacts, Permission, Platform};
+use crate::report::{
+    AppExtension, Diagnostic, Distribution, EvidenceKind, IosFacts, LibraryVersion, Permission, Platform,
+};
 use info_plist::InfoFacts;
 use layout::NestedKind;
 
@@ -49,6 +51,25 @@ const DATA_ENTITLEMENTS: &[&str] = &[
 ];
 
 /// Analyses an IPA or a zipped `.app` bundle.
+/// The main app bundle's Info.plist as XML text (`appvet manifest` on an
+/// IPA or zipped .app), whatever form it is stored in (binary or XML).
+pub fn info_plist_xml(data: &[u8], limits: &crate::archive::zip::Limits) -> Result<String, String> {
+    let zip = ZipArchive::parse(data, limits).map_err(|e| e.to_string())?;
+    let roots = layout::app_roots(zip.entries.iter().map(|e| e.name.as_str()));
+    let root = roots.first().ok_or("no .app bundle in the archive")?;
+    let mut budget = crate::archive::zip::Budget::new(limits);
+    let entry = [format!("{root}Info.plist"), format!("{root}Contents/Info.plist")]
+        .iter()
+        .find_map(|name| zip.by_name(name))
+        .ok_or_else(|| format!("{root} has no Info.plist"))?;
+    let raw = zip.read(entry, &mut budget).map_err(|e| e.to_string())?;
+    let dict = property_list::parse_dict(&raw).map_err(|e| format!("{}: {e}", entry.name))?;
+    let mut xml = Vec::new();
+    plist::Value::Dictionary(dict).to_writer_xml(&mut xml).map_err(|e| e.to_string())?;
+    xml.push(b'\n');
+    String::from_utf8(xml).map_err(|e| e.to_string())
+}
+
 pub fn analyze_zip(ctx: &mut Context, zip: &ZipArchive) {
     ctx.report.app.platform = Some(Platform::Ios);
     ctx.diags_at("", "", zip.diagnostics.clone());
@@ -137,7 +158,17 @@ pub fn analyze_zip(ctx: &mut Context, zip: &ZipArchive) {
             );
         }
         match nested.kind {
-            NestedKind::Framework => facts.frameworks.push(nested.dir.clone()),
+            NestedKind::Framework => {
+                facts.frameworks.push(nested.dir.clone());
+                if let Some(version) = nested_info.as_ref().and_then(|i| i.short_version.clone()) {
+                    ctx.report.code.library_versions.push(LibraryVersion {
+                        name: exe.clone(),
+                        version,
+                        bundle_id: nested_info.as_ref().and_then(|i| i.bundle_id.clone()),
+                        source: plist_path.clone(),
+                    });
+                }
+            }
             NestedKind::Extension | NestedKind::App => {
                 let relative = nested.dir.strip_prefix(&root).unwrap_or(&nested.dir);
                 let mut ext = AppExtension {

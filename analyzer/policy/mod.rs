@@ -232,15 +232,23 @@ impl Policy {
             return Ok(p);
         }
         let path = Path::new(name_or_path);
-        let text = std::fs::read_to_string(path).map_err(|source| PolicyError::Io {
-            path: format!(
-                "{name_or_path} (not a preset: {}){}",
-                Policy::preset_names().collect::<Vec<_>>().join(", "),
-                suggest::nearest(name_or_path, Policy::preset_names())
-                    .map(|p| format!("; did you mean {p:?}?"))
-                    .unwrap_or_default()
-            ),
-            source,
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            let presets = Policy::preset_names().collect::<Vec<_>>().join(", ");
+            // A bare word that is no file was meant as a preset name.
+            let bare = !name_or_path.contains(['/', '\\', '.']);
+            match suggest::nearest(name_or_path, Policy::preset_names()) {
+                Some(best) if bare && source.kind() == std::io::ErrorKind::NotFound => PolicyError::Syntax {
+                    path: name_or_path.into(),
+                    message: format!(
+                        "no such preset; did you mean {best:?}? (presets: {presets}, or a policy file)"
+                    ),
+                },
+                _ if bare && source.kind() == std::io::ErrorKind::NotFound => PolicyError::Syntax {
+                    path: name_or_path.into(),
+                    message: format!("no such preset (presets: {presets}) and no such policy file"),
+                },
+                _ => PolicyError::Io { path: format!("{name_or_path} (not a preset: {presets})"), source },
+            }
         })?;
         Policy::parse(&text, name_or_path)
     }
@@ -380,6 +388,7 @@ impl Policy {
             rules,
             matched_criteria,
             exceptions: exception_outcomes,
+            countries: self.countries.clone(),
         }
     }
 

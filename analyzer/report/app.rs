@@ -194,6 +194,11 @@ pub struct Code {
     pub dex: Vec<DexSummary>,
     pub native: Vec<NativeSummary>,
     pub macho: Vec<MachoSummary>,
+    /// Library versions the app records: `META-INF/<group>_<artifact>.version`
+    /// files (AndroidX, Firebase, Play services, Kotlin coroutines ...) and
+    /// the Info.plist of embedded frameworks. The SBOM's versions come from here.
+    #[serde(default)]
+    pub library_versions: Vec<LibraryVersion>,
 }
 
 /// iOS bundle facts (Info.plist, extensions, provisioning, privacy manifests).

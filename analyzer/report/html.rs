@@ -1,12 +1,20 @@
 //! HTML rendering: one self-contained offline page per report (no scripts,
-//! no external assets, a Content-Security-Policy forbidding both), for a
-//! reviewer who never opens a terminal. Every string from the app or the
-//! report goes through [`esc`]; charts are inline SVG.
+//! no external assets, a Content-Security-Policy forbidding both), built for
+//! a reviewer who must approve or block in two minutes. The decision comes
+//! first (app, verdict, one sentence of why, the policy and whether country
+//! rules are on), then one table of parties (publisher, SDKs, host owners:
+//! owner -> controlling parent -> country, the data each party's code
+//! reaches, the hosts it talks to, each row expandable to its evidence),
+//! then the data the app reaches, and the facts below
+//! ([`super::html_sections`]). Each fact appears once. Every string from the
+//! app or the report goes through [`esc`]. A print stylesheet makes the page
+//! a PDF with `chromium --headless --print-to-pdf=report.pdf report.html`.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
 
-use super::{CapabilityFinding, Decision, Evidence, Factor, Level, Report, Score};
+use super::html_sections as sections;
+use super::parties::{self, Party, PartyKind};
+use super::{CapabilityFinding, Decision, Evidence, Report, Verdict};
 
 /// Escapes text for element content and double-quoted attributes.
 pub fn esc(s: &str) -> String {
@@ -27,48 +35,63 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-fn opt(v: &Option<impl AsRef<str>>) -> String {
+/// An optional value, or a dash.
+pub(super) fn opt(v: &Option<impl AsRef<str>>) -> String {
     v.as_ref().map(|s| esc(s.as_ref())).unwrap_or_else(|| "&ndash;".into())
 }
 
-const STYLE: &str = "body{font:14px/1.45 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#f6f6f8}\
-main{max-width:1100px;margin:0 auto;padding:0 16px 40px}\
-.banner{padding:18px 16px;color:#fff}.banner h1{margin:0;font-size:26px}.banner p{margin:4px 0 0}\
-.approve{background:#1f7a3a}.review{background:#a86400}.block{background:#b3261e}\
-.spy{display:inline-block;margin-left:10px;padding:2px 8px;border-radius:4px;background:#5b1f7a;font-size:14px;vertical-align:middle}\
-section{background:#fff;border:1px solid #ddd;border-radius:6px;margin:16px 0;padding:12px 16px}\
-h2{font-size:18px;margin:4px 0 10px}table{border-collapse:collapse;width:100%}\
-th,td{text-align:left;border-bottom:1px solid #eee;padding:4px 6px;vertical-align:top}\
-th{background:#fafafa}code,.mono{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}\
-.yes{color:#1f7a3a;font-weight:bold}.no{color:#999}.warn{color:#b3261e;font-weight:bold}\
-ul.ev{margin:2px 0;padding-left:18px}";
+/// No scripts, no remote anything: styles inline, images only as data URIs.
+pub const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; img-src data:";
+
+pub const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1d1d1f;background:#f4f4f6}\
+main{max-width:1360px;margin:0 auto;padding:0 16px 32px}\
+.top{padding:12px 18px;color:#fff;border-radius:0 0 8px 8px}.top h1{margin:0;font-size:24px;font-weight:600}\
+.top .id{font:13px ui-monospace,monospace;opacity:.9}.top p{margin:4px 0 0}.top .why{font-size:17px;font-weight:600}\
+.approve{background:#1f7a3a}.review{background:#9a5b00}.block{background:#b3261e}.neutral{background:#3a3f4b}\
+.pill{display:inline-block;padding:1px 10px;border-radius:12px;font-weight:700;letter-spacing:.04em;color:#fff}\
+.top .pill{background:rgba(0,0,0,.28);font-size:20px;margin-right:10px;vertical-align:2px}\
+.spy{display:inline-block;margin-left:8px;padding:1px 8px;border-radius:4px;background:#5b1f7a;font-size:13px;vertical-align:4px}\
+.meta{font-size:13px;opacity:.95}.meta b{font-weight:600}\
+section{background:#fff;border:1px solid #ddd;border-radius:6px;margin:12px 0;padding:8px 14px}\
+h2{font-size:17px;margin:2px 0 6px}h2 small{font-weight:400;color:#666;font-size:13px}\
+table{border-collapse:collapse;width:100%}\
+th,td{text-align:left;border-bottom:1px solid #eee;padding:3px 6px;vertical-align:top}\
+th{background:#fafafa;font-weight:600;font-size:13px}\
+code,.mono{font-family:ui-monospace,monospace;font-size:12px;word-break:break-all}\
+.yes{color:#1f7a3a;font-weight:bold}.no{color:#888}.warn{color:#b3261e;font-weight:bold}\
+.concern{color:#b3261e;font-weight:700}.chain{white-space:nowrap}.small{font-size:12px;color:#555}\
+details summary{cursor:pointer}details>ul{margin:4px 0}ul.ev{margin:2px 0;padding-left:18px;font-size:12px}\
+.index .pill{font-size:12px}.pill.approve{background:#1f7a3a}.pill.review{background:#9a5b00}.pill.block{background:#b3261e}\
+.cols{display:grid;grid-template-columns:1fr 1fr;gap:0 12px}.cols>section{margin:6px 0}\
+@media (max-width:900px){.cols{display:block}}\
+@media print{body{background:#fff;font-size:11px}main{max-width:none;padding:0}\
+.top,.pill,.spy{-webkit-print-color-adjust:exact;print-color-adjust:exact}\
+section{border:0;padding:4px 0;break-inside:avoid-page}a{color:inherit;text-decoration:none}.cols{display:block}}";
 
 /// The whole page.
 pub fn render(r: &Report) -> String {
     let mut o = String::new();
-    let title = r.app.name.as_deref().or(r.app.id.as_deref()).unwrap_or(&r.input.path);
+    let title = app_title(r);
     let _ = write!(
         o,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; img-src data:\">\
+<meta http-equiv=\"Content-Security-Policy\" content=\"{CSP}\">\
 <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-<title>appvet: {}</title><style>{STYLE}</style></head><body>\n",
+<title>appvet: {}</title><style>{STYLE}</style></head><body>\n<main>\n",
         esc(title)
     );
-    banner(&mut o, r);
-    o.push_str("<main>\n");
-    app_section(&mut o, r);
-    scores_section(&mut o, r);
-    jurisdiction_section(&mut o, r);
+    top(&mut o, r);
+    parties_section(&mut o, r);
     capabilities_section(&mut o, r);
-    sdks_section(&mut o, r);
-    protections_section(&mut o, r);
-    hosts_section(&mut o, r);
-    signing_section(&mut o, r);
-    diagnostics_section(&mut o, r);
+    sections::facts(&mut o, r);
     let _ = write!(
         o,
-        "<p class=\"no\">appvet {} &middot; signatures {} &middot; schema {}</p>\n</main></body></html>\n",
+        "<p class=\"no\">{} &middot; {} &middot; {} bytes &middot; sha256 <span class=\"mono\">{}</span> &middot; \
+appvet {} &middot; signatures {} &middot; schema {}</p>\n</main></body></html>\n",
+        esc(&r.input.path),
+        esc(r.input.kind.as_str()),
+        r.input.size,
+        esc(&r.input.sha256),
         esc(&r.tool.version),
         esc(&r.tool.signatures_version),
         esc(&r.schema)
@@ -76,46 +99,77 @@ pub fn render(r: &Report) -> String {
     o
 }
 
-fn banner(o: &mut String, r: &Report) {
-    let Some(v) = &r.verdict else {
-        o.push_str("<header id=\"verdict\" class=\"banner review\"><h1>No verdict</h1></header>\n");
-        return;
-    };
-    let class = match v.decision {
+fn app_title(r: &Report) -> &str {
+    r.app.name.as_deref().or(r.app.id.as_deref()).unwrap_or(&r.input.path)
+}
+
+fn decision_class(d: Decision) -> &'static str {
+    match d {
         Decision::Approve => "approve",
         Decision::Review => "review",
         Decision::Block => "block",
+    }
+}
+
+/// The decision block: app, verdict, why, policy and country rules, scores.
+fn top(o: &mut String, r: &Report) {
+    let a = &r.app;
+    let (class, label) = match &r.verdict {
+        Some(v) => (decision_class(v.decision), v.decision.as_str().to_uppercase()),
+        None => ("neutral", "NO VERDICT".to_string()),
     };
-    let spy = if v.spy_sensitive { "<span class=\"spy\">SPY-SENSITIVE</span>" } else { "" };
-    let _ = write!(
-        o,
-        "<header id=\"verdict\" class=\"banner {class}\" data-decision=\"{}\" data-spy-sensitive=\"{}\">\
-<h1>{}{spy}</h1><p>policy <b>{}</b>",
-        esc(v.decision.as_str()),
-        v.spy_sensitive,
-        esc(&v.decision.as_str().to_uppercase()),
-        esc(&v.policy)
-    );
-    if v.decision != v.decision_before_exceptions {
+    let _ = write!(o, "<header id=\"verdict\" class=\"top {class}\"");
+    if let Some(v) = &r.verdict {
         let _ = write!(
             o,
-            " &middot; approved by exception (the rules said {})",
-            esc(v.decision_before_exceptions.as_str())
+            " data-decision=\"{}\" data-spy-sensitive=\"{}\"",
+            esc(v.decision.as_str()),
+            v.spy_sensitive
         );
     }
+    let _ = write!(o, "><h1 id=\"app\"><span class=\"pill\">{}</span>{}", esc(&label), esc(app_title(r)));
+    if r.verdict.as_ref().is_some_and(|v| v.spy_sensitive) {
+        o.push_str("<span class=\"spy\">SPY-SENSITIVE</span>");
+    }
+    o.push_str("</h1><p class=\"id\">");
+    let mut id_parts: Vec<String> = Vec::new();
+    if let Some(id) = &a.id {
+        id_parts.push(esc(id));
+    }
+    if let Some(v) = &a.version {
+        let code = a.version_code.as_ref().map(|c| format!(" ({})", esc(c))).unwrap_or_default();
+        id_parts.push(format!("version {}{code}", esc(v)));
+    }
+    if let Some(p) = a.platform {
+        id_parts.push(esc(p.as_str()));
+    }
+    id_parts.push(esc(r.input.kind.as_str()));
+    o.push_str(&id_parts.join(" &middot; "));
     o.push_str("</p>");
-    if !v.reasons.is_empty() {
-        o.push_str("<ul>");
-        for reason in &v.reasons {
-            let _ = write!(o, "<li>{}</li>", esc(reason));
+    if let Some(v) = &r.verdict {
+        let _ = write!(o, "<p class=\"why\">{}</p>", why(r, v));
+        if v.reasons.len() > 1 {
+            o.push_str("<details><summary>every rule that matched</summary><ul>");
+            for reason in &v.reasons {
+                let _ = write!(o, "<li>{}</li>", esc(reason));
+            }
+            o.push_str("</ul></details>");
         }
-        o.push_str("</ul>");
+        let _ = write!(o, "<p class=\"meta\">Policy <b>{}</b> &middot; {}", esc(&v.policy), country_rules(v));
+    } else {
+        o.push_str("<p class=\"meta\">No policy was applied");
     }
-    for c in &v.matched_criteria {
-        let _ = write!(o, "<p>criterion <b>{}</b>: {}</p>", esc(&c.id), esc(&c.description));
+    let _ = write!(
+        o,
+        " &middot; data collection <b>{}</b>/100 &middot; jurisdiction <b>{}</b>/100",
+        r.risk.data_collection.score, r.risk.jurisdiction.score
+    );
+    let reached: Vec<String> = r.capabilities.iter().filter(|c| c.observed).map(|c| esc(&c.label)).collect();
+    if !reached.is_empty() {
+        let _ = write!(o, "<br>The app's code reaches: {}", reached.join(", "));
     }
-    // What could not be read qualifies everything below it, so it sits in
-    // the banner, not with the diagnostics.
+    o.push_str("</p>");
+    // What could not be read qualifies everything below it, so it sits here.
     if !r.analysis.complete {
         o.push_str(
             "<div id=\"analysis\"><p><b>Incomplete analysis:</b> not everything could be read</p><ul>",
@@ -132,28 +186,53 @@ fn banner(o: &mut String, r: &Report) {
     o.push_str("</header>\n");
 }
 
-fn app_section(o: &mut String, r: &Report) {
-    let a = &r.app;
-    let _ = write!(
-        o,
-        "<section id=\"app\"><h2>App</h2><table>\
-<tr><th>Name</th><td>{}</td></tr><tr><th>Id</th><td class=\"mono\">{}</td></tr>\
-<tr><th>Version</th><td>{} ({})</td></tr><tr><th>Platform</th><td>{}</td></tr>\
-<tr><th>Input</th><td class=\"mono\">{} &middot; {} &middot; {} bytes &middot; sha256 {}</td></tr></table></section>",
-        opt(&a.name),
-        opt(&a.id),
-        opt(&a.version),
-        opt(&a.version_code),
-        opt(&a.platform),
-        esc(&r.input.path),
-        esc(r.input.kind.as_str()),
-        r.input.size,
-        esc(&r.input.sha256)
-    );
-    o.push('\n');
+/// One sentence of why: the strictest rule's reason, or why nothing matched.
+fn why(r: &Report, v: &Verdict) -> String {
+    if v.decision != v.decision_before_exceptions {
+        return format!(
+            "Approved by exception; the rules said {}{}",
+            esc(v.decision_before_exceptions.as_str()),
+            v.reasons.first().map(|s| format!(": {}", esc(strip_decision(s)))).unwrap_or_default()
+        );
+    }
+    let strictest =
+        v.rules.iter().filter(|m| m.decision == v.decision).map(|m| m.description.as_str()).next();
+    match (strictest, v.reasons.first()) {
+        (Some(d), _) => format!("{}{}.", upper_first(&esc(d)), more(v.rules.len())),
+        (None, Some(reason)) => {
+            format!("{}{}.", upper_first(&esc(strip_decision(reason))), more(v.reasons.len()))
+        }
+        (None, None) if r.analysis.complete => "No rule of the policy matched.".to_string(),
+        (None, None) => "The analysis is incomplete.".to_string(),
+    }
 }
 
-fn evidence_list(ev: &[Evidence]) -> String {
+fn more(n: usize) -> String {
+    if n > 1 {
+        format!(" (and {} more)", n - 1)
+    } else {
+        String::new()
+    }
+}
+
+fn strip_decision(reason: &str) -> &str {
+    ["block: ", "review: ", "approve: "].iter().find_map(|p| reason.strip_prefix(p)).unwrap_or(reason)
+}
+
+fn upper_first(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}
+
+fn country_rules(v: &Verdict) -> String {
+    if v.countries.is_empty() {
+        "country rules <b>off</b> (a party's country alone does not change the decision)".into()
+    } else {
+        format!("country rules <b>on</b>: {}", esc(&v.countries.join(", ")))
+    }
+}
+
+pub(super) fn evidence_list(ev: &[Evidence]) -> String {
     if ev.is_empty() {
         return String::new();
     }
@@ -171,250 +250,146 @@ fn evidence_list(ev: &[Evidence]) -> String {
     s
 }
 
-/// A horizontal bar per score, 0-100.
-fn score_chart(scores: &[(&str, &Score)]) -> String {
-    let mut s = format!(
-        "<svg width=\"520\" height=\"{}\" role=\"img\" aria-label=\"scores\">",
-        scores.len() * 34 + 6
+/// A value with its evidence behind a disclosure triangle.
+pub(super) fn expandable(summary: &str, ev: &[Evidence]) -> String {
+    if ev.is_empty() {
+        return summary.to_string();
+    }
+    format!("<details><summary>{summary}</summary>{}</details>", evidence_list(ev))
+}
+
+fn parties_section(o: &mut String, r: &Report) {
+    let all = parties::parties(r);
+    let concern = r.verdict.as_ref().map(|v| v.countries.as_slice()).unwrap_or(&[]);
+    let _ = write!(
+        o,
+        "<section id=\"parties\"><h2>Who stands behind it <small>{} parties</small></h2>",
+        all.len()
     );
-    for (i, (name, score)) in scores.iter().enumerate() {
-        let y = i * 34 + 6;
-        let w = score.score.min(100) * 3;
-        let colour = match score.score {
-            0..=29 => "#1f7a3a",
-            30..=59 => "#a86400",
-            _ => "#b3261e",
-        };
-        let _ = write!(
-            s,
-            "<text x=\"0\" y=\"{}\" font-size=\"13\">{}</text>\
-<rect x=\"130\" y=\"{y}\" width=\"300\" height=\"22\" fill=\"#eee\"/>\
-<rect x=\"130\" y=\"{y}\" width=\"{w}\" height=\"22\" fill=\"{colour}\"/>\
-<text x=\"440\" y=\"{}\" font-size=\"13\">{} / 100</text>",
-            y + 16,
-            esc(name),
-            y + 16,
-            score.score
-        );
-    }
-    s.push_str("</svg>");
-    s
-}
-
-fn factor_table(o: &mut String, factors: &[Factor]) {
-    if factors.is_empty() {
-        o.push_str("<p class=\"no\">No factors.</p>");
+    if all.is_empty() {
+        o.push_str("<p class=\"no\">No publisher, SDK or host owner could be attributed.</p></section>\n");
         return;
     }
-    o.push_str("<table><tr><th>Points</th><th>Factor</th><th>Evidence</th></tr>");
-    let mut sorted: Vec<&Factor> = factors.iter().collect();
-    sorted.sort_by(|a, b| b.weight.cmp(&a.weight).then(a.id.cmp(&b.id)));
-    for f in sorted {
-        let _ = write!(
-            o,
-            "<tr id=\"{}\"><td>+{}</td><td>{}<br><code>{}</code></td><td>{}</td></tr>",
-            esc(&f.id),
-            f.weight,
-            esc(&f.description),
-            esc(&f.id),
-            evidence_list(&f.evidence)
-        );
+    // The column shows once the report ties data to parties (SDK evidence
+    // today, per-party call sites when the report carries them).
+    let with_data = all.iter().any(|p| !p.data.is_empty());
+    o.push_str(
+        "<table><thead><tr><th>Party</th><th>Role</th><th>Owner &rarr; controlling parent</th><th>Country</th>\
+<th>Points</th>",
+    );
+    if with_data {
+        o.push_str("<th>Data its code reaches</th>");
     }
-    o.push_str("</table>");
+    o.push_str("<th>Hosts it talks to</th></tr></thead><tbody>");
+    for p in &all {
+        party_row(o, p, concern, with_data);
+    }
+    o.push_str("</tbody></table></section>\n");
 }
 
-fn scores_section(o: &mut String, r: &Report) {
-    o.push_str("<section id=\"scores\"><h2>Scores</h2>");
-    o.push_str(&score_chart(&[
-        ("Data collection", &r.risk.data_collection),
-        ("Jurisdiction", &r.risk.jurisdiction),
-    ]));
-    let _ = write!(o, "<h3>Data collection: {}/100</h3>", r.risk.data_collection.score);
-    factor_table(o, &r.risk.data_collection.factors);
-    let _ = write!(o, "<h3>Jurisdiction: {}/100</h3>", r.risk.jurisdiction.score);
-    factor_table(o, &r.risk.jurisdiction.factors);
-    o.push_str("</section>\n");
-}
-
-/// Evidence chains: evidence -> party -> country, one row per attribution.
-fn jurisdiction_section(o: &mut String, r: &Report) {
-    o.push_str("<section id=\"jurisdiction\"><h2>Jurisdiction evidence chains</h2>");
-    let chains: Vec<&Factor> = r.risk.jurisdiction.factors.iter().collect();
-    if chains.is_empty() {
-        o.push_str("<p class=\"no\">No party attributed to a country of concern.</p></section>\n");
-        return;
+fn party_row(o: &mut String, p: &Party, concern: &[String], with_data: bool) {
+    let role = match p.kind {
+        PartyKind::Sdk if !p.categories.is_empty() => {
+            format!("SDK <span class=\"small\">{}</span>", esc(&p.categories.join(", ")))
+        }
+        PartyKind::Sdk => "SDK".into(),
+        k => esc(k.as_str()),
+    };
+    let chain = if let Some(control) = &p.control {
+        esc(&control.chain)
+    } else if p.chain.is_empty() {
+        opt(&p.owner)
+    } else {
+        p.chain
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}{}",
+                    esc(&e.name),
+                    e.country.as_ref().map(|c| format!(" ({})", esc(c))).unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" &rarr; ")
+    };
+    let country = match p.controlling_country() {
+        Some(c) => {
+            let by = p
+                .attributed_by
+                .as_ref()
+                .map(|b| format!(" <span class=\"small\">by {}</span>", esc(b)))
+                .unwrap_or_default();
+            let class = if concern.iter().any(|k| k == c) { " class=\"concern\"" } else { "" };
+            format!("<b{class}>{}</b>{by}", esc(c))
+        }
+        None => "&ndash;".into(),
+    };
+    let points = if p.points > 0 { format!("<b>+{}</b>", p.points) } else { "&ndash;".into() };
+    let data = match (with_data, p.data.is_empty()) {
+        (false, _) => String::new(),
+        (true, true) => "<td>&ndash;</td>".to_string(),
+        (true, false) => format!("<td>{}</td>", esc(&p.data.join(", "))),
+    };
+    const HOSTS_SHOWN: usize = 3;
+    let mut hosts: Vec<String> =
+        p.hosts.iter().take(HOSTS_SHOWN).map(|h| format!("<code>{}</code>", esc(h))).collect();
+    if p.hosts.len() > HOSTS_SHOWN {
+        hosts.push(format!("+{} more", p.hosts.len() - HOSTS_SHOWN));
     }
-    o.push_str("<table><tr><th>Evidence</th><th></th><th>Party</th><th></th><th>Country</th><th>Attributed by</th></tr>");
-    for f in chains {
-        let _ = write!(
-            o,
-            "<tr><td>{}</td><td>&rarr;</td><td>{}<br><small>{}</small></td><td>&rarr;</td><td><b>{}</b></td><td>{}</td></tr>",
-            evidence_list(&f.evidence),
-            esc(&f.description),
-            opt(&f.subject),
-            opt(&f.country),
-            opt(&f.confidence)
-        );
-    }
-    o.push_str("</table></section>\n");
+    let hosts = if hosts.is_empty() { "&ndash;".to_string() } else { hosts.join(" ") };
+    let _ = write!(
+        o,
+        "<tr><td>{}</td><td>{role}</td><td class=\"chain\">{chain}</td><td>{country}</td><td>{points}</td>{data}<td>{hosts}</td></tr>",
+        expandable(&esc(&p.name), &p.evidence)
+    );
 }
 
 fn capabilities_section(o: &mut String, r: &Report) {
-    o.push_str("<section id=\"capabilities\"><h2>Capabilities: declared versus observed</h2>");
+    o.push_str("<section id=\"capabilities\"><h2>Data the app can reach <small>declared versus seen in code</small></h2>");
     if r.capabilities.is_empty() {
         o.push_str(
             "<p class=\"no\">The app neither declares nor reaches any tracked capability.</p></section>\n",
         );
         return;
     }
-    o.push_str("<table><tr><th>Capability</th><th>Declared</th><th>Observed</th><th>Finding</th><th>Evidence</th></tr>");
+    o.push_str("<table><thead><tr><th>Data</th><th>Declared</th><th>Seen in code</th><th>Points</th><th>Finding</th></tr></thead><tbody>");
     let mark = |b: bool| if b { "<span class=\"yes\">yes</span>" } else { "<span class=\"no\">no</span>" };
     for c in &r.capabilities {
         let finding = match c.finding {
-            Some(CapabilityFinding::DeclaredUnused) => "declared, not seen in code".to_string(),
-            Some(CapabilityFinding::UsedUndeclared) => {
-                "<span class=\"warn\">used without permission</span>".to_string()
-            }
-            None => String::new(),
+            Some(CapabilityFinding::DeclaredUnused) => "declared, not seen in code",
+            Some(CapabilityFinding::UsedUndeclared) => "<span class=\"warn\">used without permission</span>",
+            None => "",
         };
-        let _ = write!(
-            o,
-            "<tr id=\"capability.{}\"><td>{}<br><code>{}</code></td><td>{}</td><td>{}</td><td>{finding}</td><td>{}</td></tr>",
-            esc(&c.id),
-            esc(&c.label),
-            esc(&c.id),
-            mark(c.declared),
-            mark(c.observed),
-            evidence_list(&c.evidence)
-        );
-    }
-    o.push_str("</table></section>\n");
-}
-
-/// Packers, protectors, obfuscators: a packer means the code above was not all seen.
-fn protections_section(o: &mut String, r: &Report) {
-    if r.protections.is_empty() {
-        return;
-    }
-    o.push_str("<section id=\"protections\"><h2>Packers, protectors and obfuscators</h2>");
-    o.push_str("<table><tr><th>Kind</th><th>Name</th><th>Evidence</th></tr>");
-    for p in &r.protections {
-        let _ = write!(
-            o,
-            "<tr><td>{}</td><td><b>{}</b></td><td>{}</td></tr>",
-            esc(p.kind.as_str()),
-            esc(&p.name),
-            evidence_list(&p.evidence)
-        );
-    }
-    o.push_str("</table></section>\n");
-}
-
-fn sdks_section(o: &mut String, r: &Report) {
-    o.push_str("<section id=\"sdks\"><h2>SDKs by owner and country</h2>");
-    if r.sdks.is_empty() {
-        o.push_str("<p class=\"no\">No SDK recognised.</p></section>\n");
-        return;
-    }
-    let mut groups: BTreeMap<(String, String), Vec<&super::Sdk>> = BTreeMap::new();
-    for s in &r.sdks {
-        let key = (
-            s.country.clone().unwrap_or_else(|| "?".into()),
-            s.owner.clone().unwrap_or_else(|| "unknown owner".into()),
-        );
-        groups.entry(key).or_default().push(s);
-    }
-    o.push_str("<table><tr><th>Country</th><th>Owner</th><th>SDKs</th></tr>");
-    for ((country, owner), sdks) in groups {
-        let names: Vec<String> = sdks
+        let factor_id = format!("data_collection.capability.{}", c.id);
+        let points = r
+            .risk
+            .data_collection
+            .factors
             .iter()
-            .map(|s| format!("{} <small>({})</small>", esc(&s.name), esc(&s.categories.join(", "))))
-            .collect();
+            .find(|f| f.id == factor_id)
+            .map(|f| format!("+{}", f.weight))
+            .unwrap_or_else(|| "&ndash;".into());
         let _ = write!(
             o,
-            "<tr><td><b>{}</b></td><td>{}</td><td>{}</td></tr>",
-            esc(&country),
-            esc(&owner),
-            names.join("<br>")
+            "<tr id=\"capability.{}\"><td>{}</td><td>{}</td><td>{}</td><td>{points}</td><td>{finding}</td></tr>",
+            esc(&c.id),
+            expandable(&esc(&c.label), &c.evidence),
+            mark(c.declared),
+            mark(c.observed)
         );
     }
-    o.push_str("</table></section>\n");
-}
-
-fn hosts_section(o: &mut String, r: &Report) {
-    const SHOWN: usize = 200;
-    let _ = write!(o, "<section id=\"hosts\"><h2>Hosts ({})</h2>", r.hosts.len());
-    if !r.hosts.is_empty() {
-        o.push_str("<table><tr><th>Host</th><th>Owner</th><th>Country</th><th>Seen in</th></tr>");
-        for h in r.hosts.iter().take(SHOWN) {
-            let seen = h.evidence.first().map(|e| esc(&e.source)).unwrap_or_default();
-            let _ = write!(
-                o,
-                "<tr><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td class=\"mono\">{seen}</td></tr>",
-                esc(&h.host),
-                opt(&h.owner),
-                opt(&h.country)
-            );
-        }
-        o.push_str("</table>");
-        if r.hosts.len() > SHOWN {
-            let _ = write!(o, "<p>&hellip; {} more in the JSON report</p>", r.hosts.len() - SHOWN);
-        }
+    // Points that are not one capability's (e.g. a tracker count).
+    for f in
+        r.risk.data_collection.factors.iter().filter(|f| !f.id.starts_with("data_collection.capability."))
+    {
+        let _ = write!(
+            o,
+            "<tr><td colspan=\"3\">{}</td><td>+{}</td><td></td></tr>",
+            expandable(&esc(&f.description), &f.evidence),
+            f.weight
+        );
     }
-    o.push_str("</section>\n");
-}
-
-fn signing_section(o: &mut String, r: &Report) {
-    let verified = match (r.signing.verified, &r.signing.not_verifiable) {
-        (Some(true), _) => "<span class=\"yes\">verifies</span>".to_string(),
-        (Some(false), _) => "<span class=\"warn\">does not verify</span>".to_string(),
-        (None, Some(why)) => format!("not verifiable ({})", esc(why)),
-        (None, None) => "not checked".to_string(),
-    };
-    let schemes: Vec<String> = r.signing.schemes.iter().map(|s| esc(&s.scheme)).collect();
-    let _ = write!(
-        o,
-        "<section id=\"signing\"><h2>Signing</h2><p>{verified}; schemes: {}</p>",
-        schemes.join(", ")
-    );
-    if !r.signing.certificates.is_empty() {
-        o.push_str("<table><tr><th>Subject</th><th>Country</th><th>Organisation</th><th>SHA-256</th></tr>");
-        for c in &r.signing.certificates {
-            let _ = write!(
-                o,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td></tr>",
-                esc(&c.subject),
-                opt(&c.country),
-                opt(&c.organization),
-                esc(&c.sha256)
-            );
-        }
-        o.push_str("</table>");
-    }
-    o.push_str("</section>\n");
-}
-
-fn diagnostics_section(o: &mut String, r: &Report) {
-    let _ = write!(o, "<section id=\"diagnostics\"><h2>Diagnostics ({})</h2>", r.diagnostics.len());
-    if !r.diagnostics.is_empty() {
-        o.push_str("<table><tr><th>Level</th><th>Code</th><th>Message</th><th>Location</th></tr>");
-        for d in &r.diagnostics {
-            let level = match d.level {
-                Level::Info => "info",
-                Level::Warning => "warning",
-                Level::Error => "error",
-            };
-            let _ = write!(
-                o,
-                "<tr><td>{level}</td><td><code>{}</code></td><td>{}</td><td class=\"mono\">{}</td></tr>",
-                esc(&d.code),
-                esc(&d.message),
-                opt(&d.location)
-            );
-        }
-        o.push_str("</table>");
-    }
-    o.push_str("</section>\n");
+    o.push_str("</tbody></table></section>\n");
 }
 
 #[cfg(test)]
@@ -451,12 +426,61 @@ mod tests {
     }
 
     #[test]
-    fn sections_are_all_present() {
+    fn the_top_names_the_app_the_reason_and_whether_country_rules_are_on() {
+        let mut r = crate::risk::tests_support::report();
+        r.app.name = Some("Clips".into());
+        r.app.id = Some("com.example.clips".into());
+        r.verdict = Some(Verdict {
+            decision: Decision::Approve,
+            decision_before_exceptions: Decision::Approve,
+            policy: "baseline".into(),
+            ..Verdict::default()
+        });
+        let html = render(&r);
+        let top = &html[html.find("id=\"verdict\"").unwrap()..html.find("</header>").unwrap()];
+        assert!(top.contains("Clips") && top.contains("com.example.clips"), "{top}");
+        assert!(top.contains("country rules <b>off</b>"), "{top}");
+        let v = r.verdict.as_mut().unwrap();
+        v.decision = Decision::Block;
+        v.decision_before_exceptions = Decision::Block;
+        v.countries = vec!["CN".into(), "RU".into()];
+        v.rules.push(crate::report::RuleMatch {
+            id: "publisher-country-of-concern".into(),
+            decision: Decision::Block,
+            description: "the publisher is in a country of concern".into(),
+            factors: Vec::new(),
+        });
+        let html = render(&r);
+        assert!(html.contains("<p class=\"why\">The publisher is in a country of concern.</p>"), "{html}");
+        assert!(html.contains("country rules <b>on</b>: CN, RU"));
+    }
+
+    #[test]
+    fn the_party_table_shows_what_each_party_reaches_once_the_report_says() {
+        let mut r = crate::risk::tests_support::report();
+        r.sdks.push(crate::report::Sdk { id: "umeng".into(), name: "Umeng".into(), ..Default::default() });
+        assert!(!render(&r).contains("Data its code reaches"), "no party data: no empty column");
+        r.capabilities.push(crate::report::Capability {
+            id: "location".into(),
+            label: "Location".into(),
+            observed: true,
+            evidence: vec![Evidence {
+                source: "signatures".into(),
+                kind: crate::report::EvidenceKind::Sdk,
+                value: "Umeng".into(),
+            }],
+            ..Default::default()
+        });
+        let html = render(&r);
+        let table = &html[html.find("id=\"parties\"").unwrap()..html.find("id=\"capabilities\"").unwrap()];
+        assert!(table.contains("Data its code reaches") && table.contains("<td>Location</td>"), "{table}");
+    }
+
+    #[test]
+    fn sections_are_all_present_and_each_appears_once() {
         let html = render(&crate::risk::tests_support::report());
-        for id in
-            ["verdict", "scores", "jurisdiction", "capabilities", "sdks", "hosts", "signing", "diagnostics"]
-        {
-            assert!(html.contains(&format!("id=\"{id}\"")), "{id}");
+        for id in ["verdict", "parties", "capabilities", "permissions", "signing", "diagnostics"] {
+            assert_eq!(html.matches(&format!("id=\"{id}\"")).count(), 1, "{id}");
         }
     }
 }

@@ -2,10 +2,14 @@
 
 pub mod app;
 pub mod control;
+pub mod cyclonedx;
 pub mod diff;
 pub mod html;
+pub mod html_index;
+pub mod html_sections;
 pub mod json;
 pub mod model;
+pub mod parties;
 pub mod sarif;
 pub mod schema;
 pub mod text;

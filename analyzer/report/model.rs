@@ -11,8 +11,8 @@ use crate::string_enum::string_enum;
 // embeds their summaries as they are, so the JSON stays one document.
 pub use crate::diagnostic::{Diagnostic, Level};
 pub use crate::formats::summary::{
-    Certificate, DexSummary, Distribution, MachoSlice, MachoSummary, NativeSummary, ProvisioningProfile,
-    SchemeResult, Signing,
+    Certificate, DexSummary, Distribution, LibraryVersion, MachoSlice, MachoSummary, NativeSummary,
+    ProvisioningProfile, SchemeResult, Signing,
 };
 
 pub use super::app::*;
@@ -471,6 +471,11 @@ pub struct Verdict {
     pub matched_criteria: Vec<CriterionMatch>,
     /// Exceptions naming this app: applied, or why not (expired, signer mismatch).
     pub exceptions: Vec<ExceptionOutcome>,
+    /// The policy's countries of concern (ISO 3166-1 alpha-2); empty: the
+    /// policy has no country rules (`baseline`), so a party's country alone
+    /// never changes the decision. Reports stored before this field read as empty.
+    #[serde(default)]
+    pub countries: Vec<String>,
 }
 
 string_enum! {

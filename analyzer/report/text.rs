@@ -93,7 +93,10 @@ pub fn render_styled(r: &Report, color: bool) -> String {
         .iter()
         .filter(|p| p.protection.as_deref().is_some_and(|l| l.starts_with("dangerous")))
         .collect();
-    let _ = writeln!(o, "  permissions {} requested, {} dangerous", r.permissions.len(), dangerous.len());
+    // Say which ones follow: a reviewer must not read the list as complete.
+    let listed = if dangerous.is_empty() { "" } else { " (the dangerous ones listed; all in --format json)" };
+    let _ =
+        writeln!(o, "  permissions {} requested, {} dangerous{listed}", r.permissions.len(), dangerous.len());
     for p in dangerous {
         let _ = writeln!(o, "    {}", clean(&p.name));
     }

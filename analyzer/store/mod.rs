@@ -15,6 +15,7 @@
 pub mod blob;
 pub mod evidence_codec;
 pub mod merge;
+pub mod reports;
 pub mod rescore;
 pub mod sqlite;
 
@@ -26,6 +27,7 @@ use crate::evidence::AppEvidence;
 use crate::report::Report;
 
 pub use merge::{merge, MergeStats};
+pub use reports::{open_reports, Reports, StoredEntry};
 pub use rescore::{rescore, Failure, RescoreSummary};
 
 /// Why a store operation failed.
