@@ -47,7 +47,8 @@ impl TestDb {
             }
         };
         let name = format!("appvet_t_{}_{}", std::process::id(), NEXT_DB.fetch_add(1, Ordering::Relaxed));
-        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}")).unwrap();
+        admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+        admin.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
         let url = match admin_url.rsplit_once('/') {
             Some((head, _)) => format!("{head}/{name}"),
             None => panic!("APPVET_TEST_PG must be a postgres:// URL"),
@@ -323,6 +324,7 @@ fn an_input_that_stops_its_worker_every_time_becomes_an_error_row() {
     // Each time a worker has leased the poison input (and waits on it),
     // it dies; a new worker takes over.
     let mut kills = 0;
+    let mut seen: Vec<i32> = Vec::new();
     loop {
         let state: (String, i32) = {
             let r = c.query_one("SELECT state, attempts FROM jobs WHERE target = $1", &[&poison]).unwrap();
@@ -331,15 +333,18 @@ fn an_input_that_stops_its_worker_every_time_becomes_an_error_row() {
         if state.0 == "failed" {
             break;
         }
-        let waiting: bool = c
-            .query_one(
-                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
-                 AND ((classid::bigint << 32) | objid::bigint) = $1)",
-                &[&key],
+        // The backend of a killed worker may wait on in the server for a
+        // moment: only a new waiter is a new lease.
+        let waiter: Option<i32> = c
+            .query_opt(
+                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+                 AND ((classid::bigint << 32) | objid::bigint) = $1 AND NOT (pid = ANY($2))",
+                &[&key, &seen],
             )
             .unwrap()
-            .get(0);
-        if waiting {
+            .map(|r| r.get(0));
+        if let Some(pid) = waiter {
+            seen.push(pid);
             current.kill().unwrap();
             current.wait().unwrap();
             kills += 1;

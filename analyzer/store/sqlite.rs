@@ -492,3 +492,37 @@ impl RescoreTarget for SqliteRescore {
         Ok(self.conn.execute_batch("ROLLBACK")?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database of schema 1 (no `apps.policy`) is migrated when opened for
+    /// writing, its rows kept with no policy (so no run takes them as current).
+    #[test]
+    fn a_version_1_database_gains_the_policy_column() {
+        let path = std::env::temp_dir().join(format!("appvet-sqlite-v1-{}.sqlite", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&SCHEMA.replace(",\n    policy TEXT\n);", "\n);")).unwrap();
+            conn.execute_batch(
+                "INSERT INTO meta VALUES('schema_version', '1'); \
+                 INSERT INTO apps(sha256, size, kind, tool_version, signatures_version, dex_files, classes, \
+                 native_libs, diagnostic_errors, scanned_at, report, evidence) \
+                 VALUES('ab', 1, 'apk', 't', 's', 0, 0, 0, 0, 0, x'', x'')",
+            )
+            .unwrap();
+        }
+        let conn = open_rw(&path).unwrap();
+        let version: String =
+            conn.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let policy: Option<String> = conn.query_row("SELECT policy FROM apps", [], |r| r.get(0)).unwrap();
+        assert_eq!(policy, None);
+        drop(conn);
+        let versions = Versions { tool: "t".into(), signatures: "s".into(), policy: Some("baseline".into()) };
+        assert!(matches!(SqliteLookup::open(&path, versions, false).unwrap().by_sha256("ab"), Known::New));
+        std::fs::remove_file(&path).unwrap();
+    }
+}

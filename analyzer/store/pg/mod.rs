@@ -137,6 +137,19 @@ impl Target {
             SslMode::Disable => self.config.connect(postgres::NoTls)?,
             _ => self.config.connect(tls::connector(self.verify, self.root_cert.as_deref())?)?,
         };
+        let mut client = client;
+        // The server should notice a vanished worker soon, also while it
+        // waits on a lock or holds one (a dead machine's advisory lock would
+        // otherwise block the app it held until TCP gives up, hours later).
+        // Each setting is best effort: older servers lack the first.
+        for setting in [
+            "SET client_connection_check_interval = '5s'",
+            "SET tcp_keepalives_idle = 30",
+            "SET tcp_keepalives_interval = 10",
+            "SET tcp_keepalives_count = 3",
+        ] {
+            let _ = client.batch_execute(setting);
+        }
         Ok(Conn { client, statements: HashMap::new() })
     }
 }
