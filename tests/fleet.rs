@@ -168,6 +168,18 @@ fn assert_exactly_once(c: &mut Client, inputs: &[PathBuf]) {
     assert_eq!(dup, 1, "the one copy is a duplicate, analysed once");
 }
 
+/// The server process of a worker waiting for the advisory lock `key`,
+/// other than `exclude`.
+fn lock_waiter(c: &mut Client, key: i64, exclude: &[i32]) -> Option<i32> {
+    c.query_opt(
+        "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+         AND ((classid::bigint << 32) | objid::bigint) = $1 AND NOT (pid = ANY($2)) LIMIT 1",
+        &[&key, &exclude],
+    )
+    .unwrap()
+    .map(|r| r.get(0))
+}
+
 /// Waits until `cond` holds (polling), or fails after a minute.
 fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     let started = Instant::now();
@@ -254,21 +266,8 @@ fn killed_worker_and_cut_connections_lose_and_duplicate_nothing() {
     let mut workers: Vec<Child> = (0..3).map(|_| worker(&db.url, &lease)).collect();
 
     // A worker blocked on the first held app: leased, not committed.
-    let waiting_pid = |c: &mut Client, sha: &str| -> Option<i32> {
-        c.query_opt(
-            "SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-             WHERE l.locktype = 'advisory' AND NOT l.granted \
-             AND ((l.classid::bigint << 32) | l.objid::bigint) = $1",
-            &[&lock_key(sha)],
-        )
-        .unwrap()
-        .map(|r| r.get(0))
-    };
-    let mut backend = None;
-    wait_for("a worker to wait on the first held app", || {
-        backend = waiting_pid(&mut c, &held[0]);
-        backend.is_some()
-    });
+    let waiting_pid = |c: &mut Client, sha: &str| lock_waiter(c, lock_key(sha), &[]);
+    wait_for("a worker to wait on the first held app", || waiting_pid(&mut c, &held[0]).is_some());
     let victim: String = c
         .query_one("SELECT leased_by FROM jobs WHERE target = $1", &[&inputs[2].display().to_string()])
         .unwrap()
@@ -333,16 +332,9 @@ fn an_input_that_stops_its_worker_every_time_becomes_an_error_row() {
         if state.0 == "failed" {
             break;
         }
-        // The backend of a killed worker may wait on in the server for a
-        // moment: only a new waiter is a new lease.
-        let waiter: Option<i32> = c
-            .query_opt(
-                "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
-                 AND ((classid::bigint << 32) | objid::bigint) = $1 AND NOT (pid = ANY($2))",
-                &[&key, &seen],
-            )
-            .unwrap()
-            .map(|r| r.get(0));
+        // The server process of a killed worker may wait on for a moment:
+        // only a new waiter is a new lease.
+        let waiter = lock_waiter(&mut c, key, &seen);
         if let Some(pid) = waiter {
             seen.push(pid);
             current.kill().unwrap();

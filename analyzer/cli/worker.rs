@@ -81,6 +81,7 @@ type PathBufArg = std::path::PathBuf;
 /// What every thread of the worker shares.
 struct Fleet {
     target: Target,
+    threads: usize,
     id: String,
     lease: Duration,
     max_attempts: i32,
@@ -131,6 +132,7 @@ pub fn run(args: WorkerArgs) -> Result<i32, Error> {
     let id = format!("{host}:{}:{nonce:08x}", std::process::id());
     let fleet = Fleet {
         target: target.clone(),
+        threads: jobs,
         id: id.clone(),
         lease: Duration::from_secs_f64(args.lease.min(86_400.0)),
         max_attempts: args.max_attempts.max(1),
@@ -200,7 +202,8 @@ pub fn run(args: WorkerArgs) -> Result<i32, Error> {
 }
 
 /// A bar of the whole queue's progress, redrawn from the database by a
-/// thread of its own (one cheap count per second).
+/// thread of its own. Counting a queue of millions of jobs takes the server
+/// a while, so only a worker on a terminal draws it, every few seconds.
 fn progress_bar(fleet: &Fleet, conn: &mut Conn) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr_with_hz(2));
     let style = ProgressStyle::with_template("{bar:30} {pos}/{len} jobs (fleet)  {msg}")
@@ -219,7 +222,7 @@ fn progress_bar(fleet: &Fleet, conn: &mut Conn) -> ProgressBar {
     std::thread::spawn(move || {
         let Ok(mut conn) = target.connect() else { return };
         while !b.is_finished() {
-            std::thread::sleep(Duration::from_secs(1));
+            std::thread::sleep(Duration::from_secs(5));
             show(&b, &mut conn);
         }
     });
@@ -245,7 +248,8 @@ impl Fleet {
             format: Format::Json,
             output: None,
             db: Some(Location::Postgres(Box::new(self.target.clone()))),
-            jobs: 1,
+            // The stall guard's cap on abandoned scans: one per thread.
+            jobs: self.threads,
             timeout: self.timeout,
             progress: false,
             summary: false,

@@ -86,12 +86,22 @@ impl Conn {
     /// Queues a rescore of every stored app not current under these
     /// signatures and this policy.
     pub fn enqueue_rescore(&mut self, signatures: &str, policy: &str) -> Result<Enqueued> {
-        let rows = self.query(
-            "SELECT sha256 FROM apps WHERE signatures_version IS DISTINCT FROM $1 OR policy IS DISTINCT FROM $2",
+        // One statement on the server: a store of 10^7 apps never passes
+        // through this process.
+        let row = self.query_opt(
+            "WITH stale AS (SELECT sha256 FROM apps \
+               WHERE signatures_version IS DISTINCT FROM $1 OR policy IS DISTINCT FROM $2), \
+             queued AS (INSERT INTO jobs(kind, target, policy) SELECT 'rescore', sha256, $2 FROM stale \
+               ON CONFLICT (kind, target) DO UPDATE SET state = 'queued', attempts = 0, policy = excluded.policy, \
+               leased_by = NULL, lease_until = NULL, enqueued_at = now(), started_at = NULL, \
+               finished_at = NULL, outcome = NULL, error = NULL \
+               WHERE jobs.state IN ('done', 'failed') RETURNING (xmax = 0) AS new) \
+             SELECT (SELECT count(*) FROM stale), count(*) FILTER (WHERE new), count(*) FROM queued",
             &[&signatures, &policy],
         )?;
-        let shas: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
-        self.enqueue(Kind::Rescore, &shas, Some(policy))
+        let (stale, new, queued): (i64, i64, i64) = row.map_or((0, 0, 0), |r| (r.get(0), r.get(1), r.get(2)));
+        let n = |v: i64| v.max(0) as u64;
+        Ok(Enqueued { new: n(new), requeued: n(queued - new), pending: n(stale - queued) })
     }
 
     /// Leases the next job: a running one whose lease ran out first (its
