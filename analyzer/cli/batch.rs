@@ -66,7 +66,7 @@ pub struct BatchOptions {
 }
 
 /// The result of one input.
-enum Outcome {
+pub(super) enum Outcome {
     Analysed {
         rendered: Option<String>,
         /// SARIF runs, written as one log at the end.
@@ -92,7 +92,7 @@ enum Outcome {
 
 /// What the summary needs from a report (so the report can be dropped early).
 #[derive(Default)]
-struct Facts {
+pub(super) struct Facts {
     verdict: Option<Decision>,
     /// Name, id and path, for naming a blocked app.
     label: String,
@@ -130,7 +130,7 @@ struct Done {
 }
 
 /// Everything the workers share.
-struct Shared<'a> {
+pub(super) struct Shared<'a> {
     scanner: Arc<Scanner>,
     files: &'a [InputFile],
     next: AtomicUsize,
@@ -139,7 +139,32 @@ struct Shared<'a> {
     versions: Versions,
     /// SHA-256 of every app claimed in this run (dedupe within the run).
     claimed: Mutex<HashSet<[u8; 32]>>,
-    abandoned: Arc<(Mutex<usize>, Condvar)>,
+    abandoned: Abandoned,
+}
+
+/// The stall guard's count of abandoned scans (one per process).
+pub(super) type Abandoned = Arc<(Mutex<usize>, Condvar)>;
+
+impl<'a> Shared<'a> {
+    /// What a fleet worker needs to analyse one input at a time with
+    /// [`process`]: no input list, and `abandoned` shared by its threads.
+    pub(super) fn for_worker(
+        scanner: Arc<Scanner>,
+        opts: &'a BatchOptions,
+        versions: Versions,
+        abandoned: Abandoned,
+    ) -> Self {
+        Shared {
+            scanner,
+            files: &[],
+            next: AtomicUsize::new(0),
+            opts,
+            several: false,
+            versions,
+            claimed: Mutex::new(HashSet::new()),
+            abandoned,
+        }
+    }
 }
 
 pub fn run(
@@ -148,8 +173,11 @@ pub fn run(
     expand_errors: Vec<(PathBuf, String)>,
     opts: BatchOptions,
 ) -> Result<i32, Error> {
-    let versions =
-        Versions { tool: env!("CARGO_PKG_VERSION").to_string(), signatures: scanner.db.version.clone() };
+    let versions = Versions {
+        tool: env!("CARGO_PKG_VERSION").to_string(),
+        signatures: scanner.db.version.clone(),
+        policy: Some(opts.judge.policy().name.clone()),
+    };
     let store = match &opts.db {
         Some(at) => Some(store::open_writer(at, versions.clone()).map_err(Error::store(at))?),
         None => None,
@@ -253,7 +281,8 @@ fn worker(shared: &Shared, tx: mpsc::SyncSender<Done>) {
     }
 }
 
-fn process(shared: &Shared, lookup: Option<&dyn Lookup>, input: &InputFile) -> (Outcome, u64) {
+/// One input: skipped, a duplicate, analysed, or failed; and the bytes read.
+pub(super) fn process(shared: &Shared, lookup: Option<&dyn Lookup>, input: &InputFile) -> (Outcome, u64) {
     let path = input.path.display().to_string();
     let fail =
         |error: String, size: u64, mtime_ns: i64| Outcome::Failed { error, size, mtime_ns, timeout: false };

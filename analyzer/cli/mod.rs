@@ -24,12 +24,14 @@ mod batch;
 mod completions;
 mod diff;
 mod error;
+mod fleet;
 mod inputs;
 mod manifest;
 mod progress;
 mod report_index;
 mod show;
 mod sigs;
+mod worker;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -97,6 +99,17 @@ enum Command {
     Completions(completions::CompletionsArgs),
     /// Print the manual page (roff; `appvet man | man -l -`).
     Man,
+
+    /// PostgreSQL fleet database: `init` creates or migrates its schema.
+    Db(fleet::DbArgs),
+    /// Queue inputs for the fleet's workers (same inputs as `scan`).
+    Enqueue(fleet::EnqueueArgs),
+    /// Lease queued jobs from PostgreSQL and do them, until stopped (or the queue is empty).
+    Worker(worker::WorkerArgs),
+    /// The fleet's progress: jobs done, running, queued, failed; rate, ETA, workers.
+    Status(fleet::StatusArgs),
+    /// Copy a PostgreSQL results database into a new SQLite file.
+    Export(fleet::ExportArgs),
 }
 
 #[derive(clap::Args)]
@@ -157,8 +170,19 @@ struct ScanArgs {
 #[derive(clap::Args)]
 struct RescoreArgs {
     /// The results database to update in place.
+    #[arg(long, required_unless_present = "pg", conflicts_with = "pg")]
+    db: Option<PathBuf>,
+    /// Queue the rescore of every app in this PostgreSQL database not current
+    /// under these signatures and policy; workers do it.
+    #[arg(long = "pg", value_name = "URL", num_args = 0..=1, default_missing_value = "")]
+    pg: Option<String>,
+    /// Re-judge every app under this policy (a preset or a file); default:
+    /// the policy each stored verdict names (a preset), else baseline for --pg.
     #[arg(long)]
-    db: PathBuf,
+    policy: Option<String>,
+    /// The day of the verdicts (YYYY-MM-DD); default today (UTC).
+    #[arg(long)]
+    today: Option<String>,
     /// Use the signature database in this directory instead of the embedded one.
     #[arg(long)]
     signatures: Option<PathBuf>,
@@ -241,9 +265,21 @@ pub fn run() -> Result<i32, Error> {
         Command::Report(args) => report_index::run(args),
         Command::Completions(args) => completions::run(args),
         Command::Man => completions::man(),
+
+        Command::Db(args) => fleet::db(args),
+        Command::Enqueue(args) => fleet::enqueue(args),
+        Command::Worker(args) => worker::run(args),
+        Command::Status(args) => fleet::status(args),
+        Command::Export(args) => fleet::export(args),
         Command::Merge(args) => {
-            let inputs: Vec<Location> = args.inputs.iter().map(|p| Location::from_arg(p)).collect();
-            let stats = store::merge(&Location::from_arg(&args.out), &inputs).map_err(Error::Merge)?;
+            let inputs = args
+                .inputs
+                .iter()
+                .map(|p| Location::from_arg(p))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(Error::Merge)?;
+            let out = Location::from_arg(&args.out).map_err(Error::Merge)?;
+            let stats = store::merge(&out, &inputs).map_err(Error::Merge)?;
             eprintln!(
                 "appvet: merged {} apps and {} input records into {}",
                 stats.apps,
@@ -264,11 +300,46 @@ fn load_signatures(dir: Option<&PathBuf>) -> Result<Database, Error> {
 
 fn rescore(args: RescoreArgs) -> Result<i32, Error> {
     let signatures = load_signatures(args.signatures.as_ref())?;
-    let at = Location::from_arg(&args.db);
+    let today = parse_today(args.today.as_deref()).map_err(Error::Usage)?;
+    let load = |name: &str| {
+        Judge::load_with_signatures(Some(name), None, Some(today), args.signatures.as_deref())
+            .map_err(|e| format!("policy {name}: {e}"))
+    };
+    let (Some(db), None) = (&args.db, &args.pg) else {
+        let policy = args.policy.as_deref().unwrap_or(appvet::policy::DEFAULT_POLICY);
+        // The name workers will load: fail here, not on every job.
+        let name = load(policy).map_err(Error::Usage)?.policy().name.clone();
+        let pg = fleet::PgArg { url: args.pg.clone().unwrap_or_default() };
+        return fleet::enqueue_rescore(&pg, &signatures.version, &name);
+    };
+    // One judge for --policy; else one per preset, for the policy each
+    // stored verdict names (an app judged under a policy file that is not
+    // given again cannot be re-judged: it fails and is left as it was).
+    let judges: Vec<Judge> = match &args.policy {
+        Some(p) => vec![load(p).map_err(Error::Usage)?],
+        None => appvet::policy::Policy::preset_names()
+            .map(load)
+            .collect::<Result<_, _>>()
+            .map_err(Error::Usage)?,
+    };
+    let forced = args.policy.is_some();
+    let rejudge = |stored: Option<&str>, report: &mut appvet::report::Report| -> Result<(), String> {
+        let stored = stored.unwrap_or(appvet::policy::DEFAULT_POLICY);
+        let judge = if forced { judges.first() } else { judges.iter().find(|j| j.policy().name == stored) };
+        match judge {
+            Some(j) => {
+                j.apply(report);
+                Ok(())
+            }
+            None => Err(format!("judged under policy {stored:?}, which is not a preset: give --policy")),
+        }
+    };
+    let at = Location::from_arg(db).map_err(|e| Error::Usage(e.to_string()))?;
     let mut target = store::open_rescore(&at).map_err(Error::store(&at))?;
     let report_failure = |f: store::Failure| eprintln!("appvet: app {}: {}", f.sha256, f.error);
-    let summary = store::rescore(&mut *target, &signatures, args.jobs.unwrap_or(0), &report_failure)
-        .map_err(Error::store(&at))?;
+    let summary =
+        store::rescore(&mut *target, &signatures, &rejudge, args.jobs.unwrap_or(0), &report_failure)
+            .map_err(Error::store(&at))?;
     let (done, failed) = (summary.rescored, summary.failed);
     let secs = summary.elapsed.as_secs_f64();
     eprintln!(
@@ -322,7 +393,12 @@ fn scan(args: ScanArgs) -> Result<i32, Error> {
     let options = batch::BatchOptions {
         format: args.format,
         output: args.output,
-        db: args.db.as_deref().map(Location::from_arg),
+        db: args
+            .db
+            .as_deref()
+            .map(Location::from_arg)
+            .transpose()
+            .map_err(|e| Error::Usage(format!("--db: {e}")))?,
         jobs,
         timeout,
         progress: tty && !args.quiet,
@@ -338,16 +414,7 @@ fn scan(args: ScanArgs) -> Result<i32, Error> {
 /// The policy and exceptions of a scan; "today" is read here, at the edge,
 /// so that the library stays deterministic.
 fn load_judge(args: &ScanArgs) -> Result<Judge, String> {
-    let today = match &args.today {
-        Some(t) => Date::parse(t).ok_or_else(|| format!("--today {t:?} is not YYYY-MM-DD"))?,
-        None => {
-            let secs = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs() as i64)
-                .unwrap_or(0);
-            Date::from_unix_seconds(secs)
-        }
-    };
+    let today = parse_today(args.today.as_deref())?;
     Judge::load_with_signatures(
         args.policy.as_deref(),
         args.exceptions.as_deref(),
@@ -355,4 +422,18 @@ fn load_judge(args: &ScanArgs) -> Result<Judge, String> {
         args.signatures.as_deref(),
     )
     .map_err(|e| e.to_string())
+}
+
+/// `--today`, or today (UTC).
+pub(crate) fn parse_today(arg: Option<&str>) -> Result<Date, String> {
+    match arg {
+        Some(t) => Date::parse(t).ok_or_else(|| format!("--today {t:?} is not YYYY-MM-DD")),
+        None => {
+            let secs = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs() as i64)
+                .unwrap_or(0);
+            Ok(Date::from_unix_seconds(secs))
+        }
+    }
 }

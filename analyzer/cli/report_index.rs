@@ -22,7 +22,7 @@ pub struct ReportArgs {
 }
 
 pub fn run(args: ReportArgs) -> Result<i32, Error> {
-    let at = Location::from_arg(&args.db);
+    let at = Location::from_arg(&args.db).map_err(|e| Error::Usage(format!("--db: {e}")))?;
     let reports = store::open_reports(&at).map_err(Error::store(&at))?;
     let entries = reports.entries().map_err(Error::store(&at))?;
     let apps_dir = args.output.join("apps");

@@ -22,7 +22,7 @@ pub struct ShowArgs {
 }
 
 pub fn run(args: ShowArgs) -> Result<i32, Error> {
-    let at = Location::from_arg(&args.db);
+    let at = Location::from_arg(&args.db).map_err(|e| Error::Usage(format!("--db: {e}")))?;
     let reports = store::open_reports(&at).map_err(Error::store(&at))?;
     let report = load(&*reports, &args.app).map_err(|e| match e {
         Lookup::Store(e) => Error::store(&at)(e),

@@ -1,7 +1,7 @@
 //! Combining stores (e.g. from `--shard` runs) into one.
 
 use super::sqlite::{open_rw, CHILD_TABLES};
-use super::{Location, Result};
+use super::{Error, Location, Result};
 
 /// What a merge added.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -17,11 +17,19 @@ pub struct MergeStats {
 /// successful record winning over an error for the same path. Each input is
 /// merged in one transaction.
 pub fn merge(out: &Location, inputs: &[Location]) -> Result<MergeStats> {
-    let Location::Sqlite(out) = out;
+    let Location::Sqlite(out) = out else {
+        return Err(Error::Unsupported(
+            "merge writes SQLite files; `appvet export` copies PostgreSQL into one",
+        ));
+    };
     let conn = open_rw(out)?;
     let mut stats = MergeStats::default();
     for input in inputs {
-        let Location::Sqlite(input) = input;
+        let Location::Sqlite(input) = input else {
+            return Err(Error::Unsupported(
+                "merge reads SQLite files; `appvet export` copies PostgreSQL into one",
+            ));
+        };
         // Make sure the input is an appvet database of this schema (and in
         // WAL mode its committed rows are visible through ATTACH).
         drop(open_rw(input)?);

@@ -15,20 +15,21 @@
 pub mod blob;
 pub mod evidence_codec;
 pub mod merge;
+pub mod pg;
 pub mod reports;
 pub mod rescore;
 pub mod sqlite;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::evidence::AppEvidence;
-use crate::report::Report;
+use crate::report::{Report, Score};
 
 pub use merge::{merge, MergeStats};
 pub use reports::{open_reports, Reports, StoredEntry};
-pub use rescore::{rescore, Failure, RescoreSummary};
+pub use rescore::{rescore, Failure, Rejudge, RescoreSummary};
 
 /// Why a store operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +44,17 @@ pub enum Error {
     NotFound(PathBuf),
     #[error("a rescore worker stopped unexpectedly")]
     Stopped,
+    #[error("{}", pg::describe(.0))]
+    Postgres(#[from] postgres::Error),
+    #[error("connection settings: {0}")]
+    PgConfig(String),
+    #[error(
+        "database schema version {}, this appvet needs {expected}: run `appvet db init --pg URL`",
+        found.map_or("none".to_string(), |v| v.to_string())
+    )]
+    PgSchema { found: Option<i32>, expected: i32 },
+    #[error("{0}")]
+    Unsupported(&'static str),
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -52,12 +64,20 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Location {
     /// A SQLite file (created if missing where a writer opens it).
     Sqlite(PathBuf),
+    /// A PostgreSQL database (its schema made by `appvet db init`).
+    Postgres(Box<pg::Target>),
 }
 
 impl Location {
-    /// The location a `--db` argument names.
-    pub fn from_arg(arg: &Path) -> Self {
-        Location::Sqlite(arg.to_path_buf())
+    /// The location a `--db` argument names: a `postgres://` (or
+    /// `postgresql://`) URL, else a SQLite file.
+    pub fn from_arg(arg: &Path) -> Result<Self> {
+        let text = arg.to_string_lossy();
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Ok(Location::Postgres(Box::new(pg::Target::resolve(&text)?)))
+        } else {
+            Ok(Location::Sqlite(arg.to_path_buf()))
+        }
     }
 }
 
@@ -65,6 +85,7 @@ impl fmt::Display for Location {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Location::Sqlite(path) => write!(f, "{}", path.display()),
+            Location::Postgres(target) => write!(f, "{target}"),
         }
     }
 }
@@ -73,6 +94,7 @@ impl fmt::Display for Location {
 pub fn open_writer(at: &Location, versions: Versions) -> Result<Box<dyn Writer>> {
     match at {
         Location::Sqlite(path) => Ok(Box::new(sqlite::SqliteWriter::open(path, versions)?)),
+        Location::Postgres(target) => Ok(Box::new(pg::backend::PgWriter::open(target, versions)?)),
     }
 }
 
@@ -81,6 +103,9 @@ pub fn open_writer(at: &Location, versions: Versions) -> Result<Box<dyn Writer>>
 pub fn open_lookup(at: &Location, versions: Versions, retry_errors: bool) -> Result<Box<dyn Lookup>> {
     match at {
         Location::Sqlite(path) => Ok(Box::new(sqlite::SqliteLookup::open(path, versions, retry_errors)?)),
+        Location::Postgres(target) => {
+            Ok(Box::new(pg::backend::PgLookup::open(target, versions, retry_errors)?))
+        }
     }
 }
 
@@ -88,14 +113,32 @@ pub fn open_lookup(at: &Location, versions: Versions, retry_errors: bool) -> Res
 pub fn open_rescore(at: &Location) -> Result<Box<dyn RescoreTarget>> {
     match at {
         Location::Sqlite(path) => Ok(Box::new(sqlite::SqliteRescore::open(path)?)),
+        Location::Postgres(_) => Err(Error::Unsupported(
+            "rescore of a PostgreSQL database runs on its workers: `appvet rescore --pg URL`",
+        )),
     }
 }
 
-/// Tool and signature versions a stored record must carry to count as done.
+/// Tool and signature versions (and the policy of the verdict) a stored
+/// record must carry to count as done.
 #[derive(Clone, Debug)]
 pub struct Versions {
     pub tool: String,
     pub signatures: String,
+    /// The name of the policy verdicts are given under (`None`: a record
+    /// of any policy counts, as for records from before policies were stored).
+    pub policy: Option<String>,
+}
+
+pub(crate) fn now_secs() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// (data-collection, jurisdiction) scores: null until the risk stage fills
+/// the report (a zero score with no factors means "not computed").
+pub(crate) fn scores(r: &Report) -> (Option<u32>, Option<u32>) {
+    let s = |sc: &Score| (sc.score > 0 || !sc.factors.is_empty()).then_some(sc.score);
+    (s(&r.risk.data_collection), s(&r.risk.jurisdiction))
 }
 
 /// What a worker prepared for one analysed app: the report plus its
@@ -191,8 +234,9 @@ pub trait RescoreTarget: Send {
     /// Replaces an app's attribution (SDKs, hosts, capabilities, scores,
     /// verdict, the report) and marks it and its inputs current under `signatures`.
     fn put_attribution(&mut self, report: &Report, report_blob: &[u8], signatures: &str) -> Result<()>;
-    /// Marks an app whose attribution did not change as current under `signatures`.
-    fn put_signatures_version(&mut self, sha256: &str, signatures: &str) -> Result<()>;
+    /// Marks an app whose attribution and verdict did not change as current
+    /// under `signatures`, judged under `policy`.
+    fn put_signatures_version(&mut self, sha256: &str, signatures: &str, policy: Option<&str>) -> Result<()>;
     fn commit(&mut self) -> Result<()>;
     fn rollback(&mut self) -> Result<()>;
 }
@@ -215,7 +259,11 @@ mod tests {
         let scanner = Scanner::new(Database::embedded(), Limits::default());
         let out = scanner.scan_bytes(&data, "benign.apk").unwrap();
         let (size, sha) = (out.report.input.size, out.report.input.sha256.clone());
-        let versions = Versions { tool: "test".into(), signatures: scanner.db.version.clone() };
+        let versions = Versions {
+            tool: "test".into(),
+            signatures: scanner.db.version.clone(),
+            policy: Some("baseline".into()),
+        };
         let at = Location::Sqlite(dir.join("a.sqlite"));
         {
             let mut w = open_writer(&at, versions.clone()).unwrap();
@@ -238,7 +286,8 @@ mod tests {
 
         let mut target = open_rescore(&at).unwrap();
         let summary =
-            rescore(&mut *target, &scanner.db, 2, &|f| panic!("{}: {}", f.sha256, f.error)).unwrap();
+            rescore(&mut *target, &scanner.db, &|_, _| Ok(()), 2, &|f| panic!("{}: {}", f.sha256, f.error))
+                .unwrap();
         assert_eq!((summary.rescored, summary.failed), (1, 0));
         drop(target);
 
@@ -247,7 +296,7 @@ mod tests {
         assert_eq!(stats, MergeStats { apps: 1, inputs: 3 });
         let lookup = open_lookup(
             &merged,
-            Versions { tool: "test".into(), signatures: summary.signatures_version },
+            Versions { tool: "test".into(), signatures: summary.signatures_version, policy: None },
             false,
         )
         .unwrap();

@@ -31,6 +31,7 @@ pub trait Reports {
 pub fn open_reports(at: &Location) -> Result<Box<dyn Reports>> {
     match at {
         Location::Sqlite(path) => Ok(Box::new(SqliteReports::open(path)?)),
+        Location::Postgres(target) => Ok(Box::new(super::pg::reports::PgReports::open(target)?)),
     }
 }
 
@@ -91,7 +92,11 @@ mod tests {
         let out = scanner.scan_bytes(&data, "samples/benign.apk").unwrap();
         let sha = out.report.input.sha256.clone();
         let at = Location::Sqlite(dir.join("r.sqlite"));
-        let versions = Versions { tool: "test".into(), signatures: scanner.db.version.clone() };
+        let versions = Versions {
+            tool: "test".into(),
+            signatures: scanner.db.version.clone(),
+            policy: Some("baseline".into()),
+        };
         open_writer(&at, versions)
             .unwrap()
             .put_app(&AppRecord::new(out.report.clone(), &out.evidence, 1, 1))

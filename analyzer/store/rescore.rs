@@ -29,6 +29,11 @@ use crate::scan::attribute;
 /// Apps per write transaction.
 const COMMIT_EVERY: usize = 256;
 
+/// Gives a rescored report its verdict: called with the name of the policy
+/// the app's stored verdict was given under (`None` for a record that has
+/// none) once attribution is redone. An error leaves the app as it was.
+pub type Rejudge<'a> = &'a (dyn Fn(Option<&str>, &mut Report) -> Result<(), String> + Sync);
+
 /// An app whose stored record could not be rescored (it is left as it was).
 pub struct Failure<'a> {
     pub sha256: &'a str,
@@ -53,6 +58,7 @@ pub struct RescoreSummary {
 pub fn rescore(
     target: &mut dyn RescoreTarget,
     signatures: &Database,
+    rejudge: Rejudge,
     jobs: usize,
     on_failure: &(dyn Fn(Failure) + Sync),
 ) -> Result<RescoreSummary> {
@@ -70,6 +76,7 @@ pub fn rescore(
         next: AtomicUsize::new(0),
         stop: AtomicBool::new(false),
         signatures,
+        rejudge,
         writes: &writes,
         on_failure,
     };
@@ -93,6 +100,7 @@ struct Shared<'a, 'b> {
     next: AtomicUsize,
     stop: AtomicBool,
     signatures: &'a Database,
+    rejudge: Rejudge<'a>,
     writes: &'a Mutex<Writes<'b>>,
     on_failure: &'a (dyn Fn(Failure) + Sync),
 }
@@ -130,7 +138,7 @@ fn work(shared: &Shared) -> Result<()> {
                 return Err(e);
             }
         };
-        let result = rescore_one(shared.signatures, &stored.report, &stored.evidence);
+        let result = rescore_one(shared.signatures, shared.rejudge, &stored.report, &stored.evidence);
         if let Err(e) = &result {
             (shared.on_failure)(Failure { sha256: sha, error: e });
         }
@@ -154,14 +162,22 @@ fn attribution_of(r: &Report) -> Attribution {
 }
 
 /// A rescored app, with its re-encoded report when its attribution changed.
-type Rescored = (Report, Option<Vec<u8>>);
+pub type Rescored = (Report, Option<Vec<u8>>);
 
-/// Decodes, attributes and (when its attribution changed) re-encodes one app.
-fn rescore_one(signatures: &Database, report_blob: &[u8], evidence_blob: &[u8]) -> Result<Rescored, String> {
+/// Decodes, attributes, judges and (when its attribution or verdict
+/// changed) re-encodes one app.
+pub fn rescore_one(
+    signatures: &Database,
+    rejudge: Rejudge,
+    report_blob: &[u8],
+    evidence_blob: &[u8],
+) -> Result<Rescored, String> {
     let mut report = blob::decode_report(report_blob)?;
     let evidence = evidence_codec::decode(evidence_blob).map_err(|e| e.to_string())?;
     let before = attribution_of(&report);
+    let stored_policy = report.verdict.as_ref().map(|v| v.policy.clone());
     attribute(signatures, &mut report, &evidence);
+    rejudge(stored_policy.as_deref(), &mut report)?;
     // Most apps keep their attribution under a new signature version: then
     // only the version is written, not the report.
     let blob = (attribution_of(&report) != before).then(|| blob::encode_report(&report));
@@ -192,7 +208,8 @@ impl Writes<'_> {
                 self.done += 1;
             }
             Some((report, None)) => {
-                self.target.put_signatures_version(&report.input.sha256, self.version)?;
+                let policy = report.verdict.as_ref().map(|v| v.policy.as_str());
+                self.target.put_signatures_version(&report.input.sha256, self.version, policy)?;
                 self.done += 1;
             }
             None => self.failed += 1,

@@ -4,15 +4,19 @@
 //! open read-only connections to skip inputs already stored.
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 
-use super::{AppRecord, Error, Known, Lookup, RescoreTarget, Result, StoredApp, Versions, Writer};
-use crate::report::{Level, Report, Score};
+use super::{
+    now_secs, scores, AppRecord, Error, Known, Lookup, RescoreTarget, Result, StoredApp, Versions, Writer,
+};
+use crate::report::{Level, Report};
 
 /// Bumped when the schema changes incompatibly.
-pub const SCHEMA_VERSION: &str = "1";
+/// Version 2 added `apps.policy` (the policy the verdict was given under);
+/// a version 1 database is migrated when opened for writing.
+pub const SCHEMA_VERSION: &str = "2";
 
 /// Commit a batch after this many rows or this much time, whichever first.
 const BATCH_ROWS: usize = 256;
@@ -46,7 +50,8 @@ CREATE TABLE IF NOT EXISTS apps(
     scan_ms INTEGER,
     scanned_at INTEGER NOT NULL,
     report BLOB NOT NULL,
-    evidence BLOB NOT NULL
+    evidence BLOB NOT NULL,
+    policy TEXT
 );
 CREATE INDEX IF NOT EXISTS apps_package ON apps(package);
 CREATE TABLE IF NOT EXISTS inputs(
@@ -92,10 +97,6 @@ CREATE INDEX IF NOT EXISTS diagnostics_sha256 ON diagnostics(sha256);
 pub const CHILD_TABLES: &[&str] =
     &["permissions", "sdks", "hosts", "capabilities", "certificates", "diagnostics"];
 
-fn now_secs() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
-}
-
 /// Opens (creating if missing) a database of this schema for writing.
 pub(super) fn open_rw(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
@@ -117,6 +118,12 @@ pub(super) fn open_rw(path: &Path) -> Result<Connection> {
             conn.execute("INSERT INTO meta(key, value) VALUES('schema_version', ?1)", [SCHEMA_VERSION])?;
         }
         Some(v) if v == SCHEMA_VERSION => {}
+        // Verdicts stored before version 2 do not say their policy: NULL,
+        // which no run counts as current (they are re-judged, not kept).
+        Some(v) if v == "1" => conn.execute_batch(
+            "BEGIN IMMEDIATE; ALTER TABLE apps ADD COLUMN policy TEXT; \
+             UPDATE meta SET value = '2' WHERE key = 'schema_version'; COMMIT",
+        )?,
         Some(found) => return Err(Error::SchemaVersion { found, expected: SCHEMA_VERSION }),
     }
     Ok(conn)
@@ -207,8 +214,8 @@ impl Writer for SqliteWriter {
             "INSERT OR REPLACE INTO apps(sha256, size, kind, platform, package, label, version, version_code, \
              min_sdk, target_sdk, tool_version, signatures_version, verdict, spy_sensitive, data_collection_score, \
              jurisdiction_score, dex_files, classes, native_libs, signing_verified, diagnostic_errors, scan_ms, \
-             scanned_at, report, evidence) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, \
-             ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25)",
+             scanned_at, report, evidence, policy) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, \
+             ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)",
         )?
         .execute(params![
             sha,
@@ -236,6 +243,7 @@ impl Writer for SqliteWriter {
             now_secs(),
             rec.report_blob,
             rec.evidence_blob,
+            r.verdict.as_ref().map(|v| v.policy.as_str()),
         ])?;
         insert_children(c, r)?;
         self.put_input(&rec.path, r.input.size, rec.mtime_ns, Some(sha), "analysed", None)
@@ -271,13 +279,6 @@ impl Drop for SqliteWriter {
     fn drop(&mut self) {
         let _ = self.commit();
     }
-}
-
-/// (data-collection, jurisdiction) scores: null until the risk stage fills
-/// the report (a zero score with no factors means "not computed").
-fn scores(r: &Report) -> (Option<u32>, Option<u32>) {
-    let s = |sc: &Score| (sc.score > 0 || !sc.factors.is_empty()).then_some(sc.score);
-    (s(&r.risk.data_collection), s(&r.risk.jurisdiction))
 }
 
 /// Rows derived from the report that rescore may change.
@@ -365,14 +366,15 @@ impl Lookup for SqliteLookup {
         let row: Option<String> = self
             .conn
             .prepare_cached(
-                "SELECT status FROM inputs WHERE path = ?1 AND size = ?2 AND mtime_ns = ?3 AND tool_version = ?4 \
-                 AND signatures_version = ?5",
+                "SELECT i.status FROM inputs i LEFT JOIN apps a ON a.sha256 = i.sha256 WHERE i.path = ?1 \
+                 AND i.size = ?2 AND i.mtime_ns = ?3 AND i.tool_version = ?4 AND i.signatures_version = ?5 \
+                 AND (i.status = 'error' OR ?6 IS NULL OR a.policy = ?6)",
             )
             .and_then(|mut st| {
-                st.query_row(
-                    params![path, size as i64, mtime_ns, self.versions.tool, self.versions.signatures],
-                    |r| r.get(0),
-                )
+                let v = &self.versions;
+                st.query_row(params![path, size as i64, mtime_ns, v.tool, v.signatures, v.policy], |r| {
+                    r.get(0)
+                })
                 .optional()
             })
             .ok()
@@ -388,11 +390,12 @@ impl Lookup for SqliteLookup {
         let found = self
             .conn
             .prepare_cached(
-                "SELECT 1 FROM apps WHERE sha256 = ?1 AND tool_version = ?2 AND signatures_version = ?3",
+                "SELECT 1 FROM apps WHERE sha256 = ?1 AND tool_version = ?2 AND signatures_version = ?3 \
+                 AND (?4 IS NULL OR policy = ?4)",
             )
             .and_then(|mut st| {
-                st.query_row(params![sha256, self.versions.tool, self.versions.signatures], |_| Ok(()))
-                    .optional()
+                let v = &self.versions;
+                st.query_row(params![sha256, v.tool, v.signatures, v.policy], |_| Ok(())).optional()
             })
             .ok()
             .flatten();
@@ -444,7 +447,7 @@ impl RescoreTarget for SqliteRescore {
         let (dc, jur) = scores(r);
         c.prepare_cached(
             "UPDATE apps SET signatures_version = ?2, verdict = ?3, spy_sensitive = ?4, data_collection_score = ?5, \
-             jurisdiction_score = ?6, report = ?7 WHERE sha256 = ?1",
+             jurisdiction_score = ?6, report = ?7, policy = ?8 WHERE sha256 = ?1",
         )?
         .execute(params![
             sha,
@@ -453,7 +456,8 @@ impl RescoreTarget for SqliteRescore {
             r.verdict.as_ref().map(|v| v.spy_sensitive),
             dc,
             jur,
-            report_blob
+            report_blob,
+            r.verdict.as_ref().map(|v| v.policy.as_str()),
         ])?;
         c.prepare_cached(
             "UPDATE inputs SET signatures_version = ?2 WHERE sha256 = ?1 AND status != 'error'",
@@ -462,15 +466,16 @@ impl RescoreTarget for SqliteRescore {
         Ok(())
     }
 
-    fn put_signatures_version(&mut self, sha256: &str, signatures: &str) -> Result<()> {
+    fn put_signatures_version(&mut self, sha256: &str, signatures: &str, policy: Option<&str>) -> Result<()> {
         let c = &self.conn;
         // Updating a column rewrites the whole row, stored blobs included: a row
-        // already at this version (a rescore run again, or resumed after a kill)
-        // is left alone.
+        // already at this version and policy (a rescore run again, or resumed
+        // after a kill) is left alone.
         c.prepare_cached(
-            "UPDATE apps SET signatures_version = ?2 WHERE sha256 = ?1 AND signatures_version IS NOT ?2",
+            "UPDATE apps SET signatures_version = ?2, policy = ?3 WHERE sha256 = ?1 \
+             AND (signatures_version IS NOT ?2 OR policy IS NOT ?3)",
         )?
-        .execute(params![sha256, signatures])?;
+        .execute(params![sha256, signatures, policy])?;
         c.prepare_cached(
             "UPDATE inputs SET signatures_version = ?2 WHERE sha256 = ?1 AND status != 'error' \
              AND signatures_version IS NOT ?2",
@@ -485,5 +490,39 @@ impl RescoreTarget for SqliteRescore {
 
     fn rollback(&mut self) -> Result<()> {
         Ok(self.conn.execute_batch("ROLLBACK")?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A database of schema 1 (no `apps.policy`) is migrated when opened for
+    /// writing, its rows kept with no policy (so no run takes them as current).
+    #[test]
+    fn a_version_1_database_gains_the_policy_column() {
+        let path = std::env::temp_dir().join(format!("appvet-sqlite-v1-{}.sqlite", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(&SCHEMA.replace(",\n    policy TEXT\n);", "\n);")).unwrap();
+            conn.execute_batch(
+                "INSERT INTO meta VALUES('schema_version', '1'); \
+                 INSERT INTO apps(sha256, size, kind, tool_version, signatures_version, dex_files, classes, \
+                 native_libs, diagnostic_errors, scanned_at, report, evidence) \
+                 VALUES('ab', 1, 'apk', 't', 's', 0, 0, 0, 0, 0, x'', x'')",
+            )
+            .unwrap();
+        }
+        let conn = open_rw(&path).unwrap();
+        let version: String =
+            conn.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0)).unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let policy: Option<String> = conn.query_row("SELECT policy FROM apps", [], |r| r.get(0)).unwrap();
+        assert_eq!(policy, None);
+        drop(conn);
+        let versions = Versions { tool: "t".into(), signatures: "s".into(), policy: Some("baseline".into()) };
+        assert!(matches!(SqliteLookup::open(&path, versions, false).unwrap().by_sha256("ab"), Known::New));
+        std::fs::remove_file(&path).unwrap();
     }
 }
