@@ -143,6 +143,10 @@ impl Scanner {
             kind: InputKind::Unknown,
         };
         let mut ctx = Context::new(&self.db, &self.limits, input);
+        // Call sites are recorded for the APIs the capability tables name.
+        let tables = self.risk_tables();
+        let sensitive = |api: &str| tables.apis.contains_key(api);
+        ctx.sensitive_apis = &sensitive;
         let file_name =
             Path::new(display_path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let sniffed = archive::sniff(data);

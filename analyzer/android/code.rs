@@ -4,6 +4,7 @@
 use std::collections::HashSet;
 use std::fmt::Write;
 
+use super::calls;
 use crate::context::Context;
 use crate::evidence::{CodeUnit, Names, UnitKind};
 use crate::formats::{dex, elf};
@@ -40,12 +41,16 @@ pub fn add_dex(ctx: &mut Context, entry: &str, data: &[u8], primary: bool) {
     }
     let defined: HashSet<&str> = unit.classes.iter().collect();
     let mut apis = Names::new();
+    let mut targets = calls::Targets::default();
     // One reused buffer per reference instead of one string each.
     let mut text = String::new();
     for m in file.method_refs() {
         if !defined.contains(m.class.as_ref()) {
             text.clear();
             let _ = write!(text, "{m}");
+            if (ctx.sensitive_apis)(&text) {
+                targets.methods.insert(m.index, apis.len());
+            }
             apis.push(&text);
         }
     }
@@ -53,10 +58,24 @@ pub fn add_dex(ctx: &mut Context, entry: &str, data: &[u8], primary: bool) {
         if !defined.contains(f.class.as_ref()) {
             text.clear();
             let _ = write!(text, "{f}");
+            if (ctx.sensitive_apis)(&text) {
+                targets.fields.insert(f.index, apis.len());
+            }
             apis.push(&text);
         }
     }
     drop(defined);
+    let (sites, capped) = calls::call_sites(&file, &apis, &targets);
+    if capped {
+        ctx.diag(
+            Diagnostic::warning(
+                "dex.code_walk_capped",
+                "methods share code beyond the walk budget; call sites past it are not listed",
+            )
+            .at(entry.to_string()),
+        );
+    }
+    unit.calls = sites;
     apis.sort_unstable_dedup();
     unit.apis = apis;
 
