@@ -82,7 +82,7 @@ pub fn attribute_with_tables(
     report.tool.signatures_version = db.version.clone();
     crate::attribution::attribute(db, report, evidence);
     // Risk and verdict come last: they read SDKs, hosts and everything above.
-    crate::risk::assess(report, evidence, tables);
+    crate::risk::assess(db, report, evidence, tables);
     report.analysis = crate::policy::completeness::assess(report);
     report.verdict = Some(crate::policy::Policy::baseline().evaluate(report, &ExceptionSet::none()));
 }

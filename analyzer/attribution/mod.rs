@@ -3,6 +3,8 @@
 //! answer reads as a chain: class / library / host -> SDK or domain ->
 //! company -> parent -> country.
 
+pub mod parties;
+
 use std::collections::{BTreeMap, HashSet};
 
 use crate::database::entities::{Entities, PrefixKind};

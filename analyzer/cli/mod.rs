@@ -17,6 +17,7 @@
 //! 2 / 4 when an input is unusable.
 
 mod batch;
+mod calls;
 mod diff;
 mod error;
 mod inputs;
@@ -65,6 +66,8 @@ enum Command {
         /// APK, AAB, or bundle (XAPK/APKS) with a base.apk.
         path: PathBuf,
     },
+    /// List every call site of a sensitive API, with the party whose code holds it.
+    Calls(calls::CallsArgs),
     /// Compare two versions of an app (apps or JSON reports): what changed and what is a red flag.
     Diff(diff::DiffArgs),
     /// Signature database: `stats` (counts) and `check` (consistency).
@@ -184,6 +187,7 @@ pub fn run() -> Result<i32, Error> {
     match cli.command {
         Command::Scan(args) => scan(args),
         Command::Manifest { path } => manifest::run(&path),
+        Command::Calls(args) => calls::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Sigs(args) => sigs::run(args),
         Command::Rescore(args) => rescore(args),

@@ -4,8 +4,10 @@ pub mod diff;
 pub mod html;
 pub mod json;
 pub mod model;
+mod party;
 pub mod sarif;
 pub mod schema;
 pub mod text;
 
 pub use model::*;
+pub use party::{Party, PartyKind, Reach};

@@ -5,6 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::party::Reach;
 use crate::string_enum::string_enum;
 
 // Parsers and the diagnostics they raise sit below the report: the model
@@ -607,6 +608,9 @@ pub struct Capability {
     /// (code reaches a permission-gated capability the app does not declare:
     /// often SDK code, or a permission obtained another way); null otherwise.
     pub finding: Option<CapabilityFinding>,
+    /// Whose code reaches it: one entry per party holding call sites of its APIs.
+    #[serde(default)]
+    pub reached_by: Vec<Reach>,
 }
 
 string_enum! {

@@ -119,6 +119,7 @@ pub fn assess(report: &Report, evidence: &AppEvidence, tables: &RiskTables) -> V
             label: info.label.clone(),
             data_class: info.data_class.clone(),
             finding,
+            reached_by: Vec::new(),
         });
     }
     out

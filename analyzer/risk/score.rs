@@ -204,7 +204,7 @@ mod tests {
     #[test]
     fn spyware_scores_high_with_every_factor_evidenced() {
         let (mut r, ev) = spyware();
-        assess(&mut r, &ev, RiskTables::embedded());
+        assess(&crate::database::Database::embedded(), &mut r, &ev, RiskTables::embedded());
         let dc = &r.risk.data_collection;
         assert!(dc.score >= 60, "{dc:?}");
         assert!(dc.factors.iter().all(|f| f.weight > 0 && !f.evidence.is_empty()));
@@ -226,10 +226,15 @@ mod tests {
         };
         let (mut with_location, ev) = spyware();
         with_location.sdks.push(sdk.clone());
-        assess(&mut with_location, &ev, RiskTables::embedded());
+        assess(&crate::database::Database::embedded(), &mut with_location, &ev, RiskTables::embedded());
         let mut calculator = tests_support::report();
         calculator.sdks.push(sdk);
-        assess(&mut calculator, &AppEvidence::default(), RiskTables::embedded());
+        assess(
+            &crate::database::Database::embedded(),
+            &mut calculator,
+            &AppEvidence::default(),
+            RiskTables::embedded(),
+        );
         let a = &with_location.risk.jurisdiction;
         let b = &calculator.risk.jurisdiction;
         assert!(a.score > b.score && b.score > 0, "{a:?} {b:?}");
@@ -251,7 +256,12 @@ mod tests {
             country: Some("RU".into()),
             ..Default::default()
         });
-        assess(&mut r, &AppEvidence::default(), RiskTables::embedded());
+        assess(
+            &crate::database::Database::embedded(),
+            &mut r,
+            &AppEvidence::default(),
+            RiskTables::embedded(),
+        );
         let f = &r.risk.jurisdiction.factors;
         assert!(f[0].id == "jurisdiction.publisher.RU" && f[0].weight > f[1].weight, "{f:?}");
     }
@@ -259,7 +269,12 @@ mod tests {
     #[test]
     fn no_factors_no_points() {
         let mut r = tests_support::report();
-        assess(&mut r, &AppEvidence::default(), RiskTables::embedded());
+        assess(
+            &crate::database::Database::embedded(),
+            &mut r,
+            &AppEvidence::default(),
+            RiskTables::embedded(),
+        );
         assert_eq!(r.risk.data_collection.score, 0);
         assert_eq!(r.risk.jurisdiction.score, 0);
     }

@@ -1,0 +1,149 @@
+//! Parties: who a class belongs to. A call site counts against the party
+//! whose own code holds it: an SDK the database matches by the class's
+//! name, the publisher (the app's package), a platform library that runs
+//! for whoever calls it (AndroidX night mode reads the location for the
+//! app's theme, not for its publisher), or no one known.
+
+use rustc_hash::FxHashMap;
+
+use crate::database::entities::PrefixKind;
+use crate::database::sdks::ClassMatcher;
+use crate::database::Database;
+use crate::report::{Party, PartyKind, Report};
+
+use super::slashed_class_name;
+
+/// Libraries of the Android, Kotlin and Google toolchains, by slashed
+/// package prefix, with the name shown. Their code calls APIs on behalf of
+/// the code that uses them, so a call there is no party's own collection.
+const LIBRARIES: &[(&str, &str)] = &[
+    ("androidx/", "AndroidX"),
+    ("android/support/", "Android Support Library"),
+    ("android/arch/", "Android Architecture Components"),
+    ("kotlin/", "Kotlin standard library"),
+    ("kotlinx/", "Kotlin extensions"),
+    ("com/google/android/material/", "Material Components"),
+    ("com/google/android/gms/common/", "Google Play services"),
+    ("com/google/android/gms/internal/", "Google Play services"),
+    ("com/google/android/gms/tasks/", "Google Play services"),
+    ("com/google/common/", "Guava"),
+    ("java/", "Java class library"),
+    ("javax/", "Java class library"),
+];
+
+/// Resolves classes to parties for one report; remembers each package.
+pub struct Parties<'a> {
+    classes: ClassMatcher<'a>,
+    db: &'a Database,
+    report: &'a Report,
+    /// `com/example/app/` from the app's package name.
+    app_prefix: Option<String>,
+    cache: FxHashMap<String, Party>,
+    hits: Vec<crate::database::sdks::ClassHit>,
+}
+
+impl<'a> Parties<'a> {
+    pub fn new(db: &'a Database, report: &'a Report) -> Self {
+        let app_prefix = report
+            .app
+            .id
+            .as_deref()
+            .filter(|id| !id.is_empty())
+            .map(|id| format!("{}/", id.replace('.', "/")));
+        Parties {
+            classes: db.sdks.class_matcher(),
+            db,
+            report,
+            app_prefix,
+            cache: FxHashMap::default(),
+            hits: Vec::new(),
+        }
+    }
+
+    /// The party of a class descriptor (`Lcom/tencent/a/b/e;`) or member
+    /// reference (`Lcom/tencent/a/b/e;->a(I)V`).
+    pub fn of(&mut self, descriptor: &str) -> Party {
+        let name = slashed_class_name(descriptor).unwrap_or(descriptor);
+        let package = name.rsplit_once('/').map_or("", |(p, _)| p);
+        if let Some(p) = self.cache.get(name) {
+            return p.clone();
+        }
+        let party = self.resolve(name, package);
+        self.cache.insert(name.to_string(), party.clone());
+        party
+    }
+
+    fn resolve(&mut self, name: &str, package: &str) -> Party {
+        self.hits.clear();
+        self.classes.match_class(name, &mut self.hits);
+        let m = &self.db.sdks;
+        for h in &self.hits {
+            let Some(def) = m.defs.get(h.sdk) else { continue };
+            let target = def.exodus_id.and_then(|x| m.exodus_claim(x)).unwrap_or(h.sdk);
+            let id = m.defs.get(target).map_or(def.id.as_str(), |d| d.id.as_str());
+            if let Some(sdk) = self.report.sdks.iter().find(|s| s.id == id) {
+                return Party {
+                    kind: PartyKind::Sdk,
+                    id: sdk.id.clone(),
+                    name: sdk.name.clone(),
+                    owner: sdk.owner.clone(),
+                    country: sdk.country.clone(),
+                    inferred: None,
+                };
+            }
+        }
+        if let Some((_, lib)) = LIBRARIES.iter().find(|(p, _)| name.starts_with(p)) {
+            return Party {
+                kind: PartyKind::Library,
+                id: lib.to_lowercase().replace(' ', "-"),
+                name: (*lib).to_string(),
+                owner: None,
+                country: None,
+                inferred: None,
+            };
+        }
+        let dotted = package.replace('/', ".");
+        if self.app_prefix.as_deref().is_some_and(|p| name.starts_with(p)) {
+            // The strongest publisher link that names a company (Strong sorts first).
+            let link = self
+                .report
+                .publisher
+                .links
+                .iter()
+                .filter(|l| l.entity.is_some())
+                .min_by_key(|l| l.confidence);
+            return Party {
+                kind: PartyKind::App,
+                id: self.report.app.id.clone().unwrap_or(dotted),
+                name: self.report.app.name.clone().unwrap_or_default(),
+                owner: link.and_then(|l| l.entity.clone()),
+                country: link.and_then(|l| l.country.clone()),
+                inferred: None,
+            };
+        }
+        // Code under a company's own namespace (`com.alipay.mobilesecuritysdk`,
+        // Alipay's device-fingerprint SDK, which no signature lists) is that
+        // company's, though not a known SDK: inferred, and saying from what.
+        let entities = &self.db.entities;
+        if let Some(p) = entities.publisher_prefix(&dotted, PrefixKind::Package) {
+            if let Some(e) = entities.by_id.get(&p.entity) {
+                return Party {
+                    kind: PartyKind::Sdk,
+                    id: p.prefix.clone(),
+                    name: format!("{} code", p.prefix),
+                    owner: Some(e.name.clone()),
+                    country: e.country.clone(),
+                    inferred: Some(format!("namespace {}: {}", p.prefix, p.entity)),
+                };
+            }
+        }
+        Party {
+            kind: PartyKind::Unattributed,
+            name: dotted.clone(),
+            id: dotted,
+            owner: None,
+            country: None,
+            inferred: None,
+        }
+    }
+}
