@@ -73,24 +73,78 @@ impl<'a> Parties<'a> {
         party
     }
 
+    /// The reported SDK of database entry `index` (after an Exodus entry is
+    /// folded into the curated one that claims it), if the report lists it.
+    fn sdk_party(&self, index: usize) -> Option<Party> {
+        let m = &self.db.sdks;
+        let def = m.defs.get(index)?;
+        let target = def.exodus_id.and_then(|x| m.exodus_claim(x)).unwrap_or(index);
+        let id = m.defs.get(target).map_or(def.id.as_str(), |d| d.id.as_str());
+        let sdk = self.report.sdks.iter().find(|s| s.id == id)?;
+        Some(Party {
+            kind: PartyKind::Sdk,
+            id: sdk.id.clone(),
+            name: sdk.name.clone(),
+            owner: sdk.owner.clone(),
+            country: sdk.country.clone(),
+            inferred: None,
+        })
+    }
+
+    /// The party of a whole binary: a framework or native library the
+    /// database names is its SDK's; the app's own executables (main, app
+    /// extensions) are the publisher's; any other library is unattributed.
+    pub fn of_binary(&mut self, source: &str, native: bool) -> Party {
+        let file = source.rsplit(['/', '!']).next().unwrap_or(source);
+        let m = &self.db.sdks;
+        let matched = if native {
+            m.match_native_lib(file)
+        } else {
+            source
+                .rsplit_once(".framework/")
+                .map(|(dir, _)| dir.rsplit('/').next().unwrap_or(dir))
+                .and_then(|f| m.match_framework(f))
+        };
+        if let Some(p) = matched.and_then(|i| self.sdk_party(i)) {
+            return p;
+        }
+        if native || source.contains(".framework/") {
+            return Party {
+                kind: PartyKind::Unattributed,
+                id: file.to_string(),
+                name: file.to_string(),
+                owner: None,
+                country: None,
+                inferred: None,
+            };
+        }
+        self.app_party(file)
+    }
+
+    /// The publisher's party; `fallback_id` names it when the app has no id.
+    fn app_party(&self, fallback_id: &str) -> Party {
+        // The strongest publisher links naming a company and a country (Strong sorts first).
+        let links = &self.report.publisher.links;
+        let link = links.iter().filter(|l| l.entity.is_some()).min_by_key(|l| l.confidence);
+        let placed = links.iter().filter(|l| l.country.is_some()).min_by_key(|l| l.confidence);
+        Party {
+            kind: PartyKind::App,
+            id: self.report.app.id.clone().unwrap_or_else(|| fallback_id.to_string()),
+            name: self.report.app.name.clone().unwrap_or_default(),
+            owner: link.and_then(|l| l.entity.clone()),
+            country: placed.and_then(|l| l.country.clone()),
+            inferred: None,
+        }
+    }
+
     fn resolve(&mut self, name: &str, package: &str) -> Party {
         self.hits.clear();
         self.classes.match_class(name, &mut self.hits);
-        let m = &self.db.sdks;
-        for h in &self.hits {
-            let Some(def) = m.defs.get(h.sdk) else { continue };
-            let target = def.exodus_id.and_then(|x| m.exodus_claim(x)).unwrap_or(h.sdk);
-            let id = m.defs.get(target).map_or(def.id.as_str(), |d| d.id.as_str());
-            if let Some(sdk) = self.report.sdks.iter().find(|s| s.id == id) {
-                return Party {
-                    kind: PartyKind::Sdk,
-                    id: sdk.id.clone(),
-                    name: sdk.name.clone(),
-                    owner: sdk.owner.clone(),
-                    country: sdk.country.clone(),
-                    inferred: None,
-                };
-            }
+        let hits = std::mem::take(&mut self.hits);
+        let party = hits.iter().find_map(|h| self.sdk_party(h.sdk));
+        self.hits = hits;
+        if let Some(p) = party {
+            return p;
         }
         if let Some((_, lib)) = LIBRARIES.iter().find(|(p, _)| name.starts_with(p)) {
             return Party {
@@ -104,22 +158,7 @@ impl<'a> Parties<'a> {
         }
         let dotted = package.replace('/', ".");
         if self.app_prefix.as_deref().is_some_and(|p| name.starts_with(p)) {
-            // The strongest publisher link that names a company (Strong sorts first).
-            let link = self
-                .report
-                .publisher
-                .links
-                .iter()
-                .filter(|l| l.entity.is_some())
-                .min_by_key(|l| l.confidence);
-            return Party {
-                kind: PartyKind::App,
-                id: self.report.app.id.clone().unwrap_or(dotted),
-                name: self.report.app.name.clone().unwrap_or_default(),
-                owner: link.and_then(|l| l.entity.clone()),
-                country: link.and_then(|l| l.country.clone()),
-                inferred: None,
-            };
+            return self.app_party(&dotted);
         }
         // Code under a company's own namespace (`com.alipay.mobilesecuritysdk`,
         // Alipay's device-fingerprint SDK, which no signature lists) is that

@@ -1,14 +1,16 @@
 //! Who reaches what: each capability's call sites grouped by the party
-//! whose own code holds them (`capabilities[].reached_by[]`).
+//! whose own code holds them (`capabilities[].reached_by[]`): DEX call
+//! sites by their caller class, Mach-O and ELF imports by their binary.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::attribution::parties::Parties;
 use crate::database::Database;
 use crate::evidence::calls::CallSite;
-use crate::evidence::AppEvidence;
+use crate::evidence::{AppEvidence, UnitKind};
 use crate::report::{Party, Reach, Report};
 
+use super::capabilities::api_capabilities;
 use super::tables::RiskTables;
 
 /// Caller classes listed per party and capability; `callers_total` counts all.
@@ -30,6 +32,19 @@ pub fn reached_by(
     let mut parties = Parties::new(db, report);
     let mut groups: BTreeMap<(&str, Party), Group> = BTreeMap::new();
     for unit in &evidence.units {
+        if unit.kind != UnitKind::Dex {
+            // A Mach-O or ELF binary is one party's code as a whole: its
+            // imported symbols are its calls, the binary is the caller.
+            let party = parties.of_binary(&unit.source, unit.kind == UnitKind::Native);
+            for api in &unit.apis {
+                for cap in api_capabilities(unit.kind, api, tables) {
+                    let g = groups.entry((cap, party.clone())).or_default();
+                    g.apis.insert(api.to_string());
+                    g.callers.insert(unit.source.clone());
+                }
+            }
+            continue;
+        }
         for site in unit.calls.iter().filter_map(CallSite::parse) {
             let Some(refs) = tables.apis.get(site.api) else { continue };
             let class = site.caller_class();
@@ -89,4 +104,74 @@ pub fn call_records(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::evidence::CodeUnit;
+    use crate::report::PartyKind;
+    use crate::risk::tests_support;
+
+    const LOCATION: &str = "Landroid/location/LocationManager;->getLastKnownLocation";
+
+    fn reach_of(evidence: &AppEvidence) -> BTreeMap<String, Vec<Reach>> {
+        reached_by(&Database::embedded(), &tests_support::report(), evidence, RiskTables::embedded())
+    }
+
+    #[test]
+    fn call_sites_count_against_the_party_whose_code_holds_them() {
+        let mut dex = CodeUnit::new("classes.dex", UnitKind::Dex);
+        dex.calls = [
+            // AndroidX night mode: a library's call, not the publisher's.
+            format!("{LOCATION}\tLandroidx/appcompat/app/TwilightManager;->a()Landroid/location/Location;"),
+            format!("{LOCATION}\tLcom/example/t/Main;->b()V"),
+            format!("{LOCATION}\tLcom/example/t/Main;->c()V"),
+            // Tencent's namespace, no signature: inferred, with the basis.
+            format!("{LOCATION}\tLcom/tencent/a/b/e;->a()V"),
+        ]
+        .iter()
+        .collect();
+        let ev = AppEvidence { units: vec![dex], ..Default::default() };
+        let reach = reach_of(&ev);
+        let location = &reach["location"];
+        let kinds: Vec<(PartyKind, &str)> =
+            location.iter().map(|r| (r.party.kind, r.party.id.as_str())).collect();
+        assert_eq!(
+            kinds,
+            [
+                (PartyKind::App, "com.example.t"),
+                (PartyKind::Sdk, "com.tencent"),
+                (PartyKind::Library, "androidx")
+            ]
+        );
+        assert_eq!(location[0].callers, ["Lcom/example/t/Main;"]);
+        assert_eq!(location[0].apis, [LOCATION]);
+        assert_eq!(location[1].party.country.as_deref(), Some("CN"));
+        assert!(location[1].party.inferred.as_deref().is_some_and(|b| b.contains("com.tencent")));
+    }
+
+    #[test]
+    fn a_binary_is_the_caller_of_its_imports() {
+        let mut lib = CodeUnit::new("lib/arm64-v8a/libfoo.so", UnitKind::Native);
+        lib.apis = [LOCATION].into();
+        let ev = AppEvidence { units: vec![lib], ..Default::default() };
+        let reach = reach_of(&ev);
+        let r = &reach["location"][0];
+        assert_eq!((r.party.kind, r.party.id.as_str()), (PartyKind::Unattributed, "libfoo.so"));
+        assert_eq!(r.callers, ["lib/arm64-v8a/libfoo.so"]);
+
+        let symbol = "_OBJC_CLASS_$_CLLocationManager";
+        let mut main = CodeUnit::new("Payload/T.app/T", UnitKind::Macho);
+        main.apis = [symbol].into();
+        let mut framework = CodeUnit::new("Payload/T.app/Frameworks/Geo.framework/Geo", UnitKind::Macho);
+        framework.apis = [symbol].into();
+        let ev = AppEvidence { units: vec![main, framework], ..Default::default() };
+        let parties: Vec<(PartyKind, String)> =
+            reach_of(&ev)["location"].iter().map(|r| (r.party.kind, r.party.id.clone())).collect();
+        assert_eq!(
+            parties,
+            [(PartyKind::App, "com.example.t".into()), (PartyKind::Unattributed, "Geo".into())]
+        );
+    }
 }

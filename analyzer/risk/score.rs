@@ -3,9 +3,9 @@
 //! from `signatures/risk/weights.toml`.
 
 use crate::evidence::AppEvidence;
-use crate::report::{Evidence, EvidenceKind, Factor, Report, Score};
+use crate::report::{Evidence, EvidenceKind, Factor, PartyKind, Report, Score};
 
-use super::jurisdiction::{attributions, Confidence, Subject};
+use super::jurisdiction::{attributions, Attribution, Confidence, Subject};
 use super::tables::RiskTables;
 
 /// Runtime code loaders: code that arrives later is code no one reviewed.
@@ -140,11 +140,14 @@ pub fn jurisdiction(report: &Report, tables: &RiskTables) -> Score {
         if weight == 0 {
             continue;
         }
-        let reach_text = if sensitive.is_empty() {
+        let mut reach_text = if sensitive.is_empty() {
             "app reaches no sensitive data".to_string()
         } else {
             format!("app reaches {}", sensitive.join(", "))
         };
+        if let Some(own) = own_reach(report, &a, &w.reach.sensitive_data_classes) {
+            reach_text.push_str(&format!("; its own code reaches {own}"));
+        }
         let description = format!(
             "{} {} in {} (by {}; {reach_text})",
             a.subject.as_str().replace('_', " "),
@@ -163,6 +166,31 @@ pub fn jurisdiction(report: &Report, tables: &RiskTables) -> Score {
         });
     }
     total(factors)
+}
+
+/// The sensitive capabilities the attributed party's own code calls into
+/// (`capabilities[].reached_by`): the publisher's package for the
+/// publisher, SDKs of the owner for an SDK owner. `None` when the report
+/// holds no call sites at all (no DEX read, or iOS) or for host owners.
+fn own_reach(report: &Report, a: &Attribution, classes: &[String]) -> Option<String> {
+    if report.capabilities.iter().all(|c| c.reached_by.is_empty()) {
+        return None;
+    }
+    let owns = |p: &crate::report::Party| match a.subject {
+        Subject::Publisher => p.kind == PartyKind::App,
+        Subject::SdkOwner => p.kind == PartyKind::Sdk && p.owner.as_deref() == Some(a.name.as_str()),
+        Subject::HostOwner => false,
+    };
+    if a.subject == Subject::HostOwner {
+        return None;
+    }
+    let own: Vec<&str> = report
+        .capabilities
+        .iter()
+        .filter(|c| classes.contains(&c.data_class) && c.reached_by.iter().any(|r| owns(&r.party)))
+        .map(|c| c.id.as_str())
+        .collect();
+    Some(if own.is_empty() { "no sensitive data".to_string() } else { own.join(", ") })
 }
 
 #[cfg(test)]
