@@ -266,7 +266,7 @@ fn capabilities_section(o: &mut String, r: &Report) {
         );
         return;
     }
-    o.push_str("<table><tr><th>Capability</th><th>Declared</th><th>Observed</th><th>Finding</th><th>Evidence</th></tr>");
+    o.push_str("<table><tr><th>Capability</th><th>Declared</th><th>Observed</th><th>Finding</th><th>Reached by</th><th>Evidence</th></tr>");
     let mark = |b: bool| if b { "<span class=\"yes\">yes</span>" } else { "<span class=\"no\">no</span>" };
     for c in &r.capabilities {
         let finding = match c.finding {
@@ -278,16 +278,32 @@ fn capabilities_section(o: &mut String, r: &Report) {
         };
         let _ = write!(
             o,
-            "<tr id=\"capability.{}\"><td>{}<br><code>{}</code></td><td>{}</td><td>{}</td><td>{finding}</td><td>{}</td></tr>",
+            "<tr id=\"capability.{}\"><td>{}<br><code>{}</code></td><td>{}</td><td>{}</td><td>{finding}</td><td>{}</td><td>{}</td></tr>",
             esc(&c.id),
             esc(&c.label),
             esc(&c.id),
             mark(c.declared),
             mark(c.observed),
+            reached_by(&c.reached_by),
             evidence_list(&c.evidence)
         );
     }
     o.push_str("</table></section>\n");
+}
+
+/// Whose code reaches a capability: one line per party, its caller classes on hover.
+fn reached_by(reach: &[super::Reach]) -> String {
+    let mut out = String::new();
+    for r in reach {
+        let _ = write!(
+            out,
+            "<div title=\"{}\">{} <small>({} classes)</small></div>",
+            esc(&r.callers.join(" ")),
+            esc(&r.party.label()),
+            r.callers_total
+        );
+    }
+    out
 }
 
 fn sdks_section(o: &mut String, r: &Report) {

@@ -43,3 +43,18 @@ string_enum! {
         Unattributed = "unattributed",
     }
 }
+
+impl Party {
+    /// `sdk Baidu Mobile Stats (Baidu, Inc., CN)`, `library AndroidX`: how renderers name a party.
+    pub fn label(&self) -> String {
+        let name = if self.name.is_empty() { &self.id } else { &self.name };
+        let about: Vec<&str> =
+            [self.owner.as_deref(), self.country.as_deref()].into_iter().flatten().collect();
+        let inferred = if self.inferred.is_some() { ", inferred" } else { "" };
+        if about.is_empty() {
+            format!("{} {name}{inferred}", self.kind)
+        } else {
+            format!("{} {name} ({}){inferred}", self.kind, about.join(", "))
+        }
+    }
+}
