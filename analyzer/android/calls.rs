@@ -1,6 +1,6 @@
 //! Call sites of sensitive APIs in one DEX: walks every method's code once
 //! and keeps the `invoke-*` / `sget*` whose target the risk tables name,
-//! each with the method holding it.
+//! and the `const-string`s that hold a host, each with the method holding it.
 
 use rustc_hash::FxHashMap;
 
@@ -14,6 +14,8 @@ use crate::formats::dex::{walk_code, DexFile, Operand};
 pub struct Targets {
     pub methods: FxHashMap<u32, usize>,
     pub fields: FxHashMap<u32, usize>,
+    /// `string_ids` index -> `host:name` lines of the hosts the string holds.
+    pub strings: FxHashMap<u32, Vec<String>>,
 }
 
 /// The call sites of `targets` in `file`, one line per (API, caller method),
@@ -22,11 +24,12 @@ pub struct Targets {
 /// DEX, so only methods pointing at shared code can exceed it.
 pub fn call_sites(file: &DexFile, apis: &Names, targets: &Targets) -> (Names, bool) {
     let mut out = Names::new();
-    if targets.methods.is_empty() && targets.fields.is_empty() {
+    if targets.methods.is_empty() && targets.fields.is_empty() && targets.strings.is_empty() {
         return (out, false);
     }
     let mut budget = file.data().len() / 2;
     let mut hits: Vec<usize> = Vec::new();
+    let mut hosts: Vec<&str> = Vec::new();
     for class in file.class_defs() {
         for m in file.class_methods(&class) {
             let Some(insns) = file.code_insns(m.code_off) else { continue };
@@ -37,19 +40,19 @@ pub fn call_sites(file: &DexFile, apis: &Names, targets: &Targets) -> (Names, bo
             }
             budget -= units;
             hits.clear();
-            walk_code(insns, |op| {
-                let found = match op {
-                    Operand::Invoke(idx) => targets.methods.get(&idx),
-                    Operand::StaticField(idx) => targets.fields.get(&idx),
-                    Operand::String(_) => None,
-                };
-                hits.extend(found);
+            hosts.clear();
+            walk_code(insns, |op| match op {
+                Operand::Invoke(idx) => hits.extend(targets.methods.get(&idx)),
+                Operand::StaticField(idx) => hits.extend(targets.fields.get(&idx)),
+                Operand::String(idx) => {
+                    hosts.extend(targets.strings.get(&idx).into_iter().flatten().map(String::as_str))
+                }
             });
-            if hits.is_empty() {
+            if hits.is_empty() && hosts.is_empty() {
                 continue;
             }
             let caller = caller_name(file, m.method_idx);
-            for api in hits.iter().filter_map(|&i| apis.get(i)) {
+            for api in hits.iter().filter_map(|&i| apis.get(i)).chain(hosts.iter().copied()) {
                 out.push(&CallSite::line(api, &caller));
             }
         }

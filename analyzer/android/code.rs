@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use super::calls;
 use crate::context::Context;
+use crate::evidence::calls::HOST_PREFIX;
 use crate::evidence::{CodeUnit, Names, UnitKind};
 use crate::formats::{dex, elf};
 use crate::report::{Diagnostic, EvidenceKind, NativeSummary};
@@ -65,6 +66,18 @@ pub fn add_dex(ctx: &mut Context, entry: &str, data: &[u8], primary: bool) {
         }
     }
     drop(defined);
+
+    let mut packages: Vec<String> = packages.into_iter().collect();
+    packages.sort_unstable();
+    ctx.hosts.add_code_packages(packages.iter().map(String::as_str));
+    for idx in 0..file.string_count() {
+        let Some(s) = file.string(idx) else { continue };
+        let hosts = ctx.hosts.scan_hosts(entry, EvidenceKind::String, &s);
+        if !hosts.is_empty() {
+            let lines = hosts.iter().map(|h| format!("{HOST_PREFIX}{h}")).collect();
+            targets.strings.insert(idx, lines);
+        }
+    }
     let (sites, capped) = calls::call_sites(&file, &apis, &targets);
     if capped {
         ctx.diag(
@@ -78,13 +91,6 @@ pub fn add_dex(ctx: &mut Context, entry: &str, data: &[u8], primary: bool) {
     unit.calls = sites;
     apis.sort_unstable_dedup();
     unit.apis = apis;
-
-    let mut packages: Vec<String> = packages.into_iter().collect();
-    packages.sort_unstable();
-    ctx.hosts.add_code_packages(packages.iter().map(String::as_str));
-    for s in file.strings() {
-        ctx.hosts.scan(entry, EvidenceKind::String, &s);
-    }
     ctx.evidence.units.push(unit);
 }
 

@@ -4,6 +4,11 @@
 //! and `Lcom/tencent/a/b/e;->a(Landroid/content/Context;)V`), so that they
 //! are stored and re-read by `rescore` like every other list of names.
 
+/// Marks a stored line whose "API" is a host the caller's code loads as a
+/// string constant (`host:api.example.com<TAB>caller`); a space-free
+/// prefix no `Lclass;->member` starts with.
+pub const HOST_PREFIX: &str = "host:";
+
 /// One call site as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallSite<'a> {
@@ -23,6 +28,11 @@ impl<'a> CallSite<'a> {
     pub fn parse(line: &'a str) -> Option<Self> {
         let (api, caller) = line.split_once('\t')?;
         Some(CallSite { api, caller })
+    }
+
+    /// The host, when this line records a string constant naming one.
+    pub fn host(&self) -> Option<&'a str> {
+        self.api.strip_prefix(HOST_PREFIX)
     }
 
     /// Descriptor of the caller's class (`Lcom/tencent/a/b/e;`).

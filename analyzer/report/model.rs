@@ -5,7 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::party::Reach;
+use super::party::{Party, Reach};
 use crate::string_enum::string_enum;
 
 // Parsers and the diagnostics they raise sit below the report: the model
@@ -587,6 +587,9 @@ pub struct Host {
     /// Where it was seen (capped per host; `evidence_total` counts all).
     pub evidence: Vec<Evidence>,
     pub evidence_total: u32,
+    /// The parties whose DEX code loads the host as a string constant (at most 10).
+    #[serde(default)]
+    pub referenced_by: Vec<Party>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]

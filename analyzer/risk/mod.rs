@@ -27,6 +27,10 @@ pub fn assess(db: &Database, report: &mut Report, evidence: &AppEvidence, tables
     for c in &mut report.capabilities {
         c.reached_by = reach.remove(&c.id).unwrap_or_default();
     }
+    let mut by_host = reach::host_parties(db, report, evidence);
+    for h in &mut report.hosts {
+        h.referenced_by = by_host.remove(&h.host).unwrap_or_default();
+    }
     report.risk.data_collection = score::data_collection(report, evidence, tables);
     let (factors, diagnostics) = privacy::declared_vs_observed(report, &tables.weights.data_collection);
     let score = &mut report.risk.data_collection;

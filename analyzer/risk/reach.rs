@@ -68,6 +68,23 @@ pub fn reached_by(
     out
 }
 
+/// Parties listed per host at most.
+pub const MAX_HOST_PARTIES: usize = 10;
+
+/// Host name -> the parties whose code loads it as a string constant, sorted.
+pub fn host_parties(db: &Database, report: &Report, evidence: &AppEvidence) -> BTreeMap<String, Vec<Party>> {
+    let mut parties = Parties::new(db, report);
+    let mut found: BTreeMap<String, BTreeSet<Party>> = BTreeMap::new();
+    for unit in &evidence.units {
+        for site in unit.calls.iter().filter_map(CallSite::parse) {
+            let Some(host) = site.host() else { continue };
+            let party = parties.of(site.caller_class());
+            found.entry(host.to_string()).or_default().insert(party);
+        }
+    }
+    found.into_iter().map(|(h, set)| (h, set.into_iter().take(MAX_HOST_PARTIES).collect())).collect()
+}
+
 /// One call site as `appvet calls` lists it.
 #[derive(Debug, Clone, serde::Serialize, PartialEq)]
 pub struct CallRecord {
