@@ -1,6 +1,6 @@
 //! Call sites: which method of the app holds an `invoke-*` of a sensitive
 //! API or an `sget` of a sensitive field. Kept per code unit as one
-//! [`Names`] list of `api<TAB>caller` lines (`Landroid/location/LocationManager;->getLastKnownLocation`
+//! [`Names`](super::Names) list of `api<TAB>caller` lines (`Landroid/location/LocationManager;->getLastKnownLocation`
 //! and `Lcom/tencent/a/b/e;->a(Landroid/content/Context;)V`), so that they
 //! are stored and re-read by `rescore` like every other list of names.
 
