@@ -9,6 +9,8 @@ use rustc_hash::FxHashMap;
 use crate::database::entities::PrefixKind;
 use crate::database::sdks::ClassMatcher;
 use crate::database::Database;
+use crate::evidence::calls::CallSite;
+use crate::evidence::AppEvidence;
 use crate::report::{Party, PartyKind, Report};
 
 use super::slashed_class_name;
@@ -40,6 +42,9 @@ pub struct Parties<'a> {
     app_prefix: Option<String>,
     cache: FxHashMap<String, Party>,
     hits: Vec<crate::database::sdks::ClassHit>,
+    /// Slashed package -> (SDK index, host) for packages whose code loads a
+    /// host of a reported SDK: how renamed (R8) SDK code is still placed.
+    by_host: FxHashMap<String, (usize, String)>,
 }
 
 impl<'a> Parties<'a> {
@@ -57,7 +62,30 @@ impl<'a> Parties<'a> {
             app_prefix,
             cache: FxHashMap::default(),
             hits: Vec::new(),
+            by_host: FxHashMap::default(),
         }
+    }
+
+    /// Like [`Parties::new`], also placing packages that no name matches by
+    /// the hosts their code loads (the `host:` lines of the call sites): a
+    /// package whose strings name a reported SDK's domain is that SDK's,
+    /// `inferred` with the host.
+    pub fn with_evidence(db: &'a Database, report: &'a Report, evidence: &AppEvidence) -> Self {
+        let mut p = Parties::new(db, report);
+        for site in evidence.units.iter().flat_map(|u| u.calls.iter()).filter_map(CallSite::parse) {
+            let Some(host) = site.host() else { continue };
+            let Some(name) = slashed_class_name(site.caller_class()) else { continue };
+            let package = name.rsplit_once('/').map_or("", |(p, _)| p);
+            if package.is_empty() || p.by_host.contains_key(package) {
+                continue;
+            }
+            if let Some((i, _)) = db.sdks.match_host(host) {
+                if p.sdk_party(i).is_some() {
+                    p.by_host.insert(package.to_string(), (i, host.to_string()));
+                }
+            }
+        }
+        p
     }
 
     /// The party of a class descriptor (`Lcom/tencent/a/b/e;`) or member
@@ -174,6 +202,12 @@ impl<'a> Parties<'a> {
                     country: e.country.clone(),
                     inferred: Some(format!("namespace {}: {}", p.prefix, p.entity)),
                 };
+            }
+        }
+        if let Some((i, host)) = self.by_host.get(package) {
+            if let Some(mut p) = self.sdk_party(*i) {
+                p.inferred = Some(format!("its code loads {host}"));
+                return p;
             }
         }
         Party {

@@ -29,7 +29,7 @@ pub fn reached_by(
     evidence: &AppEvidence,
     tables: &RiskTables,
 ) -> BTreeMap<String, Vec<Reach>> {
-    let mut parties = Parties::new(db, report);
+    let mut parties = Parties::with_evidence(db, report, evidence);
     let mut groups: BTreeMap<(&str, Party), Group> = BTreeMap::new();
     for unit in &evidence.units {
         if unit.kind != UnitKind::Dex {
@@ -73,7 +73,7 @@ pub const MAX_HOST_PARTIES: usize = 10;
 
 /// Host name -> the parties whose code loads it as a string constant, sorted.
 pub fn host_parties(db: &Database, report: &Report, evidence: &AppEvidence) -> BTreeMap<String, Vec<Party>> {
-    let mut parties = Parties::new(db, report);
+    let mut parties = Parties::with_evidence(db, report, evidence);
     let mut found: BTreeMap<String, BTreeSet<Party>> = BTreeMap::new();
     for unit in &evidence.units {
         for site in unit.calls.iter().filter_map(CallSite::parse) {
@@ -106,7 +106,7 @@ pub fn call_records(
     evidence: &AppEvidence,
     tables: &RiskTables,
 ) -> Vec<CallRecord> {
-    let mut parties = Parties::new(db, report);
+    let mut parties = Parties::with_evidence(db, report, evidence);
     let mut out = Vec::new();
     for unit in &evidence.units {
         for site in unit.calls.iter().filter_map(CallSite::parse) {
@@ -166,6 +166,28 @@ mod tests {
         assert_eq!(location[0].apis, [LOCATION]);
         assert_eq!(location[1].party.country.as_deref(), Some("CN"));
         assert!(location[1].party.inferred.as_deref().is_some_and(|b| b.contains("com.tencent")));
+    }
+
+    #[test]
+    fn a_renamed_package_that_loads_an_sdk_host_is_that_sdks() {
+        let db = Database::embedded();
+        let m = &db.sdks;
+        let (i, _) = m.match_host("lbs.map.qq.com").expect("a Tencent map host in the database");
+        let def = m.defs.get(i).unwrap();
+        let target = def.exodus_id.and_then(|x| m.exodus_claim(x)).unwrap_or(i);
+        let id = m.defs.get(target).unwrap().id.clone();
+        let mut report = tests_support::report();
+        report.sdks.push(crate::report::Sdk { id: id.clone(), name: "Maps".into(), ..Default::default() });
+        let mut dex = CodeUnit::new("classes.dex", UnitKind::Dex);
+        dex.calls = [format!("{LOCATION}\tLa/b/c;->a()V"), "host:lbs.map.qq.com\tLa/b/d;->b()V".to_string()]
+            .iter()
+            .collect();
+        let ev = AppEvidence { units: vec![dex], ..Default::default() };
+        let reach = reached_by(&db, &report, &ev, RiskTables::embedded());
+        let party = &reach["location"][0].party;
+        assert_eq!((party.kind, party.id.as_str()), (PartyKind::Sdk, id.as_str()));
+        assert_eq!(party.inferred.as_deref(), Some("its code loads lbs.map.qq.com"));
+        assert_eq!(host_parties(&db, &report, &ev)["lbs.map.qq.com"], std::slice::from_ref(party));
     }
 
     #[test]
