@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 use crate::archive::zip::{Budget, Limits, ZipArchive, ZipEntry};
 use crate::database::Database;
 use crate::diagnostic::Diagnostic;
+use crate::evidence::calls::{no_apis, ApiFilter};
 use crate::evidence::hosts::HostExtractor;
 use crate::evidence::AppEvidence;
 use crate::report::{App, Code, Input, Report, Risk, Signing, Tool, SCHEMA};
@@ -25,6 +26,8 @@ pub struct Context<'a> {
     pub hosts: HostExtractor,
     /// Archive nesting depth of what is being read (0 = the input itself).
     pub depth: u32,
+    /// Which API references get their call sites recorded.
+    pub sensitive_apis: ApiFilter<'a>,
 }
 
 impl<'a> Context<'a> {
@@ -37,6 +40,7 @@ impl<'a> Context<'a> {
             evidence: AppEvidence::default(),
             hosts: HostExtractor::new(&[]),
             depth: 0,
+            sensitive_apis: &no_apis,
         }
     }
 
@@ -65,6 +69,7 @@ impl<'a> Context<'a> {
         let mut c = Context::new(self.db, self.limits, self.report.input.clone());
         c.budget = Budget { remaining: self.budget.remaining };
         c.depth = self.depth + 1;
+        c.sensitive_apis = self.sensitive_apis;
         c
     }
 

@@ -82,7 +82,7 @@ pub fn attribute_with_tables(
     report.tool.signatures_version = db.version.clone();
     crate::attribution::attribute(db, report, evidence);
     // Risk and verdict come last: they read SDKs, hosts and everything above.
-    crate::risk::assess(report, evidence, tables);
+    crate::risk::assess(db, report, evidence, tables);
     report.analysis = crate::policy::completeness::assess(report);
     report.verdict = Some(crate::policy::Policy::baseline().evaluate(report, &ExceptionSet::none()));
 }
@@ -143,6 +143,10 @@ impl Scanner {
             kind: InputKind::Unknown,
         };
         let mut ctx = Context::new(&self.db, &self.limits, input);
+        // Call sites are recorded for the APIs the capability tables name.
+        let tables = self.risk_tables();
+        let sensitive = |api: &str| tables.apis.contains_key(api);
+        ctx.sensitive_apis = &sensitive;
         let file_name =
             Path::new(display_path).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let sniffed = archive::sniff(data);

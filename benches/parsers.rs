@@ -112,6 +112,25 @@ fn bench_parsers(c: &mut Criterion) {
         })
     });
 
+    // The call-site walk: every method's instructions, every class of every DEX.
+    g.throughput(Throughput::Bytes(total(&e.dexes)));
+    g.bench_function("dex_code_walk", |b| {
+        b.iter(|| {
+            let mut n = 0usize;
+            for d in &e.dexes {
+                let Ok(f) = dex::parse(d) else { continue };
+                for class in f.class_defs() {
+                    for m in f.class_methods(&class) {
+                        if let Some(insns) = f.code_insns(m.code_off) {
+                            dex::walk_code(insns, |_| n += 1);
+                        }
+                    }
+                }
+            }
+            n
+        })
+    });
+
     if !e.elves.is_empty() {
         g.throughput(Throughput::Bytes(total(&e.elves)));
         g.bench_function("elf", |b| b.iter(|| e.elves.iter().filter(|d| elf::parse(d).is_ok()).count()));

@@ -93,3 +93,16 @@ fn manifest_command_prints_the_decoded_manifest() {
     appvet().args(["manifest", "samples/split-demo.apks"]).assert().code(0);
     appvet().args(["manifest", "Cargo.toml"]).assert().code(4);
 }
+
+#[test]
+fn calls_lists_call_sites_as_one_json_document_and_refuses_html() {
+    let out = appvet().args(["calls", "samples/datahungry.apk"]).assert().code(0).get_output().stdout.clone();
+    let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let calls = v["calls"].as_array().expect("a calls array");
+    for c in calls {
+        for key in ["api", "capability", "caller", "source", "party"] {
+            assert!(c.get(key).is_some(), "{key} missing in {c}");
+        }
+    }
+    appvet().args(["calls", "samples/datahungry.apk", "--format", "html"]).assert().failure();
+}

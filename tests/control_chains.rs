@@ -34,7 +34,7 @@ fn probe(app_id: &str, classes: &[&str], hosts: &[&str]) -> Report {
         report.hosts.push(Host { host: (*h).into(), domain: Some(domain), ..Default::default() });
     }
     attribute(&db, &mut report, &evidence);
-    assess(&mut report, &evidence, RiskTables::embedded());
+    assess(&db, &mut report, &evidence, RiskTables::embedded());
     report
 }
 

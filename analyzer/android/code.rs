@@ -4,7 +4,9 @@
 use std::collections::HashSet;
 use std::fmt::Write;
 
+use super::calls;
 use crate::context::Context;
+use crate::evidence::calls::HOST_PREFIX;
 use crate::evidence::{CodeUnit, Names, UnitKind};
 use crate::formats::{dex, elf};
 use crate::report::{Diagnostic, EvidenceKind, NativeSummary};
@@ -40,12 +42,16 @@ pub fn add_dex(ctx: &mut Context, entry: &str, data: &[u8], primary: bool) {
     }
     let defined: HashSet<&str> = unit.classes.iter().collect();
     let mut apis = Names::new();
+    let mut targets = calls::Targets::default();
     // One reused buffer per reference instead of one string each.
     let mut text = String::new();
     for m in file.method_refs() {
         if !defined.contains(m.class.as_ref()) {
             text.clear();
             let _ = write!(text, "{m}");
+            if (ctx.sensitive_apis)(&text) {
+                targets.methods.insert(m.index, apis.len());
+            }
             apis.push(&text);
         }
     }
@@ -53,19 +59,38 @@ pub fn add_dex(ctx: &mut Context, entry: &str, data: &[u8], primary: bool) {
         if !defined.contains(f.class.as_ref()) {
             text.clear();
             let _ = write!(text, "{f}");
+            if (ctx.sensitive_apis)(&text) {
+                targets.fields.insert(f.index, apis.len());
+            }
             apis.push(&text);
         }
     }
     drop(defined);
-    apis.sort_unstable_dedup();
-    unit.apis = apis;
 
     let mut packages: Vec<String> = packages.into_iter().collect();
     packages.sort_unstable();
     ctx.hosts.add_code_packages(packages.iter().map(String::as_str));
-    for s in file.strings() {
-        ctx.hosts.scan(entry, EvidenceKind::String, &s);
+    for idx in 0..file.string_count() {
+        let Some(s) = file.string(idx) else { continue };
+        let hosts = ctx.hosts.scan_hosts(entry, EvidenceKind::String, &s);
+        if !hosts.is_empty() {
+            let lines = hosts.iter().map(|h| format!("{HOST_PREFIX}{h}")).collect();
+            targets.strings.insert(idx, lines);
+        }
     }
+    let (sites, capped) = calls::call_sites(&file, &apis, &targets);
+    if capped {
+        ctx.diag(
+            Diagnostic::warning(
+                "dex.code_walk_capped",
+                "methods share code beyond the walk budget; call sites past it are not listed",
+            )
+            .at(entry.to_string()),
+        );
+    }
+    unit.calls = sites;
+    apis.sort_unstable_dedup();
+    unit.apis = apis;
     ctx.evidence.units.push(unit);
 }
 

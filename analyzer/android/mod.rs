@@ -2,6 +2,7 @@
 //! of an AAB's modules) into the report and the evidence set.
 
 pub mod bundle;
+mod calls;
 pub mod code;
 pub mod entries;
 pub mod manifest;

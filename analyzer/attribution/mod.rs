@@ -9,6 +9,8 @@ pub mod why;
 mod components;
 pub mod protections;
 
+pub mod parties;
+
 use std::collections::{BTreeMap, HashSet};
 
 pub use control::{control, entity_ref};

@@ -21,6 +21,7 @@
 //! `--fail-on red-flag`.
 
 mod batch;
+mod calls;
 mod completions;
 mod diff;
 mod error;
@@ -82,6 +83,8 @@ enum Command {
         /// APK, XAPK, APKS/APKM, AAB, IPA or zipped .app.
         path: PathBuf,
     },
+    /// List every call site of a sensitive API, with the party whose code holds it.
+    Calls(calls::CallsArgs),
     /// Compare two versions of an app (apps or JSON reports): what changed and what is a red flag.
     Diff(diff::DiffArgs),
     /// Signature database: `stats` (counts) and `check` (consistency).
@@ -258,6 +261,7 @@ pub fn run() -> Result<i32, Error> {
     match cli.command {
         Command::Scan(args) => scan(args),
         Command::Manifest { path } => manifest::run(&path),
+        Command::Calls(args) => calls::run(args),
         Command::Diff(args) => diff::run(args),
         Command::Sigs(args) => sigs::run(args),
         Command::Rescore(args) => rescore(args),

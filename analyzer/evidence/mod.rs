@@ -2,6 +2,7 @@
 //! host was seen. The signature and risk stages match against this; the
 //! report carries only what matched, each item with its location.
 
+pub mod calls;
 pub mod hosts;
 mod names;
 
@@ -32,6 +33,8 @@ pub struct CodeUnit {
     pub libraries: Names,
     /// Exported symbols (native only).
     pub exports: Names,
+    /// Call sites of sensitive APIs (DEX only), as [`calls::CallSite`] lines.
+    pub calls: Names,
 }
 
 impl CodeUnit {
@@ -43,6 +46,7 @@ impl CodeUnit {
             apis: Names::new(),
             libraries: Names::new(),
             exports: Names::new(),
+            calls: Names::new(),
         }
     }
 }

@@ -15,7 +15,7 @@ fn location_app() -> (Report, AppEvidence) {
 }
 
 fn judged(mut r: Report, ev: &AppEvidence, policy: &str) -> Verdict {
-    assess(&mut r, ev, RiskTables::embedded());
+    assess(&crate::database::Database::embedded(), &mut r, ev, RiskTables::embedded());
     Policy::preset(policy).unwrap().evaluate(&r, &ExceptionSet::none())
 }
 
@@ -100,7 +100,7 @@ fn exception_flips_block_to_approve_only_while_valid_and_keeps_the_spy_flag() {
         sha256: sha.clone(),
         ..Default::default()
     });
-    assess(&mut r, &ev, RiskTables::embedded());
+    assess(&crate::database::Database::embedded(), &mut r, &ev, RiskTables::embedded());
     let policy = Policy::preset("nl-aivd").unwrap();
     let text = format!(
         "[[exceptions]]\napp_id = \"com.example.t\"\nsigner_sha256 = \"{sha}\"\njustification = \"China desk\"\nexpires = \"2026-12-31\"\n"

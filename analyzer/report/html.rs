@@ -352,7 +352,7 @@ fn capabilities_section(o: &mut String, r: &Report) {
         );
         return;
     }
-    o.push_str("<table><thead><tr><th>Data</th><th>Declared</th><th>Seen in code</th><th>Points</th><th>Finding</th></tr></thead><tbody>");
+    o.push_str("<table><thead><tr><th>Data</th><th>Declared</th><th>Seen in code</th><th>Points</th><th>Finding</th><th>Whose code reaches it</th></tr></thead><tbody>");
     let mark = |b: bool| if b { "<span class=\"yes\">yes</span>" } else { "<span class=\"no\">no</span>" };
     for c in &r.capabilities {
         let finding = match c.finding {
@@ -371,11 +371,12 @@ fn capabilities_section(o: &mut String, r: &Report) {
             .unwrap_or_else(|| "&ndash;".into());
         let _ = write!(
             o,
-            "<tr id=\"capability.{}\"><td>{}</td><td>{}</td><td>{}</td><td>{points}</td><td>{finding}</td></tr>",
+            "<tr id=\"capability.{}\"><td>{}</td><td>{}</td><td>{}</td><td>{points}</td><td>{finding}</td><td>{}</td></tr>",
             esc(&c.id),
             expandable(&esc(&c.label), &c.evidence),
             mark(c.declared),
-            mark(c.observed)
+            mark(c.observed),
+            reached_by(&c.reached_by)
         );
     }
     // Points that are not one capability's (e.g. a tracker count).
@@ -384,12 +385,27 @@ fn capabilities_section(o: &mut String, r: &Report) {
     {
         let _ = write!(
             o,
-            "<tr><td colspan=\"3\">{}</td><td>+{}</td><td></td></tr>",
+            "<tr><td colspan=\"3\">{}</td><td>+{}</td><td></td><td></td></tr>",
             expandable(&esc(&f.description), &f.evidence),
             f.weight
         );
     }
     o.push_str("</tbody></table></section>\n");
+}
+
+/// Whose code reaches a capability: one line per party, its caller classes on hover.
+fn reached_by(reach: &[super::Reach]) -> String {
+    let mut out = String::new();
+    for r in reach {
+        let _ = write!(
+            out,
+            "<div title=\"{}\">{} <small>({} classes)</small></div>",
+            esc(&r.callers.join(" ")),
+            esc(&r.party.label()),
+            r.callers_total
+        );
+    }
+    out
 }
 
 #[cfg(test)]

@@ -10,9 +10,11 @@ pub mod html_sections;
 pub mod json;
 pub mod model;
 pub mod parties;
+mod party;
 pub mod sarif;
 pub mod schema;
 pub mod text;
 
 pub use control::Control;
 pub use model::*;
+pub use party::{Party, PartyKind, Reach};

@@ -5,6 +5,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use super::party::{Party, Reach};
 use crate::string_enum::string_enum;
 
 // Parsers and the diagnostics they raise sit below the report: the model
@@ -367,6 +368,10 @@ pub struct Host {
     /// Who controls the owner, and from which country.
     #[serde(default)]
     pub control: Option<super::Control>,
+
+    /// The parties whose DEX code loads the host as a string constant (at most 10).
+    #[serde(default)]
+    pub referenced_by: Vec<Party>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -388,6 +393,9 @@ pub struct Capability {
     /// (code reaches a permission-gated capability the app does not declare:
     /// often SDK code, or a permission obtained another way); null otherwise.
     pub finding: Option<CapabilityFinding>,
+    /// Whose code reaches it: one entry per party holding call sites of its APIs.
+    #[serde(default)]
+    pub reached_by: Vec<Reach>,
 }
 
 string_enum! {

@@ -165,16 +165,17 @@ pub fn parties(r: &Report) -> Vec<Party> {
     out
 }
 
-/// Capabilities an SDK's own code reaches. Today the report ties observed
-/// data to an SDK only through `sdk` evidence (an SDK whose category reaches
-/// it); per-party call sites, once the report has them, are read here too.
+/// Capabilities an SDK's own code reaches: its call sites
+/// (`capabilities[].reached_by[]`), else `sdk` evidence (an SDK whose
+/// category reaches it, on reports without call sites).
 fn reached_by_sdk(capabilities: &[Capability], sdk: &Sdk) -> Vec<String> {
     capabilities
         .iter()
         .filter(|c| {
-            c.evidence
-                .iter()
-                .any(|e| e.kind == EvidenceKind::Sdk && (e.value == sdk.name || e.value == sdk.id))
+            c.reached_by.iter().any(|x| x.party.kind == super::PartyKind::Sdk && x.party.id == sdk.id)
+                || c.evidence
+                    .iter()
+                    .any(|e| e.kind == EvidenceKind::Sdk && (e.value == sdk.name || e.value == sdk.id))
         })
         .map(|c| c.label.clone())
         .collect()

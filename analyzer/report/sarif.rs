@@ -71,7 +71,7 @@ fn findings(r: &Report) -> Vec<Finding> {
                 .iter()
                 .find(|e| matches!(e.kind, EvidenceKind::Api | EvidenceKind::Symbol))
                 .map(|e| e.source.clone()),
-            properties: json!({ "capability": c.id, "evidence": c.evidence }),
+            properties: json!({ "capability": c.id, "evidence": c.evidence, "reached_by": c.reached_by }),
         });
     }
     for p in &r.protections {
@@ -85,6 +85,21 @@ fn findings(r: &Report) -> Vec<Finding> {
             entry: p.evidence.iter().map(|e| e.source.clone()).find(|s| !s.is_empty()),
             properties: json!({ "name": p.name, "evidence": p.evidence }),
         });
+    }
+
+    // Whose own code reaches sensitive data: one note per capability and
+    // party placed in a country (an SDK, its owner, the publisher).
+    for c in &r.capabilities {
+        for reach in c.reached_by.iter().filter(|x| x.party.country.is_some()) {
+            out.push(Finding {
+                rule: "capability/reached-by".into(),
+                rule_text: "a party placed in a country has code that reaches a capability".into(),
+                level: "note",
+                message: format!("{} ({}) reached by {}", c.label, c.id, reach.party.label()),
+                entry: None,
+                properties: json!({ "capability": c.id, "reach": reach }),
+            });
+        }
     }
     for d in r.diagnostics.iter().filter(|d| d.level >= Level::Warning) {
         out.push(Finding {

@@ -184,6 +184,10 @@ fn render_capabilities(o: &mut String, r: &Report) {
             if c.observed { "O" } else { "-" },
             c.id
         );
+        for reach in &c.reached_by {
+            let _ =
+                writeln!(o, "        by {} ({} classes)", clean(&reach.party.label()), reach.callers_total);
+        }
     }
 }
 

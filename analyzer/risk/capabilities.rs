@@ -29,6 +29,23 @@ fn push_capped(list: &mut Vec<Evidence>, e: Evidence) {
     }
 }
 
+/// Capabilities an API reference or imported symbol reaches: exact
+/// `Lclass;->member` or symbol names for DEX and ELF, substrings of the
+/// symbol for Mach-O (selectors and mangled names carry the API inside).
+pub(super) fn api_capabilities<'t>(kind: UnitKind, api: &str, tables: &'t RiskTables) -> Vec<&'t str> {
+    match kind {
+        UnitKind::Dex | UnitKind::Native => {
+            tables.apis.get(api).into_iter().flatten().map(|r| r.capability.as_str()).collect()
+        }
+        UnitKind::Macho => tables
+            .ios_symbols
+            .iter()
+            .filter(|(needle, _)| api.contains(needle.as_str()))
+            .map(|(_, r)| r.capability.as_str())
+            .collect(),
+    }
+}
+
 /// The capabilities the app declares or reaches, in table order.
 pub fn assess(report: &Report, evidence: &AppEvidence, tables: &RiskTables) -> Vec<Capability> {
     let mut found: BTreeMap<&str, Found> = BTreeMap::new();
@@ -68,17 +85,7 @@ pub fn assess(report: &Report, evidence: &AppEvidence, tables: &RiskTables) -> V
 
     for unit in &evidence.units {
         for api in &unit.apis {
-            let refs: Vec<&str> = match unit.kind {
-                UnitKind::Dex | UnitKind::Native => {
-                    tables.apis.get(api).into_iter().flatten().map(|r| r.capability.as_str()).collect()
-                }
-                UnitKind::Macho => tables
-                    .ios_symbols
-                    .iter()
-                    .filter(|(needle, _)| api.contains(needle.as_str()))
-                    .map(|(_, r)| r.capability.as_str())
-                    .collect(),
-            };
+            let refs = api_capabilities(unit.kind, api, tables);
             for cap in refs {
                 let kind =
                     if unit.kind == UnitKind::Macho { EvidenceKind::Symbol } else { EvidenceKind::Api };
@@ -119,6 +126,7 @@ pub fn assess(report: &Report, evidence: &AppEvidence, tables: &RiskTables) -> V
             label: info.label.clone(),
             data_class: info.data_class.clone(),
             finding,
+            reached_by: Vec::new(),
         });
     }
     out

@@ -9,17 +9,28 @@
 pub mod capabilities;
 pub mod jurisdiction;
 pub mod privacy;
+pub mod reach;
 pub mod score;
 pub mod tables;
 
+use crate::database::Database;
 use crate::evidence::AppEvidence;
 use crate::report::Report;
 
 pub use tables::{RiskTables, TableError};
 
 /// Fills `report.capabilities` and `report.risk` from the report so far and the evidence.
-pub fn assess(report: &mut Report, evidence: &AppEvidence, tables: &RiskTables) {
+/// `db` resolves the parties whose code reaches each capability.
+pub fn assess(db: &Database, report: &mut Report, evidence: &AppEvidence, tables: &RiskTables) {
+    let mut reach = reach::reached_by(db, report, evidence, tables);
     report.capabilities = capabilities::assess(report, evidence, tables);
+    for c in &mut report.capabilities {
+        c.reached_by = reach.remove(&c.id).unwrap_or_default();
+    }
+    let mut by_host = reach::host_parties(db, report, evidence);
+    for h in &mut report.hosts {
+        h.referenced_by = by_host.remove(&h.host).unwrap_or_default();
+    }
     report.risk.data_collection = score::data_collection(report, evidence, tables);
     let (factors, diagnostics) = privacy::declared_vs_observed(report, &tables.weights.data_collection);
     let score = &mut report.risk.data_collection;

@@ -3,9 +3,9 @@
 //! from `signatures/risk/weights.toml`.
 
 use crate::evidence::AppEvidence;
-use crate::report::{Evidence, EvidenceKind, Factor, Report, Score};
+use crate::report::{Evidence, EvidenceKind, Factor, PartyKind, Report, Score};
 
-use super::jurisdiction::{attributions, Confidence, Subject};
+use super::jurisdiction::{attributions, Attribution, Confidence, Subject};
 use super::tables::RiskTables;
 
 /// Runtime code loaders: code that arrives later is code no one reviewed.
@@ -140,7 +140,7 @@ pub fn jurisdiction(report: &Report, tables: &RiskTables) -> Score {
         if weight == 0 {
             continue;
         }
-        let reach_text = if sensitive.is_empty() {
+        let mut reach_text = if sensitive.is_empty() {
             "app reaches no sensitive data".to_string()
         } else {
             format!("app reaches {}", sensitive.join(", "))
@@ -149,6 +149,10 @@ pub fn jurisdiction(report: &Report, tables: &RiskTables) -> Score {
             Some(r) => format!("controlled from {} (registered in {r})", a.country),
             None => format!("in {}", a.country),
         };
+
+        if let Some(own) = own_reach(report, &a, &w.reach.sensitive_data_classes) {
+            reach_text.push_str(&format!("; its own code reaches {own}"));
+        }
         let description = format!(
             "{} {} {place} (by {}; {reach_text})",
             a.subject.as_str().replace('_', " "),
@@ -166,6 +170,31 @@ pub fn jurisdiction(report: &Report, tables: &RiskTables) -> Score {
         });
     }
     total(factors)
+}
+
+/// The sensitive capabilities the attributed party's own code calls into
+/// (`capabilities[].reached_by`): the publisher's package for the
+/// publisher, SDKs of the owner for an SDK owner. `None` when the report
+/// holds no call sites at all (no DEX read, or iOS) or for host owners.
+fn own_reach(report: &Report, a: &Attribution, classes: &[String]) -> Option<String> {
+    if report.capabilities.iter().all(|c| c.reached_by.is_empty()) {
+        return None;
+    }
+    let owns = |p: &crate::report::Party| match a.subject {
+        Subject::Publisher => p.kind == PartyKind::App,
+        Subject::SdkOwner => p.kind == PartyKind::Sdk && p.owner.as_deref() == Some(a.name.as_str()),
+        Subject::HostOwner => false,
+    };
+    if a.subject == Subject::HostOwner {
+        return None;
+    }
+    let own: Vec<&str> = report
+        .capabilities
+        .iter()
+        .filter(|c| classes.contains(&c.data_class) && c.reached_by.iter().any(|r| owns(&r.party)))
+        .map(|c| c.id.as_str())
+        .collect();
+    Some(if own.is_empty() { "no sensitive data".to_string() } else { own.join(", ") })
 }
 
 #[cfg(test)]
@@ -207,7 +236,7 @@ mod tests {
     #[test]
     fn spyware_scores_high_with_every_factor_evidenced() {
         let (mut r, ev) = spyware();
-        assess(&mut r, &ev, RiskTables::embedded());
+        assess(&crate::database::Database::embedded(), &mut r, &ev, RiskTables::embedded());
         let dc = &r.risk.data_collection;
         assert!(dc.score >= 60, "{dc:?}");
         assert!(dc.factors.iter().all(|f| f.weight > 0 && !f.evidence.is_empty()));
@@ -229,10 +258,15 @@ mod tests {
         };
         let (mut with_location, ev) = spyware();
         with_location.sdks.push(sdk.clone());
-        assess(&mut with_location, &ev, RiskTables::embedded());
+        assess(&crate::database::Database::embedded(), &mut with_location, &ev, RiskTables::embedded());
         let mut calculator = tests_support::report();
         calculator.sdks.push(sdk);
-        assess(&mut calculator, &AppEvidence::default(), RiskTables::embedded());
+        assess(
+            &crate::database::Database::embedded(),
+            &mut calculator,
+            &AppEvidence::default(),
+            RiskTables::embedded(),
+        );
         let a = &with_location.risk.jurisdiction;
         let b = &calculator.risk.jurisdiction;
         assert!(a.score > b.score && b.score > 0, "{a:?} {b:?}");
@@ -254,7 +288,12 @@ mod tests {
             country: Some("RU".into()),
             ..Default::default()
         });
-        assess(&mut r, &AppEvidence::default(), RiskTables::embedded());
+        assess(
+            &crate::database::Database::embedded(),
+            &mut r,
+            &AppEvidence::default(),
+            RiskTables::embedded(),
+        );
         let f = &r.risk.jurisdiction.factors;
         assert!(f[0].id == "jurisdiction.publisher.RU" && f[0].weight > f[1].weight, "{f:?}");
     }
@@ -262,7 +301,12 @@ mod tests {
     #[test]
     fn no_factors_no_points() {
         let mut r = tests_support::report();
-        assess(&mut r, &AppEvidence::default(), RiskTables::embedded());
+        assess(
+            &crate::database::Database::embedded(),
+            &mut r,
+            &AppEvidence::default(),
+            RiskTables::embedded(),
+        );
         assert_eq!(r.risk.data_collection.score, 0);
         assert_eq!(r.risk.jurisdiction.score, 0);
     }

@@ -112,10 +112,14 @@ pub struct RiskTables {
     pub weights: Weights,
 }
 
-const FILES: [(&str, &str); 7] = [
+const FILES: [(&str, &str); 8] = [
     ("capabilities/capabilities.tsv", include_str!("../../signatures/capabilities/capabilities.tsv")),
     ("capabilities/declarations.tsv", include_str!("../../signatures/capabilities/declarations.tsv")),
     ("capabilities/android_apis.tsv", include_str!("../../signatures/capabilities/android_apis.tsv")),
+    (
+        "capabilities/android_apis_dangerous.tsv",
+        include_str!("../../signatures/capabilities/android_apis_dangerous.tsv"),
+    ),
     (
         "capabilities/android_apis_curated.tsv",
         include_str!("../../signatures/capabilities/android_apis_curated.tsv"),
@@ -208,7 +212,11 @@ impl RiskTables {
             declarations.entry(cols[1].to_string()).or_default().push(cap_ref(cols[2], cols[3]));
         }
         let mut apis: rustc_hash::FxHashMap<String, Vec<CapabilityRef>> = rustc_hash::FxHashMap::default();
-        for path in ["capabilities/android_apis.tsv", "capabilities/android_apis_curated.tsv"] {
+        for path in [
+            "capabilities/android_apis.tsv",
+            "capabilities/android_apis_dangerous.tsv",
+            "capabilities/android_apis_curated.tsv",
+        ] {
             for (line, cols) in rows(&read(path)?, path, 3)? {
                 check(path, line, cols[1])?;
                 let list = apis.entry(cols[0].to_string()).or_default();

@@ -16,6 +16,8 @@
 //!   decoder sizes the list's buffer once. Zstd decodes about four times
 //!   faster than inflate, which `rescore` spends much of its time on, at a
 //!   slightly smaller size (corpus: 13.1 KiB per app against 13.5).
+//!   Call sites (one list per unit) follow the entry names when any unit
+//!   has one; a body that ends after the entry names has none.
 //! - format 1 (databases written before): a raw deflate stream of magic
 //!   `AVE1` followed by the body (lists without their total length). Still
 //!   decoded.
@@ -80,14 +82,18 @@ fn encode_body(ev: &AppEvidence, format: Format) -> Vec<u8> {
         }
     }
     put_names(&mut raw, format, &ev.entry_names);
-    // Appended after the fields of the first bodies: a body that ends here
-    // (written before payloads were kept) decodes with none.
-    if !ev.payloads.is_empty() {
+    // One optional tail after the fields of the first bodies: the payloads
+    // (high-entropy assets), then each unit's call sites. A body that ends
+    // here was written before either was kept and decodes with none.
+    if !ev.payloads.is_empty() || ev.units.iter().any(|u| !u.calls.is_empty()) {
         put_len(&mut raw, ev.payloads.len());
         for p in &ev.payloads {
             put_str(&mut raw, &p.source);
             put_len(&mut raw, usize::try_from(p.size).unwrap_or(usize::MAX));
             put_len(&mut raw, p.entropy_millibits as usize);
+        }
+        for u in &ev.units {
+            put_names(&mut raw, format, &u.calls);
         }
     }
     raw
@@ -158,6 +164,9 @@ fn decode_body(body: &[u8], format: Format) -> Result<AppEvidence, DecodeError> 
             let entropy_millibits =
                 u32::try_from(r.varint()?).map_err(|_| DecodeError("entropy out of range"))?;
             ev.payloads.push(Payload { source, size, entropy_millibits });
+        }
+        for u in &mut ev.units {
+            u.calls = r.names()?;
         }
     }
     Ok(ev)
@@ -297,6 +306,7 @@ mod tests {
         let mut u = CodeUnit::new("classes.dex", UnitKind::Dex);
         u.classes = ["Lcom/umeng/a;", "Lcom/umeng/analytics/B;", "Lé/ü;", "Lé/ü;"].into();
         u.apis = ["Landroid/location/LocationManager;->getLastKnownLocation"].into();
+        u.calls = ["Landroid/location/LocationManager;->getLastKnownLocation\tLcom/umeng/a;->b()V"].into();
         let mut n = CodeUnit::new("lib/arm64-v8a/libx.so", UnitKind::Native);
         n.libraries = ["libc.so"].into();
         n.exports = ["JNI_OnLoad"].into();
@@ -399,21 +409,24 @@ mod tests {
     #[test]
     fn damaged_blobs_are_errors_not_panics() {
         let body = encode_body(&sample(), Format::V2);
-        // A body cut right before the payloads is a whole body of before they were kept.
-        let without_payloads =
-            encode_body(&AppEvidence { payloads: Vec::new(), ..sample() }, Format::V2).len();
+        // A body cut right before its tail (payloads and call sites) is a
+        // whole body of before either was kept.
+        let mut untailed = AppEvidence { payloads: Vec::new(), ..sample() };
+        untailed.units.iter_mut().for_each(|u| u.calls = Names::new());
+        let legacy_end = encode_body(&untailed, Format::V2).len();
+        assert!(legacy_end < body.len(), "the sample has a tail");
         for cut in 0..body.len() {
             let decoded = decode(&v2(&body[..cut], cut));
-            if cut == without_payloads {
-                assert!(decoded.is_ok_and(|ev| ev.payloads.is_empty()));
+            if cut == legacy_end {
+                assert!(decoded
+                    .is_ok_and(|ev| ev.payloads.is_empty() && ev.units.iter().all(|u| u.calls.is_empty())));
                 continue;
             }
             assert!(decoded.is_err(), "cut at {cut}");
         }
         let old_body = encode_body(&sample(), Format::V1);
-        let old_without_payloads =
-            encode_body(&AppEvidence { payloads: Vec::new(), ..sample() }, Format::V1).len();
-        for cut in (0..old_body.len()).filter(|&c| c != old_without_payloads) {
+        let legacy_end = encode_body(&untailed, Format::V1).len();
+        for cut in (0..old_body.len()).filter(|&c| c != legacy_end) {
             let mut old = MAGIC_V1.to_vec();
             old.extend_from_slice(&old_body[..cut]);
             assert!(decode(&encode_v1_raw(&old)).is_err(), "format 1 cut at {cut}");

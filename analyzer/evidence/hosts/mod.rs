@@ -88,7 +88,15 @@ impl HostExtractor {
     /// Scans one string found at `source` (archive entry path) with evidence
     /// kind `kind` (`string`, `native-string`, `manifest`, `asset`, `resource`).
     pub fn scan(&mut self, source: &str, kind: EvidenceKind, text: &str) {
-        self.scan_keeping(source, kind, text, |_| true);
+        self.scan_keeping(source, kind, text, |_| true, |_| {});
+    }
+
+    /// Like [`HostExtractor::scan`], also returning the host names found
+    /// (so the code that loads the string can be tied to them).
+    pub fn scan_hosts(&mut self, source: &str, kind: EvidenceKind, text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        self.scan_keeping(source, kind, text, |_| true, |h| out.push(h.to_string()));
+        out
     }
 
     /// Scans the value of `key` (an XML attribute or element name, a JSON
@@ -107,7 +115,7 @@ impl HostExtractor {
     /// is more likely a key, a split name or a file name than a host (an
     /// XML attribute that does not hold a host, say `split="config.ru"`).
     pub fn scan_urls(&mut self, source: &str, kind: EvidenceKind, text: &str) {
-        self.scan_keeping(source, kind, text, |found| found.scheme.is_some() || found.host.ip);
+        self.scan_keeping(source, kind, text, |found| found.scheme.is_some() || found.host.ip, |_| {});
     }
 
     fn scan_keeping(
@@ -116,8 +124,10 @@ impl HostExtractor {
         kind: EvidenceKind,
         text: &str,
         keep: impl Fn(&scan::Found) -> bool,
+        mut seen: impl FnMut(&str),
     ) {
         for found in scan::scan(text, &self.known).into_iter().filter(|f| keep(f)) {
+            seen(&found.host.host);
             self.record(source, kind, found);
         }
     }
@@ -186,6 +196,8 @@ impl HostExtractor {
                 evidence: entry.evidence,
                 evidence_total: entry.total,
                 control: None,
+
+                referenced_by: Vec::new(),
             })
             .collect();
         hosts.sort_by(|a, b| a.host.cmp(&b.host));

@@ -7,6 +7,7 @@
 //! only checks the header, locates the tables and validates the indexes
 //! they hold, turning every anomaly into a [`Diagnostic`].
 
+mod code;
 mod header;
 mod mutf8;
 #[cfg(test)]
@@ -20,6 +21,7 @@ use crate::diagnostic::Diagnostic;
 use crate::formats::summary::DexSummary;
 use crate::reader::{u16_le_at, u32_le_at, Reader};
 
+pub use code::{walk as walk_code, EncodedMethod, Operand, MAX_METHODS_PER_CLASS, MAX_METHOD_UNITS};
 pub use header::{DexHeader, DexKind, HEADER_SIZE};
 pub use mutf8::decode as decode_mutf8;
 

@@ -1,0 +1,252 @@
+//! Code items: the methods a class defines (`class_data_item`) and a walker
+//! over each method's Dalvik instructions that reports only the operands
+//! later stages look up: invoked methods, loaded strings and static fields
+//! read. Nothing is decompiled: each instruction's width comes from the
+//! Dalvik instruction-format table, and the `packed-switch`,
+//! `sparse-switch` and `fill-array-data` payloads (data embedded in the
+//! instruction stream) are stepped over whole.
+//!
+//! Work is bounded: a method walks at most [`MAX_METHOD_UNITS`] code units,
+//! and a class lists at most [`MAX_METHODS_PER_CLASS`] methods, so a
+//! hostile file cannot make one class cost more than its bytes.
+
+use crate::reader::{u16_le_at, u32_le_at, Reader};
+
+use super::{ClassDef, DexFile};
+
+/// Code units walked per method at most (Dalvik caps a method at 65535
+/// registers, not instructions; real methods stay far below a million units).
+pub const MAX_METHOD_UNITS: usize = 1 << 20;
+/// Methods read from one `class_data_item` at most (a class holds at most
+/// 65535 methods: method indexes are 16-bit in `invoke`).
+pub const MAX_METHODS_PER_CLASS: u64 = 1 << 16;
+
+/// One method a class defines, with its code (0 when abstract or native).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EncodedMethod {
+    pub method_idx: u32,
+    pub access_flags: u32,
+    pub code_off: u32,
+}
+
+/// What the walker reports: an operand of interest and the instruction's
+/// offset in code units from the start of the method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operand {
+    /// `invoke-*` (including `/range` and `invoke-polymorphic`): a `method_ids` index.
+    Invoke(u32),
+    /// `const-string` / `const-string/jumbo`: a `string_ids` index.
+    String(u32),
+    /// `sget*`: a `field_ids` index.
+    StaticField(u32),
+}
+
+/// Width in 16-bit code units of each opcode, from the Dalvik bytecode
+/// format table (source.android.com/docs/core/runtime/dalvik-bytecode).
+/// Unused opcodes count one unit, as dexdump steps over them.
+const fn width(op: u8) -> usize {
+    match op {
+        0x00..=0x01 | 0x04 | 0x07 | 0x0a..=0x12 | 0x1d | 0x1e | 0x21 | 0x27 | 0x28 => 1,
+        0x02 | 0x05 | 0x08 | 0x13 | 0x15 | 0x16 | 0x19 | 0x1a | 0x1c | 0x1f | 0x20 | 0x22 | 0x23 | 0x29 => 2,
+        0x03 | 0x06 | 0x09 | 0x14 | 0x17 | 0x1b | 0x24 | 0x25 | 0x26 | 0x2a | 0x2b | 0x2c => 3,
+        0x18 => 5,
+        0x2d..=0x3d => 2,
+        0x3e..=0x43 => 1,
+        0x44..=0x6d => 2,
+        0x6e..=0x72 | 0x74..=0x78 => 3,
+        0x73 | 0x79 | 0x7a => 1,
+        0x7b..=0x8f => 1,
+        0x90..=0xaf => 2,
+        0xb0..=0xcf => 1,
+        0xd0..=0xe2 => 2,
+        0xe3..=0xf9 => 1,
+        0xfa | 0xfb => 4,
+        0xfc | 0xfd => 3,
+        0xfe | 0xff => 2,
+    }
+}
+
+/// Units of the payload pseudo-instruction starting at unit `pc`, if one
+/// starts there (`nop` whose high byte names the payload kind).
+fn payload_units(insns: &[u8], pc: usize) -> Option<usize> {
+    let unit = |i: usize| u16_le_at(insns, pc.checked_add(i)?.checked_mul(2)?).ok();
+    let size = usize::from(unit(1)?);
+    match unit(0)? {
+        // ident, size, first_key (2 units), targets (2 units each)
+        0x0100 => size.checked_mul(2)?.checked_add(4),
+        // ident, size, keys and targets (2 units each)
+        0x0200 => size.checked_mul(4)?.checked_add(2),
+        // ident, element_width, size (2 units), data padded to whole units
+        0x0300 => {
+            let count = u32_le_at(insns, pc.checked_add(2)?.checked_mul(2)?).ok()? as usize;
+            let bytes = count.checked_mul(size)?;
+            bytes.checked_add(1)?.checked_div(2)?.checked_add(4)
+        }
+        _ => None,
+    }
+}
+
+/// Walks the instructions of `insns` (the raw bytes of a method's code,
+/// two per unit), calling `visit` for each operand of interest. Stops at
+/// the end of the code, at an instruction running past it, or after
+/// [`MAX_METHOD_UNITS`] units. Returns the units walked.
+pub fn walk(insns: &[u8], mut visit: impl FnMut(Operand)) -> usize {
+    let units = (insns.len() / 2).min(MAX_METHOD_UNITS);
+    let mut pc = 0usize;
+    while pc < units {
+        let Some(&op) = insns.get(pc * 2) else { break };
+        let step = if op == 0x00 { payload_units(insns, pc).unwrap_or(1) } else { width(op) };
+        if pc + step > units {
+            break;
+        }
+        let u16_at = |i: usize| u16_le_at(insns, (pc + i) * 2).map(u32::from).ok();
+        let u32_at = |i: usize| u32_le_at(insns, (pc + i) * 2).ok();
+        let found = match op {
+            0x1a => u16_at(1).map(Operand::String),
+            0x1b => u32_at(1).map(Operand::String),
+            0x60..=0x66 => u16_at(1).map(Operand::StaticField),
+            0x6e..=0x72 | 0x74..=0x78 | 0xfa | 0xfb => u16_at(1).map(Operand::Invoke),
+            _ => None,
+        };
+        if let Some(o) = found {
+            visit(o);
+        }
+        pc += step;
+    }
+    pc
+}
+
+impl<'a> DexFile<'a> {
+    /// The methods `class` defines (direct then virtual), at most
+    /// [`MAX_METHODS_PER_CLASS`]; a damaged `class_data_item` ends the list.
+    pub fn class_methods(&self, class: &ClassDef) -> Vec<EncodedMethod> {
+        let mut out = Vec::new();
+        if class.class_data_off == 0 {
+            return out;
+        }
+        let mut r = Reader::at(self.data, class.class_data_off as usize);
+        let mut header = [0u64; 4];
+        for h in &mut header {
+            match r.uleb128() {
+                Ok(v) => *h = v,
+                Err(_) => return out,
+            }
+        }
+        let [static_fields, instance_fields, direct, virtual_] = header;
+        // Fields: (field_idx_diff, access_flags), skipped.
+        let fields = static_fields.saturating_add(instance_fields);
+        if fields > r.remaining() as u64 / 2 {
+            return out;
+        }
+        for _ in 0..fields * 2 {
+            if r.uleb128().is_err() {
+                return out;
+            }
+        }
+        for count in [direct, virtual_] {
+            // Each method takes at least three bytes; the index restarts per list.
+            let count = count.min(MAX_METHODS_PER_CLASS).min(r.remaining() as u64 / 3);
+            let mut idx: u64 = 0;
+            for _ in 0..count {
+                let (Ok(diff), Ok(flags), Ok(code)) = (r.uleb128(), r.uleb128(), r.uleb128()) else {
+                    return out;
+                };
+                idx = idx.saturating_add(diff);
+                let (Ok(method_idx), Ok(access_flags), Ok(code_off)) =
+                    (u32::try_from(idx), u32::try_from(flags), u32::try_from(code))
+                else {
+                    return out;
+                };
+                out.push(EncodedMethod { method_idx, access_flags, code_off });
+            }
+        }
+        out
+    }
+
+    /// The instruction bytes of the `code_item` at `code_off` (two bytes per
+    /// unit), cut at the end of the file; `None` for 0 or a bad offset.
+    pub fn code_insns(&self, code_off: u32) -> Option<&'a [u8]> {
+        if code_off == 0 {
+            return None;
+        }
+        let base = code_off as usize;
+        // registers, ins, outs, tries (u16 each), debug_info_off (u32), insns_size (u32)
+        let units = u32_le_at(self.data, base.checked_add(12)?).ok()? as usize;
+        let start = base.checked_add(16)?;
+        let end = start.saturating_add(units.saturating_mul(2)).min(self.data.len());
+        self.data.get(start..end)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(units: &[u16]) -> Vec<u8> {
+        units.iter().flat_map(|u| u.to_le_bytes()).collect()
+    }
+
+    fn operands(units: &[u16]) -> Vec<Operand> {
+        let mut out = Vec::new();
+        walk(&bytes(units), |o| out.push(o));
+        out
+    }
+
+    #[test]
+    fn reports_invokes_strings_and_static_fields() {
+        let code = [
+            0x001a, 0x0007, // const-string v0, string@7
+            0x001b, 0x0009, 0x0001, // const-string/jumbo v0, string@0x10009
+            0x0062, 0x0003, // sget-object v0, field@3
+            0x106e, 0x0005, 0x0000, // invoke-virtual {v0}, method@5
+            0x0374, 0x0006, 0x0000, // invoke-virtual/range {v0..v2}, method@6
+            0x0018, 1, 2, 3, 4,      // const-wide: five units, no operand of interest
+            0x000e, // return-void
+        ];
+        assert_eq!(
+            operands(&code),
+            [
+                Operand::String(7),
+                Operand::String(0x1_0009),
+                Operand::StaticField(3),
+                Operand::Invoke(5),
+                Operand::Invoke(6)
+            ]
+        );
+    }
+
+    #[test]
+    fn payloads_are_stepped_over_not_decoded() {
+        // A packed-switch payload whose targets look like invoke opcodes.
+        let packed = [0x0100, 2, 0, 0, 0x006e, 0x0001, 0x006e, 0x0001];
+        // A sparse-switch payload of one key and one target.
+        let sparse = [0x0200, 1, 0x001a, 0x0001, 0x006e, 0x0002];
+        // fill-array-data of 3 one-byte elements: 2 units of data.
+        let fill = [0x0300, 1, 3, 0, 0x1a6e, 0x0060];
+        for payload in [&packed[..], &sparse[..], &fill[..]] {
+            let mut code = payload.to_vec();
+            code.extend([0x106e, 0x0009, 0x0000]);
+            assert_eq!(operands(&code), [Operand::Invoke(9)], "{payload:x?}");
+        }
+    }
+
+    #[test]
+    fn an_instruction_running_off_the_end_stops_the_walk() {
+        assert_eq!(operands(&[0x106e, 0x0005]), []);
+        assert_eq!(operands(&[0x0100, 0xffff]), []);
+        assert_eq!(walk(&[0x1a], |_| {}), 0);
+        // A fill-array-data claiming 4 G elements of 64 KiB ends the walk.
+        assert_eq!(operands(&[0x0300, 0xffff, 0xffff, 0xffff, 0x001a, 4]), []);
+    }
+
+    #[test]
+    fn every_opcode_has_a_width_from_the_format_table() {
+        // Spot checks against the table: format 35c, 3rc, 45cc, 51l, 10x.
+        assert_eq!(width(0x6e), 3);
+        assert_eq!(width(0x77), 3);
+        assert_eq!(width(0xfa), 4);
+        assert_eq!(width(0x18), 5);
+        assert_eq!(width(0x0e), 1);
+        assert!((0..=255u8).all(|op| (1..=5).contains(&width(op))));
+    }
+}
