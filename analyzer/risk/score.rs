@@ -136,7 +136,15 @@ pub fn jurisdiction(report: &Report, tables: &RiskTables) -> Score {
             Confidence::PackagePrefix => w.confidence.package_prefix,
             Confidence::Cctld => w.confidence.cctld,
         };
-        let weight = percent(percent(subject, confidence), reach);
+        // Where the report holds call sites, a publisher or SDK owner is
+        // weighed by what its own code reaches (AndroidX's night-mode
+        // location call is not the publisher's); else by the whole app.
+        let own = own_reach(report, &a, &w.reach.sensitive_data_classes);
+        let party_reach = match &own {
+            Some(own) if own.is_empty() => w.reach.no_sensitive_data_percent,
+            _ => reach,
+        };
+        let weight = percent(percent(subject, confidence), party_reach);
         if weight == 0 {
             continue;
         }
@@ -149,8 +157,8 @@ pub fn jurisdiction(report: &Report, tables: &RiskTables) -> Score {
             Some(r) => format!("controlled from {} (registered in {r})", a.country),
             None => format!("in {}", a.country),
         };
-
-        if let Some(own) = own_reach(report, &a, &w.reach.sensitive_data_classes) {
+        if let Some(own) = own {
+            let own = if own.is_empty() { "no sensitive data".to_string() } else { own.join(", ") };
             reach_text.push_str(&format!("; its own code reaches {own}"));
         }
         let description = format!(
@@ -173,28 +181,28 @@ pub fn jurisdiction(report: &Report, tables: &RiskTables) -> Score {
 }
 
 /// The sensitive capabilities the attributed party's own code calls into
-/// (`capabilities[].reached_by`): the publisher's package for the
-/// publisher, SDKs of the owner for an SDK owner. `None` when the report
-/// holds no call sites at all (no DEX read, or iOS) or for host owners.
-fn own_reach(report: &Report, a: &Attribution, classes: &[String]) -> Option<String> {
-    if report.capabilities.iter().all(|c| c.reached_by.is_empty()) {
+/// (`capabilities[].reached_by`): for the publisher its package and the
+/// code no signature places (obfuscated code is most often the app's own,
+/// so hiding it cannot lower the publisher's weight), for an SDK owner the
+/// SDKs it owns. `None` when the report holds no call sites at all (no DEX
+/// read, or iOS) and for host owners (which code sends them data is unknown).
+fn own_reach<'r>(report: &'r Report, a: &Attribution, classes: &[String]) -> Option<Vec<&'r str>> {
+    if a.subject == Subject::HostOwner || report.capabilities.iter().all(|c| c.reached_by.is_empty()) {
         return None;
     }
     let owns = |p: &crate::report::Party| match a.subject {
-        Subject::Publisher => p.kind == PartyKind::App,
+        Subject::Publisher => matches!(p.kind, PartyKind::App | PartyKind::Unattributed),
         Subject::SdkOwner => p.kind == PartyKind::Sdk && p.owner.as_deref() == Some(a.name.as_str()),
         Subject::HostOwner => false,
     };
-    if a.subject == Subject::HostOwner {
-        return None;
-    }
-    let own: Vec<&str> = report
-        .capabilities
-        .iter()
-        .filter(|c| classes.contains(&c.data_class) && c.reached_by.iter().any(|r| owns(&r.party)))
-        .map(|c| c.id.as_str())
-        .collect();
-    Some(if own.is_empty() { "no sensitive data".to_string() } else { own.join(", ") })
+    Some(
+        report
+            .capabilities
+            .iter()
+            .filter(|c| classes.contains(&c.data_class) && c.reached_by.iter().any(|r| owns(&r.party)))
+            .map(|c| c.id.as_str())
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -296,6 +304,46 @@ mod tests {
         );
         let f = &r.risk.jurisdiction.factors;
         assert!(f[0].id == "jurisdiction.publisher.RU" && f[0].weight > f[1].weight, "{f:?}");
+    }
+
+    #[test]
+    fn a_publisher_is_weighed_by_what_its_own_code_reaches() {
+        use crate::report::{Capability, Party, Reach};
+        let by = |kind: PartyKind, id: &str| Reach {
+            party: Party { kind, id: id.into(), name: id.into(), ..Default::default() },
+            apis: vec!["Landroid/location/LocationManager;->getLastKnownLocation".into()],
+            callers_total: 1,
+            callers: vec!["Lx/Y;".into()],
+        };
+        let report_with = |reach: Reach| {
+            let mut r = tests_support::report();
+            r.signing.certificates.push(Certificate {
+                country: Some("CN".into()),
+                subject: "C=CN".into(),
+                ..Default::default()
+            });
+            r.capabilities.push(Capability {
+                id: "location".into(),
+                data_class: "location".into(),
+                observed: true,
+                reached_by: vec![reach],
+                ..Default::default()
+            });
+            r
+        };
+        let tables = RiskTables::embedded();
+        let publisher = |r: &Report| {
+            jurisdiction(r, tables).factors.into_iter().find(|f| f.id == "jurisdiction.publisher.CN").unwrap()
+        };
+        // AndroidX night mode's location call is not the publisher's.
+        let library = publisher(&report_with(by(PartyKind::Library, "androidx")));
+        assert!(library.description.contains("its own code reaches no sensitive data"), "{library:?}");
+        let own = publisher(&report_with(by(PartyKind::App, "com.example")));
+        assert!(own.description.contains("its own code reaches location"), "{own:?}");
+        assert!(own.weight > library.weight, "{own:?} {library:?}");
+        // Code no signature places counts as the publisher's: renaming it cannot lower the weight.
+        let hidden = publisher(&report_with(by(PartyKind::Unattributed, "a.b")));
+        assert_eq!(hidden.weight, own.weight);
     }
 
     #[test]
