@@ -19,6 +19,7 @@ use crate::report::{
     CriterionMatch, Distribution, Evidence, ExceptionStatus, GapKind, Report, RuleMatch, Verdict,
 };
 use crate::risk::jurisdiction::{attributions, Attribution, Confidence};
+use crate::risk::score::own_reach;
 use crate::risk::RiskTables;
 
 pub use exceptions::{Date, Exception, ExceptionSet};
@@ -415,10 +416,22 @@ impl Policy {
                 evidence.extend(reach.iter().filter_map(|c| c.evidence.first().cloned()).take(8));
                 let who: Vec<String> = of_subject
                     .iter()
-                    .map(|a| match self.country_of(a) {
-                        Some(c) if c != a.country => format!("{} ({}, chain through {c})", a.name, a.country),
-                        Some(c) if a.registered.is_some() => format!("{} (controlled from {c})", a.name),
-                        _ => format!("{} ({})", a.name, a.country),
+                    .map(|a| {
+                        let place = match self.country_of(a) {
+                            Some(c) if c != a.country => {
+                                format!("{} ({}, chain through {c})", a.name, a.country)
+                            }
+                            Some(c) if a.registered.is_some() => format!("{} (controlled from {c})", a.name),
+                            _ => format!("{} ({})", a.name, a.country),
+                        };
+                        // Which of the data its own code reaches, where the report has call sites.
+                        match own_reach(report, a, &spy.data_classes) {
+                            Some(own) if own.is_empty() => {
+                                format!("{place}, whose own code reaches none of it")
+                            }
+                            Some(own) => format!("{place}, whose own code reaches {}", own.join(", ")),
+                            None => place,
+                        }
                     })
                     .collect();
                 CriterionMatch {

@@ -406,3 +406,32 @@ fn an_expired_provisioning_profile_is_sent_to_review_on_the_day_the_verdict_is_g
         assert!(!v.rules.iter().any(|m| m.id == "provisioning-expired"), "{name}");
     }
 }
+
+#[test]
+fn a_spy_criterion_says_what_the_partys_own_code_reaches() {
+    let (mut r, mut ev) = location_app();
+    r.app.id = Some("com.example.notes".into());
+    r.signing.certificates.push(Certificate {
+        country: Some("CN".into()),
+        subject: "C=CN".into(),
+        ..Default::default()
+    });
+    let publisher = |r: &Report, ev: &AppEvidence| {
+        let v = judged(r.clone(), ev, "nl-aivd");
+        v.matched_criteria.into_iter().find(|c| c.id == "spy.publisher").expect("spy.publisher").description
+    };
+    // The only location call is AndroidX night mode: not the publisher's own code.
+    ev.units[0].calls =
+        ["Landroid/location/LocationManager;->getLastKnownLocation\tLandroidx/appcompat/app/TwilightManager;->a()V"].into();
+    let d = publisher(&r, &ev);
+    assert!(d.contains("whose own code reaches none of it"), "{d}");
+    ev.units[0].calls =
+        ["Landroid/location/LocationManager;->getLastKnownLocation\tLcom/example/notes/Map;->where()V"]
+            .into();
+    let d = publisher(&r, &ev);
+    assert!(d.contains("whose own code reaches location"), "{d}");
+    // Without call sites (no DEX read, iOS) nothing is claimed either way.
+    ev.units[0].calls = Default::default();
+    let d = publisher(&r, &ev);
+    assert!(!d.contains("own code"), "{d}");
+}

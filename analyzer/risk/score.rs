@@ -186,7 +186,7 @@ pub fn jurisdiction(report: &Report, tables: &RiskTables) -> Score {
 /// so hiding it cannot lower the publisher's weight), for an SDK owner the
 /// SDKs it owns. `None` when the report holds no call sites at all (no DEX
 /// read, or iOS) and for host owners (which code sends them data is unknown).
-fn own_reach<'r>(report: &'r Report, a: &Attribution, classes: &[String]) -> Option<Vec<&'r str>> {
+pub fn own_reach<'r>(report: &'r Report, a: &Attribution, classes: &[String]) -> Option<Vec<&'r str>> {
     if a.subject == Subject::HostOwner || report.capabilities.iter().all(|c| c.reached_by.is_empty()) {
         return None;
     }
