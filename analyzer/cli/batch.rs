@@ -29,7 +29,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
 use appvet::context::sha256_hex;
-use appvet::report::{cyclonedx, json, parties, sarif, text, Decision};
+use appvet::report::{cyclonedx, json, party_table, sarif, text, Decision};
 use appvet::scan::{ScanError, ScanOutput, Scanner};
 
 use appvet::store::{self, AppRecord, Known, Location, Lookup, Versions, Writer};
@@ -104,10 +104,11 @@ pub(super) struct Facts {
 
 impl Facts {
     fn of(report: &appvet::report::Report) -> Facts {
-        let mut sdk_owners: Vec<String> = report.sdks.iter().filter_map(parties::rolled_up_owner).collect();
+        let mut sdk_owners: Vec<String> =
+            report.sdks.iter().filter_map(party_table::rolled_up_owner).collect();
         sdk_owners.sort();
         sdk_owners.dedup();
-        let mut countries: Vec<String> = parties::parties(report)
+        let mut countries: Vec<String> = party_table::parties(report)
             .iter()
             .filter_map(|p| p.controlling_country().map(str::to_string))
             .collect();

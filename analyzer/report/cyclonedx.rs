@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{json, Value};
 
-use super::{parties, LibraryVersion, Report, Sdk};
+use super::{party_table, LibraryVersion, Report, Sdk};
 
 pub const SPEC_VERSION: &str = "1.6";
 
@@ -70,7 +70,7 @@ pub fn bom(r: &Report) -> Value {
         props.push(prop("appvet:verdict", v.decision.as_str()));
         props.push(prop("appvet:verdict.policy", &v.policy));
     }
-    if let Some(publisher) = parties::publisher(r) {
+    if let Some(publisher) = party_table::publisher(r) {
         if let Some(name) = &publisher.owner {
             app["supplier"] = json!({"name": name});
         }
@@ -115,7 +115,7 @@ fn sdk_component(sdk: &Sdk) -> Value {
     if let Some(country) = &sdk.country {
         props.push(prop("appvet:owner.country", country));
     }
-    if let Some(parent) = parties::controlling_parent(&sdk.owner_chain) {
+    if let Some(parent) = party_table::controlling_parent(&sdk.owner_chain) {
         props.push(prop("appvet:controlling_parent", &parent.name));
     }
     // The traced chain of control decides the country when there is one.
@@ -123,7 +123,7 @@ fn sdk_component(sdk: &Sdk) -> Value {
         .control
         .as_ref()
         .and_then(|c| c.country.as_ref())
-        .or_else(|| parties::controlling_parent(&sdk.owner_chain).and_then(|p| p.country.as_ref()));
+        .or_else(|| party_table::controlling_parent(&sdk.owner_chain).and_then(|p| p.country.as_ref()));
     if let Some(country) = country {
         props.push(prop("appvet:controlling_country", country));
     }

@@ -13,7 +13,7 @@
 use std::fmt::Write;
 
 use super::html_sections as sections;
-use super::parties::{self, Party, PartyKind};
+use super::party_table::{self, PartyRow, Role};
 use super::{CapabilityFinding, Decision, Evidence, Report, Verdict};
 
 /// Escapes text for element content and double-quoted attributes.
@@ -259,7 +259,7 @@ pub(super) fn expandable(summary: &str, ev: &[Evidence]) -> String {
 }
 
 fn parties_section(o: &mut String, r: &Report) {
-    let all = parties::parties(r);
+    let all = party_table::parties(r);
     let concern = r.verdict.as_ref().map(|v| v.countries.as_slice()).unwrap_or(&[]);
     let _ = write!(
         o,
@@ -287,12 +287,12 @@ fn parties_section(o: &mut String, r: &Report) {
     o.push_str("</tbody></table></section>\n");
 }
 
-fn party_row(o: &mut String, p: &Party, concern: &[String], with_data: bool) {
+fn party_row(o: &mut String, p: &PartyRow, concern: &[String], with_data: bool) {
     let role = match p.kind {
-        PartyKind::Sdk if !p.categories.is_empty() => {
+        Role::Sdk if !p.categories.is_empty() => {
             format!("SDK <span class=\"small\">{}</span>", esc(&p.categories.join(", ")))
         }
-        PartyKind::Sdk => "SDK".into(),
+        Role::Sdk => "SDK".into(),
         k => esc(k.as_str()),
     };
     let chain = if let Some(control) = &p.control {

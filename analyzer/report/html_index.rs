@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use super::html::{esc, CSP, STYLE};
-use super::{parties, Decision, Report};
+use super::{party_table, Decision, Report};
 
 /// One app as the index lists it.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +30,7 @@ pub struct IndexRow {
 impl IndexRow {
     pub fn of(r: &Report, href: String) -> IndexRow {
         let mut points: BTreeMap<String, u32> = BTreeMap::new();
-        for p in parties::parties(r) {
+        for p in party_table::parties(r) {
             if let Some(c) = p.controlling_country() {
                 *points.entry(c.to_string()).or_default() += p.points + 1;
             }

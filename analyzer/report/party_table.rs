@@ -5,7 +5,8 @@
 //! talks to. The HTML page's party table, the CycloneDX suppliers and the
 //! batch summary's owner roll-up all read parties from here, so a new
 //! source of attribution (per-party call sites, control chains) is added
-//! once, in [`parties`], and every renderer shows it.
+//! once, in [`parties`], and every renderer shows it. (The parties whose code
+//! makes a call, `capabilities[].reached_by[].party`, are [`super::Party`].)
 
 use std::collections::BTreeMap;
 
@@ -13,26 +14,26 @@ use super::{Capability, Control, EntityRef, Evidence, EvidenceKind, Factor, Repo
 
 /// What kind of party a row is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum PartyKind {
+pub enum Role {
     Publisher,
     Sdk,
     HostOwner,
 }
 
-impl PartyKind {
+impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
-            PartyKind::Publisher => "publisher",
-            PartyKind::Sdk => "sdk",
-            PartyKind::HostOwner => "host owner",
+            Role::Publisher => "publisher",
+            Role::Sdk => "sdk",
+            Role::HostOwner => "host owner",
         }
     }
 }
 
 /// One row of the party table.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Party {
-    pub kind: PartyKind,
+pub struct PartyRow {
+    pub kind: Role,
     /// The SDK's name, the publisher as seen (entity or certificate
     /// subject), or the host owner (entity or registrable domain).
     pub name: String,
@@ -59,7 +60,7 @@ pub struct Party {
     pub evidence: Vec<Evidence>,
 }
 
-impl Party {
+impl PartyRow {
     /// The party at the top of the ownership chain and its country: what a
     /// country rule is about.
     pub fn controlling_country(&self) -> Option<&str> {
@@ -84,7 +85,7 @@ pub fn rolled_up_owner(sdk: &Sdk) -> Option<String> {
 
 /// The publisher: the strongest link that names an entity, else the
 /// strongest link with a country.
-pub fn publisher(r: &Report) -> Option<Party> {
+pub fn publisher(r: &Report) -> Option<PartyRow> {
     let links = &r.publisher.links;
     let best = links
         .iter()
@@ -106,8 +107,8 @@ pub fn publisher(r: &Report) -> Option<Party> {
     for l in links {
         evidence.extend(l.evidence.iter().cloned());
     }
-    Some(Party {
-        kind: PartyKind::Publisher,
+    Some(PartyRow {
+        kind: Role::Publisher,
         name,
         owner: best.entity.clone(),
         chain: best.owner_chain.clone(),
@@ -125,8 +126,8 @@ pub fn publisher(r: &Report) -> Option<Party> {
 
 /// Every party, publisher first, then by jurisdiction points (highest
 /// first) and name.
-pub fn parties(r: &Report) -> Vec<Party> {
-    let mut out: Vec<Party> = publisher(r).into_iter().collect();
+pub fn parties(r: &Report) -> Vec<PartyRow> {
+    let mut out: Vec<PartyRow> = publisher(r).into_iter().collect();
     let others_from = out.len();
     let mut sdk_owners: Vec<&str> = Vec::new();
     for sdk in &r.sdks {
@@ -144,8 +145,8 @@ pub fn parties(r: &Report) -> Vec<Party> {
         if let Some(o) = &sdk.owner {
             sdk_owners.push(o);
         }
-        out.push(Party {
-            kind: PartyKind::Sdk,
+        out.push(PartyRow {
+            kind: Role::Sdk,
             name: sdk.name.clone(),
             owner: sdk.owner.clone(),
             chain: sdk.owner_chain.clone(),
@@ -183,8 +184,8 @@ fn reached_by_sdk(capabilities: &[Capability], sdk: &Sdk) -> Vec<String> {
 
 /// One row per host owner (entity, or registrable domain when only its
 /// country-code TLD places it), skipping owners an SDK row already shows.
-fn host_owners(r: &Report, sdk_owners: &[&str]) -> Vec<Party> {
-    let mut rows: BTreeMap<String, Party> = BTreeMap::new();
+fn host_owners(r: &Report, sdk_owners: &[&str]) -> Vec<PartyRow> {
+    let mut rows: BTreeMap<String, PartyRow> = BTreeMap::new();
     for h in &r.hosts {
         let factor_id = h.domain.as_ref().map(|d| format!("jurisdiction.host_owner.{d}"));
         let factor =
@@ -196,8 +197,8 @@ fn host_owners(r: &Report, sdk_owners: &[&str]) -> Vec<Party> {
             (None, Some(d)) if factor.is_some() => (d.clone(), None),
             _ => continue,
         };
-        let row = rows.entry(name.clone()).or_insert_with(|| Party {
-            kind: PartyKind::HostOwner,
+        let row = rows.entry(name.clone()).or_insert_with(|| PartyRow {
+            kind: Role::HostOwner,
             name,
             owner,
             chain: Vec::new(),
@@ -285,13 +286,13 @@ mod tests {
         ];
         assert_eq!(rolled_up_owner(&r.sdks[0]).as_deref(), Some("Alibaba Group"));
         let all = parties(&r);
-        let sdk = all.iter().find(|p| p.kind == PartyKind::Sdk).unwrap();
+        let sdk = all.iter().find(|p| p.kind == Role::Sdk).unwrap();
         assert_eq!((sdk.points, sdk.hosts.clone()), (25, vec!["alog.umeng.com".to_string()]));
         assert_eq!(sdk.controlling_country(), Some("CN"));
-        let hosts: Vec<&Party> = all.iter().filter(|p| p.kind == PartyKind::HostOwner).collect();
+        let hosts: Vec<&PartyRow> = all.iter().filter(|p| p.kind == Role::HostOwner).collect();
         assert_eq!(hosts.len(), 1, "umeng.com is on the SDK row; example.org adds nothing: {hosts:?}");
         assert_eq!((hosts[0].name.as_str(), hosts[0].country.as_deref()), ("example.cn", Some("CN")));
         assert_eq!(hosts[0].attributed_by.as_deref(), Some("cctld"));
-        assert_eq!(all[0].kind, PartyKind::Sdk, "no publisher link: parties by points");
+        assert_eq!(all[0].kind, Role::Sdk, "no publisher link: parties by points");
     }
 }
