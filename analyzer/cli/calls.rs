@@ -8,18 +8,27 @@ use appvet::archive::zip::Limits;
 use appvet::risk::reach::call_records;
 use appvet::scan::Scanner;
 
-use super::{load_signatures, Error, Format, EXIT_OK};
+use clap::ValueEnum;
+
+use super::{load_signatures, Error, EXIT_OK};
 
 #[derive(clap::Args)]
 pub struct CallsArgs {
     /// APK, AAB, bundle or DEX.
     path: PathBuf,
     /// json (`{"calls": [...]}`) or text (one call site a line).
-    #[arg(long, value_enum, default_value_t = Format::Json)]
-    format: Format,
+    #[arg(long, value_enum, default_value_t = CallsFormat::Json)]
+    format: CallsFormat,
     /// Use the signature database and risk tables in this directory.
     #[arg(long)]
     signatures: Option<PathBuf>,
+}
+
+/// A call-site list has no page, SARIF or SBOM form: clap refuses those.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CallsFormat {
+    Json,
+    Text,
 }
 
 pub fn run(args: CallsArgs) -> Result<i32, Error> {
@@ -33,13 +42,13 @@ pub fn run(args: CallsArgs) -> Result<i32, Error> {
     let calls = call_records(&scanner.db, &out.report, &out.evidence, scanner.risk_tables());
     let mut stdout = std::io::stdout().lock();
     let written = match args.format {
-        Format::Json => {
+        CallsFormat::Json => {
             let doc = serde_json::json!({ "calls": calls });
             serde_json::to_writer_pretty(&mut stdout, &doc)
                 .map_err(std::io::Error::from)
                 .and_then(|_| writeln!(stdout))
         }
-        Format::Text => calls.iter().try_for_each(|c| {
+        CallsFormat::Text => calls.iter().try_for_each(|c| {
             let owner = c.party.owner.as_deref().map(|o| format!(", {o}")).unwrap_or_default();
             let country = c.party.country.as_deref().map(|o| format!(", {o}")).unwrap_or_default();
             writeln!(
@@ -48,9 +57,6 @@ pub fn run(args: CallsArgs) -> Result<i32, Error> {
                 c.capability, c.api, c.caller, c.source, c.party.kind, c.party.id
             )
         }),
-        Format::Html | Format::Sarif | Format::Cyclonedx => {
-            return Err(Error::Usage("appvet calls writes json or text".into()));
-        }
     };
     match written {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Unusable(e.to_string())),
