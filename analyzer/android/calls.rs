@@ -1,10 +1,11 @@
 //! Call sites of sensitive APIs in one DEX: walks every method's code once
 //! and keeps the `invoke-*` / `sget*` whose target the risk tables name,
-//! and the `const-string`s that hold a host, each with the method holding it.
+//! the `const-string`s that hold a host, and the native libraries it loads
+//! by a constant name, each with the method holding it.
 
 use rustc_hash::FxHashMap;
 
-use crate::evidence::calls::CallSite;
+use crate::evidence::calls::{CallSite, LIBRARY_PREFIX};
 use crate::evidence::Names;
 use crate::formats::dex::{walk_code, DexFile, Operand};
 
@@ -16,6 +17,42 @@ pub struct Targets {
     pub fields: FxHashMap<u32, usize>,
     /// `string_ids` index -> `host:name` lines of the hosts the string holds.
     pub strings: FxHashMap<u32, Vec<String>>,
+    /// Native-library loaders (`System.loadLibrary`, `Runtime.load` ...):
+    /// `method_ids` index -> which argument register holds the name, and
+    /// whether it is a path (`load`) rather than a library name.
+    pub loaders: FxHashMap<u32, (usize, bool)>,
+}
+
+/// Methods that load a native library, with the argument holding its name
+/// or path (the receiver is the first argument of `Runtime`'s).
+const LOADERS: &[(&str, &str, usize)] = &[
+    ("Ljava/lang/System;", "loadLibrary", 0),
+    ("Ljava/lang/System;", "load", 0),
+    ("Ljava/lang/Runtime;", "loadLibrary", 1),
+    ("Ljava/lang/Runtime;", "load", 1),
+];
+
+impl Targets {
+    /// Records method `index` if it is one of the native-library loaders.
+    pub fn add_loader(&mut self, index: u32, class: &str, name: &str) {
+        if let Some(&(_, _, arg)) = LOADERS.iter().find(|(c, n, _)| *c == class && *n == name) {
+            self.loaders.insert(index, (arg, name == "load"));
+        }
+    }
+}
+
+/// The file a loader's string argument names: `loadLibrary("Bugly")` loads
+/// `libBugly.so` (`System.mapLibraryName` on Android), `load(path)` the
+/// path's file. `None` for strings no library name can be (empty, with
+/// spaces or control characters, over 128 bytes).
+pub fn library_file(arg: &str, by_path: bool) -> Option<String> {
+    let valid =
+        |s: &str| !s.is_empty() && s.len() <= 128 && !s.chars().any(|c| c.is_whitespace() || c.is_control());
+    if by_path {
+        let file = arg.rsplit('/').next()?;
+        return valid(file).then(|| file.to_string());
+    }
+    (valid(arg) && !arg.contains('/')).then(|| format!("lib{arg}.so"))
 }
 
 /// The call sites of `targets` in `file`, one line per (API, caller method),
@@ -24,12 +61,15 @@ pub struct Targets {
 /// DEX, so only methods pointing at shared code can exceed it.
 pub fn call_sites(file: &DexFile, apis: &Names, targets: &Targets) -> (Names, bool) {
     let mut out = Names::new();
-    if targets.methods.is_empty() && targets.fields.is_empty() && targets.strings.is_empty() {
+    if targets.methods.is_empty()
+        && targets.fields.is_empty()
+        && targets.strings.is_empty()
+        && targets.loaders.is_empty()
+    {
         return (out, false);
     }
     let mut budget = file.data().len() / 2;
-    let mut hits: Vec<usize> = Vec::new();
-    let mut hosts: Vec<&str> = Vec::new();
+    let mut scan = MethodScan::default();
     for class in file.class_defs() {
         for m in file.class_methods(&class) {
             let Some(insns) = file.code_insns(m.code_off) else { continue };
@@ -39,26 +79,74 @@ pub fn call_sites(file: &DexFile, apis: &Names, targets: &Targets) -> (Names, bo
                 return (out, true);
             }
             budget -= units;
-            hits.clear();
-            hosts.clear();
-            walk_code(insns, |op| match op {
-                Operand::Invoke(idx) => hits.extend(targets.methods.get(&idx)),
-                Operand::StaticField(idx) => hits.extend(targets.fields.get(&idx)),
-                Operand::String(idx) => {
-                    hosts.extend(targets.strings.get(&idx).into_iter().flatten().map(String::as_str))
-                }
-            });
-            if hits.is_empty() && hosts.is_empty() {
+            scan.run(insns, targets);
+            if scan.hits.is_empty() && scan.hosts.is_empty() && scan.libraries.is_empty() {
                 continue;
             }
             let caller = caller_name(file, m.method_idx);
-            for api in hits.iter().filter_map(|&i| apis.get(i)).chain(hosts.iter().copied()) {
+            let hosts = scan.hosts.iter().flat_map(|s| targets.strings.get(s).into_iter().flatten());
+            for api in scan.hits.iter().filter_map(|&i| apis.get(i)).chain(hosts.map(String::as_str)) {
                 out.push(&CallSite::line(api, &caller));
+            }
+            for &(string, by_path) in &scan.libraries {
+                let Some(name) = file.string(string) else { continue };
+                if let Some(lib) = library_file(&name, by_path) {
+                    out.push(&CallSite::line(&format!("{LIBRARY_PREFIX}{lib}"), &caller));
+                }
             }
         }
     }
     out.sort_unstable_dedup();
     (out, false)
+}
+
+/// What one method's code holds of the targets; the buffers are reused
+/// from method to method.
+#[derive(Default)]
+struct MethodScan {
+    /// Positions in the API list of the sensitive invokes and sgets.
+    hits: Vec<usize>,
+    /// `string_ids` indexes of the host-holding strings it loads.
+    hosts: Vec<u32>,
+    /// Register -> the string last loaded into it by `const-string`.
+    loaded: FxHashMap<u16, u32>,
+    /// (string index, whether a path) of each library a loader is passed.
+    libraries: Vec<(u32, bool)>,
+}
+
+impl MethodScan {
+    fn run(&mut self, insns: &[u8], targets: &Targets) {
+        self.hits.clear();
+        self.hosts.clear();
+        self.loaded.clear();
+        self.libraries.clear();
+        // Straight-line order, not data flow: a branch can reach the loader
+        // with another string in the register. The name only places code by
+        // a library the database knows, so a rare wrong pairing places
+        // nothing unless it names such a library.
+        walk_code(insns, |op| match op {
+            Operand::Invoke { method, args } => {
+                self.hits.extend(targets.methods.get(&method));
+                if let Some(&(arg, by_path)) = targets.loaders.get(&method) {
+                    if let Some(&string) = args[arg].and_then(|r| self.loaded.get(&r)) {
+                        self.libraries.push((string, by_path));
+                    }
+                }
+            }
+            Operand::StaticField(idx) => self.hits.extend(targets.fields.get(&idx)),
+            Operand::String { string, register } => {
+                if targets.strings.contains_key(&string) {
+                    self.hosts.push(string);
+                }
+                if !targets.loaders.is_empty() {
+                    self.loaded.insert(register, string);
+                }
+            }
+            Operand::ObjectWrite(register) => {
+                self.loaded.remove(&register);
+            }
+        });
+    }
 }
 
 /// `Lclass;->name(args)ret` of a defined method, or its index when the
@@ -67,5 +155,50 @@ fn caller_name(file: &DexFile, idx: u32) -> String {
     match file.method_ref(idx) {
         Some(m) => format!("{m}{}", file.proto_descriptor(u32::from(m.proto_idx)).unwrap_or_default()),
         None => format!("method@{idx}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bytes(units: &[u16]) -> Vec<u8> {
+        units.iter().flat_map(|u| u.to_le_bytes()).collect()
+    }
+
+    fn targets() -> Targets {
+        let mut t = Targets::default();
+        t.add_loader(1, "Ljava/lang/System;", "loadLibrary");
+        t.add_loader(2, "Ljava/lang/Runtime;", "load");
+        t.add_loader(3, "Ljava/lang/System;", "getProperty");
+        t
+    }
+
+    fn libraries(units: &[u16]) -> Vec<(u32, bool)> {
+        let mut scan = MethodScan::default();
+        scan.run(&bytes(units), &targets());
+        scan.libraries
+    }
+
+    #[test]
+    fn a_loader_is_paired_with_the_string_in_its_argument_register() {
+        assert_eq!(targets().loaders.len(), 2, "getProperty is no loader");
+        // const-string v1, string@7; const-string v0, string@8; invoke-static {v0}, loadLibrary
+        assert_eq!(libraries(&[0x011a, 7, 0x001a, 8, 0x1071, 1, 0x0000]), [(8, false)]);
+        // Runtime.getRuntime() in v2, path in v3: invoke-virtual {v2, v3}, load
+        assert_eq!(libraries(&[0x031a, 9, 0x206e, 2, 0x0032]), [(9, true)]);
+        // move-result-object v0 replaces the constant: nothing is known.
+        assert_eq!(libraries(&[0x001a, 8, 0x000c, 0x1071, 1, 0x0000]), []);
+        // No string in the register at all.
+        assert_eq!(libraries(&[0x1071, 1, 0x0005]), []);
+    }
+
+    #[test]
+    fn library_names_map_as_android_maps_them() {
+        assert_eq!(library_file("Bugly", false).as_deref(), Some("libBugly.so"));
+        assert_eq!(library_file("/data/app/x/lib/arm64/libfoo.so", true).as_deref(), Some("libfoo.so"));
+        assert_eq!(library_file("a/b", false), None);
+        assert_eq!(library_file("", false), None);
+        assert_eq!(library_file("two words", false), None);
     }
 }

@@ -46,6 +46,7 @@ pub fn add_dex(ctx: &mut Context, entry: &str, data: &[u8], primary: bool) {
     // One reused buffer per reference instead of one string each.
     let mut text = String::new();
     for m in file.method_refs() {
+        targets.add_loader(m.index, &m.class, &m.name);
         if !defined.contains(m.class.as_ref()) {
             text.clear();
             let _ = write!(text, "{m}");

@@ -42,9 +42,46 @@ pub struct Parties<'a> {
     app_prefix: Option<String>,
     cache: FxHashMap<String, Party>,
     hits: Vec<crate::database::sdks::ClassHit>,
-    /// Slashed package -> (SDK index, host) for packages whose code loads a
-    /// host of a reported SDK: how renamed (R8) SDK code is still placed.
-    by_host: FxHashMap<String, (usize, String)>,
+    /// What places renamed (R8) SDK code: classes whose own code loads a
+    /// reported SDK's host or native library.
+    inferred: Inferred,
+}
+
+/// Renamed code placed by what its code loads. A class is placed by its own
+/// evidence; the other classes of its package by the package's, when all
+/// of the package's evidence names one SDK (a package R8 filled with
+/// several SDKs' code places none of them).
+#[derive(Default)]
+struct Inferred {
+    /// Slashed class name -> (SDK index, why).
+    classes: FxHashMap<String, (usize, String)>,
+    /// Slashed package -> (SDK index, why), `None` once two SDKs are seen.
+    packages: FxHashMap<String, Option<(usize, String)>>,
+}
+
+impl Inferred {
+    /// `loads`: what `class`'s code loads (`api.example.com`, `the native library libx.so`).
+    fn add(&mut self, class: &str, sdk: usize, loads: &str) {
+        let package = class.rsplit_once('/').map_or("", |(p, _)| p);
+        if !package.is_empty() {
+            match self.packages.get_mut(package) {
+                None => {
+                    let why = format!("code of its package loads {loads} ({})", class.replace('/', "."));
+                    self.packages.insert(package.to_string(), Some((sdk, why)));
+                }
+                Some(seen) => {
+                    if seen.as_ref().is_some_and(|(i, _)| *i != sdk) {
+                        *seen = None;
+                    }
+                }
+            }
+        }
+        self.classes.entry(class.to_string()).or_insert_with(|| (sdk, format!("its code loads {loads}")));
+    }
+
+    fn get(&self, class: &str, package: &str) -> Option<&(usize, String)> {
+        self.classes.get(class).or_else(|| self.packages.get(package)?.as_ref())
+    }
 }
 
 impl<'a> Parties<'a> {
@@ -62,28 +99,29 @@ impl<'a> Parties<'a> {
             app_prefix,
             cache: FxHashMap::default(),
             hits: Vec::new(),
-            by_host: FxHashMap::default(),
+            inferred: Inferred::default(),
         }
     }
 
-    /// Like [`Parties::new`], also placing packages that no name matches by
-    /// the hosts their code loads (the `host:` lines of the call sites): a
-    /// package whose strings name a reported SDK's domain is that SDK's,
-    /// `inferred` with the host.
+    /// Like [`Parties::new`], also placing code that no name matches by
+    /// what it loads (the `host:` and `lib:` lines of the call sites): a
+    /// class whose strings name a reported SDK's domain, or that loads a
+    /// native library the database gives to a reported SDK, is that SDK's,
+    /// `inferred` with the host or library; so is the rest of its package
+    /// when nothing there points at another SDK.
     pub fn with_evidence(db: &'a Database, report: &'a Report, evidence: &AppEvidence) -> Self {
         let mut p = Parties::new(db, report);
         for site in evidence.units.iter().flat_map(|u| u.calls.iter()).filter_map(CallSite::parse) {
-            let Some(host) = site.host() else { continue };
-            let Some(name) = slashed_class_name(site.caller_class()) else { continue };
-            let package = name.rsplit_once('/').map_or("", |(p, _)| p);
-            if package.is_empty() || p.by_host.contains_key(package) {
+            let (sdk, loads) = if let Some(host) = site.host() {
+                (db.sdks.match_host(host).map(|(i, _)| i), host.to_string())
+            } else if let Some(lib) = site.library() {
+                (db.sdks.match_native_lib(lib), format!("the native library {lib}"))
+            } else {
                 continue;
-            }
-            if let Some((i, _)) = db.sdks.match_host(host) {
-                if p.sdk_party(i).is_some() {
-                    p.by_host.insert(package.to_string(), (i, host.to_string()));
-                }
-            }
+            };
+            let Some(sdk) = sdk.filter(|&i| p.sdk_party(i).is_some()) else { continue };
+            let Some(name) = slashed_class_name(site.caller_class()) else { continue };
+            p.inferred.add(name, sdk, &loads);
         }
         p
     }
@@ -204,9 +242,9 @@ impl<'a> Parties<'a> {
                 };
             }
         }
-        if let Some((i, host)) = self.by_host.get(package) {
+        if let Some((i, why)) = self.inferred.get(name, package) {
             if let Some(mut p) = self.sdk_party(*i) {
-                p.inferred = Some(format!("its code loads {host}"));
+                p.inferred = Some(why.clone());
                 return p;
             }
         }

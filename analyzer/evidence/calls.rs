@@ -9,6 +9,10 @@
 /// prefix no `Lclass;->member` starts with.
 pub const HOST_PREFIX: &str = "host:";
 
+/// Marks a stored line whose "API" is a native library the caller loads
+/// (`lib:libBugly.so<TAB>caller`): `System.loadLibrary("Bugly")`.
+pub const LIBRARY_PREFIX: &str = "lib:";
+
 /// One call site as stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CallSite<'a> {
@@ -33,6 +37,11 @@ impl<'a> CallSite<'a> {
     /// The host, when this line records a string constant naming one.
     pub fn host(&self) -> Option<&'a str> {
         self.api.strip_prefix(HOST_PREFIX)
+    }
+
+    /// The native library file, when this line records a load of one.
+    pub fn library(&self) -> Option<&'a str> {
+        self.api.strip_prefix(LIBRARY_PREFIX)
     }
 
     /// Descriptor of the caller's class (`Lcom/tencent/a/b/e;`).

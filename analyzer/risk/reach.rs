@@ -186,8 +186,87 @@ mod tests {
         let reach = reached_by(&db, &report, &ev, RiskTables::embedded());
         let party = &reach["location"][0].party;
         assert_eq!((party.kind, party.id.as_str()), (PartyKind::Sdk, id.as_str()));
-        assert_eq!(party.inferred.as_deref(), Some("its code loads lbs.map.qq.com"));
-        assert_eq!(host_parties(&db, &report, &ev)["lbs.map.qq.com"], std::slice::from_ref(party));
+        assert_eq!(party.inferred.as_deref(), Some("code of its package loads lbs.map.qq.com (a.b.d)"));
+        // The class holding the host is placed by its own code.
+        let holder = &host_parties(&db, &report, &ev)["lbs.map.qq.com"][0];
+        assert_eq!(holder.id, id);
+        assert_eq!(holder.inferred.as_deref(), Some("its code loads lbs.map.qq.com"));
+    }
+
+    /// The reported SDK the database gives native library `lib` to.
+    fn sdk_of_library(db: &Database, lib: &str) -> crate::report::Sdk {
+        sdk_of(db, db.sdks.match_native_lib(lib).unwrap_or_else(|| panic!("{lib} in the database")))
+    }
+
+    /// The SDK entry `i` is reported as (an Exodus entry folds into the curated one claiming it).
+    fn sdk_of(db: &Database, i: usize) -> crate::report::Sdk {
+        let m = &db.sdks;
+        let def = m.defs.get(i).unwrap();
+        let target = def.exodus_id.and_then(|x| m.exodus_claim(x)).unwrap_or(i);
+        let d = m.defs.get(target).unwrap();
+        crate::report::Sdk { id: d.id.clone(), name: d.name.clone(), ..Default::default() }
+    }
+
+    #[test]
+    fn renamed_code_that_loads_an_sdks_native_library_is_that_sdks() {
+        let db = Database::embedded();
+        let sdk = sdk_of_library(&db, "libBugly.so");
+        let mut report = tests_support::report();
+        report.sdks.push(sdk.clone());
+        let mut dex = CodeUnit::new("classes.dex", UnitKind::Dex);
+        dex.calls = [
+            format!("{LOCATION}	Lo/x;->a()V"),
+            format!("{LOCATION}	Lo/y;->a()V"),
+            "lib:libBugly.so	Lo/x;-><clinit>()V".to_string(),
+            // Not a library the database knows: places nothing.
+            "lib:libfoo.so	Lp/q;-><clinit>()V".to_string(),
+            format!("{LOCATION}	Lp/q;->a()V"),
+        ]
+        .iter()
+        .collect();
+        let ev = AppEvidence { units: vec![dex], ..Default::default() };
+        let reach = reached_by(&db, &report, &ev, RiskTables::embedded());
+        let by: Vec<(PartyKind, &str, Option<&str>)> = reach["location"]
+            .iter()
+            .map(|r| (r.party.kind, r.party.id.as_str(), r.party.inferred.as_deref()))
+            .collect();
+        assert_eq!(
+            by,
+            [
+                (
+                    PartyKind::Sdk,
+                    sdk.id.as_str(),
+                    Some("code of its package loads the native library libBugly.so (o.x)")
+                ),
+                (PartyKind::Sdk, sdk.id.as_str(), Some("its code loads the native library libBugly.so")),
+                (PartyKind::Unattributed, "p", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_package_whose_code_points_at_two_sdks_places_only_its_own_classes() {
+        let db = Database::embedded();
+        let bugly = sdk_of_library(&db, "libBugly.so");
+        let maps = sdk_of(&db, db.sdks.match_host("lbs.map.qq.com").unwrap().0);
+        assert_ne!(maps.id, bugly.id, "two different SDKs");
+        let mut report = tests_support::report();
+        report.sdks.push(bugly.clone());
+        report.sdks.push(maps);
+        let mut dex = CodeUnit::new("classes.dex", UnitKind::Dex);
+        dex.calls = [
+            "lib:libBugly.so	Lo/x;->a()V".to_string(),
+            "host:lbs.map.qq.com	Lo/y;->a()V".to_string(),
+            format!("{LOCATION}	Lo/x;->b()V"),
+            format!("{LOCATION}	Lo/z;->b()V"),
+        ]
+        .iter()
+        .collect();
+        let ev = AppEvidence { units: vec![dex], ..Default::default() };
+        let reach = reached_by(&db, &report, &ev, RiskTables::embedded());
+        let by: Vec<(PartyKind, &str)> =
+            reach["location"].iter().map(|r| (r.party.kind, r.party.id.as_str())).collect();
+        assert_eq!(by, [(PartyKind::Sdk, bugly.id.as_str()), (PartyKind::Unattributed, "o")]);
     }
 
     #[test]

@@ -29,16 +29,24 @@ pub struct EncodedMethod {
     pub code_off: u32,
 }
 
-/// What the walker reports: an operand of interest and the instruction's
-/// offset in code units from the start of the method.
+/// What the walker reports: an operand of interest, with the registers a
+/// caller needs to tell which string an invoke is passed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operand {
-    /// `invoke-*` (including `/range` and `invoke-polymorphic`): a `method_ids` index.
-    Invoke(u32),
-    /// `const-string` / `const-string/jumbo`: a `string_ids` index.
-    String(u32),
+    /// `invoke-*` (including `/range` and `invoke-polymorphic`): a
+    /// `method_ids` index and its first two argument registers (the
+    /// receiver counts as the first of an instance method).
+    Invoke { method: u32, args: [Option<u16>; 2] },
+    /// `const-string` / `const-string/jumbo`: a `string_ids` index and the
+    /// register it is loaded into.
+    String { string: u32, register: u16 },
     /// `sget*`: a `field_ids` index.
     StaticField(u32),
+    /// A register overwritten with an object by something other than a
+    /// `const-string` (`move-object*`, `move-result-object`,
+    /// `aget-object`, `iget-object`, `sget-object`): a string loaded into
+    /// it before no longer stands there.
+    ObjectWrite(u16),
 }
 
 /// Width in 16-bit code units of each opcode, from the Dalvik bytecode
@@ -99,17 +107,52 @@ pub fn walk(insns: &[u8], mut visit: impl FnMut(Operand)) -> usize {
         if pc + step > units {
             break;
         }
-        let u16_at = |i: usize| u16_le_at(insns, (pc + i) * 2).map(u32::from).ok();
+        let u16_at = |i: usize| u16_le_at(insns, (pc + i) * 2).ok();
         let u32_at = |i: usize| u32_le_at(insns, (pc + i) * 2).ok();
-        let found = match op {
-            0x1a => u16_at(1).map(Operand::String),
-            0x1b => u32_at(1).map(Operand::String),
-            0x60..=0x66 => u16_at(1).map(Operand::StaticField),
-            0x6e..=0x72 | 0x74..=0x78 | 0xfa | 0xfb => u16_at(1).map(Operand::Invoke),
-            _ => None,
-        };
-        if let Some(o) = found {
-            visit(o);
+        // The high byte of the first unit: vAA, or B|A in formats 12x/22c.
+        let aa = u16::from(insns.get(pc * 2 + 1).copied().unwrap_or(0));
+        let a = aa & 0x0f;
+        match op {
+            0x1a => {
+                if let Some(string) = u16_at(1) {
+                    visit(Operand::String { string: u32::from(string), register: aa });
+                }
+            }
+            0x1b => {
+                if let Some(string) = u32_at(1) {
+                    visit(Operand::String { string, register: aa });
+                }
+            }
+            0x60..=0x66 => {
+                if let Some(field) = u16_at(1) {
+                    visit(Operand::StaticField(u32::from(field)));
+                }
+                if op == 0x62 {
+                    visit(Operand::ObjectWrite(aa));
+                }
+            }
+            // move-object (12x: vA), move-object/from16 (22x: vAA), move-object/16 (32x: vAAAA).
+            0x07 | 0x54 => visit(Operand::ObjectWrite(a)),
+            0x08 | 0x0c | 0x46 => visit(Operand::ObjectWrite(aa)),
+            0x09 => {
+                if let Some(r) = u16_at(1) {
+                    visit(Operand::ObjectWrite(r));
+                }
+            }
+            0x6e..=0x72 | 0x74..=0x78 | 0xfa | 0xfb => {
+                if let (Some(method), Some(regs)) = (u16_at(1), u16_at(2)) {
+                    let args = if matches!(op, 0x74..=0x78 | 0xfb) {
+                        // 3rc / 4rcc: AA registers from vCCCC on.
+                        [(aa > 0).then_some(regs), (aa > 1).then(|| regs.wrapping_add(1))]
+                    } else {
+                        // 35c / 45cc: A|G op, then F|E|D|C: C first, D second.
+                        let count = aa >> 4;
+                        [(count > 0).then_some(regs & 0x0f), (count > 1).then_some((regs >> 4) & 0x0f)]
+                    };
+                    visit(Operand::Invoke { method: u32::from(method), args });
+                }
+            }
+            _ => {}
         }
         pc += step;
     }
@@ -206,11 +249,37 @@ mod tests {
         assert_eq!(
             operands(&code),
             [
-                Operand::String(7),
-                Operand::String(0x1_0009),
+                Operand::String { string: 7, register: 0 },
+                Operand::String { string: 0x1_0009, register: 0 },
                 Operand::StaticField(3),
-                Operand::Invoke(5),
-                Operand::Invoke(6)
+                Operand::ObjectWrite(0),
+                Operand::Invoke { method: 5, args: [Some(0), None] },
+                Operand::Invoke { method: 6, args: [Some(0), Some(1)] },
+            ]
+        );
+    }
+
+    #[test]
+    fn registers_follow_each_format() {
+        let code = [
+            0x051a, 0x0002, // const-string v5, string@2
+            0x2071, 0x0008, 0x0065, // invoke-static {v5, v6}, method@8 (35c: C=5, D=6)
+            0x0377, 0x0009, 0x0010, // invoke-static/range {v16..v18}, method@9
+            0x0077, 0x000a, 0x0010, // invoke-static/range {}, method@10
+            0x0c07, // move-object v12, v0 (12x: B|A = 0|c)
+            0x040c, // move-result-object v4
+            0x0709, 0x0123, 0x0000, // move-object/16 v0x123, v0
+        ];
+        assert_eq!(
+            operands(&code),
+            [
+                Operand::String { string: 2, register: 5 },
+                Operand::Invoke { method: 8, args: [Some(5), Some(6)] },
+                Operand::Invoke { method: 9, args: [Some(16), Some(17)] },
+                Operand::Invoke { method: 10, args: [None, None] },
+                Operand::ObjectWrite(12),
+                Operand::ObjectWrite(4),
+                Operand::ObjectWrite(0x123),
             ]
         );
     }
@@ -226,7 +295,11 @@ mod tests {
         for payload in [&packed[..], &sparse[..], &fill[..]] {
             let mut code = payload.to_vec();
             code.extend([0x106e, 0x0009, 0x0000]);
-            assert_eq!(operands(&code), [Operand::Invoke(9)], "{payload:x?}");
+            assert_eq!(
+                operands(&code),
+                [Operand::Invoke { method: 9, args: [Some(0), None] }],
+                "{payload:x?}"
+            );
         }
     }
 
