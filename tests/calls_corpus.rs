@@ -2,7 +2,8 @@
 //! corpus (`reference/calls/apk/*.json`): for every API the reference lists
 //! (`sensitive-apis.json`), every (API, caller class) pair androguard finds
 //! must be among appvet's call sites, and appvet must find no pair in a
-//! primary `classes*.dex` that androguard does not. Skips silently without
+//! primary `classes*.dex` that androguard does not. Native libraries loaded
+//! by a constant name must be ones the app ships. Skips silently without
 //! the corpus.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -93,4 +94,69 @@ fn call_sites_match_androguard_cross_references() {
     }
     eprintln!("calls: {compared} APKs, {pairs} reference pairs, {} differences", problems.len());
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+/// Libraries of the platform an app may load without shipping them
+/// (the NDK's stable system libraries).
+const PLATFORM_LIBRARIES: &[&str] = &[
+    "libandroid.so",
+    "libc.so",
+    "libdl.so",
+    "libEGL.so",
+    "libGLESv1_CM.so",
+    "libGLESv2.so",
+    "libGLESv3.so",
+    "libjnigraphics.so",
+    "liblog.so",
+    "libm.so",
+    "libmediandk.so",
+    "libOpenMAXAL.so",
+    "libOpenSLES.so",
+    "libstdc++.so",
+    "libvulkan.so",
+    "libz.so",
+];
+
+/// Every native library a DEX of a corpus APK loads by a constant name is
+/// one the APK ships (under `lib/` or as an asset) or the platform has: the
+/// register pairing of the walker finds the argument, not a stray string.
+#[test]
+fn native_library_loads_name_libraries_the_app_ships() {
+    let Some(root) = shared() else { return };
+    let scanner = Scanner::new(Database::embedded(), Limits::default());
+    let mut apks: Vec<PathBuf> = std::fs::read_dir(root.join("corpus/apk"))
+        .map(|rd| rd.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    apks.sort();
+    let (mut loads, mut shipped) = (0, 0);
+    let mut strays = Vec::new();
+    for path in apks {
+        let Ok(out) = scanner.scan_path(&path) else { continue };
+        let files: BTreeSet<String> = out
+            .report
+            .code
+            .native
+            .iter()
+            .map(|n| n.entry.rsplit('/').next().unwrap_or(&n.entry).to_string())
+            .collect();
+        for unit in &out.evidence.units {
+            for lib in unit.calls.iter().filter_map(CallSite::parse).filter_map(|s| s.library()) {
+                loads += 1;
+                if files.contains(lib) || PLATFORM_LIBRARIES.contains(&lib) {
+                    shipped += 1;
+                } else {
+                    strays.push(format!("{}: {} loads {lib}", path.display(), unit.source));
+                }
+            }
+        }
+    }
+    eprintln!("native library loads: {loads}, {shipped} of libraries the app ships or the platform has");
+    for s in &strays {
+        eprintln!("  not shipped: {s}");
+    }
+    // Test APKs may omit a library their code loads (a lone stray is such),
+    // but the pairing must name shipped libraries nearly always, and the
+    // corpus's apps with JNI code must show some loads.
+    assert!(loads > 0, "no native library load found on the corpus");
+    assert!(shipped * 10 >= loads * 8, "{} of {loads} loads name no shipped library", strays.len());
 }

@@ -290,6 +290,30 @@ pub fn kept(original: &HashSet<String>, variant: &HashSet<String>) -> Kept {
     Kept { original: original.len(), found: original.intersection(variant).count() }
 }
 
+/// (capability, SDK id) of every SDK party whose own code reaches a
+/// capability, with how the party was placed: `None` by its class names,
+/// else the `inferred` basis (a namespace, a host, a native library).
+pub fn sdk_reach(
+    report: &appvet::report::Report,
+) -> std::collections::HashMap<(String, String), Option<String>> {
+    use appvet::report::PartyKind;
+    let mut out = std::collections::HashMap::new();
+    for c in &report.capabilities {
+        for r in c.reached_by.iter().filter(|r| r.party.kind == PartyKind::Sdk) {
+            let basis = r.party.inferred.clone();
+            out.entry((c.id.clone(), r.party.id.clone()))
+                .and_modify(|b: &mut Option<String>| {
+                    // Placed by name anywhere counts as by name.
+                    if basis.is_none() {
+                        *b = None;
+                    }
+                })
+                .or_insert(basis);
+        }
+    }
+    out
+}
+
 /// Whether a report says its code is hidden: a packer protection or a
 /// `packed_code` gap.
 pub fn says_code_hidden(report: &appvet::report::Report) -> bool {
