@@ -70,6 +70,9 @@ pub fn call_sites(file: &DexFile, apis: &Names, targets: &Targets) -> (Names, bo
     }
     let mut budget = file.data().len() / 2;
     let mut scan = MethodScan::default();
+    // Loads whose name a field holds, resolved once every method is walked
+    // (the field's writer may come later): (field, by path, caller).
+    let mut by_field: Vec<(u32, bool, String)> = Vec::new();
     for class in file.class_defs() {
         for m in file.class_methods(&class) {
             let Some(insns) = file.code_insns(m.code_off) else { continue };
@@ -88,30 +91,55 @@ pub fn call_sites(file: &DexFile, apis: &Names, targets: &Targets) -> (Names, bo
             for api in scan.hits.iter().filter_map(|&i| apis.get(i)).chain(hosts.map(String::as_str)) {
                 out.push(&CallSite::line(api, &caller));
             }
-            for &(string, by_path) in &scan.libraries {
-                let Some(name) = file.string(string) else { continue };
-                if let Some(lib) = library_file(&name, by_path) {
-                    out.push(&CallSite::line(&format!("{LIBRARY_PREFIX}{lib}"), &caller));
+            for &(source, by_path) in &scan.libraries {
+                match source {
+                    Value::String(string) => push_library(&mut out, file, string, by_path, &caller),
+                    Value::Field(field) => by_field.push((field, by_path, caller.clone())),
                 }
             }
+        }
+    }
+    for (field, by_path, caller) in &by_field {
+        if let Some(Some(string)) = scan.fields.get(field) {
+            push_library(&mut out, file, *string, *by_path, caller);
         }
     }
     out.sort_unstable_dedup();
     (out, false)
 }
 
+fn push_library(out: &mut Names, file: &DexFile, string: u32, by_path: bool, caller: &str) {
+    let Some(name) = file.string(string) else { return };
+    if let Some(lib) = library_file(&name, by_path) {
+        out.push(&CallSite::line(&format!("{LIBRARY_PREFIX}{lib}"), caller));
+    }
+}
+
+/// What a register holds, as far as a straight-line reading knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Value {
+    /// A `const-string` (its `string_ids` index).
+    String(u32),
+    /// What a field (`field_ids` index) holds; known once the DEX is walked.
+    Field(u32),
+}
+
 /// What one method's code holds of the targets; the buffers are reused
-/// from method to method.
+/// from method to method, the field constants kept for the whole DEX.
 #[derive(Default)]
 struct MethodScan {
     /// Positions in the API list of the sensitive invokes and sgets.
     hits: Vec<usize>,
     /// `string_ids` indexes of the host-holding strings it loads.
     hosts: Vec<u32>,
-    /// Register -> the string last loaded into it by `const-string`.
-    loaded: FxHashMap<u16, u32>,
-    /// (string index, whether a path) of each library a loader is passed.
-    libraries: Vec<(u32, bool)>,
+    /// Register -> what it was last loaded with.
+    loaded: FxHashMap<u16, Value>,
+    /// (value, whether a path) of each library a loader is passed.
+    libraries: Vec<(Value, bool)>,
+    /// Field -> the one constant string every write stores into it; `None`
+    /// once two different or a non-constant value are stored
+    /// (`static String LIB = "Bugly"`, or set in a constructor).
+    fields: FxHashMap<u32, Option<u32>>,
 }
 
 impl MethodScan {
@@ -120,16 +148,17 @@ impl MethodScan {
         self.hosts.clear();
         self.loaded.clear();
         self.libraries.clear();
+        let track = !targets.loaders.is_empty();
         // Straight-line order, not data flow: a branch can reach the loader
-        // with another string in the register. The name only places code by
+        // with another value in the register. The name only places code by
         // a library the database knows, so a rare wrong pairing places
         // nothing unless it names such a library.
         walk_code(insns, |op| match op {
             Operand::Invoke { method, args } => {
                 self.hits.extend(targets.methods.get(&method));
                 if let Some(&(arg, by_path)) = targets.loaders.get(&method) {
-                    if let Some(&string) = args[arg].and_then(|r| self.loaded.get(&r)) {
-                        self.libraries.push((string, by_path));
+                    if let Some(&value) = args[arg].and_then(|r| self.loaded.get(&r)) {
+                        self.libraries.push((value, by_path));
                     }
                 }
             }
@@ -138,12 +167,29 @@ impl MethodScan {
                 if targets.strings.contains_key(&string) {
                     self.hosts.push(string);
                 }
-                if !targets.loaders.is_empty() {
-                    self.loaded.insert(register, string);
+                if track {
+                    self.loaded.insert(register, Value::String(string));
                 }
             }
             Operand::ObjectWrite(register) => {
                 self.loaded.remove(&register);
+            }
+            Operand::FieldRead { field, register } => {
+                if track {
+                    self.loaded.insert(register, Value::Field(field));
+                }
+            }
+            Operand::FieldWrite { field, register } => {
+                if track {
+                    let value = match self.loaded.get(&register) {
+                        Some(Value::String(s)) => Some(*s),
+                        _ => None,
+                    };
+                    let known = self.fields.entry(field).or_insert(value);
+                    if *known != value {
+                        *known = None;
+                    }
+                }
             }
         });
     }
@@ -174,7 +220,7 @@ mod tests {
         t
     }
 
-    fn libraries(units: &[u16]) -> Vec<(u32, bool)> {
+    fn libraries(units: &[u16]) -> Vec<(Value, bool)> {
         let mut scan = MethodScan::default();
         scan.run(&bytes(units), &targets());
         scan.libraries
@@ -184,13 +230,34 @@ mod tests {
     fn a_loader_is_paired_with_the_string_in_its_argument_register() {
         assert_eq!(targets().loaders.len(), 2, "getProperty is no loader");
         // const-string v1, string@7; const-string v0, string@8; invoke-static {v0}, loadLibrary
-        assert_eq!(libraries(&[0x011a, 7, 0x001a, 8, 0x1071, 1, 0x0000]), [(8, false)]);
+        assert_eq!(libraries(&[0x011a, 7, 0x001a, 8, 0x1071, 1, 0x0000]), [(Value::String(8), false)]);
         // Runtime.getRuntime() in v2, path in v3: invoke-virtual {v2, v3}, load
-        assert_eq!(libraries(&[0x031a, 9, 0x206e, 2, 0x0032]), [(9, true)]);
+        assert_eq!(libraries(&[0x031a, 9, 0x206e, 2, 0x0032]), [(Value::String(9), true)]);
         // move-result-object v0 replaces the constant: nothing is known.
         assert_eq!(libraries(&[0x001a, 8, 0x000c, 0x1071, 1, 0x0000]), []);
         // No string in the register at all.
         assert_eq!(libraries(&[0x1071, 1, 0x0005]), []);
+    }
+
+    #[test]
+    fn a_name_held_in_a_field_is_known_when_every_write_stores_one_constant() {
+        let mut scan = MethodScan::default();
+        let t = targets();
+        // <clinit>: const-string v0, string@5; sput-object v0, field@2
+        scan.run(&bytes(&[0x001a, 5, 0x0069, 2]), &t);
+        // load(): sget-object v1, field@2; invoke-static {v1}, loadLibrary
+        scan.run(&bytes(&[0x0162, 2, 0x1071, 1, 0x0001]), &t);
+        assert_eq!(scan.libraries, [(Value::Field(2), false)]);
+        assert_eq!(scan.fields[&2], Some(5));
+        // Another method stores the same constant: still known.
+        scan.run(&bytes(&[0x031a, 5, 0x0369, 2]), &t);
+        assert_eq!(scan.fields[&2], Some(5));
+        // A setter stores a parameter: no longer one constant.
+        scan.run(&bytes(&[0x0469, 2]), &t);
+        assert_eq!(scan.fields[&2], None);
+        // iput-object v0, v1, field@3 of a constant string.
+        scan.run(&bytes(&[0x001a, 6, 0x105b, 3]), &t);
+        assert_eq!(scan.fields[&3], Some(6));
     }
 
     #[test]

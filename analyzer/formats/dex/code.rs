@@ -43,10 +43,14 @@ pub enum Operand {
     /// `sget*`: a `field_ids` index.
     StaticField(u32),
     /// A register overwritten with an object by something other than a
-    /// `const-string` (`move-object*`, `move-result-object`,
-    /// `aget-object`, `iget-object`, `sget-object`): a string loaded into
-    /// it before no longer stands there.
+    /// `const-string` or a field read (`move-object*`,
+    /// `move-result-object`, `aget-object`): a string loaded into it
+    /// before no longer stands there.
     ObjectWrite(u16),
+    /// `sget-object` / `iget-object`: a `field_ids` index read into a register.
+    FieldRead { field: u32, register: u16 },
+    /// `sput-object` / `iput-object`: a register stored into a `field_ids` index.
+    FieldWrite { field: u32, register: u16 },
 }
 
 /// Width in 16-bit code units of each opcode, from the Dalvik bytecode
@@ -124,15 +128,25 @@ pub fn walk(insns: &[u8], mut visit: impl FnMut(Operand)) -> usize {
                 }
             }
             0x60..=0x66 => {
-                if let Some(field) = u16_at(1) {
-                    visit(Operand::StaticField(u32::from(field)));
+                if let Some(field) = u16_at(1).map(u32::from) {
+                    visit(Operand::StaticField(field));
+                    if op == 0x62 {
+                        visit(Operand::FieldRead { field, register: aa });
+                    }
                 }
-                if op == 0x62 {
-                    visit(Operand::ObjectWrite(aa));
+            }
+            // iget-object vA, vB, field (22c) / sput-object vAA, field (21c) / iput-object (22c).
+            0x54 | 0x5b | 0x69 => {
+                if let Some(field) = u16_at(1).map(u32::from) {
+                    visit(match op {
+                        0x54 => Operand::FieldRead { field, register: a },
+                        0x5b => Operand::FieldWrite { field, register: a },
+                        _ => Operand::FieldWrite { field, register: aa },
+                    });
                 }
             }
             // move-object (12x: vA), move-object/from16 (22x: vAA), move-object/16 (32x: vAAAA).
-            0x07 | 0x54 => visit(Operand::ObjectWrite(a)),
+            0x07 => visit(Operand::ObjectWrite(a)),
             0x08 | 0x0c | 0x46 => visit(Operand::ObjectWrite(aa)),
             0x09 => {
                 if let Some(r) = u16_at(1) {
@@ -252,7 +266,7 @@ mod tests {
                 Operand::String { string: 7, register: 0 },
                 Operand::String { string: 0x1_0009, register: 0 },
                 Operand::StaticField(3),
-                Operand::ObjectWrite(0),
+                Operand::FieldRead { field: 3, register: 0 },
                 Operand::Invoke { method: 5, args: [Some(0), None] },
                 Operand::Invoke { method: 6, args: [Some(0), Some(1)] },
             ]
@@ -269,6 +283,9 @@ mod tests {
             0x0c07, // move-object v12, v0 (12x: B|A = 0|c)
             0x040c, // move-result-object v4
             0x0709, 0x0123, 0x0000, // move-object/16 v0x123, v0
+            0x2154, 0x0004, // iget-object v1, v2, field@4
+            0x215b, 0x0005, // iput-object v1, v2, field@5
+            0x0369, 0x0006, // sput-object v3, field@6
         ];
         assert_eq!(
             operands(&code),
@@ -280,6 +297,9 @@ mod tests {
                 Operand::ObjectWrite(12),
                 Operand::ObjectWrite(4),
                 Operand::ObjectWrite(0x123),
+                Operand::FieldRead { field: 4, register: 1 },
+                Operand::FieldWrite { field: 5, register: 1 },
+                Operand::FieldWrite { field: 6, register: 3 },
             ]
         );
     }
