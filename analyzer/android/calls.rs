@@ -7,7 +7,7 @@ use rustc_hash::FxHashMap;
 
 use crate::evidence::calls::{CallSite, LIBRARY_PREFIX};
 use crate::evidence::Names;
-use crate::formats::dex::{walk_code, DexFile, Operand};
+use crate::formats::dex::{walk_code, DexFile, Operand, MAX_ARGS};
 
 /// Sensitive references of one DEX: `method_ids` / `field_ids` index ->
 /// position of its `Lclass;->member` text in the unit's API list.
@@ -68,44 +68,94 @@ pub fn call_sites(file: &DexFile, apis: &Names, targets: &Targets) -> (Names, bo
     {
         return (out, false);
     }
-    let mut budget = file.data().len() / 2;
     let mut scan = MethodScan::default();
     // Loads whose name a field holds, resolved once every method is walked
     // (the field's writer may come later): (field, by path, caller).
     let mut by_field: Vec<(u32, bool, String)> = Vec::new();
-    for class in file.class_defs() {
-        for m in file.class_methods(&class) {
-            let Some(insns) = file.code_insns(m.code_off) else { continue };
-            let units = insns.len() / 2;
-            if units > budget {
-                out.sort_unstable_dedup();
-                return (out, true);
-            }
-            budget -= units;
-            scan.run(insns, targets);
-            if scan.hits.is_empty() && scan.hosts.is_empty() && scan.libraries.is_empty() {
-                continue;
-            }
-            let caller = caller_name(file, m.method_idx);
-            let hosts = scan.hosts.iter().flat_map(|s| targets.strings.get(s).into_iter().flatten());
-            for api in scan.hits.iter().filter_map(|&i| apis.get(i)).chain(hosts.map(String::as_str)) {
-                out.push(&CallSite::line(api, &caller));
-            }
-            for &(source, by_path) in &scan.libraries {
-                match source {
-                    Value::String(string) => push_library(&mut out, file, string, by_path, &caller),
-                    Value::Field(field) => by_field.push((field, by_path, caller.clone())),
+    // Methods that pass one of their own parameters to a loader: method
+    // index -> (argument, by path).
+    let mut wrappers: FxHashMap<u32, (usize, bool)> = FxHashMap::default();
+    let capped = walk_methods(file, |method_idx, insns, params| {
+        scan.run(insns, params, targets);
+        if scan.hits.is_empty() && scan.hosts.is_empty() && scan.libraries.is_empty() {
+            return;
+        }
+        let caller = caller_name(file, method_idx);
+        let hosts = scan.hosts.iter().flat_map(|s| targets.strings.get(s).into_iter().flatten());
+        for api in scan.hits.iter().filter_map(|&i| apis.get(i)).chain(hosts.map(String::as_str)) {
+            out.push(&CallSite::line(api, &caller));
+        }
+        for &(source, by_path) in &scan.libraries {
+            match source {
+                Value::String(string) => push_library(&mut out, file, string, by_path, &caller),
+                Value::Field(field) => by_field.push((field, by_path, caller.clone())),
+                Value::Param(arg) => {
+                    wrappers.insert(method_idx, (arg, by_path));
                 }
             }
         }
+    });
+    if capped {
+        out.sort_unstable_dedup();
+        return (out, true);
     }
     for (field, by_path, caller) in &by_field {
         if let Some(Some(string)) = scan.fields.get(field) {
             push_library(&mut out, file, *string, *by_path, caller);
         }
     }
+    // One level of helpers (Bugly's `NativeCrashHandler.a(String, boolean)`
+    // takes the name from its callers): a second walk, only when a DEX has
+    // such a helper, with the helpers as the loaders. Its callers' lines
+    // name the library as if they called the loader themselves.
+    if !wrappers.is_empty() {
+        let helpers = Targets { loaders: wrappers, ..Targets::default() };
+        let fields = std::mem::take(&mut scan.fields);
+        let mut second = MethodScan::default();
+        let capped = walk_methods(file, |method_idx, insns, _| {
+            second.run(insns, None, &helpers);
+            if second.libraries.is_empty() {
+                return;
+            }
+            let caller = caller_name(file, method_idx);
+            for &(source, by_path) in &second.libraries {
+                let string = match source {
+                    Value::String(string) => Some(string),
+                    Value::Field(field) => fields.get(&field).copied().flatten(),
+                    Value::Param(_) => None,
+                };
+                if let Some(string) = string {
+                    push_library(&mut out, file, string, by_path, &caller);
+                }
+            }
+        });
+        if capped {
+            out.sort_unstable_dedup();
+            return (out, true);
+        }
+    }
     out.sort_unstable_dedup();
     (out, false)
+}
+
+/// Calls `visit(method index, code, (registers, ins))` for every method
+/// with code, in class order. Returns whether it stopped at the budget:
+/// the file's own size in code units (code items are disjoint in a
+/// well-formed DEX, so only methods pointing at shared code exceed it).
+fn walk_methods(file: &DexFile, mut visit: impl FnMut(u32, &[u8], Option<(u16, u16)>)) -> bool {
+    let mut budget = file.data().len() / 2;
+    for class in file.class_defs() {
+        for m in file.class_methods(&class) {
+            let Some(insns) = file.code_insns(m.code_off) else { continue };
+            let units = insns.len() / 2;
+            if units > budget {
+                return true;
+            }
+            budget -= units;
+            visit(m.method_idx, insns, file.code_registers(m.code_off));
+        }
+    }
+    false
 }
 
 fn push_library(out: &mut Names, file: &DexFile, string: u32, by_path: bool, caller: &str) {
@@ -122,6 +172,9 @@ enum Value {
     String(u32),
     /// What a field (`field_ids` index) holds; known once the DEX is walked.
     Field(u32),
+    /// The method's own parameter at this argument position (the receiver
+    /// of an instance method is position 0), as its callers pass it.
+    Param(usize),
 }
 
 /// What one method's code holds of the targets; the buffers are reused
@@ -143,12 +196,20 @@ struct MethodScan {
 }
 
 impl MethodScan {
-    fn run(&mut self, insns: &[u8], targets: &Targets) {
+    /// `params`: the method's `(registers_size, ins_size)`; its parameters
+    /// are the last `ins_size` registers.
+    fn run(&mut self, insns: &[u8], params: Option<(u16, u16)>, targets: &Targets) {
         self.hits.clear();
         self.hosts.clear();
         self.loaded.clear();
         self.libraries.clear();
         let track = !targets.loaders.is_empty();
+        if let Some((registers, ins)) = params.filter(|_| track) {
+            let first = registers.saturating_sub(ins);
+            for (arg, register) in (first..registers).enumerate().take(MAX_ARGS) {
+                self.loaded.insert(register, Value::Param(arg));
+            }
+        }
         // Straight-line order, not data flow: a branch can reach the loader
         // with another value in the register. The name only places code by
         // a library the database knows, so a rare wrong pairing places
@@ -222,7 +283,7 @@ mod tests {
 
     fn libraries(units: &[u16]) -> Vec<(Value, bool)> {
         let mut scan = MethodScan::default();
-        scan.run(&bytes(units), &targets());
+        scan.run(&bytes(units), None, &targets());
         scan.libraries
     }
 
@@ -244,20 +305,35 @@ mod tests {
         let mut scan = MethodScan::default();
         let t = targets();
         // <clinit>: const-string v0, string@5; sput-object v0, field@2
-        scan.run(&bytes(&[0x001a, 5, 0x0069, 2]), &t);
+        scan.run(&bytes(&[0x001a, 5, 0x0069, 2]), None, &t);
         // load(): sget-object v1, field@2; invoke-static {v1}, loadLibrary
-        scan.run(&bytes(&[0x0162, 2, 0x1071, 1, 0x0001]), &t);
+        scan.run(&bytes(&[0x0162, 2, 0x1071, 1, 0x0001]), None, &t);
         assert_eq!(scan.libraries, [(Value::Field(2), false)]);
         assert_eq!(scan.fields[&2], Some(5));
         // Another method stores the same constant: still known.
-        scan.run(&bytes(&[0x031a, 5, 0x0369, 2]), &t);
+        scan.run(&bytes(&[0x031a, 5, 0x0369, 2]), None, &t);
         assert_eq!(scan.fields[&2], Some(5));
         // A setter stores a parameter: no longer one constant.
-        scan.run(&bytes(&[0x0469, 2]), &t);
+        scan.run(&bytes(&[0x0469, 2]), None, &t);
         assert_eq!(scan.fields[&2], None);
         // iput-object v0, v1, field@3 of a constant string.
-        scan.run(&bytes(&[0x001a, 6, 0x105b, 3]), &t);
+        scan.run(&bytes(&[0x001a, 6, 0x105b, 3]), None, &t);
         assert_eq!(scan.fields[&3], Some(6));
+    }
+
+    #[test]
+    fn a_method_passing_its_parameter_to_a_loader_is_a_helper() {
+        let mut scan = MethodScan::default();
+        // static void a(String name, boolean path): 4 registers, 2 ins (v2, v3).
+        // invoke-static {v2}, loadLibrary
+        scan.run(&bytes(&[0x1071, 1, 0x0002]), Some((4, 2)), &targets());
+        assert_eq!(scan.libraries, [(Value::Param(0), false)]);
+        // A local register overwritten before the call is no parameter.
+        scan.run(&bytes(&[0x020c, 0x1071, 1, 0x0002]), Some((4, 2)), &targets());
+        assert_eq!(scan.libraries, []);
+        // Without loaders nothing is tracked.
+        scan.run(&bytes(&[0x1071, 1, 0x0002]), Some((4, 2)), &Targets::default());
+        assert_eq!(scan.libraries, []);
     }
 
     #[test]

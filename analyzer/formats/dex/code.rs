@@ -34,9 +34,9 @@ pub struct EncodedMethod {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operand {
     /// `invoke-*` (including `/range` and `invoke-polymorphic`): a
-    /// `method_ids` index and its first two argument registers (the
-    /// receiver counts as the first of an instance method).
-    Invoke { method: u32, args: [Option<u16>; 2] },
+    /// `method_ids` index and its argument registers, at most the first
+    /// [`MAX_ARGS`] (the receiver counts as the first of an instance method).
+    Invoke { method: u32, args: [Option<u16>; MAX_ARGS] },
     /// `const-string` / `const-string/jumbo`: a `string_ids` index and the
     /// register it is loaded into.
     String { string: u32, register: u16 },
@@ -52,6 +52,9 @@ pub enum Operand {
     /// `sput-object` / `iput-object`: a register stored into a `field_ids` index.
     FieldWrite { field: u32, register: u16 },
 }
+
+/// Argument registers reported per invoke: all of a non-range invoke.
+pub const MAX_ARGS: usize = 5;
 
 /// Width in 16-bit code units of each opcode, from the Dalvik bytecode
 /// format table (source.android.com/docs/core/runtime/dalvik-bytecode).
@@ -155,14 +158,20 @@ pub fn walk(insns: &[u8], mut visit: impl FnMut(Operand)) -> usize {
             }
             0x6e..=0x72 | 0x74..=0x78 | 0xfa | 0xfb => {
                 if let (Some(method), Some(regs)) = (u16_at(1), u16_at(2)) {
-                    let args = if matches!(op, 0x74..=0x78 | 0xfb) {
+                    let mut args = [None; MAX_ARGS];
+                    if matches!(op, 0x74..=0x78 | 0xfb) {
                         // 3rc / 4rcc: AA registers from vCCCC on.
-                        [(aa > 0).then_some(regs), (aa > 1).then(|| regs.wrapping_add(1))]
+                        for (i, arg) in args.iter_mut().enumerate().take(usize::from(aa)) {
+                            *arg = regs.checked_add(i as u16);
+                        }
                     } else {
-                        // 35c / 45cc: A|G op, then F|E|D|C: C first, D second.
-                        let count = aa >> 4;
-                        [(count > 0).then_some(regs & 0x0f), (count > 1).then_some((regs >> 4) & 0x0f)]
-                    };
+                        // 35c / 45cc: A|G op, then F|E|D|C: C, D, E, F, then G.
+                        let g = aa & 0x0f;
+                        let nibbles = [regs & 0x0f, (regs >> 4) & 0x0f, (regs >> 8) & 0x0f, regs >> 12, g];
+                        for (arg, r) in args.iter_mut().zip(nibbles).take(usize::from(aa >> 4)) {
+                            *arg = Some(r);
+                        }
+                    }
                     visit(Operand::Invoke { method: u32::from(method), args });
                 }
             }
@@ -220,6 +229,16 @@ impl<'a> DexFile<'a> {
         out
     }
 
+    /// `registers_size` and `ins_size` of the `code_item` at `code_off`:
+    /// a method's parameters are its last `ins_size` registers.
+    pub fn code_registers(&self, code_off: u32) -> Option<(u16, u16)> {
+        if code_off == 0 {
+            return None;
+        }
+        let base = code_off as usize;
+        Some((u16_le_at(self.data, base).ok()?, u16_le_at(self.data, base.checked_add(2)?).ok()?))
+    }
+
     /// The instruction bytes of the `code_item` at `code_off` (two bytes per
     /// unit), cut at the end of the file; `None` for 0 or a bad offset.
     pub fn code_insns(&self, code_off: u32) -> Option<&'a [u8]> {
@@ -267,8 +286,8 @@ mod tests {
                 Operand::String { string: 0x1_0009, register: 0 },
                 Operand::StaticField(3),
                 Operand::FieldRead { field: 3, register: 0 },
-                Operand::Invoke { method: 5, args: [Some(0), None] },
-                Operand::Invoke { method: 6, args: [Some(0), Some(1)] },
+                Operand::Invoke { method: 5, args: [Some(0), None, None, None, None] },
+                Operand::Invoke { method: 6, args: [Some(0), Some(1), Some(2), None, None] },
             ]
         );
     }
@@ -280,6 +299,7 @@ mod tests {
             0x2071, 0x0008, 0x0065, // invoke-static {v5, v6}, method@8 (35c: C=5, D=6)
             0x0377, 0x0009, 0x0010, // invoke-static/range {v16..v18}, method@9
             0x0077, 0x000a, 0x0010, // invoke-static/range {}, method@10
+            0x5b71, 0x000b, 0x4321, // invoke-static {v1, v2, v3, v4, v11}, method@11
             0x0c07, // move-object v12, v0 (12x: B|A = 0|c)
             0x040c, // move-result-object v4
             0x0709, 0x0123, 0x0000, // move-object/16 v0x123, v0
@@ -291,9 +311,10 @@ mod tests {
             operands(&code),
             [
                 Operand::String { string: 2, register: 5 },
-                Operand::Invoke { method: 8, args: [Some(5), Some(6)] },
-                Operand::Invoke { method: 9, args: [Some(16), Some(17)] },
-                Operand::Invoke { method: 10, args: [None, None] },
+                Operand::Invoke { method: 8, args: [Some(5), Some(6), None, None, None] },
+                Operand::Invoke { method: 9, args: [Some(16), Some(17), Some(18), None, None] },
+                Operand::Invoke { method: 10, args: [None; 5] },
+                Operand::Invoke { method: 11, args: [Some(1), Some(2), Some(3), Some(4), Some(11)] },
                 Operand::ObjectWrite(12),
                 Operand::ObjectWrite(4),
                 Operand::ObjectWrite(0x123),
@@ -317,7 +338,7 @@ mod tests {
             code.extend([0x106e, 0x0009, 0x0000]);
             assert_eq!(
                 operands(&code),
-                [Operand::Invoke { method: 9, args: [Some(0), None] }],
+                [Operand::Invoke { method: 9, args: [Some(0), None, None, None, None] }],
                 "{payload:x?}"
             );
         }

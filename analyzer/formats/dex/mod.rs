@@ -21,7 +21,9 @@ use crate::diagnostic::Diagnostic;
 use crate::formats::summary::DexSummary;
 use crate::reader::{u16_le_at, u32_le_at, Reader};
 
-pub use code::{walk as walk_code, EncodedMethod, Operand, MAX_METHODS_PER_CLASS, MAX_METHOD_UNITS};
+pub use code::{
+    walk as walk_code, EncodedMethod, Operand, MAX_ARGS, MAX_METHODS_PER_CLASS, MAX_METHOD_UNITS,
+};
 pub use header::{DexHeader, DexKind, HEADER_SIZE};
 pub use mutf8::decode as decode_mutf8;
 
