@@ -54,6 +54,12 @@ pub fn check_binary(
         }
         None => (None, None),
     };
+    // The stated signing time against the certificates' dates, once per binary (slices share a signer).
+    if let Some(sig) = file.slices.iter().find_map(|s| s.code_signature.as_ref()) {
+        for d in crate::formats::codesign::dates::check(&sig.cms) {
+            ctx.diag(d.at(at.path));
+        }
+    }
     let mut combined: Option<Verification> = None;
     for slice in &file.slices {
         let arch = |e: String| if file.fat { format!("{}: {e}", slice.arch) } else { e };

@@ -11,6 +11,7 @@
 //! Ad-hoc and unsigned binaries are findings the caller reports.
 
 pub mod chain;
+pub mod dates;
 pub mod seal;
 pub mod verify;
 
