@@ -195,12 +195,14 @@ impl HostExtractor {
     /// naming the dotted words set aside as not hosts.
     ///
     /// `known` says whether the signature database knows a host's domain (an
-    /// owner or an SDK's host rule). A name seen only as a bare dotted word in
-    /// code text, never where hosts stand (see [`HostEntry::contextual`]),
-    /// is a host only when the database knows it or when its name reads as a
-    /// hostname on its own ([`rules::reads_as_hostname`]); otherwise it is an
-    /// SDK property key, an intent extra or a hidden file name that happens
-    /// to end in a real TLD (`tpush.running.service.name`, `.mid.world.ro`).
+    /// owner or an SDK's host rule). A name seen only as a bare dotted word
+    /// in code text, never where hosts stand (a URL, `:port`, `/path`,
+    /// `//host`, an e-mail domain, a list of hosts), is a host only when the
+    /// database knows it or when it reads as a hostname on its own (a
+    /// hosting TLD, no leading dot, a registrable label longer than one
+    /// letter); otherwise it is an SDK property key, an intent extra or a
+    /// hidden file name that happens to end in a real TLD
+    /// (`tpush.running.service.name`, `.mid.world.ro`).
     pub fn finish_with_diagnostics(self, known: impl Fn(&str) -> bool) -> (Vec<Host>, Vec<Diagnostic>) {
         let mut diagnostics = Vec::new();
         if self.dropped_hosts > 0 {

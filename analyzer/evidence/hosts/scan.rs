@@ -29,6 +29,13 @@ pub(super) struct Found {
     pub leading_dot: bool,
 }
 
+impl Found {
+    /// A host written as a URL: it stands where hosts stand.
+    fn url(offset: usize, host: ValidHost, scheme: String, value: String) -> Found {
+        Found { offset, host, scheme: Some(scheme), value, context: true, leading_dot: false }
+    }
+}
+
 /// Separators that introduce an authority, and whether the authority
 /// itself is percent-encoded (then it ends at the next `%`).
 const URL_SEPARATORS: &[(&[u8], bool)] =
@@ -156,14 +163,7 @@ fn scan_url(
         if let Some(ip) = rules::parse_ipv6(literal) {
             if !ip.is_unspecified() {
                 let host = ValidHost { host: ip.to_string(), ip: true, domain: None };
-                found.push(Found {
-                    offset: scheme_start,
-                    host,
-                    scheme: Some(scheme),
-                    value,
-                    context: true,
-                    leading_dot: false,
-                });
+                found.push(Found::url(scheme_start, host, scheme, value));
             }
         }
         return;
@@ -194,14 +194,7 @@ fn scan_url(
     }
     let form = if class == SchemeClass::Network { Form::Url } else { Form::BareWhole };
     if let Ok(host) = rules::validate(host_written, form, known) {
-        found.push(Found {
-            offset: scheme_start,
-            host,
-            scheme: Some(scheme),
-            value,
-            context: true,
-            leading_dot: false,
-        });
+        found.push(Found::url(scheme_start, host, scheme, value));
     }
 }
 
