@@ -54,7 +54,10 @@ pub fn map_file(file: &std::fs::File) -> std::io::Result<memmap2::Mmap> {
 /// `tables` are the embedded ones unless `--signatures DIR` gave others;
 /// they are parsed only here, so an input that is not an app never pays for them.
 fn finish(mut ctx: Context, tables: Option<&RiskTables>) -> ScanOutput {
-    let (hosts, diags) = ctx.hosts.finish_with_diagnostics();
+    let db = ctx.db;
+    let (hosts, diags) = ctx.hosts.finish_with_diagnostics(|host| {
+        db.entities.domain_owner(host).is_some() || db.sdks.match_host(host).is_some()
+    });
     ctx.report.hosts = hosts;
     ctx.report.diagnostics.extend(diags);
     let tables = tables.unwrap_or_else(|| RiskTables::embedded());

@@ -82,8 +82,55 @@ fn intact_signatures_verify_and_tampered_copies_do_not() {
         let (r, e) = outcome(&renamed, Some(info), resources.as_deref()).unwrap();
         assert_eq!(r, Outcome::Failed, "{name}: a changed CodeDirectory");
         assert!(e.iter().any(|e| e.contains("CMS signature")), "{name}: {e:?}");
+        seal_holds_and_breaks(&name, &entries, root, &exe, resources.as_deref().unwrap());
     }
     assert!(verified > 0, "no corpus app's signature verified");
+}
+
+/// The bundle's resource seal holds over the archive's files; a changed,
+/// missing or added file breaks it and is named (`codesign --verify`:
+/// "a sealed resource is missing or invalid", "file modified", "file added").
+fn seal_holds_and_breaks(name: &str, entries: &[(String, Vec<u8>)], root: &str, exe: &str, seal: &[u8]) {
+    use appvet::formats::codesign::seal::Seal;
+    let seal = Seal::parse(seal).unwrap();
+    let files: Vec<(&str, &[u8])> = entries
+        .iter()
+        .filter(|(n, _)| !n.ends_with('/'))
+        .filter_map(|(n, d)| Some((n.strip_prefix(root)?, d.as_slice())))
+        .collect();
+    let exclude = |p: &str| p == exe || p.starts_with("_CodeSignature/");
+    let check = |files: &[(&str, Vec<u8>)]| {
+        let present: Vec<&str> = files.iter().map(|(p, _)| *p).collect();
+        seal.check(&present, exclude, |p| files.iter().find(|(q, _)| *q == p).map(|(_, d)| d.clone()))
+    };
+    let owned: Vec<(&str, Vec<u8>)> = files.iter().map(|(p, d)| (*p, d.to_vec())).collect();
+    let intact = check(&owned);
+    assert!(intact.errors.is_empty() && intact.unreadable.is_empty(), "{name}: {intact:?}");
+    // A sealed resource (not Info.plist, which the seal omits, nor code).
+    let victim = owned
+        .iter()
+        .map(|(p, _)| *p)
+        .find(|p| {
+            p.ends_with(".car") || p.ends_with(".nib") || p.ends_with(".png") || p.ends_with(".strings")
+        })
+        .unwrap();
+    let mut changed = owned.clone();
+    if let Some((_, d)) = changed.iter_mut().find(|(p, _)| *p == victim) {
+        d.push(0);
+    }
+    let e = check(&changed).errors;
+    assert!(e.iter().any(|e| e.contains("modified") && e.contains(victim)), "{name}: {e:?}");
+    let missing: Vec<(&str, Vec<u8>)> = owned.iter().filter(|(p, _)| *p != victim).cloned().collect();
+    let e = check(&missing).errors;
+    // A missing localisation (`*.lproj/`) is optional; anything else is missing.
+    assert!(
+        victim.contains(".lproj/") || e.iter().any(|e| e.contains("missing") && e.contains(victim)),
+        "{name}: {e:?}"
+    );
+    let mut added = owned.clone();
+    added.push(("inject.dylib", b"code".to_vec()));
+    let e = check(&added).errors;
+    assert!(e.iter().any(|e| e.contains("added") && e.contains("inject.dylib")), "{name}: {e:?}");
 }
 
 /// The generated demo IPA is signed by a test identity over real page

@@ -137,3 +137,27 @@ fn diff_fails_on_red_flags_only_when_asked_and_only_when_there_are_some() {
     appvet().args(["diff", BENIGN, TAMPERED]).assert().code(0);
     appvet().args(["diff", BENIGN, BENIGN, "--fail-on", "red-flag"]).assert().code(0);
 }
+
+/// A lost protection gates an update too: the same app with debugging and
+/// backup turned on (two JSON reports, as a pipeline keeps them) fails
+/// `--fail-on red-flag`, and the flags read as words.
+#[test]
+fn diff_fails_on_a_lost_protection() {
+    let out = appvet().args(["scan", BENIGN]).assert().code(0).get_output().stdout.clone();
+    let mut report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(report["app"]["android"]["allow_backup"], false);
+    let dir = std::env::temp_dir().join(format!("appvet-diff-lost-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let old = dir.join("old.json");
+    std::fs::write(&old, serde_json::to_vec(&report).unwrap()).unwrap();
+    report["app"]["android"]["debuggable"] = serde_json::Value::Bool(true);
+    report["app"]["android"]["allow_backup"] = serde_json::Value::Null;
+    let new = dir.join("new.json");
+    std::fs::write(&new, serde_json::to_vec(&report).unwrap()).unwrap();
+    let out = appvet().arg("diff").arg(&old).arg(&new).args(["--fail-on", "red-flag"]).assert().code(10);
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    assert!(text.contains("! debuggable newly turned on"), "{text}");
+    assert!(text.contains("! backup newly allowed"), "{text}");
+    appvet().arg("diff").arg(&new).arg(&old).args(["--fail-on", "red-flag"]).assert().code(0);
+    let _ = std::fs::remove_dir_all(&dir);
+}

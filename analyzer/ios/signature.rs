@@ -7,10 +7,12 @@
 
 use crate::archive::zip::ZipArchive;
 use crate::context::Context;
+use crate::formats::codesign::seal::{Seal, MAX_SEALED};
 use crate::formats::codesign::verify::{self, BoundFiles, Outcome, Verification};
 use crate::formats::codesign::CodeSignature;
 use crate::formats::macho::MachoFile;
 use crate::report::{Diagnostic, SchemeResult};
+use std::collections::HashMap;
 
 /// Verdicts on the binaries read so far, by entry path.
 #[derive(Debug, Default)]
@@ -52,6 +54,12 @@ pub fn check_binary(
         }
         None => (None, None),
     };
+    // The stated signing time against the certificates' dates, once per binary (slices share a signer).
+    if let Some(sig) = file.slices.iter().find_map(|s| s.code_signature.as_ref()) {
+        for d in crate::formats::codesign::dates::check(&sig.cms) {
+            ctx.diag(d.at(at.path));
+        }
+    }
     let mut combined: Option<Verification> = None;
     for slice in &file.slices {
         let arch = |e: String| if file.fat { format!("{}: {e}", slice.arch) } else { e };
@@ -99,7 +107,13 @@ pub fn check_binary(
             }
         });
     }
-    let Some(verdict) = combined else { return };
+    let Some(mut verdict) = combined else { return };
+    if let (Some(zip), Some(dir), Some(seal)) = (zip, at.bundle_dir, resources.as_deref()) {
+        // The seal binds the bundle's files; check it once the signature binds the seal.
+        if verdict.outcome != Outcome::Failed {
+            check_seal(ctx, zip, dir, at.path, seal, &mut verdict);
+        }
+    }
     match verdict.outcome {
         Outcome::Failed => ctx.diag(
             Diagnostic::error(
@@ -118,6 +132,53 @@ pub fn check_binary(
         Outcome::Verified => {}
     }
     tally.binaries.push((at.path.to_string(), verdict));
+}
+
+/// Checks the resource seal of the bundle at `dir` against the archive's
+/// entries under it; a broken seal fails the binary's verdict, a sealed file
+/// that could not be read (resource limits) leaves it not verifiable.
+fn check_seal(
+    ctx: &mut Context,
+    zip: &ZipArchive,
+    dir: &str,
+    executable: &str,
+    seal: &[u8],
+    verdict: &mut Verification,
+) {
+    let seal = match Seal::parse(seal) {
+        Ok(seal) => seal,
+        Err(e) => {
+            verdict.errors.push(e);
+            verdict.outcome = Outcome::Failed;
+            return;
+        }
+    };
+    let entries: HashMap<&str, &crate::archive::zip::ZipEntry> = zip
+        .entries
+        .iter()
+        .filter(|e| !e.is_dir())
+        .filter_map(|e| Some((e.name.strip_prefix(dir)?, e)))
+        .take(MAX_SEALED.saturating_mul(2))
+        .collect();
+    let present: Vec<&str> = entries.keys().copied().collect();
+    let own_executable = executable.strip_prefix(dir).unwrap_or(executable);
+    let check = seal.check(
+        &present,
+        |p| p == own_executable || p.starts_with("_CodeSignature/"),
+        |p| {
+            let entry = (*entries.get(p)?).clone();
+            ctx.read_entry(zip, &entry, "").map(|d| d.into_owned())
+        },
+    );
+    if !check.errors.is_empty() {
+        verdict.errors.extend(check.errors);
+        verdict.outcome = Outcome::Failed;
+    } else if !check.unreadable.is_empty() {
+        verdict
+            .unverifiable
+            .push(format!("sealed resources could not be read: {}", check.unreadable.join(", ")));
+        verdict.outcome = worst(verdict.outcome, Outcome::NotVerifiable);
+    }
 }
 
 fn worst(a: Outcome, b: Outcome) -> Outcome {

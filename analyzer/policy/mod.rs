@@ -114,6 +114,14 @@ pub struct Rule {
     /// whatever day they are made).
     #[serde(default)]
     pub provisioning_expired: bool,
+    /// iOS: a certificate of the code signature (the signer or an
+    /// intermediate; Apple's roots are left out) expired before the day the
+    /// verdict is given, as `provisioning_expired` takes the day. (iOS keeps
+    /// running an app whose certificate expired after signing; one invalid
+    /// at the signing time the signature states is the diagnostic
+    /// `codesign.certificate_expired_at_signing`.)
+    #[serde(default)]
+    pub certificate_expired: bool,
 }
 
 impl Rule {
@@ -134,6 +142,7 @@ impl Rule {
             && self.target_sdk_below.is_none()
             && self.entitlements.is_empty()
             && !self.provisioning_expired
+            && !self.certificate_expired
     }
 }
 
@@ -611,6 +620,24 @@ impl Policy {
                 }
                 _ => return None,
             }
+        }
+        if rule.certificate_expired {
+            let ios = report.app.platform == Some(crate::report::Platform::Ios);
+            let expired: Vec<String> = report
+                .signing
+                .certificates
+                .iter()
+                .filter(|c| ios && c.subject != c.issuer)
+                .filter_map(|c| {
+                    let until = Date::parse(c.not_after.as_deref()?.get(..10)?)?;
+                    let day = today?;
+                    (until < day).then(|| format!("certificate.expired ({until} < {day}): {}", c.subject))
+                })
+                .collect();
+            if expired.is_empty() {
+                return None;
+            }
+            factors.extend(expired);
         }
         let mut seen = BTreeSet::new();
         factors.retain(|f| seen.insert(f.clone()));

@@ -435,3 +435,40 @@ fn a_spy_criterion_says_what_the_partys_own_code_reaches() {
     let d = publisher(&r, &ev);
     assert!(!d.contains("own code"), "{d}");
 }
+
+#[test]
+fn an_expired_signing_certificate_matches_on_the_day_the_verdict_is_given() {
+    use crate::report::Platform;
+    let policy = Policy::parse(
+        "name = \"x\"\ntitle = \"t\"\nsources = [\"s\"]\n[[rules]]\nid = \"cert-expired\"\ndecision = \"review\"\ndescription = \"d\"\ncertificate_expired = true\n",
+        "p.toml",
+    )
+    .unwrap();
+    let cert = |subject: &str, issuer: &str, until: &str| Certificate {
+        subject: subject.into(),
+        issuer: issuer.into(),
+        not_after: Some(until.into()),
+        ..Default::default()
+    };
+    let mut r = tests_support::report();
+    r.app.platform = Some(Platform::Ios);
+    r.signing.certificates = vec![
+        cert("CN=iPhone Distribution: X", "CN=Apple WWDR", "2020-05-01T00:00:00Z"),
+        // An expired root is Apple's business, not the app's.
+        cert("CN=Apple Root CA", "CN=Apple Root CA", "2010-01-01T00:00:00Z"),
+    ];
+    let on = |day: &str| ExceptionSet::on(Date::parse(day).unwrap());
+    let v = policy.evaluate(&r, &on("2026-12-06"));
+    assert_eq!(rule_ids(&v), ["cert-expired"]);
+    assert!(v
+        .reasons
+        .iter()
+        .chain(v.rules.iter().flat_map(|m| m.factors.iter()))
+        .any(|f| f.contains("certificate.expired (2020-05-01 < 2026-12-06): CN=iPhone Distribution: X")));
+    // Still valid on the day, or no day given (the scan's own verdict): no match.
+    assert!(rule_ids(&policy.evaluate(&r, &on("2020-04-30"))).is_empty());
+    assert!(rule_ids(&policy.evaluate(&r, &ExceptionSet::none())).is_empty());
+    // Android ignores certificate dates: no match.
+    r.app.platform = Some(Platform::Android);
+    assert!(rule_ids(&policy.evaluate(&r, &on("2026-12-06"))).is_empty());
+}

@@ -69,7 +69,8 @@ pub struct ReportDiff {
     pub jurisdiction: ValueChange<u32>,
     pub decision: ValueChange<Option<Decision>>,
     pub spy_sensitive: ValueChange<Option<bool>>,
-    /// What a reviewer must look at first (changed signer, new countries, stricter verdict).
+    /// What a reviewer must look at first (changed signer, new countries, a lost
+    /// protection, stricter verdict).
     pub red_flags: Vec<String>,
 }
 
@@ -203,6 +204,7 @@ pub fn diff_under(old: &Report, new: &Report, concern: &[String]) -> ReportDiff 
             _ => "the new version is not signed (the old one verified)".to_string(),
         });
     }
+    flags.extend(super::diff_protections::lost_protections(old, new));
     if old.app.id != new.app.id {
         flags.push(format!(
             "the app id changed: {} -> {}",

@@ -285,8 +285,10 @@ fn hosts(o: &mut String, r: &Report) {
     for h in r.hosts.iter().take(SHOWN) {
         let _ = write!(
             o,
-            "<tr><td class=\"mono\">{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td class=\"mono\">{}{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&h.host),
+            // Seen only as a bare word in code: its shape is all that makes it a host.
+            if h.weak { " <small>(bare word in code only)</small>" } else { "" },
             opt(&h.owner),
             opt(&h.country),
             expandable(&format!("{} places", h.evidence_total), &h.evidence)

@@ -4,6 +4,7 @@ pub mod app;
 pub mod control;
 pub mod cyclonedx;
 pub mod diff;
+pub mod diff_protections;
 pub mod html;
 pub mod html_index;
 pub mod html_sections;

@@ -372,6 +372,29 @@ pub struct Host {
     /// The parties whose DEX code loads the host as a string constant (at most 10).
     #[serde(default)]
     pub referenced_by: Vec<Party>,
+    /// Seen only as a bare dotted word in code strings, native strings or
+    /// assets: never as a URL or e-mail address, never where hosts stand (a
+    /// host-valued manifest or resource key, a network security config,
+    /// associated domains, a privacy manifest). Its shape is all that makes it
+    /// a host, so it gives no country by its TLD (see [`Host::bare_text_only`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub weak: bool,
+}
+
+impl Host {
+    /// Whether the evidence shows the host only as a bare dotted word in code
+    /// text (strings, native strings, assets): no scheme, no IP literal, no
+    /// sighting in a place that holds hosts. Read from the evidence rather
+    /// than from [`Host::weak`] so a report stored before the field existed
+    /// is judged the same way on rescore.
+    pub fn bare_text_only(&self) -> bool {
+        self.schemes.is_empty()
+            && !self.ip
+            && !self.evidence.is_empty()
+            && self.evidence.iter().all(|e| {
+                matches!(e.kind, EvidenceKind::String | EvidenceKind::NativeString | EvidenceKind::Asset)
+            })
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema, PartialEq)]

@@ -267,7 +267,9 @@ fn render_hosts(o: &mut String, r: &Report) {
                 format!(" [{} {}{}]", or_dash(owner), or_dash(country), controlled_from(h.control.as_ref()))
             }
         };
-        let _ = writeln!(o, "    {:40} {}{owner}", clean(&h.host), source);
+        // A name seen only as a bare word in code stands where hosts stand by its shape alone.
+        let weak = if h.weak { " (bare word in code only)" } else { "" };
+        let _ = writeln!(o, "    {:40} {}{owner}{weak}", clean(&h.host), source);
     }
     if r.hosts.len() > SHOWN {
         let _ = writeln!(o, "    ... {} more", r.hosts.len() - SHOWN);

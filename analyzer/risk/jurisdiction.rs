@@ -207,7 +207,7 @@ pub fn attributions(report: &Report, weights: &JurisdictionWeights) -> Vec<Attri
             // A name the database does not know, seen only as a dotted word in
             // free text, is no evidence of a party: SDK property keys
             // (`tpns.msg.id`) share its shape, and its ccTLD would be a false country.
-            (None, _) if only_bare_text(h) => continue,
+            (None, _) if h.bare_text_only() => continue,
             (None, _) => {
                 let tld = h.host.rsplit('.').next().unwrap_or_default().to_lowercase();
                 match weights.cctld.get(&tld) {
@@ -237,19 +237,6 @@ pub fn attributions(report: &Report, weights: &JurisdictionWeights) -> Vec<Attri
     }
     out.extend(by_domain.into_values());
     out
-}
-
-/// Seen only by the bare-name rules in code strings, native strings or
-/// assets: never as a URL or e-mail address (no scheme), never in a place
-/// that holds hosts (a host-valued manifest or resource key, a network
-/// security config, associated domains, a privacy manifest).
-fn only_bare_text(h: &crate::report::Host) -> bool {
-    h.schemes.is_empty()
-        && !h.ip
-        && !h.evidence.is_empty()
-        && h.evidence.iter().all(|e| {
-            matches!(e.kind, EvidenceKind::String | EvidenceKind::NativeString | EvidenceKind::Asset)
-        })
 }
 
 #[cfg(test)]

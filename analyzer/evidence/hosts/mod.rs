@@ -55,6 +55,14 @@ struct HostEntry {
     /// Every sighting was a bare name (no scheme): such a host is dropped at
     /// the end if a code package learnt after the sighting covers it.
     bare_only: bool,
+    /// Every sighting was in code text (DEX strings, native strings, assets)
+    /// rather than under a host-valued key of a manifest or resource.
+    code_text_only: bool,
+    /// Some sighting stood where hosts stand: a URL, `:port`, `/path`,
+    /// `//host`, an e-mail domain, or a string that is a list of hosts.
+    contextual: bool,
+    /// Every sighting was a whole string written with a leading dot.
+    dotted_only: bool,
 }
 
 /// Collects hosts from the strings of one app.
@@ -126,7 +134,15 @@ impl HostExtractor {
         keep: impl Fn(&scan::Found) -> bool,
         mut seen: impl FnMut(&str),
     ) {
-        for found in scan::scan(text, &self.known).into_iter().filter(|f| keep(f)) {
+        let mut found: Vec<scan::Found> =
+            scan::scan(text, &self.known).into_iter().filter(|f| keep(f)).collect();
+        if found.len() >= 2 && is_host_list(text, &found) {
+            // `"a.example.com,b.example.net"`: a string of nothing but names is a host list.
+            for f in &mut found {
+                f.context = true;
+            }
+        }
+        for found in found {
             seen(&found.host.host);
             self.record(source, kind, found);
         }
@@ -147,9 +163,16 @@ impl HostExtractor {
                 evidence: Vec::new(),
                 total: 0,
                 bare_only: true,
+                code_text_only: true,
+                contextual: false,
+                dotted_only: true,
             }),
         };
         entry.total = entry.total.saturating_add(1);
+        entry.code_text_only &=
+            matches!(kind, EvidenceKind::String | EvidenceKind::NativeString | EvidenceKind::Asset);
+        entry.contextual |= found.context;
+        entry.dotted_only &= found.leading_dot;
         if let Some(scheme) = found.scheme {
             entry.schemes.insert(scheme);
             entry.bare_only = false;
@@ -161,14 +184,26 @@ impl HostExtractor {
         }
     }
 
-    /// The hosts, sorted by host name.
+    /// The hosts, sorted by host name, judged with no signature database
+    /// (no registrable domain is known).
     pub fn finish(self) -> Vec<Host> {
-        self.finish_with_diagnostics().0
+        self.finish_with_diagnostics(|_| false).0
     }
 
     /// The hosts, plus a `hosts.capped` warning when more than
-    /// [`MAX_HOSTS`] distinct names were seen.
-    pub fn finish_with_diagnostics(self) -> (Vec<Host>, Vec<Diagnostic>) {
+    /// [`MAX_HOSTS`] distinct names were seen and a `hosts.not_hosts` note
+    /// naming the dotted words set aside as not hosts.
+    ///
+    /// `known` says whether the signature database knows a host's domain (an
+    /// owner or an SDK's host rule). A name seen only as a bare dotted word
+    /// in code text, never where hosts stand (a URL, `:port`, `/path`,
+    /// `//host`, an e-mail domain, a list of hosts), is a host only when the
+    /// database knows it or when it reads as a hostname on its own (a
+    /// hosting TLD, no leading dot, a registrable label longer than one
+    /// letter); otherwise it is an SDK property key, an intent extra or a
+    /// hidden file name that happens to end in a real TLD
+    /// (`tpush.running.service.name`, `.mid.world.ro`).
+    pub fn finish_with_diagnostics(self, known: impl Fn(&str) -> bool) -> (Vec<Host>, Vec<Diagnostic>) {
         let mut diagnostics = Vec::new();
         if self.dropped_hosts > 0 {
             diagnostics.push(Diagnostic::warning(
@@ -179,13 +214,23 @@ impl HostExtractor {
                 ),
             ));
         }
-        let known = self.known;
+        let packages = self.known;
+        let mut not_hosts: Vec<String> = Vec::new();
         let mut hosts: Vec<Host> = self
             .hosts
             .into_iter()
             // Strings are scanned as they come, before every class of the app
             // is known; a bare name that turned out to be a package is not a host.
-            .filter(|(host, entry)| !(entry.bare_only && known.covers(host)))
+            .filter(|(host, entry)| !(entry.bare_only && packages.covers(host)))
+            .filter(|(host, entry)| {
+                let stands_alone =
+                    entry.bare_only && entry.code_text_only && !entry.contextual && entry.domain.is_some();
+                let kept = !stands_alone || known(host) || rules::reads_as_hostname(host, entry.dotted_only);
+                if !kept {
+                    not_hosts.push(host.clone());
+                }
+                kept
+            })
             .map(|(host, entry)| Host {
                 host,
                 domain: entry.domain,
@@ -196,13 +241,52 @@ impl HostExtractor {
                 evidence: entry.evidence,
                 evidence_total: entry.total,
                 control: None,
-
                 referenced_by: Vec::new(),
+                weak: false,
             })
             .collect();
+        for h in &mut hosts {
+            h.weak = h.bare_text_only();
+        }
         hosts.sort_by(|a, b| a.host.cmp(&b.host));
+        if !not_hosts.is_empty() {
+            not_hosts.sort();
+            let total = not_hosts.len();
+            let mut listed = not_hosts.into_iter().take(MAX_NOT_HOSTS_LISTED).collect::<Vec<_>>().join(", ");
+            if total > MAX_NOT_HOSTS_LISTED {
+                listed.push_str(&format!(" and {} more", total - MAX_NOT_HOSTS_LISTED));
+            }
+            diagnostics.push(Diagnostic::info(
+                "hosts.not_hosts",
+                format!(
+                    "{total} dotted words end in a real TLD but were not taken as hosts (seen only bare in code \
+                     text, unknown to the database, not shaped like a hostname): {listed}"
+                ),
+            ));
+        }
         (hosts, diagnostics)
     }
+}
+
+/// Longest string judged as a list of hosts.
+const MAX_HOST_LIST_LEN: usize = 4096;
+
+/// Names listed in the `hosts.not_hosts` diagnostic (the count covers all).
+const MAX_NOT_HOSTS_LISTED: usize = 50;
+
+/// Whether `text` holds nothing but the names and URLs found in it, joined
+/// by separators (`a.example.com, b.example.net`): such a string is a list
+/// of hosts, so each bare name in it stands where hosts stand.
+fn is_host_list(text: &str, found: &[scan::Found]) -> bool {
+    // A list of hosts is short; a script or text asset with a URL in it is not one.
+    if text.len() > MAX_HOST_LIST_LEN {
+        return false;
+    }
+    let mut rest = text.to_string();
+    for f in found {
+        rest = rest.replacen(f.value.as_str(), " ", 1);
+    }
+    rest.chars().all(|c| c.is_whitespace() || ",;|\"'[](){}".contains(c))
 }
 
 /// Entry point for the `hosts` fuzz target: scans `data` as one string
@@ -213,7 +297,7 @@ pub fn fuzz_one(data: &[u8]) {
     let mut extractor = HostExtractor::new(&["com.example.app".to_string()]);
     extractor.add_code_packages(text.split(['\n', ' ']).take(8));
     extractor.scan("fuzz", EvidenceKind::String, &text);
-    let _ = extractor.finish_with_diagnostics();
+    let _ = extractor.finish_with_diagnostics(|host| host.ends_with(".com"));
 }
 
 #[cfg(test)]

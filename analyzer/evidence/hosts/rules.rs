@@ -401,3 +401,48 @@ fn mixed_case(original: &str) -> bool {
     let bytes = original.as_bytes();
     bytes.iter().any(u8::is_ascii_uppercase) && bytes.iter().any(u8::is_ascii_lowercase)
 }
+
+/// Whether a name that was seen only as a bare word in code text, and whose
+/// domain the database does not know, still reads as a hostname on its own.
+/// Property keys, intent extras and hidden file names share the dotted
+/// shape and end in TLDs that are also words; hostnames of unknown services
+/// end in the TLDs hosts are registered under.
+/// - The TLD must be one services use for hosts: a legacy or popular gTLD or
+///   a country code, but not a country code that is an English or code word
+///   (`.id`, `.as`, `.is`: `tpns.msg.id`), nor `.info` / `.int`, which end
+///   keys (`intent.extra.update.info`, `build.changelist.as.int`) far more
+///   often than unknown hosts. Word gTLDs (`.name`, `.service`, `.app`)
+///   already needed a subdomain to pass; alone in code they are key paths
+///   (`tpush.running.service.name`).
+/// - A whole string written with a leading dot (`.mid.world.ro`) is a hidden
+///   file name or a key suffix as often as a cookie domain.
+/// - A one-letter registrable label (`a.b.com`, `e.t.net`) is a minified
+///   script's member chain.
+pub(super) fn reads_as_hostname(host: &str, dotted_only: bool) -> bool {
+    if dotted_only {
+        return false;
+    }
+    let Some((suffix, typ)) = known_suffix(host) else {
+        return false;
+    };
+    if typ == psl::Type::Private && suffix.contains('.') {
+        // A hosting platform's namespace (`myproject.web.app`): only hosts live there.
+        return true;
+    }
+    let tld = host.rsplit('.').next().unwrap_or_default();
+    let is_cc = tld.len() == 2 && tld.bytes().all(|b| b.is_ascii_lowercase());
+    let hosting_tld = if is_cc {
+        !WORD_CCTLDS.contains(&tld)
+    } else {
+        LEGACY_OR_POPULAR_TLDS.contains(&tld) && !KEY_WORD_GTLDS.contains(&tld)
+    };
+    let registrable_label = host
+        .strip_suffix(suffix)
+        .and_then(|rest| rest.strip_suffix('.'))
+        .and_then(|rest| rest.rsplit('.').next())
+        .unwrap_or_default();
+    hosting_tld && registrable_label.len() > 1
+}
+
+/// Legacy gTLDs that are words ending property keys and intent extras.
+const KEY_WORD_GTLDS: &[&str] = &["info", "int"];

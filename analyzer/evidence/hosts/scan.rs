@@ -20,6 +20,20 @@ pub(super) struct Found {
     pub scheme: Option<String>,
     /// The URL, address or name as written.
     pub value: String,
+    /// A bare name written the way hosts are: with a `:port`, a `/path`,
+    /// as `//host` or an e-mail domain. (A URL needs no such context.)
+    pub context: bool,
+    /// A bare name written with a leading dot and nothing else
+    /// (`.mid.world.ro`): a hidden file or a key suffix as often as a
+    /// cookie domain.
+    pub leading_dot: bool,
+}
+
+impl Found {
+    /// A host written as a URL: it stands where hosts stand.
+    fn url(offset: usize, host: ValidHost, scheme: String, value: String) -> Found {
+        Found { offset, host, scheme: Some(scheme), value, context: true, leading_dot: false }
+    }
 }
 
 /// Separators that introduce an authority, and whether the authority
@@ -149,7 +163,7 @@ fn scan_url(
         if let Some(ip) = rules::parse_ipv6(literal) {
             if !ip.is_unspecified() {
                 let host = ValidHost { host: ip.to_string(), ip: true, domain: None };
-                found.push(Found { offset: scheme_start, host, scheme: Some(scheme), value });
+                found.push(Found::url(scheme_start, host, scheme, value));
             }
         }
         return;
@@ -180,7 +194,7 @@ fn scan_url(
     }
     let form = if class == SchemeClass::Network { Form::Url } else { Form::BareWhole };
     if let Ok(host) = rules::validate(host_written, form, known) {
-        found.push(Found { offset: scheme_start, host, scheme: Some(scheme), value });
+        found.push(Found::url(scheme_start, host, scheme, value));
     }
 }
 
@@ -308,7 +322,10 @@ fn bare_candidate(
     let host = rules::validate(written, form, known).ok()?;
     let value_stop = if whole { trimmed.1 } else { value_end };
     let value = clip(text.get(value_start..value_stop).unwrap_or(written));
-    Some(Found { offset: value_start, host, scheme, value })
+    let with_path = bytes.get(value_end) == Some(&b'/');
+    let context = form == Form::Addressed || value_end > end || with_path;
+    let leading_dot = whole && raw.starts_with('.');
+    Some(Found { offset: value_start, host, scheme, value, context, leading_dot })
 }
 
 /// Evidence values are kept short: enough to recognise, bounded in memory.

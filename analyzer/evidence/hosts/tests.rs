@@ -104,7 +104,10 @@ fn bare_hostnames() {
     assert_host("upload to api.example.com now", "api.example.com");
     assert_host("上报地址api.example.cn失败", "api.example.cn");
     assert_host("host=stats.example.net&x=1", "stats.example.net");
-    assert_host(".example.com", "example.com");
+    // A leading dot alone is a hidden file or a key suffix as often as a
+    // cookie domain: a host only when the database knows it or in context.
+    assert_none(".example.com");
+    assert_host(".example.com/path", "example.com");
     assert_host("163.com", "163.com");
     assert_host("api.example.com/v1/report", "api.example.com");
     assert_host("cdn.example.co.uk", "cdn.example.co.uk");
@@ -151,7 +154,10 @@ fn ambiguous_word_tlds_use_context() {
     assert_none("facebook.ads");
     assert!(hosts_of(&["com.facebook.ads"], &["facebook.ads.internal.example.ads"]).is_empty());
     assert_host("https://facebook.ads/x", "facebook.ads");
-    assert_host("api.example.app", "api.example.app");
+    // Alone in code, a word gTLD ends a key path; with a port or a path it is a host.
+    assert_none("api.example.app");
+    assert_host("api.example.app:443", "api.example.app");
+    assert_host("api.example.app/v1/events", "api.example.app");
     assert_host("myproject.web.app", "myproject.web.app");
     assert_none("user.name");
     assert_none("user.id");
@@ -281,7 +287,7 @@ fn distinct_host_cap_reports_a_diagnostic() {
     for i in 0..(MAX_HOSTS + 3) {
         extractor.scan("classes.dex", EvidenceKind::String, &format!("https://h{i}.example.com/"));
     }
-    let (hosts, diagnostics) = extractor.finish_with_diagnostics();
+    let (hosts, diagnostics) = extractor.finish_with_diagnostics(|_| false);
     assert_eq!(hosts.len(), MAX_HOSTS);
     assert_eq!(diagnostics.len(), 1);
     assert_eq!(diagnostics[0].code, "hosts.capped");
@@ -422,4 +428,115 @@ fn keyed_values_take_bare_names_only_under_host_keys() {
     assert_eq!(keyed("text", "see https://docs.example.org/x"), ["docs.example.org"]);
     assert_eq!(keyed("defaultValue", "10.0.2.2"), ["10.0.2.2"]);
     assert!(holds_host("android:host") && holds_host("domain") && !holds_host("name"));
+}
+
+fn judged(strings: &[(EvidenceKind, &str)], known: impl Fn(&str) -> bool) -> (Vec<Host>, Vec<Diagnostic>) {
+    let mut extractor = HostExtractor::new(&[]);
+    for (kind, s) in strings {
+        extractor.scan("classes.dex", *kind, s);
+    }
+    extractor.finish_with_diagnostics(known)
+}
+
+#[test]
+fn property_keys_on_real_tlds_are_not_hosts_but_are_listed() {
+    // SDK property keys, intent extras and hidden file names that end in a
+    // real TLD (all seen in real apps, plus shapes of the same kinds).
+    let keys = [
+        "tpns.msg.id",
+        "tpush.running.service.name",
+        "build.changelist.as.int",
+        "intent.extra.update.info",
+        ".mid.world.ro",
+        "push.settings.user.info",
+        "sdk.session.run",
+        "player.state.world",
+        "a.b.com",
+    ];
+    let strings: Vec<(EvidenceKind, &str)> = keys.iter().map(|k| (EvidenceKind::String, *k)).collect();
+    let (hosts, diagnostics) = judged(&strings, |_| false);
+    assert!(hosts.is_empty(), "{hosts:?}");
+    assert_eq!(diagnostics.len(), 1);
+    assert_eq!(diagnostics[0].code, "hosts.not_hosts");
+    assert_eq!(diagnostics[0].level, crate::report::Level::Info);
+    for key in keys {
+        assert!(
+            diagnostics[0].message.contains(key.trim_start_matches('.')),
+            "{key}: {}",
+            diagnostics[0].message
+        );
+    }
+}
+
+#[test]
+fn real_bare_endpoints_stay_and_are_marked_weak() {
+    let strings = [
+        (EvidenceKind::String, "resolver.msg.global.xiaomi.net"),
+        (EvidenceKind::String, "epc.tmobile.com"),
+        (EvidenceKind::NativeString, "report.example.cn"),
+        (EvidenceKind::Asset, "cdn.example.io"),
+    ];
+    let (hosts, diagnostics) = judged(&strings, |_| false);
+    let names: Vec<&str> = hosts.iter().map(|h| h.host.as_str()).collect();
+    assert_eq!(
+        names,
+        ["cdn.example.io", "epc.tmobile.com", "report.example.cn", "resolver.msg.global.xiaomi.net"]
+    );
+    assert!(hosts.iter().all(|h| h.weak), "{hosts:?}");
+    assert!(diagnostics.is_empty());
+}
+
+#[test]
+fn a_key_shape_is_a_host_in_context_in_a_host_list_or_when_the_database_knows_it() {
+    let (hosts, _) = judged(
+        &[
+            (EvidenceKind::String, "push.example.info:8443"),
+            (EvidenceKind::String, "api.example.name/v2"),
+            (EvidenceKind::String, "support@help.example.app"),
+            (EvidenceKind::String, "eu.example.info, us.example.info"),
+            (EvidenceKind::String, "https://tracker.example.info/x"),
+            (EvidenceKind::String, "sdk.metrics.id"),
+        ],
+        |host| host.ends_with("metrics.id"),
+    );
+    let names: Vec<&str> = hosts.iter().map(|h| h.host.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "api.example.name",
+            "eu.example.info",
+            "help.example.app",
+            "push.example.info",
+            "sdk.metrics.id",
+            "tracker.example.info",
+            "us.example.info"
+        ]
+    );
+    // A URL or an e-mail address is not weak; bare names in code text are.
+    let weak: Vec<&str> = hosts.iter().filter(|h| h.weak).map(|h| h.host.as_str()).collect();
+    assert_eq!(
+        weak,
+        ["api.example.name", "eu.example.info", "push.example.info", "sdk.metrics.id", "us.example.info"]
+    );
+    // A list needs nothing but names: text around them is not a list.
+    let (hosts, _) = judged(&[(EvidenceKind::String, "set tpns.msg.id and tpush.unrge.info")], |_| false);
+    assert!(hosts.is_empty(), "{hosts:?}");
+}
+
+#[test]
+fn a_name_under_a_host_valued_key_is_not_judged_by_its_shape() {
+    // `scan_keyed` under `host` / `domain`: the place says it is a host.
+    let mut extractor = HostExtractor::new(&[]);
+    extractor.scan_keyed(
+        "AndroidManifest.xml",
+        EvidenceKind::Manifest,
+        "android:host",
+        "deeplink.example.app",
+    );
+    extractor.scan_keyed("AndroidManifest.xml", EvidenceKind::Manifest, "android:name", "tpns.msg.id");
+    let (hosts, diagnostics) = extractor.finish_with_diagnostics(|_| false);
+    assert_eq!(hosts.len(), 1);
+    assert_eq!(hosts[0].host, "deeplink.example.app");
+    assert!(!hosts[0].weak);
+    assert!(diagnostics.is_empty());
 }

@@ -6,8 +6,10 @@
 //! Each link's signature is checked with the issuer's key and every issuer
 //! must be a CA. Validity periods are not checked: a signature made while
 //! the certificate was valid stays valid on iOS (the provisioning profile's
-//! expiry is the `provisioning_expired` policy rule), and nothing here
-//! depends on the day of the scan.
+//! expiry is the `provisioning_expired` policy rule, a certificate's the
+//! `certificate_expired` rule, and validity at the signing time the
+//! signature states is `dates`), and nothing here depends on the day of the
+//! scan.
 
 use x509_parser::prelude::{FromDer, X509Certificate};
 

@@ -11,6 +11,8 @@
 //! Ad-hoc and unsigned binaries are findings the caller reports.
 
 pub mod chain;
+pub mod dates;
+pub mod seal;
 pub mod verify;
 
 use std::collections::BTreeMap;

@@ -11,8 +11,9 @@
 //!   through Apple's CDHashes attributes;
 //! - the signer's chain to one of Apple's roots (`chain`).
 //!
-//! The resource seal's per-file hashes and the designated requirement are
-//! not evaluated.
+//! The resource seal's per-file hashes are checked by `seal` against the
+//! bundle's files (the caller holds the archive); the designated
+//! requirement is not evaluated.
 
 use crate::formats::signing::crypto::HashAlg;
 use crate::formats::signing::der::{self, TAG_OCTET_STRING, TAG_OID, TAG_SEQUENCE};
