@@ -6,7 +6,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::model::LinkConfidence;
+use super::model::{EntityKind, LinkConfidence};
 
 /// Who controls a party, as the signature database traces it.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -29,6 +29,10 @@ pub struct Control {
     /// kind), medium (a link from an imported data set that does not say how
     /// the parent holds the child), weak (an entity without a source).
     pub confidence: LinkConfidence,
+    /// What stands at the top of the chain: a company, or an open-source
+    /// project / unidentified vendor, which no country controls.
+    #[serde(default)]
+    pub controller_kind: EntityKind,
 }
 
 impl Control {
