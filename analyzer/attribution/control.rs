@@ -39,9 +39,9 @@ fn weakest_link(chain: &ControlChain<'_>) -> LinkConfidence {
         let has_parent_on_path = i + 1 < chain.path.len();
         let level = if e.source.trim().is_empty() || e.confidence == Some(SourceConfidence::Low) {
             LinkConfidence::Weak
-        } else if e.confidence == Some(SourceConfidence::Medium) {
-            LinkConfidence::Medium
-        } else if has_parent_on_path && e.link.as_ref().is_none_or(|l| l.kind == LinkKind::Unstated) {
+        } else if e.confidence == Some(SourceConfidence::Medium)
+            || (has_parent_on_path && e.link.as_ref().is_none_or(|l| l.kind == LinkKind::Unstated))
+        {
             LinkConfidence::Medium
         } else {
             LinkConfidence::Strong
