@@ -12,7 +12,7 @@ use appvet::attribution::attribute;
 use appvet::database::Database;
 use appvet::evidence::{CodeUnit, UnitKind};
 use appvet::policy::{Decision, ExceptionSet, Policy};
-use appvet::report::{Host, Report};
+use appvet::report::{EntityKind, Host, LinkConfidence, Report};
 use appvet::risk::{assess, RiskTables};
 use appvet::scan::{ScanOutput, Scanner};
 
@@ -271,4 +271,58 @@ fn the_groups_of_the_issue_resolve_to_their_controlling_country() {
             .unwrap_or_else(|| panic!("{target}: no owned domain in {found:?}"));
         assert_eq!(control.country.as_deref(), Some(*country), "{target}: {}", control.chain);
     }
+}
+
+/// Open-source libraries that no company controls (ACRA, Dropwizard
+/// Metrics, Solar2D, Alohalytics) are named as what they are and add no
+/// country: they are not foreign-controlled parties, under any policy.
+#[test]
+fn an_uncontrolled_open_source_library_is_not_a_foreign_party() {
+    let r = probe(
+        "org.example.crashy",
+        &[
+            "org.acra.ACRA",
+            "com.codahale.metrics.MetricRegistry",
+            "com.ansca.corona.CoronaActivity",
+            "org.alohalytics.Statistics",
+        ],
+        &[],
+    );
+    let open: Vec<_> = r
+        .sdks
+        .iter()
+        .filter(|s| s.control.as_ref().is_some_and(|c| c.controller_kind == EntityKind::OpenSource))
+        .collect();
+    assert_eq!(open.len(), 4, "{:?}", r.sdks.iter().map(|s| (&s.id, &s.control)).collect::<Vec<_>>());
+    for s in &open {
+        let c = s.control.as_ref().unwrap();
+        assert_eq!((c.country.as_deref(), c.countries.len()), (None, 0), "{}", s.id);
+        assert!(c.chain.ends_with("(open-source project, no controlling company)"), "{}", c.chain);
+        assert_eq!(s.owner_chain[0].kind, EntityKind::OpenSource);
+        assert!(s.owner_chain[0].source.contains("github.com"), "{}", s.owner_chain[0].source);
+        let owner = s.owner_chain[0].id.as_str();
+        assert!(
+            r.risk.jurisdiction.factors.iter().all(|f| !f.id.ends_with(owner)),
+            "{owner} became a jurisdiction factor"
+        );
+    }
+    let text = appvet::report::text::render(&r);
+    assert!(text.contains("open-source project, no controlling company"), "{text}");
+    assert_eq!(decision(&r, "nl-aivd"), Decision::Approve);
+    assert_eq!(decision(&r, "us-foreign-adversaries"), Decision::Approve);
+}
+
+/// A tracker whose vendor could only be named, not traced to a company or
+/// country, says so and adds no country; one traced from its own terms to a
+/// company keeps that company's country at a lowered confidence.
+#[test]
+fn unidentified_vendors_add_no_country_and_self_declared_ones_are_medium() {
+    let r = probe("org.example.radio", &["com.telequid.Telequid", "com.adtrial.sdk.AdTrial"], &[]);
+    let tq = r.sdks.iter().find(|s| s.exodus_id == Some(87)).expect("TeleQuid");
+    let c = tq.control.as_ref().unwrap();
+    assert_eq!((c.controller_kind, c.country.as_deref()), (EntityKind::Unknown, None));
+    let at = r.sdks.iter().find(|s| s.exodus_id == Some(438)).expect("AdTrial");
+    let c = at.control.as_ref().unwrap();
+    assert_eq!((c.country.as_deref(), c.confidence), (Some("FR"), LinkConfidence::Medium));
+    assert_eq!(at.country.as_deref(), Some("FR"));
 }

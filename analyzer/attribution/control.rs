@@ -3,8 +3,8 @@
 //! controlled from.
 
 use crate::database::entities::{ControlChain, Entities, Entity};
-use crate::database::LinkKind;
-use crate::report::{Control, EntityRef, LinkConfidence};
+use crate::database::{EntityKind as DbKind, LinkKind, SourceConfidence};
+use crate::report::{Control, EntityKind, EntityRef, LinkConfidence};
 
 /// The chain of control above entity `id`; None when the database does not know `id`.
 pub fn control(entities: &Entities, id: &str) -> Option<Control> {
@@ -17,19 +17,31 @@ pub fn control(entities: &Entities, id: &str) -> Option<Control> {
         registered: first.country.clone(),
         countries: chain.countries().into_iter().map(str::to_string).collect(),
         confidence: weakest_link(&chain),
+        controller_kind: chain.controller().map(|e| kind(e.kind)).unwrap_or_default(),
     })
+}
+
+fn kind(k: DbKind) -> EntityKind {
+    match k {
+        DbKind::Company => EntityKind::Company,
+        DbKind::OpenSource => EntityKind::OpenSource,
+        DbKind::Unknown => EntityKind::Unknown,
+    }
 }
 
 /// Strong when every entity has a source and every link on the path says
 /// how the parent holds the child; medium when an imported link does not
-/// say; weak when an entity has no source.
+/// say or a row rests on the vendor's own terms; weak when an entity has
+/// no source or rests on a press report only.
 fn weakest_link(chain: &ControlChain<'_>) -> LinkConfidence {
     let mut worst = LinkConfidence::Strong;
     for (i, e) in chain.path.iter().enumerate() {
         let has_parent_on_path = i + 1 < chain.path.len();
-        let level = if e.source.trim().is_empty() {
+        let level = if e.source.trim().is_empty() || e.confidence == Some(SourceConfidence::Low) {
             LinkConfidence::Weak
-        } else if has_parent_on_path && e.link.as_ref().is_none_or(|l| l.kind == LinkKind::Unstated) {
+        } else if e.confidence == Some(SourceConfidence::Medium)
+            || (has_parent_on_path && e.link.as_ref().is_none_or(|l| l.kind == LinkKind::Unstated))
+        {
             LinkConfidence::Medium
         } else {
             LinkConfidence::Strong
@@ -49,6 +61,7 @@ pub fn entity_ref(e: &Entity) -> EntityRef {
         run_from: e.run_from.clone(),
         link: e.parent.as_ref().and(e.link.as_ref()).map(|l| l.describe()),
         as_of: e.as_of.clone(),
+        kind: kind(e.kind),
     }
 }
 

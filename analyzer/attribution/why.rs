@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use crate::database::entities::PrefixKind;
 use crate::database::Database;
-use crate::report::{Control, EntityRef};
+use crate::report::{Control, EntityKind, EntityRef};
 
 use super::control::control;
 use super::slashed_class_name;
@@ -94,10 +94,12 @@ pub fn render(target: &str, found: &[Resolution]) -> String {
         ));
         out.push_str(&format!("  source: {}\n", r.source));
         for (i, e) in r.chain.iter().enumerate() {
-            let country = match (&e.country, &e.run_from) {
-                (Some(c), Some(run)) if c != run => format!("{c}, run from {run}"),
-                (Some(c), _) => c.clone(),
-                (None, _) => "country unknown".into(),
+            let country = match (&e.country, &e.run_from, e.kind) {
+                (_, _, EntityKind::OpenSource) => "open-source project, no controlling company".into(),
+                (_, _, EntityKind::Unknown) => "company or its country not established".into(),
+                (Some(c), Some(run), _) if c != run => format!("{c}, run from {run}"),
+                (Some(c), _, _) => c.clone(),
+                (None, _, _) => "country unknown".into(),
             };
             let as_of = e.as_of.as_deref().map(|d| format!(", as of {d}")).unwrap_or_default();
             out.push_str(&format!("  {}{} ({country}): {}{as_of}\n", "  ".repeat(i), e.name, e.source));
@@ -106,12 +108,13 @@ pub fn render(target: &str, found: &[Resolution]) -> String {
             }
         }
         if let Some(c) = &r.control {
-            out.push_str(&format!(
-                "  controlled from {} ({} confidence): {}\n",
-                c.country.as_deref().unwrap_or("unknown"),
-                c.confidence,
-                c.chain
-            ));
+            let from = match (c.controller_kind, c.country.as_deref()) {
+                (EntityKind::OpenSource, _) => "controlled by no company or country",
+                (_, Some(country)) => country,
+                _ => "controlled from unknown",
+            };
+            let from = if c.country.is_some() { format!("controlled from {from}") } else { from.to_string() };
+            out.push_str(&format!("  {from} ({} confidence): {}\n", c.confidence, c.chain));
         }
     }
     out
@@ -136,5 +139,17 @@ mod tests {
         assert!(why(&db, "umeng").iter().any(|r| r.kind == "sdk"));
         assert!(why(&db, "nothing-known-here").is_empty());
         assert!(render("x", &[]).contains("not in the signature database"));
+    }
+
+    #[test]
+    fn an_open_source_library_resolves_to_no_country() {
+        let db = Database::embedded();
+        let acra = why(&db, "org.acra.ACRA");
+        let class = acra.iter().find(|r| r.kind == "class").expect("ACRA's classes match Exodus #444");
+        let control = class.control.as_ref().unwrap();
+        assert_eq!((control.country.as_deref(), control.controller_kind), (None, EntityKind::OpenSource));
+        let text = render("org.acra.ACRA", &acra);
+        assert!(text.contains("open-source project, no controlling company"), "{text}");
+        assert!(text.contains("controlled by no company or country"), "{text}");
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::PathBuf;
 
-use appvet::database::{Database, LinkKind};
+use appvet::database::{Database, EntityKind, LinkKind};
 
 use super::error::write_stdout;
 use super::{Error, EXIT_OK};
@@ -86,19 +86,26 @@ pub fn run(args: SigsArgs) -> Result<i32, Error> {
     }
 }
 
-/// Registered country of an SDK's owner, or `unknown`.
-fn owner_country(db: &Database, owner: Option<&str>) -> String {
-    owner
-        .and_then(|o| db.entities.by_id.get(o))
-        .and_then(|e| e.country.clone())
-        .unwrap_or_else(|| "unknown".into())
+/// The row of a country table for an entity without a country: an
+/// open-source project that no company controls is not "unknown".
+fn no_country(kind: Option<EntityKind>) -> String {
+    match kind {
+        Some(EntityKind::OpenSource) => "open-source".into(),
+        _ => "unknown".into(),
+    }
 }
 
-/// Country an entity is controlled from (the end of its chain of control), or `unknown`.
+/// Registered country of an SDK's owner, `open-source` or `unknown`.
+fn owner_country(db: &Database, owner: Option<&str>) -> String {
+    let e = owner.and_then(|o| db.entities.by_id.get(o));
+    e.and_then(|e| e.country.clone()).unwrap_or_else(|| no_country(e.map(|e| e.kind)))
+}
+
+/// Country an entity is controlled from (the end of its chain of control),
+/// `open-source` (no company controls it) or `unknown`.
 fn controlling_country(db: &Database, owner: Option<&str>) -> String {
-    owner
-        .and_then(|o| db.entities.control_chain(o).country().map(str::to_string))
-        .unwrap_or_else(|| "unknown".into())
+    let chain = owner.map(|o| db.entities.control_chain(o)).unwrap_or_default();
+    chain.country().map(str::to_string).unwrap_or_else(|| no_country(chain.controller().map(|e| e.kind)))
 }
 
 pub fn stats(db: &Database) -> serde_json::Value {
@@ -134,6 +141,13 @@ pub fn stats(db: &Database) -> serde_json::Value {
         }
     }
     let curated = db.entities.by_id.values().filter(|e| e.curated).count();
+    // What stands behind each Exodus tracker: a company, an open-source
+    // project, a vendor whose company is unknown, or nothing recorded.
+    let mut exodus_owner_kinds: BTreeMap<&str, usize> = BTreeMap::new();
+    for d in defs.iter().filter(|d| d.exodus_id.is_some()) {
+        let kind = d.owner.as_deref().and_then(|o| db.entities.by_id.get(o)).map(|e| e.kind.as_str());
+        *exodus_owner_kinds.entry(kind.unwrap_or("none")).or_default() += 1;
+    }
     // Owners: the entities that own an SDK, a domain or a publisher prefix.
     let mut owners: Vec<&str> = defs.iter().filter_map(|d| d.owner.as_deref()).collect();
     owners.extend(db.entities.domains.values().map(|o| o.entity.as_str()));
@@ -157,6 +171,7 @@ pub fn stats(db: &Database) -> serde_json::Value {
             "packers": packers,
             "with_owner": with_owner,
             "exodus_with_owner": exodus_owned,
+            "exodus_owner_kinds": exodus_owner_kinds,
             "code_patterns": db.sdks.wild_pattern_count(),
             "by_owner_country": by_country,
             "by_owner_controlling_country": by_control,
@@ -207,6 +222,7 @@ fn render_text(s: &serde_json::Value) -> String {
         s["permissions"]
     ));
     for (title, map) in [
+        ("Exodus trackers by what owns them", &sdks["exodus_owner_kinds"]),
         ("sdks by owner country", &sdks["by_owner_country"]),
         ("sdks by owner's controlling country", &sdks["by_owner_controlling_country"]),
         ("sdks by category", &sdks["by_category"]),
@@ -271,24 +287,44 @@ pub fn check(db: &Database) -> Vec<String> {
                 problems.push(format!("sdk {}: owner {o} is not an entity", d.id));
             }
         }
+        // Every Exodus tracker names what stands behind it: a company, an
+        // open-source project or a vendor recorded as unidentified, each
+        // with the source that says so (sdks/exodus_owners.tsv).
+        if let (Some(x), None) = (d.exodus_id, &d.owner) {
+            problems.push(format!("sdk {}: Exodus tracker #{x} has no owner", d.id));
+        }
     }
     let mut entity_ids: Vec<&str> = db.entities.by_id.keys().collect();
     entity_ids.sort();
     for id in entity_ids {
         let Some(e) = db.entities.by_id.get(id) else { continue };
-        match &e.country {
-            None => problems.push(format!("entity {id}: no country")),
-            Some(c) if c.len() != 2 || !c.chars().all(|x| x.is_ascii_uppercase()) => {
+        match (&e.country, e.kind) {
+            (None, EntityKind::Company) => problems.push(format!("entity {id}: no country")),
+            // Neither has a country: a project with a steward names it as its
+            // parent, and a vendor whose country is known is a company.
+            (Some(_), EntityKind::OpenSource | EntityKind::Unknown) => problems.push(format!(
+                "entity {id}: an {} entity has no country of its own",
+                e.kind.as_str().replace('_', "-")
+            )),
+            (Some(c), _) if c.len() != 2 || !c.chars().all(|x| x.is_ascii_uppercase()) => {
                 problems.push(format!("entity {id}: country {c:?} is not ISO 3166-1 alpha-2 upper case"))
             }
             _ => {}
+        }
+        if e.kind == EntityKind::Unknown && e.parent.is_some() {
+            problems.push(format!("entity {id}: a vendor whose company is unknown cannot have a parent"));
         }
         if e.source.trim().is_empty() {
             problems.push(format!("entity {id}: no source"));
         }
         // A parent's country is its own: an importer that copies a
-        // subsidiary's country onto its parent says so in the source.
-        if e.source.contains("country of subsidiary") || e.source.contains("parent named only") {
+        // subsidiary's country onto its parent says so in the source, and a
+        // company the data sets name only as a parent has no country of its
+        // own there, so one that carries a country took its child's.
+        if e.source.contains("country of subsidiary")
+            || e.source.contains("parent named only")
+            || (e.country.is_some() && e.source.contains("named as a parent"))
+        {
             problems.push(format!("entity {id}: country inherited from a subsidiary ({})", e.source));
         }
         if e.curated && e.parent.is_some() && e.link.as_ref().is_some_and(|l| l.kind == LinkKind::Unstated) {
@@ -342,6 +378,77 @@ mod tests {
             "{problems:?}"
         );
         assert!(problems.iter().any(|p| p == "entity n: no source"), "{problems:?}");
+    }
+
+    fn with_entities(curated: &str, imported: &str) -> Database {
+        let mut db = Database::embedded();
+        let mut t = appvet::database::entities::EntityTables::default();
+        t.add_entities(curated, "curated.tsv", true).unwrap();
+        t.add_entities(imported, "imported.tsv", false).unwrap();
+        db.entities = appvet::database::Deferred::ready(t.into_lookup().unwrap(), Default::default);
+        db
+    }
+
+    #[test]
+    fn a_parent_named_only_as_a_parent_cannot_carry_a_country() {
+        // The importer's record of a parent it met only as somebody's parent:
+        // with a country, that country can only be the child's.
+        let db = with_entities(
+            "",
+            "child\tChild Ltd\tholding\tGB\t\tX-Ray 2020\n\
+             holding\tHolding\t\tGB\t\tTrackerControl X-Ray 2020 (GPL-3.0), named as a parent\n",
+        );
+        let problems = check(&db);
+        assert!(problems.iter().any(|p| p.starts_with("entity holding: country inherited")), "{problems:?}");
+        assert!(!problems.iter().any(|p| p.starts_with("entity child: country inherited")), "{problems:?}");
+    }
+
+    #[test]
+    fn open_source_and_unknown_owners_need_no_country_but_a_source_and_no_made_up_country() {
+        let db = with_entities(
+            "acra\tACRA\t\t\t\thttps://github.com/ACRA/acra (Apache-2.0)\t\t\t\topen_source\n\
+             tq\tTeleQuid\t\t\t\t\t\t\t\tunknown\n\
+             vx\tVeloxity\t\tTR\t\tguess\t\t\t\tunknown\n\
+             co\tNo Country Ltd\t\t\t\ts\n",
+            "",
+        );
+        let problems: Vec<String> = check(&db).into_iter().filter(|p| p.starts_with("entity ")).collect();
+        assert!(!problems.iter().any(|p| p.starts_with("entity acra")), "{problems:?}");
+        assert!(problems.contains(&"entity tq: no source".to_string()), "{problems:?}");
+        assert!(
+            problems.contains(&"entity vx: an unknown entity has no country of its own".to_string()),
+            "{problems:?}"
+        );
+        assert!(problems.contains(&"entity co: no country".to_string()), "{problems:?}");
+    }
+
+    #[test]
+    fn an_exodus_tracker_without_owner_is_a_problem() {
+        let mut db = Database::embedded();
+        let mut defs: Vec<appvet::database::SdkDef> = db.sdks.defs.iter().cloned().collect();
+        let t = defs.iter().position(|d| d.exodus_id == Some(444)).unwrap();
+        assert!(defs[t].owner.is_some(), "ACRA's owner is recorded");
+        defs[t].owner = None;
+        db.sdks = appvet::database::Deferred::ready(appvet::database::SdkMatcher::compile(defs), || {
+            appvet::database::SdkMatcher::compile(Vec::new())
+        });
+        let problems = check(&db);
+        assert_eq!(problems, vec!["sdk exodus-444: Exodus tracker #444 has no owner".to_string()]);
+    }
+
+    #[test]
+    fn stats_count_owners_by_registered_and_controlling_country() {
+        let s = stats(&Database::embedded());
+        let sdks = &s["sdks"];
+        assert_eq!(sdks["exodus"], sdks["exodus_with_owner"], "every Exodus tracker has an owner");
+        assert!(sdks["exodus_owner_kinds"].get("none").is_none());
+        assert!(sdks["exodus_owner_kinds"]["open_source"].as_u64().unwrap() >= 4);
+        // TikTok's owner is registered in SG but controlled from CN.
+        let reg = &s["owners"]["by_registered_country"];
+        let ctl = &s["owners"]["by_controlling_country"];
+        assert!(ctl["CN"].as_u64().unwrap() > reg["CN"].as_u64().unwrap(), "{reg} {ctl}");
+        assert!(ctl.get("KY").is_none_or(|v| v.as_u64() < reg["KY"].as_u64()), "{reg} {ctl}");
+        assert!(ctl["open-source"].as_u64().unwrap() >= 4, "{ctl}");
     }
 
     #[test]

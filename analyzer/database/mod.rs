@@ -10,7 +10,7 @@ mod deferred;
 
 use std::path::Path;
 
-pub use appvet_sigdb::control::{LinkKind, ParentLink};
+pub use appvet_sigdb::control::{EntityKind, LinkKind, ParentLink, SourceConfidence};
 pub use appvet_sigdb::lazy::LazyMap;
 pub use appvet_sigdb::{entities, sdks, PermissionInfo, SdkDef, SdkMatcher, SignatureError};
 pub use deferred::Deferred;

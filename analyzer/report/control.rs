@@ -6,7 +6,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::model::LinkConfidence;
+use super::model::{EntityKind, LinkConfidence};
 
 /// Who controls a party, as the signature database traces it.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema, PartialEq)]
@@ -27,8 +27,13 @@ pub struct Control {
     pub countries: Vec<String>,
     /// The weakest link's confidence: strong (every link curated with its
     /// kind), medium (a link from an imported data set that does not say how
-    /// the parent holds the child), weak (an entity without a source).
+    /// the parent holds the child, or an entity known from its own terms
+    /// only), weak (an entity without a source, or known from a press report only).
     pub confidence: LinkConfidence,
+    /// What stands at the top of the chain: a company, or an open-source
+    /// project / unidentified vendor, which no country controls.
+    #[serde(default)]
+    pub controller_kind: EntityKind,
 }
 
 impl Control {

@@ -287,6 +287,23 @@ pub struct EntityRef {
     /// Day the database's facts on this entity were last checked.
     #[serde(default)]
     pub as_of: Option<String>,
+    /// A company, an open-source project that no company controls (no
+    /// country), or a vendor whose company could not be identified.
+    #[serde(default)]
+    pub kind: EntityKind,
+}
+
+string_enum! {
+    /// What an entity in the signature database is.
+    #[derive(Default)]
+    pub enum EntityKind {
+        #[default]
+        Company = "company",
+        /// An open-source project no company controls: no country controls it.
+        OpenSource = "open_source",
+        /// A vendor known by its product name only: company and country not established.
+        Unknown = "unknown",
+    }
 }
 
 /// Publisher attribution: every link found, conflicting ones included.

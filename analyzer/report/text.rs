@@ -208,9 +208,17 @@ fn render_sdks(o: &mut String, r: &Report) {
     }
 }
 
-/// `, controlled from CN` when the chain of control ends elsewhere than where the party is registered.
+/// `, controlled from CN` when the chain of control ends elsewhere than
+/// where the party is registered; what stands behind it when no company does.
 fn controlled_from(control: Option<&crate::report::Control>) -> String {
+    use crate::report::EntityKind;
     match control {
+        Some(c) if c.controller_kind == EntityKind::OpenSource => {
+            ", open-source project, no controlling company".into()
+        }
+        Some(c) if c.controller_kind == EntityKind::Unknown => {
+            ", company or its country not established".into()
+        }
         Some(c) if c.country.is_some() && c.country != c.registered => {
             format!(", controlled from {}", or_dash(&c.country))
         }

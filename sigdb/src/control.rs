@@ -88,6 +88,67 @@ impl ParentLink {
     }
 }
 
+/// What an entity is. Most are companies; an open-source project without a
+/// controlling company, and a vendor whose company could not be
+/// identified, are entities too so that every SDK can name what stands
+/// behind it, with a source, without inventing a company or a country.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntityKind {
+    /// A company (or a public body): it has a registered country.
+    #[default]
+    Company,
+    /// An open-source project that no company controls: maintainers and
+    /// licence are named in the source, and no country controls it. A
+    /// project a company or foundation stewards has it as its parent.
+    OpenSource,
+    /// A vendor known only by its product name: the company behind it, or
+    /// its country, could not be established from public records. The
+    /// source says what was looked at.
+    Unknown,
+}
+
+impl EntityKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EntityKind::Company => "company",
+            EntityKind::OpenSource => "open_source",
+            EntityKind::Unknown => "unknown",
+        }
+    }
+
+    /// `""` (a company), `open_source` or `unknown`.
+    pub fn parse(s: &str) -> Option<EntityKind> {
+        Some(match s {
+            "" | "company" => EntityKind::Company,
+            "open_source" => EntityKind::OpenSource,
+            "unknown" => EntityKind::Unknown,
+            _ => return None,
+        })
+    }
+}
+
+/// How far a row's facts can be trusted beyond what its links say: a row
+/// whose company and country come only from the vendor's own site or
+/// repository, or from a press report, is marked lower.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SourceConfidence {
+    /// The vendor's own terms, imprint or repository name the company.
+    Medium,
+    /// Only a press report or the product's own marketing says it.
+    Low,
+}
+
+impl SourceConfidence {
+    pub fn parse(s: &str) -> Option<Option<SourceConfidence>> {
+        Some(match s {
+            "" | "high" => None,
+            "medium" => Some(SourceConfidence::Medium),
+            "low" => Some(SourceConfidence::Low),
+            _ => return None,
+        })
+    }
+}
+
 /// `YYYY`, `YYYY-MM` or `YYYY-MM-DD`, digits only.
 pub fn is_date(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
@@ -115,5 +176,16 @@ mod tests {
         assert!(ParentLink::parse("owned").is_err());
         assert!(ParentLink::parse("acquired:16-08").is_err());
         assert!(is_date("2024-01-31") && !is_date("2024-1") && !is_date(""));
+    }
+
+    #[test]
+    fn kinds_and_confidences_parse() {
+        assert_eq!(EntityKind::parse(""), Some(EntityKind::Company));
+        assert_eq!(EntityKind::parse("open_source"), Some(EntityKind::OpenSource));
+        assert_eq!(EntityKind::parse("unknown").map(EntityKind::as_str), Some("unknown"));
+        assert_eq!(EntityKind::parse("opensource"), None);
+        assert_eq!(SourceConfidence::parse(""), Some(None));
+        assert_eq!(SourceConfidence::parse("low"), Some(Some(SourceConfidence::Low)));
+        assert_eq!(SourceConfidence::parse("weak"), None);
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::control::ParentLink;
+use crate::control::{EntityKind, ParentLink, SourceConfidence};
 use crate::lazy::{put_framed, take_bytes, LazyMap};
 use crate::snapshot::SnapshotError;
 use crate::SignatureError;
@@ -33,6 +33,12 @@ pub struct Entity {
     pub link: Option<ParentLink>,
     /// Day the facts of this row were last checked against `source`.
     pub as_of: Option<String>,
+    /// A company, an open-source project no company controls, or a vendor
+    /// whose company is unknown (the last two have no country).
+    pub kind: EntityKind,
+    /// Lower than the links say when the row rests on the vendor's own
+    /// site or a press report only.
+    pub confidence: Option<SourceConfidence>,
 }
 
 impl Entity {
@@ -41,8 +47,16 @@ impl Entity {
         self.run_from.as_deref().or(self.country.as_deref())
     }
 
-    /// `ByteDance Ltd. (KY, run from CN)`.
+    /// `ByteDance Ltd. (KY, run from CN)`; `ACRA (open-source project, no
+    /// controlling company)`.
     pub fn describe(&self) -> String {
+        match self.kind {
+            EntityKind::OpenSource => {
+                return format!("{} (open-source project, no controlling company)", self.name)
+            }
+            EntityKind::Unknown => return format!("{} (company or its country not established)", self.name),
+            EntityKind::Company => {}
+        }
         match (self.country.as_deref(), self.run_from.as_deref()) {
             (Some(c), Some(r)) if c != r => format!("{} ({c}, run from {r})", self.name),
             (Some(c), _) | (None, Some(c)) => format!("{} ({c})", self.name),
@@ -193,20 +207,21 @@ pub fn normalise_name(name: &str) -> String {
 impl EntityTables {
     pub fn add_entities(&mut self, text: &str, path: &str, curated: bool) -> Result<(), SignatureError> {
         for (line, cols) in rows(text) {
-            // Columns 7-9 (run from, link, as of) are optional: imported rows have none.
+            // Columns 7-11 (run from, link, as of, kind, confidence) are
+            // optional: imported rows have none.
             let (head, rest) = cols.split_at(cols.len().min(6));
             let [id, name, parent, country, aliases, source] = head[..] else {
                 return Err(syntax(
                     path,
                     line,
-                    format!("expected 6 to 9 tab-separated columns, found {}", cols.len()),
+                    format!("expected 6 to 11 tab-separated columns, found {}", cols.len()),
                 ));
             };
-            if rest.len() > 3 {
+            if rest.len() > 5 {
                 return Err(syntax(
                     path,
                     line,
-                    format!("expected 6 to 9 tab-separated columns, found {}", cols.len()),
+                    format!("expected 6 to 11 tab-separated columns, found {}", cols.len()),
                 ));
             }
             let extra = |i: usize| rest.get(i).copied().unwrap_or_default();
@@ -220,6 +235,16 @@ impl EntityTables {
             if as_of.as_deref().is_some_and(|d| !crate::control::is_date(d)) {
                 return Err(syntax(path, line, "as-of date is not YYYY, YYYY-MM or YYYY-MM-DD"));
             }
+            let kind = EntityKind::parse(extra(3)).ok_or_else(|| {
+                syntax(
+                    path,
+                    line,
+                    format!("unknown entity kind {:?} (company, open_source, unknown)", extra(3)),
+                )
+            })?;
+            let confidence = SourceConfidence::parse(extra(4)).ok_or_else(|| {
+                syntax(path, line, format!("unknown confidence {:?} (high, medium, low)", extra(4)))
+            })?;
             if id.is_empty() || name.is_empty() {
                 return Err(syntax(path, line, "empty id or name"));
             }
@@ -242,6 +267,8 @@ impl EntityTables {
                 run_from: opt(extra(0)),
                 link,
                 as_of,
+                kind,
+                confidence,
             };
             if curated && self.by_id.get(id).is_some_and(|e| e.curated) {
                 return Err(syntax(path, line, format!("duplicate entity id {id}")));
@@ -497,7 +524,31 @@ mod tests {
         let mut bad = EntityTables::default();
         assert!(bad.add_entities("a\tA\t\tUS\t\ts\t\tminority\n", "x", true).is_err());
         assert!(bad.add_entities("a\tA\tb\tUS\t\ts\t\towned\n", "x", true).is_err());
-        assert!(bad.add_entities("a\tA\t\tUS\t\ts\t\t\t2026\t\n", "x", true).is_err());
+        assert!(bad.add_entities("a\tA\t\tUS\t\ts\t\t\t26\n", "x", true).is_err());
+    }
+
+    #[test]
+    fn open_source_and_unknown_entities_have_no_country_of_control() {
+        let mut e = EntityTables::default();
+        e.add_entities(
+            "acra\tACRA\t\t\t\tgithub.com/ACRA/acra (Apache-2.0)\t\t\t2026-12-06\topen_source\n\
+             tq\tTeleQuid\t\t\t\tnothing found\t\t\t\tunknown\n\
+             pd\tPlaydigious SAS\t\tFR\t\tterms\t\t\t2017-03-30\t\tmedium\n",
+            "c.tsv",
+            true,
+        )
+        .unwrap();
+        let e = e.into_lookup().unwrap();
+        let c = e.control_chain("acra");
+        assert_eq!((c.country(), c.countries()), (None, Vec::<&str>::new()));
+        assert_eq!(c.describe(), "ACRA (open-source project, no controlling company)");
+        assert_eq!(e.control_chain("tq").describe(), "TeleQuid (company or its country not established)");
+        let pd = e.by_id.get("pd").unwrap();
+        assert_eq!((pd.kind, pd.confidence), (EntityKind::Company, Some(SourceConfidence::Medium)));
+        let mut bad = EntityTables::default();
+        assert!(bad.add_entities("a\tA\t\tUS\t\ts\t\t\t\tfoundation\n", "x", true).is_err());
+        assert!(bad.add_entities("a\tA\t\tUS\t\ts\t\t\t\t\tsure\n", "x", true).is_err());
+        assert!(bad.add_entities("a\tA\t\tUS\t\ts\t\t\t\t\t\t\n", "x", true).is_err());
     }
 
     #[test]
