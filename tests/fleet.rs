@@ -168,11 +168,13 @@ fn assert_exactly_once(c: &mut Client, inputs: &[PathBuf]) {
     assert_eq!(dup, 1, "the one copy is a duplicate, analysed once");
 }
 
-/// The server process of a worker waiting for the advisory lock `key`,
-/// other than `exclude`.
+/// The server process of a worker waiting for the advisory lock `key` in
+/// this test's database (tests run at once, on the same apps), other than
+/// `exclude`.
 fn lock_waiter(c: &mut Client, key: i64, exclude: &[i32]) -> Option<i32> {
     c.query_opt(
         "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted \
+         AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
          AND ((classid::bigint << 32) | objid::bigint) = $1 AND NOT (pid = ANY($2)) LIMIT 1",
         &[&key, &exclude],
     )
@@ -357,4 +359,162 @@ fn an_input_that_stops_its_worker_every_time_becomes_an_error_row() {
     let done: i64 = c.query_one("SELECT count(*) FROM jobs WHERE state = 'done'", &[]).unwrap().get(0);
     assert_eq!(done as usize, inputs.len() - 1);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Sends `signal` (a `kill` name: TERM, INT) to a worker process.
+fn signal(child: &Child, signal: &str) {
+    let status = Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()).status().unwrap();
+    assert!(status.success(), "kill -{signal}");
+}
+
+/// Holds the claim of every input's app (so that a worker leases, starts
+/// its first job and waits), enqueues them and starts a worker; returns it
+/// with the claim it waits on and the server process that waits.
+fn worker_waiting_on_a_claim(
+    db: &TestDb,
+    c: &mut Client,
+    dir: &Path,
+    inputs: &[PathBuf],
+    extra: &[&str],
+) -> (Child, i64, i32) {
+    let keys: BTreeSet<i64> = inputs.iter().map(|p| lock_key(&sha_of(p))).collect();
+    for k in &keys {
+        c.execute("SELECT pg_advisory_lock($1)", &[k]).unwrap();
+    }
+    appvet(&["enqueue", &dir.display().to_string(), "--pg", &db.url]);
+    let w = worker(&db.url, extra);
+    let mut waited = None;
+    wait_for("the worker to wait on a claim", || {
+        waited = keys.iter().find_map(|k| lock_waiter(c, *k, &[]).map(|pid| (*k, pid)));
+        waited.is_some()
+    });
+    let (key, pid) = waited.unwrap();
+    (w, key, pid)
+}
+
+/// (state, attempts) -> jobs.
+fn job_states(c: &mut Client) -> BTreeMap<(String, i32), i64> {
+    c.query("SELECT state, attempts, count(*) FROM jobs GROUP BY state, attempts", &[])
+        .unwrap()
+        .iter()
+        .map(|r| ((r.get(0), r.get(1)), r.get(2)))
+        .collect()
+}
+
+#[test]
+fn sigterm_finishes_the_job_in_progress_and_gives_back_the_prefetched_ones() {
+    let Some(db) = TestDb::new() else { return };
+    let dir = temp_dir("sigterm");
+    let inputs = make_inputs(&dir, 2);
+    appvet(&["db", "init", "--pg", &db.url]);
+    let mut c = db.client();
+    let (mut w, waited, _) = worker_waiting_on_a_claim(&db, &mut c, &dir, &inputs, &["--prefetch", "4"]);
+    // Its first lease took four jobs: one started, three ahead.
+    assert_eq!(job_states(&mut c).get(&("running".into(), 1)), Some(&4));
+    signal(&w, "TERM");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(w.try_wait().unwrap().is_none(), "the worker waits for its job in progress");
+    c.execute("SELECT pg_advisory_unlock($1)", &[&waited]).unwrap();
+    let status = w.wait().unwrap();
+    assert!(status.success(), "a stopped worker exits 0: {status:?}");
+    // The job in progress was done; the three it had not started are queued
+    // as if never leased; nothing is left leased; the worker says it stopped.
+    let states = job_states(&mut c);
+    assert_eq!(states.get(&("done".into(), 1)), Some(&1), "{states:?}");
+    assert_eq!(states.get(&("queued".into(), 0)), Some(&(inputs.len() as i64 - 1)), "{states:?}");
+    assert_eq!(states.len(), 2, "{states:?}");
+    let stopped: i64 =
+        c.query_one("SELECT count(*) FROM workers WHERE stopped_at IS NOT NULL", &[]).unwrap().get(0);
+    assert_eq!(stopped, 1);
+
+    c.execute("SELECT pg_advisory_unlock_all()", &[]).unwrap();
+    wait_all(vec![worker(&db.url, &[])]);
+    assert_exactly_once(&mut c, &inputs);
+    let attempts: i64 = c.query_one("SELECT max(attempts)::bigint FROM jobs", &[]).unwrap().get(0);
+    assert_eq!(attempts, 1, "no job was counted twice");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sigterm_puts_a_job_back_after_the_grace_period_and_a_second_signal_stops_at_once() {
+    let Some(db) = TestDb::new() else { return };
+    let dir = temp_dir("grace");
+    let inputs = make_inputs(&dir, 2);
+    appvet(&["db", "init", "--pg", &db.url]);
+    let mut c = db.client();
+    let (mut w, _, first) =
+        worker_waiting_on_a_claim(&db, &mut c, &dir, &inputs, &["--prefetch", "4", "--grace", "1"]);
+    let asked = Instant::now();
+    signal(&w, "TERM");
+    let status = w.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(asked.elapsed() < Duration::from_secs(10), "stopped after the grace period");
+    // The job cut in progress is queued again with its attempt counted; the
+    // unstarted ones without.
+    let states = job_states(&mut c);
+    assert_eq!(states.get(&("queued".into(), 1)), Some(&1), "{states:?}");
+    assert_eq!(states.get(&("queued".into(), 0)), Some(&(inputs.len() as i64 - 1)), "{states:?}");
+
+    // A second signal: the worker exits at once, as a killed one would
+    // (128 + SIGTERM), and its leases run out.
+    let mut w = worker(&db.url, &["--prefetch", "4", "--lease", "1"]);
+    // (The first worker's server process may still wait for a moment.)
+    wait_for("the second worker to wait on a claim", || {
+        inputs.iter().any(|p| lock_waiter(&mut c, lock_key(&sha_of(p)), &[first]).is_some())
+    });
+    signal(&w, "TERM");
+    std::thread::sleep(Duration::from_millis(200));
+    signal(&w, "TERM");
+    let status = w.wait().unwrap();
+    assert_eq!(status.code(), Some(128 + 15), "{status:?}");
+    let running: i64 = c.query_one("SELECT count(*) FROM jobs WHERE state = 'running'", &[]).unwrap().get(0);
+    assert_eq!(running, 4, "its leases are left to run out");
+
+    c.execute("SELECT pg_advisory_unlock_all()", &[]).unwrap();
+    wait_all(vec![worker(&db.url, &[])]);
+    assert_exactly_once(&mut c, &inputs);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn concern_location_lists_android_and_ios_apps_that_ask_for_location() {
+    let Some(db) = TestDb::new() else { return };
+    appvet(&["db", "init", "--pg", &db.url]);
+    let mut c = db.client();
+    // Three apps with an SDK owned from China, judged under nl-aivd: an
+    // Android app with a location permission, an iOS app with a location
+    // usage description (both: a declared location capability), and an iOS
+    // app whose code reaches location without asking for it.
+    for (sha, platform, cap, declared) in [
+        ("a1", "android", "location", true),
+        ("i1", "ios", "location_background", true),
+        ("i2", "ios", "location", false),
+    ] {
+        c.execute(
+            "INSERT INTO apps(sha256, size, kind, platform, package, tool_version, signatures_version, \
+             dex_files, classes, native_libs, diagnostic_errors, scanned_at, policy) \
+             VALUES($1, 1, 'apk', $2, $1, 't', 's', 0, 0, 0, 0, 0, 'nl-aivd')",
+            &[&sha, &platform],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO sdks(sha256, id, name, owner, country) VALUES($1, 'x', 'X', 'X Co', 'CN')",
+            &[&sha],
+        )
+        .unwrap();
+        c.execute(
+            "INSERT INTO capabilities(sha256, id, declared, observed) VALUES($1, $2, $3, true)",
+            &[&sha, &cap, &declared],
+        )
+        .unwrap();
+    }
+    let listed: BTreeSet<(String, String)> = c
+        .query("SELECT sha256, platform FROM concern_location", &[])
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let want: BTreeSet<(String, String)> =
+        [("a1", "android"), ("i1", "ios")].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+    assert_eq!(listed, want);
 }

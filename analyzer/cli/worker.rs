@@ -4,22 +4,34 @@
 //!
 //! One job, one transaction: a scan job hashes its input, opens the
 //! transaction with an advisory lock on the app's SHA-256 (see
-//! `PgLookup`), analyses, writes the rows and marks the job done, then
-//! commits. A kill anywhere before the commit leaves nothing behind but a
-//! lease that runs out; after the commit the job is done. A dropped
-//! connection is reopened with backoff and the result written again, as
-//! long as this worker still holds the lease.
+//! `PgLookup`), analyses, writes the rows and marks the job done in one
+//! statement, then commits. A kill anywhere before the commit leaves
+//! nothing behind but a lease that runs out; after the commit the job is
+//! done. A dropped connection is reopened with backoff and the result
+//! written again, as long as this worker still holds the lease.
+//!
+//! Round trips are what a job costs the queue, so a thread leases several
+//! jobs at once (as many as fit in [`PREFETCH_WINDOW`] at its recent pace,
+//! at most `--prefetch`); jobs leased but not started are held like the
+//! others (heartbeat) and given back uncounted when the worker stops.
+//!
+//! SIGTERM or SIGINT stops the worker gracefully: no more leases, the
+//! jobs in progress finish (for up to `--grace` seconds, then they go back
+//! to the queue), the unstarted ones go back, the worker is marked stopped
+//! and exits 0. A second signal exits at once (its leases then run out as
+//! a killed worker's do).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use appvet::archive::zip::Limits;
 use appvet::policy::{Date, Judge};
 use appvet::scan::Scanner;
 use appvet::store::pg::backend::{lock_key, PgLookup};
-use appvet::store::pg::queue::{Job, Kind};
+use appvet::store::pg::queue::{InputRow, Job, Kind, Leased};
 use appvet::store::pg::{is_connection_error, Conn, Target};
 use appvet::store::rescore::rescore_one;
 use appvet::store::{self, Location, Versions};
@@ -34,6 +46,11 @@ use super::{load_signatures, Error, Format, EXIT_OK};
 const RECONNECT_FOR: Duration = Duration::from_secs(600);
 /// Waits between empty polls of the queue, doubling up to the last.
 const IDLE_POLL: (Duration, Duration) = (Duration::from_millis(50), Duration::from_secs(1));
+/// The work a thread leases ahead, at the pace of its recent jobs: enough
+/// that small apps cost one lease round trip per several jobs, little
+/// enough that a worker never sits on jobs another could be doing (at the
+/// end of a queue the others wait at most about this long for it).
+const PREFETCH_WINDOW: Duration = Duration::from_millis(100);
 
 #[derive(clap::Args)]
 pub struct WorkerArgs {
@@ -71,6 +88,14 @@ pub struct WorkerArgs {
     /// Analyse again inputs the database records as failed.
     #[arg(long)]
     retry_errors: bool,
+    /// Most jobs a thread leases at once (one round trip); fewer when jobs
+    /// take long, so that a thread holds about 0.1 s of work it has not started.
+    #[arg(long, default_value_t = 8)]
+    prefetch: usize,
+    /// Seconds a worker told to stop (SIGTERM, SIGINT) lets its jobs in
+    /// progress finish before it puts them back in the queue and exits.
+    #[arg(long, default_value_t = 20.0)]
+    grace: f64,
     /// No progress bar and no per-input error lines.
     #[arg(long, short)]
     quiet: bool,
@@ -98,8 +123,14 @@ struct Fleet {
     retry_errors: bool,
     tool: String,
     abandoned: Abandoned,
-    /// Jobs this process holds leases on (the heartbeat renews these only).
-    held: Mutex<HashSet<i64>>,
+    /// Jobs this process holds leases on (the heartbeat renews these only),
+    /// each with whether a thread has started it.
+    held: Mutex<HashMap<i64, bool>>,
+    /// Most jobs a thread leases at once.
+    prefetch: usize,
+    /// Set by SIGTERM / SIGINT: lease nothing more, finish, give back.
+    stopping: Arc<AtomicBool>,
+    /// Set when the threads are done: the heartbeat ends.
     stop: AtomicBool,
     done: AtomicU64,
     failed: AtomicU64,
@@ -118,6 +149,18 @@ pub fn run(args: WorkerArgs) -> Result<i32, Error> {
     };
     if !(args.lease.is_finite() && args.lease >= 1.0) {
         return Err(Error::Usage("--lease needs at least 1 second".into()));
+    }
+    if !(args.grace.is_finite() && args.grace >= 0.0) {
+        return Err(Error::Usage("--grace needs a number of seconds".into()));
+    }
+    let stopping = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        // The exit must be registered first: it fires only when the flag is
+        // already set, that is on the second signal (as a shell reports a
+        // death by that signal: 128 + its number).
+        signal_hook::flag::register_conditional_shutdown(signal, 128 + signal, Arc::clone(&stopping))
+            .and_then(|_| signal_hook::flag::register(signal, Arc::clone(&stopping)))
+            .map_err(|_| Error::Internal("cannot install the SIGTERM / SIGINT handlers"))?;
     }
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_string())
@@ -152,7 +195,9 @@ pub fn run(args: WorkerArgs) -> Result<i32, Error> {
         retry_errors: args.retry_errors,
         tool: env!("CARGO_PKG_VERSION").to_string(),
         abandoned: Arc::new((Mutex::new(0), Condvar::new())),
-        held: Mutex::new(HashSet::new()),
+        held: Mutex::new(HashMap::new()),
+        prefetch: args.prefetch.max(1),
+        stopping,
         stop: AtomicBool::new(false),
         done: AtomicU64::new(0),
         failed: AtomicU64::new(0),
@@ -162,12 +207,22 @@ pub fn run(args: WorkerArgs) -> Result<i32, Error> {
     conn.register_worker(&id, &host, std::process::id(), jobs).map_err(store_error(&target))?;
     let tty = std::io::IsTerminal::is_terminal(&std::io::stderr()) && !args.quiet;
     let started = Instant::now();
-    let result = std::thread::scope(|s| {
-        let fleet = &fleet;
-        let heart = s.spawn(move || heartbeat(fleet));
-        let workers: Vec<_> = (0..jobs).map(|_| s.spawn(move || work(fleet))).collect();
-        let bar = tty.then(|| progress_bar(fleet, &mut conn));
-        let mut first_error = None;
+    let grace = Duration::from_secs_f64(args.grace.min(86_400.0));
+    let fleet = Arc::new(fleet);
+    let heart = {
+        let fleet = Arc::clone(&fleet);
+        std::thread::spawn(move || heartbeat(&fleet))
+    };
+    let workers: Vec<JoinHandle<Result<(), Error>>> = (0..jobs)
+        .map(|_| {
+            let fleet = Arc::clone(&fleet);
+            std::thread::spawn(move || work(&fleet))
+        })
+        .collect();
+    let bar = tty.then(|| progress_bar(&fleet, &mut conn));
+    let cut = wait_for_threads(&fleet, &workers, grace);
+    let mut first_error = None;
+    if !cut {
         for w in workers {
             match w.join() {
                 Ok(Ok(())) => {}
@@ -179,15 +234,24 @@ pub fn run(args: WorkerArgs) -> Result<i32, Error> {
                 }
             }
         }
-        fleet.stop.store(true, Ordering::Relaxed);
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-        let _ = heart.join();
-        first_error.map_or(Ok(()), Err)
-    });
+    }
+    fleet.stop.store(true, Ordering::Relaxed);
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
     if let Ok(mut c) = target.connect() {
+        if cut {
+            // The grace period ran out: every job still held goes back, the
+            // unstarted as never leased, the others with their attempt.
+            let unstarted = fleet.unstarted();
+            if let Ok(n) = c.release_all(&id, &unstarted) {
+                fleet.say(&format!("worker {id}: grace period over; {n} jobs put back in the queue"));
+            }
+        }
         let _ = c.stop_worker(&id);
+    }
+    if !cut {
+        let _ = heart.join();
     }
     if !args.quiet {
         eprintln!(
@@ -198,7 +262,29 @@ pub fn run(args: WorkerArgs) -> Result<i32, Error> {
         );
     }
     std::mem::forget(Arc::clone(&fleet.scanner));
-    result.map(|()| EXIT_OK)
+    first_error.map_or(Ok(EXIT_OK), Err)
+}
+
+/// Waits until every worker thread has ended; after a stop signal, for at
+/// most `grace`. `true`: the grace period ran out with threads still busy
+/// (they are left to the process's exit).
+fn wait_for_threads(fleet: &Fleet, workers: &[JoinHandle<Result<(), Error>>], grace: Duration) -> bool {
+    let mut asked: Option<Instant> = None;
+    while !workers.iter().all(JoinHandle::is_finished) {
+        if asked.is_none() && fleet.stopping() {
+            asked = Some(Instant::now());
+            fleet.say(&format!(
+                "worker {}: stopping: finishing the jobs in progress (up to {} s; a second signal stops at once)",
+                fleet.id,
+                grace.as_secs_f64()
+            ));
+        }
+        if asked.is_some_and(|t| t.elapsed() >= grace) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }
 
 /// A bar of the whole queue's progress, redrawn from the database by a
@@ -271,13 +357,49 @@ impl Fleet {
         }
     }
 
-    fn hold(&self, id: i64, held: bool) {
+    fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    /// Records leases just taken (not started).
+    fn hold(&self, ids: impl Iterator<Item = i64>) {
         if let Ok(mut h) = self.held.lock() {
-            if held {
-                h.insert(id);
-            } else {
-                h.remove(&id);
+            h.extend(ids.map(|id| (id, false)));
+        }
+    }
+
+    fn start(&self, id: i64) {
+        if let Ok(mut h) = self.held.lock() {
+            h.insert(id, true);
+        }
+    }
+
+    /// Forgets leases (the job finished, or went back to the queue).
+    fn forget(&self, ids: &[i64]) {
+        if let Ok(mut h) = self.held.lock() {
+            for id in ids {
+                h.remove(id);
             }
+        }
+    }
+
+    /// Jobs held and not started.
+    fn unstarted(&self) -> Vec<i64> {
+        self.held
+            .lock()
+            .map(|h| h.iter().filter(|(_, s)| !**s).map(|(id, _)| *id).collect())
+            .unwrap_or_default()
+    }
+
+    /// Sleeps for `d`, or less when the worker is told to stop.
+    fn nap(&self, d: Duration) {
+        let until = Instant::now() + d;
+        while !self.stopping() {
+            let now = Instant::now();
+            if now >= until {
+                break;
+            }
+            std::thread::sleep((until - now).min(Duration::from_millis(20)));
         }
     }
 
@@ -294,7 +416,11 @@ impl Fleet {
         loop {
             match self.target.connect() {
                 Ok(c) => return Ok(c),
-                Err(e) if started.elapsed() < RECONNECT_FOR && !self.stop.load(Ordering::Relaxed) => {
+                Err(e)
+                    if started.elapsed() < RECONNECT_FOR
+                        && !self.stop.load(Ordering::Relaxed)
+                        && !self.stopping() =>
+                {
                     self.say(&format!(
                         "worker {}: cannot reach {}: {e}; retrying in {wait:?}",
                         self.id, self.target
@@ -319,7 +445,7 @@ fn heartbeat(fleet: &Fleet) {
             continue;
         }
         last = Instant::now();
-        let held: Vec<i64> = fleet.held.lock().map(|h| h.iter().copied().collect()).unwrap_or_default();
+        let held: Vec<i64> = fleet.held.lock().map(|h| h.keys().copied().collect()).unwrap_or_default();
         if conn.as_ref().is_none_or(Conn::is_closed) {
             conn = fleet.target.connect().ok();
         }
@@ -331,44 +457,97 @@ fn heartbeat(fleet: &Fleet) {
     }
 }
 
+/// How many jobs a thread leases at once: as many as fit in
+/// [`PREFETCH_WINDOW`] at the pace of its recent jobs, from 1 to
+/// `--prefetch` (the most until a job has been timed).
+struct Pace {
+    max: usize,
+    /// Moving average of a job's time.
+    job: Option<Duration>,
+}
+
+impl Pace {
+    fn jobs(&self) -> usize {
+        match self.job {
+            None => self.max,
+            Some(t) => {
+                let fit = PREFETCH_WINDOW.as_secs_f64() / t.as_secs_f64().max(1e-6);
+                (fit.ceil().min(self.max as f64) as usize).max(1)
+            }
+        }
+    }
+
+    fn record(&mut self, took: Duration) {
+        self.job = Some(self.job.map_or(took, |t| t.mul_f64(0.8) + took.mul_f64(0.2)));
+    }
+}
+
 /// One worker thread: leases and does jobs until told to stop or, with
-/// `--exit-when-empty`, until the queue is empty.
+/// `--exit-when-empty`, until the queue is empty; then gives back what it
+/// leased and did not start.
 fn work(fleet: &Fleet) -> Result<(), Error> {
     let mut conn = fleet.connect()?;
+    let mut ahead: VecDeque<Leased> = VecDeque::new();
+    let result = work_on(fleet, &mut conn, &mut ahead);
+    let unstarted: Vec<i64> = ahead.iter().map(|l| l.job.id).collect();
+    if !unstarted.is_empty() {
+        // Best effort: if the database cannot be reached now, the leases
+        // (no longer heartbeated) run out and the jobs are taken up again.
+        if conn.is_closed() {
+            if let Ok(c) = fleet.target.connect() {
+                conn = c;
+            }
+        }
+        let _ = conn.give_back(&fleet.id, &unstarted);
+        fleet.forget(&unstarted);
+    }
+    result
+}
+
+fn work_on(fleet: &Fleet, conn: &mut Conn, ahead: &mut VecDeque<Leased>) -> Result<(), Error> {
     let mut idle = IDLE_POLL.0;
-    while !fleet.stop.load(Ordering::Relaxed) {
-        let job = match conn.lease(&fleet.id, fleet.lease) {
-            Ok(job) => job,
-            Err(e) if is_connection_error(&e) => {
-                conn = fleet.connect()?;
-                continue;
-            }
-            Err(e) => return Err(store_error(&fleet.target)(e)),
-        };
-        let Some(job) = job else {
-            if fleet.exit_when_empty {
-                match conn.pending_jobs() {
-                    Ok(0) => break,
-                    Ok(_) => {}
-                    Err(e) if is_connection_error(&e) => {
-                        conn = fleet.connect()?;
-                        continue;
-                    }
-                    Err(e) => return Err(store_error(&fleet.target)(e)),
+    let mut pace = Pace { max: fleet.prefetch, job: None };
+    while !fleet.stop.load(Ordering::Relaxed) && !fleet.stopping() {
+        let Some(leased) = ahead.pop_front() else {
+            let leased = match conn.lease(&fleet.id, fleet.lease, pace.jobs()) {
+                Ok(leased) => leased,
+                Err(e) if is_connection_error(&e) => {
+                    *conn = fleet.connect()?;
+                    continue;
                 }
+                Err(e) => return Err(store_error(&fleet.target)(e)),
+            };
+            if leased.is_empty() {
+                if fleet.exit_when_empty {
+                    match conn.pending_jobs() {
+                        Ok(0) => break,
+                        Ok(_) => {}
+                        Err(e) if is_connection_error(&e) => {
+                            *conn = fleet.connect()?;
+                            continue;
+                        }
+                        Err(e) => return Err(store_error(&fleet.target)(e)),
+                    }
+                }
+                fleet.nap(idle);
+                idle = (idle * 2).min(IDLE_POLL.1);
+            } else {
+                idle = IDLE_POLL.0;
+                fleet.hold(leased.iter().map(|l| l.job.id));
+                ahead.extend(leased);
             }
-            std::thread::sleep(idle);
-            idle = (idle * 2).min(IDLE_POLL.1);
             continue;
         };
-        idle = IDLE_POLL.0;
-        fleet.hold(job.id, true);
-        let result = do_job(fleet, &mut conn, &job);
-        fleet.hold(job.id, false);
+        let id = leased.job.id;
+        fleet.start(id);
+        let started = Instant::now();
+        let result = do_job(fleet, conn, &leased);
+        fleet.forget(&[id]);
+        pace.record(started.elapsed());
         match result {
             Ok(()) => {}
             Err(Error::Usage(msg)) => {
-                fleet.say(&format!("job {}: {msg}", job.target));
+                fleet.say(&format!("job {}: {msg}", leased.job.target));
             }
             Err(e) => return Err(e),
         }
@@ -383,7 +562,8 @@ enum Result1 {
     RescoreFailed(String),
 }
 
-fn do_job(fleet: &Fleet, conn: &mut Conn, job: &Job) -> Result<(), Error> {
+fn do_job(fleet: &Fleet, conn: &mut Conn, leased: &Leased) -> Result<(), Error> {
+    let job = &leased.job;
     let opts = match fleet.options_for(job.policy.as_deref()) {
         Ok(o) => o,
         Err(e) => {
@@ -410,7 +590,8 @@ fn do_job(fleet: &Fleet, conn: &mut Conn, job: &Job) -> Result<(), Error> {
                 Arc::clone(&fleet.abandoned),
             );
             let input = InputFile { path: job.target.clone().into(), shard_key: job.target.clone() };
-            let lookup = PgLookup::new(&mut *conn, versions.clone(), fleet.retry_errors, true);
+            let lookup = PgLookup::new(&mut *conn, versions.clone(), fleet.retry_errors, true)
+                .with_path_record(leased.path.clone());
             let (outcome, _) = batch::process(&shared, Some(&lookup), &input);
             let in_tx = lookup.in_transaction();
             drop(lookup);
@@ -455,8 +636,10 @@ fn with_reconnect<T>(
     }
 }
 
-/// Writes a job's result and marks it done in one transaction (the one a
-/// claim opened, if any); after a lost connection, in a new one.
+/// Writes a job's result and marks it done atomically: in the transaction
+/// a claim opened, if any, else in one statement (a rescore's several
+/// statements in a transaction of their own); after a lost connection, in
+/// a new one that retakes the claim on the app.
 fn write_with_retry(
     fleet: &Fleet,
     conn: &mut Conn,
@@ -466,16 +649,27 @@ fn write_with_retry(
 ) -> Result<(), Error> {
     let mut in_tx = scan.is_some_and(|(t, _)| t);
     let wrote = with_reconnect(fleet, conn, |c| {
-        let open = std::mem::take(&mut in_tx);
-        if !open || c.is_closed() {
-            c.begin()?;
+        let mut open = std::mem::take(&mut in_tx) && !c.is_closed();
+        if !open {
+            let relock = match result {
+                Result1::Scan(Outcome::Analysed { record: Some(rec), .. }) => Some(&rec.report.input.sha256),
+                _ => None,
+            };
+            if relock.is_some() || matches!(result, Result1::Rescored(..)) {
+                c.begin()?;
+                open = true;
+            }
             // Written again after a lost connection: the claim is retaken.
-            if let Result1::Scan(Outcome::Analysed { record: Some(rec), .. }) = result {
-                c.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(&rec.report.input.sha256)])?;
+            if let Some(sha) = relock {
+                c.execute("SELECT pg_advisory_xact_lock($1)", &[&lock_key(sha)])?;
             }
         }
         let written = write_result(c, fleet, job, result, scan.map(|(_, v)| v));
-        c.end(written)
+        if open {
+            c.end(written)
+        } else {
+            written
+        }
     });
     // Rows the database refuses (not a lost connection) would fail the same
     // way on every attempt: the input becomes an error row instead.
@@ -490,11 +684,7 @@ fn write_with_retry(
                 _ => (0, 0),
             };
             let failed = Result1::Scan(Outcome::Failed { error, size, mtime_ns, timeout: false });
-            with_reconnect(fleet, conn, |c| {
-                c.begin()?;
-                let written = write_result(c, fleet, job, &failed, scan.map(|(_, v)| v));
-                c.end(written)
-            })?
+            with_reconnect(fleet, conn, |c| write_result(c, fleet, job, &failed, scan.map(|(_, v)| v)))?
         }
         other => other?,
     };
@@ -519,28 +709,32 @@ fn write_result(
         Result1::Rescored(r, signatures) => {
             let (report, blob) = &**r;
             c.put_attribution(report, blob.as_deref(), signatures)?;
-            return c.finish(job, w, "rescored", None);
+            return c.finish(job, w, "rescored", None, None);
         }
-        Result1::RescoreFailed(e) => return c.finish(job, w, "failed", Some(e)),
+        Result1::RescoreFailed(e) => return c.finish(job, w, "failed", Some(e), None),
         Result1::Scan(outcome) => outcome,
     };
     let Some(v) = versions else {
-        return c.finish(job, w, "failed", Some("internal: a scan result without versions"));
+        return c.finish(job, w, "failed", Some("internal: a scan result without versions"), None);
+    };
+    let input = |size: u64, mtime_ns: i64, status: &'static str| InputRow {
+        path: &job.target,
+        size,
+        mtime_ns,
+        sha256: None,
+        status,
+        versions: v,
     };
     match outcome {
-        Outcome::Skipped => c.finish(job, w, "skipped", None),
+        Outcome::Skipped => c.finish(job, w, "skipped", None, None),
         Outcome::Duplicate { sha256, size, mtime_ns } => {
-            c.put_input(&job.target, *size, *mtime_ns, Some(sha256), "duplicate", None, v)?;
-            c.finish(job, w, "duplicate", None)
+            let row = InputRow { sha256: Some(sha256), ..input(*size, *mtime_ns, "duplicate") };
+            c.finish(job, w, "duplicate", None, Some(row))
         }
-        Outcome::Analysed { record: Some(rec), .. } => {
-            c.put_app(rec, v)?;
-            c.finish(job, w, "analysed", None)
-        }
-        Outcome::Analysed { record: None, .. } => c.finish(job, w, "analysed", None),
+        Outcome::Analysed { record: Some(rec), .. } => c.store_app(rec, v, Some((job.id, w))),
+        Outcome::Analysed { record: None, .. } => c.finish(job, w, "analysed", None, None),
         Outcome::Failed { error, size, mtime_ns, .. } => {
-            c.put_input(&job.target, *size, *mtime_ns, None, "error", Some(error), v)?;
-            c.finish(job, w, "error", Some(error))
+            c.finish(job, w, "error", Some(error), Some(input(*size, *mtime_ns, "error")))
         }
     }
 }

@@ -46,6 +46,37 @@ pub struct Job {
     pub policy: Option<String>,
 }
 
+/// A leased job and what the database records of its input path (scan
+/// jobs), read in the same round trip so that the worker needs no lookup
+/// of its own to skip an input that is stored already.
+#[derive(Clone, Debug)]
+pub struct Leased {
+    pub job: Job,
+    pub path: Option<PathRecord>,
+}
+
+/// An `inputs` row, with the policy of the app it names.
+#[derive(Clone, Debug)]
+pub struct PathRecord {
+    pub size: i64,
+    pub mtime_ns: i64,
+    pub status: String,
+    pub tool_version: String,
+    pub signatures_version: String,
+    pub app_policy: Option<String>,
+}
+
+/// The `inputs` row a finished job writes.
+pub struct InputRow<'a> {
+    pub path: &'a str,
+    pub size: u64,
+    pub mtime_ns: i64,
+    pub sha256: Option<&'a str>,
+    /// `analysed`, `duplicate` or `error` (the job's error is the row's).
+    pub status: &'a str,
+    pub versions: &'a Versions,
+}
+
 /// What enqueueing did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Enqueued {
@@ -104,29 +135,76 @@ impl Conn {
         Ok(Enqueued { new: n(new), requeued: n(queued - new), pending: n(stale - queued) })
     }
 
-    /// Leases the next job: a running one whose lease ran out first (its
-    /// worker died), else the oldest queued. `None`: nothing to do now.
-    pub fn lease(&mut self, worker: &str, lease: Duration) -> Result<Option<Job>> {
+    /// Leases up to `max` jobs in one round trip: a running job whose
+    /// lease ran out (its worker died) alone, else the oldest queued ones.
+    /// An expired job comes alone so that one which stops its worker every
+    /// time is retried with nothing else held beside it (jobs prefetched
+    /// next to it lose an attempt at most once). Each scan job comes with
+    /// what the database records of its path. Empty: nothing to do now.
+    pub fn lease(&mut self, worker: &str, lease: Duration, max: usize) -> Result<Vec<Leased>> {
         let secs = lease.as_secs_f64();
-        let row = self.query_opt(
-            // COALESCE evaluates its second subquery only when the first
-            // found nothing (FOR UPDATE is not allowed under UNION).
-            "UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, leased_by = $1, \
+        let max = i64::try_from(max.max(1)).unwrap_or(1);
+        let rows = self.query(
+            "WITH expired AS (SELECT id FROM jobs WHERE state = 'running' AND lease_until < now() \
+               ORDER BY lease_until LIMIT 1 FOR UPDATE SKIP LOCKED), \
+             queued AS (SELECT id FROM jobs WHERE state = 'queued' AND NOT EXISTS (SELECT 1 FROM expired) \
+               ORDER BY id LIMIT $3 FOR UPDATE SKIP LOCKED), \
+             leased AS (UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, leased_by = $1, \
                lease_until = now() + make_interval(secs => $2), started_at = now() \
-             WHERE j.id = COALESCE( \
-               (SELECT id FROM jobs WHERE state = 'running' AND lease_until < now() \
-                ORDER BY lease_until LIMIT 1 FOR UPDATE SKIP LOCKED), \
-               (SELECT id FROM jobs WHERE state = 'queued' ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)) \
-             RETURNING j.id, j.kind, j.target, j.attempts, j.policy",
-            &[&worker, &secs],
+               WHERE j.id IN (SELECT id FROM expired UNION ALL SELECT id FROM queued) \
+               RETURNING j.id, j.kind, j.target, j.attempts, j.policy) \
+             SELECT l.id, l.kind, l.target, l.attempts, l.policy, i.size, i.mtime_ns, i.status, \
+               i.tool_version, i.signatures_version, a.policy \
+             FROM leased l LEFT JOIN inputs i ON l.kind = 'scan' AND i.path = l.target \
+             LEFT JOIN apps a ON a.sha256 = i.sha256 ORDER BY l.id",
+            &[&worker, &secs, &max],
         )?;
-        Ok(row.map(|r| Job {
-            id: r.get(0),
-            kind: if r.get::<_, &str>(1) == "rescore" { Kind::Rescore } else { Kind::Scan },
-            target: r.get(2),
-            attempts: r.get(3),
-            policy: r.get(4),
-        }))
+        Ok(rows
+            .iter()
+            .map(|r| Leased {
+                job: Job {
+                    id: r.get(0),
+                    kind: if r.get::<_, &str>(1) == "rescore" { Kind::Rescore } else { Kind::Scan },
+                    target: r.get(2),
+                    attempts: r.get(3),
+                    policy: r.get(4),
+                },
+                path: r.get::<_, Option<i64>>(5).map(|size| PathRecord {
+                    size,
+                    mtime_ns: r.get(6),
+                    status: r.get(7),
+                    tool_version: r.get(8),
+                    signatures_version: r.get(9),
+                    app_policy: r.get(10),
+                }),
+            })
+            .collect())
+    }
+
+    /// Gives jobs this worker leased but did not start back to the queue,
+    /// as if never leased (the attempt is not counted). Returns how many.
+    pub fn give_back(&mut self, worker: &str, unstarted: &[i64]) -> Result<u64> {
+        if unstarted.is_empty() {
+            return Ok(0);
+        }
+        self.execute(
+            "UPDATE jobs SET state = 'queued', attempts = greatest(attempts - 1, 0), leased_by = NULL, \
+             lease_until = NULL, started_at = NULL WHERE id = ANY($2) AND leased_by = $1 AND state = 'running'",
+            &[&worker, &unstarted],
+        )
+    }
+
+    /// Puts every job this worker still holds back in the queue: the
+    /// `unstarted` ones as never leased, the others (cut in progress by a
+    /// stop) with their attempt counted. Its open transactions, if any
+    /// commit later, find the lease gone and write nothing.
+    pub fn release_all(&mut self, worker: &str, unstarted: &[i64]) -> Result<u64> {
+        self.execute(
+            "UPDATE jobs SET state = 'queued', leased_by = NULL, lease_until = NULL, started_at = NULL, \
+             attempts = CASE WHEN id = ANY($2) THEN greatest(attempts - 1, 0) ELSE attempts END \
+             WHERE leased_by = $1 AND state = 'running'",
+            &[&worker, &unstarted],
+        )
     }
 
     /// Pushes the leases of the jobs this worker holds forward and says it
@@ -141,40 +219,66 @@ impl Conn {
         Ok(n)
     }
 
-    /// Marks a leased job finished, inside the caller's transaction with its
-    /// results. `false`: the lease was lost (it ran out and another worker
-    /// took the job): the caller must roll back.
-    pub fn finish(&mut self, job: &Job, worker: &str, outcome: &str, error: Option<&str>) -> Result<bool> {
+    /// Marks a leased job finished (`outcome`; `failed` fails it) and, with
+    /// `input`, records its input path, in one statement (inside the
+    /// caller's transaction when one is open). `false`: the lease was lost
+    /// (it ran out and another worker took the job): nothing was written,
+    /// and the caller must roll back what it wrote before.
+    pub fn finish(
+        &mut self,
+        job: &Job,
+        worker: &str,
+        outcome: &str,
+        error: Option<&str>,
+        input: Option<InputRow>,
+    ) -> Result<bool> {
         let state = if outcome == "failed" { "failed" } else { "done" };
-        let n = self.execute(
-            "UPDATE jobs SET state = $3, outcome = $4, error = $5, finished_at = now(), lease_until = NULL \
-             WHERE id = $1 AND leased_by = $2 AND state = 'running'",
-            &[&job.id, &worker, &state, &outcome, &error],
+        let input = input.as_ref();
+        let row = self.query_opt(
+            "WITH fin AS (UPDATE jobs SET state = $3, outcome = $4, error = $5, finished_at = now(), \
+               lease_until = NULL WHERE id = $1 AND leased_by = $2 AND state = 'running' RETURNING id), \
+             counted AS (UPDATE workers SET jobs_done = jobs_done + 1 WHERE id = $2 AND EXISTS (SELECT 1 FROM fin)), \
+             i AS (INSERT INTO inputs(path, size, mtime_ns, sha256, status, error, tool_version, \
+               signatures_version, scanned_at) SELECT $6::text, $7::bigint, $8::bigint, $9::text, $10::text, \
+               $5::text, $11::text, $12::text, $13::bigint WHERE $6::text IS NOT NULL AND EXISTS (SELECT 1 FROM fin) \
+               ON CONFLICT (path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns, \
+               sha256 = excluded.sha256, status = excluded.status, error = excluded.error, \
+               tool_version = excluded.tool_version, signatures_version = excluded.signatures_version, \
+               scanned_at = excluded.scanned_at) \
+             SELECT count(*) FROM fin",
+            &[
+                &job.id,
+                &worker,
+                &state,
+                &outcome,
+                &error.map(super::rows::no_nul),
+                &input.map(|i| super::rows::no_nul(i.path)),
+                &input.map(|i| i64::try_from(i.size).unwrap_or(i64::MAX)),
+                &input.map(|i| i.mtime_ns),
+                &input.and_then(|i| i.sha256),
+                &input.map(|i| i.status),
+                &input.map(|i| i.versions.tool.as_str()),
+                &input.map(|i| i.versions.signatures.as_str()),
+                &crate::store::now_secs(),
+            ],
         )?;
-        if n == 1 {
-            self.execute("UPDATE workers SET jobs_done = jobs_done + 1 WHERE id = $1", &[&worker])?;
-        }
-        Ok(n == 1)
+        Ok(row.is_some_and(|r| r.get::<_, i64>(0) > 0))
     }
 
     /// Gives up on a job that has used up its attempts: an error row for
-    /// its input, the job failed, in one transaction.
+    /// its input, the job failed, in one statement.
     pub fn give_up(&mut self, job: &Job, worker: &str, v: &Versions) -> Result<bool> {
         let error = format!(
             "gave up after {} attempts: the worker stopped or its lease ran out each time",
             job.attempts - 1
         );
-        self.begin()?;
-        let result = (|| {
-            if job.kind == Kind::Scan {
-                let (size, mtime_ns) = std::fs::metadata(&job.target)
-                    .map(|m| (m.len(), crate::store::mtime_ns(&m)))
-                    .unwrap_or((0, 0));
-                self.put_input(&job.target, size, mtime_ns, None, "error", Some(&error), v)?;
-            }
-            self.finish(job, worker, "failed", Some(&error))
-        })();
-        self.end(result)
+        let input = (job.kind == Kind::Scan).then(|| {
+            let (size, mtime_ns) = std::fs::metadata(&job.target)
+                .map(|m| (m.len(), crate::store::mtime_ns(&m)))
+                .unwrap_or((0, 0));
+            InputRow { path: &job.target, size, mtime_ns, sha256: None, status: "error", versions: v }
+        });
+        self.finish(job, worker, "failed", Some(&error), input)
     }
 
     /// Commits when `result` is `Ok(true)`, else rolls back.

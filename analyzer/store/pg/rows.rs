@@ -1,7 +1,7 @@
-//! Writing result rows: one app (its row, blobs and child rows), an input
-//! record, a rescored attribution. Child rows go in one statement per table
-//! (arrays unnested server-side), so an app costs a fixed number of round
-//! trips whatever its size.
+//! Writing result rows: one app (its row, blobs and child rows, with its
+//! job marked done), an input record, a rescored attribution. Child rows
+//! go as arrays unnested server-side, all in one statement, so an app costs
+//! one round trip whatever its size.
 
 use std::borrow::Cow;
 
@@ -11,7 +11,7 @@ use crate::store::{now_secs, scores, AppRecord, Result, Versions};
 
 /// PostgreSQL text cannot hold NUL, which SQLite stores: a NUL in a string
 /// a (hostile) app supplied becomes U+FFFD.
-fn z(s: &str) -> Cow<'_, str> {
+pub(super) fn no_nul(s: &str) -> Cow<'_, str> {
     if s.contains('\0') {
         Cow::Owned(s.replace('\0', "\u{FFFD}"))
     } else {
@@ -19,47 +19,169 @@ fn z(s: &str) -> Cow<'_, str> {
     }
 }
 
-fn zo(s: Option<&str>) -> Option<Cow<'_, str>> {
-    s.map(z)
+fn no_nul_opt(s: Option<&str>) -> Option<Cow<'_, str>> {
+    s.map(no_nul)
+}
+
+fn level_name(level: Level) -> &'static str {
+    match level {
+        Level::Info => "info",
+        Level::Warning => "warning",
+        Level::Error => "error",
+    }
 }
 
 fn i64_of(n: impl TryInto<i64>) -> i64 {
     n.try_into().unwrap_or(i64::MAX)
 }
 
+/// One analysed app in one statement: its `apps` row, blobs, child rows
+/// (the old ones deleted) and input path, and, for a fleet worker, the
+/// job marked done. Every part but the job's own update runs only when
+/// `ok` has a row: the job was still leased by this worker (`$1`, `$2`),
+/// or there is no job (`$1` null: `scan --db`). One statement is one
+/// atomic step, so results and "done" go together whatever dies when; and
+/// it is one round trip where a statement per table cost ~20.
+///
+/// The deletes and inserts of one child table do not see each other (a
+/// statement's parts share one snapshot): the deletes remove the rows the
+/// app had before, the inserts add the new ones. Parameters are cast
+/// because `INSERT ... SELECT` does not infer their types.
+const STORE_APP: &str = "WITH fin AS (UPDATE jobs SET state = 'done', outcome = 'analysed', error = NULL, \
+     finished_at = now(), lease_until = NULL WHERE id = $1 AND leased_by = $2 AND state = 'running' RETURNING id), \
+   ok AS (SELECT 1 FROM fin UNION ALL SELECT 1 WHERE $1::bigint IS NULL), \
+   counted AS (UPDATE workers SET jobs_done = jobs_done + 1 WHERE id = $2 AND EXISTS (SELECT 1 FROM fin)), \
+   d1 AS (DELETE FROM sdks WHERE sha256 = $3 AND EXISTS (SELECT 1 FROM ok)), \
+   d2 AS (DELETE FROM hosts WHERE sha256 = $3 AND EXISTS (SELECT 1 FROM ok)), \
+   d3 AS (DELETE FROM capabilities WHERE sha256 = $3 AND EXISTS (SELECT 1 FROM ok)), \
+   d4 AS (DELETE FROM permissions WHERE sha256 = $3 AND EXISTS (SELECT 1 FROM ok)), \
+   d5 AS (DELETE FROM certificates WHERE sha256 = $3 AND EXISTS (SELECT 1 FROM ok)), \
+   d6 AS (DELETE FROM diagnostics WHERE sha256 = $3 AND EXISTS (SELECT 1 FROM ok)), \
+   app AS (INSERT INTO apps(sha256, size, kind, platform, package, label, version, version_code, min_sdk, \
+     target_sdk, tool_version, signatures_version, verdict, spy_sensitive, data_collection_score, \
+     jurisdiction_score, dex_files, classes, native_libs, signing_verified, diagnostic_errors, scan_ms, \
+     scanned_at, policy) SELECT $3::text, $4::bigint, $5::text, $6::text, $7::text, $8::text, $9::text, \
+     $10::text, $11::bigint, $12::bigint, $13::text, $14::text, $15::text, $16::boolean, $17::bigint, \
+     $18::bigint, $19::bigint, $20::bigint, $21::bigint, $22::boolean, $23::bigint, $24::bigint, $25::bigint, \
+     $26::text WHERE EXISTS (SELECT 1 FROM ok) \
+     ON CONFLICT (sha256) DO UPDATE SET size = excluded.size, kind = excluded.kind, \
+     platform = excluded.platform, package = excluded.package, label = excluded.label, \
+     version = excluded.version, version_code = excluded.version_code, min_sdk = excluded.min_sdk, \
+     target_sdk = excluded.target_sdk, tool_version = excluded.tool_version, \
+     signatures_version = excluded.signatures_version, verdict = excluded.verdict, \
+     spy_sensitive = excluded.spy_sensitive, data_collection_score = excluded.data_collection_score, \
+     jurisdiction_score = excluded.jurisdiction_score, dex_files = excluded.dex_files, \
+     classes = excluded.classes, native_libs = excluded.native_libs, \
+     signing_verified = excluded.signing_verified, diagnostic_errors = excluded.diagnostic_errors, \
+     scan_ms = excluded.scan_ms, scanned_at = excluded.scanned_at, policy = excluded.policy), \
+   blobs AS (INSERT INTO app_blobs(sha256, report, evidence) SELECT $3::text, $27::bytea, $28::bytea \
+     WHERE EXISTS (SELECT 1 FROM ok) \
+     ON CONFLICT (sha256) DO UPDATE SET report = excluded.report, evidence = excluded.evidence), \
+   p AS (INSERT INTO permissions(sha256, name, protection, source) \
+     SELECT $3, * FROM unnest($29::text[], $30::text[], $31::text[]) WHERE EXISTS (SELECT 1 FROM ok)), \
+   c AS (INSERT INTO certificates(sha256, cert_sha256, subject, issuer, organization, country, debug) \
+     SELECT $3, * FROM unnest($32::text[], $33::text[], $34::text[], $35::text[], $36::text[], $37::bool[]) \
+     WHERE EXISTS (SELECT 1 FROM ok)), \
+   g AS (INSERT INTO diagnostics(sha256, level, code, message, location) \
+     SELECT $3, * FROM unnest($38::text[], $39::text[], $40::text[], $41::text[]) WHERE EXISTS (SELECT 1 FROM ok)), \
+   s AS (INSERT INTO sdks(sha256, id, name, owner, country, categories) \
+     SELECT $3, * FROM unnest($42::text[], $43::text[], $44::text[], $45::text[], $46::text[]) \
+     WHERE EXISTS (SELECT 1 FROM ok)), \
+   h AS (INSERT INTO hosts(sha256, host, domain, owner, country, evidence_total) \
+     SELECT $3, * FROM unnest($47::text[], $48::text[], $49::text[], $50::text[], $51::bigint[]) \
+     WHERE EXISTS (SELECT 1 FROM ok)), \
+   k AS (INSERT INTO capabilities(sha256, id, declared, observed) \
+     SELECT $3, * FROM unnest($52::text[], $53::bool[], $54::bool[]) WHERE EXISTS (SELECT 1 FROM ok)), \
+   i AS (INSERT INTO inputs(path, size, mtime_ns, sha256, status, error, tool_version, signatures_version, \
+     scanned_at) SELECT $55::text, $4::bigint, $56::bigint, $3::text, 'analysed', NULL, $13::text, $14::text, \
+     $25::bigint WHERE EXISTS (SELECT 1 FROM ok) ON CONFLICT (path) DO UPDATE SET \
+     size = excluded.size, mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256, \
+     status = excluded.status, error = excluded.error, tool_version = excluded.tool_version, \
+     signatures_version = excluded.signatures_version, scanned_at = excluded.scanned_at) \
+   SELECT count(*) FROM ok";
+
+/// The attribution rows of a report (SDKs, hosts, capabilities) as the
+/// column arrays the statements unnest.
+struct AttributionColumns<'r> {
+    sdk_id: Vec<Cow<'r, str>>,
+    sdk_name: Vec<Cow<'r, str>>,
+    sdk_owner: Vec<Option<Cow<'r, str>>>,
+    sdk_country: Vec<Option<Cow<'r, str>>>,
+    sdk_categories: Vec<String>,
+    host: Vec<Cow<'r, str>>,
+    host_domain: Vec<Option<Cow<'r, str>>>,
+    host_owner: Vec<Option<Cow<'r, str>>>,
+    host_country: Vec<Option<Cow<'r, str>>>,
+    host_total: Vec<i64>,
+    cap_id: Vec<Cow<'r, str>>,
+    cap_declared: Vec<bool>,
+    cap_observed: Vec<bool>,
+}
+
+impl<'r> AttributionColumns<'r> {
+    fn of(r: &'r Report) -> Self {
+        let (s, h, c) = (&r.sdks, &r.hosts, &r.capabilities);
+        AttributionColumns {
+            sdk_id: s.iter().map(|s| no_nul(&s.id)).collect(),
+            sdk_name: s.iter().map(|s| no_nul(&s.name)).collect(),
+            sdk_owner: s.iter().map(|s| no_nul_opt(s.owner.as_deref())).collect(),
+            sdk_country: s.iter().map(|s| no_nul_opt(s.country.as_deref())).collect(),
+            sdk_categories: s.iter().map(|s| no_nul(&s.categories.join(",")).into_owned()).collect(),
+            host: h.iter().map(|h| no_nul(&h.host)).collect(),
+            host_domain: h.iter().map(|h| no_nul_opt(h.domain.as_deref())).collect(),
+            host_owner: h.iter().map(|h| no_nul_opt(h.owner.as_deref())).collect(),
+            host_country: h.iter().map(|h| no_nul_opt(h.country.as_deref())).collect(),
+            host_total: h.iter().map(|h| i64::from(h.evidence_total)).collect(),
+            cap_id: c.iter().map(|c| no_nul(&c.id)).collect(),
+            cap_declared: c.iter().map(|c| c.declared).collect(),
+            cap_observed: c.iter().map(|c| c.observed).collect(),
+        }
+    }
+}
+
 impl Conn {
     /// Stores one analysed app (replacing an older record of it) and the
     /// input path it came from.
     pub fn put_app(&mut self, rec: &AppRecord, v: &Versions) -> Result<()> {
+        self.store_app(rec, v, None).map(|_| ())
+    }
+
+    /// [`Conn::put_app`] that also marks `job` done for `worker`, in one
+    /// statement. `false`: the lease was lost and nothing was written.
+    pub fn store_app(&mut self, rec: &AppRecord, v: &Versions, job: Option<(i64, &str)>) -> Result<bool> {
         let r = &rec.report;
         let sha = &r.input.sha256;
-        self.delete_children(sha, true)?;
         let (dc, jur) = scores(r);
-        self.execute(
-            "INSERT INTO apps(sha256, size, kind, platform, package, label, version, version_code, min_sdk, \
-             target_sdk, tool_version, signatures_version, verdict, spy_sensitive, data_collection_score, \
-             jurisdiction_score, dex_files, classes, native_libs, signing_verified, diagnostic_errors, scan_ms, \
-             scanned_at, policy) VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-             $17, $18, $19, $20, $21, $22, $23, $24) \
-             ON CONFLICT (sha256) DO UPDATE SET size = excluded.size, kind = excluded.kind, \
-             platform = excluded.platform, package = excluded.package, label = excluded.label, \
-             version = excluded.version, version_code = excluded.version_code, min_sdk = excluded.min_sdk, \
-             target_sdk = excluded.target_sdk, tool_version = excluded.tool_version, \
-             signatures_version = excluded.signatures_version, verdict = excluded.verdict, \
-             spy_sensitive = excluded.spy_sensitive, data_collection_score = excluded.data_collection_score, \
-             jurisdiction_score = excluded.jurisdiction_score, dex_files = excluded.dex_files, \
-             classes = excluded.classes, native_libs = excluded.native_libs, \
-             signing_verified = excluded.signing_verified, diagnostic_errors = excluded.diagnostic_errors, \
-             scan_ms = excluded.scan_ms, scanned_at = excluded.scanned_at, policy = excluded.policy",
+        let perms = &r.permissions;
+        let perm_name: Vec<_> = perms.iter().map(|p| no_nul(&p.name)).collect();
+        let perm_protection: Vec<_> = perms.iter().map(|p| no_nul_opt(p.protection.as_deref())).collect();
+        let perm_source: Vec<_> = perms.iter().map(|p| no_nul(&p.source)).collect();
+        let certs = &r.signing.certificates;
+        let cert_col =
+            |f: fn(&crate::formats::summary::Certificate) -> Option<&str>| -> Vec<Option<Cow<str>>> {
+                certs.iter().map(|c| no_nul_opt(f(c))).collect()
+            };
+        let cert_sha: Vec<&str> = certs.iter().map(|c| c.sha256.as_str()).collect();
+        let cert_debug: Vec<bool> = certs.iter().map(|c| c.debug).collect();
+        let d = &r.diagnostics;
+        let diag_level: Vec<&str> = d.iter().map(|d| level_name(d.level)).collect();
+        let diag_code: Vec<_> = d.iter().map(|d| no_nul(&d.code)).collect();
+        let diag_message: Vec<_> = d.iter().map(|d| no_nul(&d.message)).collect();
+        let diag_location: Vec<_> = d.iter().map(|d| no_nul_opt(d.location.as_deref())).collect();
+        let a = AttributionColumns::of(r);
+        let row = self.query_opt(
+            STORE_APP,
             &[
+                &job.map(|j| j.0),
+                &job.map(|j| j.1),
                 sha,
                 &i64_of(r.input.size),
                 &r.input.kind.as_str(),
                 &r.app.platform.map(|p| p.as_str()),
-                &zo(r.app.id.as_deref()),
-                &zo(r.app.name.as_deref()),
-                &zo(r.app.version.as_deref()),
-                &zo(r.app.version_code.as_deref()),
+                &no_nul_opt(r.app.id.as_deref()),
+                &no_nul_opt(r.app.name.as_deref()),
+                &no_nul_opt(r.app.version.as_deref()),
+                &no_nul_opt(r.app.version_code.as_deref()),
                 &r.app.min_sdk.as_ref().map(|s| i64::from(s.api_or_preview())),
                 &r.app.target_sdk.as_ref().map(|s| i64::from(s.api_or_preview())),
                 &v.tool,
@@ -76,15 +198,39 @@ impl Conn {
                 &i64_of(rec.scan_ms),
                 &now_secs(),
                 &r.verdict.as_ref().map(|v| v.policy.as_str()),
+                &rec.report_blob,
+                &rec.evidence_blob,
+                &perm_name,
+                &perm_protection,
+                &perm_source,
+                &cert_sha,
+                &cert_col(|c| Some(c.subject.as_str())),
+                &cert_col(|c| Some(c.issuer.as_str())),
+                &cert_col(|c| c.organization.as_deref()),
+                &cert_col(|c| c.country.as_deref()),
+                &cert_debug,
+                &diag_level,
+                &diag_code,
+                &diag_message,
+                &diag_location,
+                &a.sdk_id,
+                &a.sdk_name,
+                &a.sdk_owner,
+                &a.sdk_country,
+                &a.sdk_categories,
+                &a.host,
+                &a.host_domain,
+                &a.host_owner,
+                &a.host_country,
+                &a.host_total,
+                &a.cap_id,
+                &a.cap_declared,
+                &a.cap_observed,
+                &no_nul(&rec.path),
+                &rec.mtime_ns,
             ],
         )?;
-        self.execute(
-            "INSERT INTO app_blobs(sha256, report, evidence) VALUES($1, $2, $3) \
-             ON CONFLICT (sha256) DO UPDATE SET report = excluded.report, evidence = excluded.evidence",
-            &[sha, &rec.report_blob, &rec.evidence_blob],
-        )?;
-        self.insert_children(r)?;
-        self.put_input(&rec.path, r.input.size, rec.mtime_ns, Some(sha), "analysed", None, v)
+        Ok(row.is_some_and(|r| r.get::<_, i64>(0) > 0))
     }
 
     /// Records an input path: `analysed` / `duplicate` (its SHA-256 is
@@ -106,119 +252,41 @@ impl Conn {
              size = excluded.size, mtime_ns = excluded.mtime_ns, sha256 = excluded.sha256, \
              status = excluded.status, error = excluded.error, tool_version = excluded.tool_version, \
              signatures_version = excluded.signatures_version, scanned_at = excluded.scanned_at",
-            &[&z(path), &i64_of(size), &mtime_ns, &sha256, &status, &zo(error), &v.tool, &v.signatures, &now_secs()],
+            &[&no_nul(path), &i64_of(size), &mtime_ns, &sha256, &status, &no_nul_opt(error), &v.tool, &v.signatures, &now_secs()],
         )?;
         Ok(())
     }
 
-    fn delete_children(&mut self, sha: &str, all: bool) -> Result<()> {
-        self.execute("DELETE FROM sdks WHERE sha256 = $1", &[&sha])?;
-        self.execute("DELETE FROM hosts WHERE sha256 = $1", &[&sha])?;
-        self.execute("DELETE FROM capabilities WHERE sha256 = $1", &[&sha])?;
-        if all {
-            self.execute("DELETE FROM permissions WHERE sha256 = $1", &[&sha])?;
-            self.execute("DELETE FROM certificates WHERE sha256 = $1", &[&sha])?;
-            self.execute("DELETE FROM diagnostics WHERE sha256 = $1", &[&sha])?;
-        }
-        Ok(())
-    }
-
-    fn insert_children(&mut self, r: &Report) -> Result<()> {
-        let sha = &r.input.sha256;
-        if !r.permissions.is_empty() {
-            let names: Vec<_> = r.permissions.iter().map(|p| z(&p.name)).collect();
-            let prot: Vec<_> = r.permissions.iter().map(|p| zo(p.protection.as_deref())).collect();
-            let src: Vec<_> = r.permissions.iter().map(|p| z(&p.source)).collect();
-            self.execute(
-                "INSERT INTO permissions(sha256, name, protection, source) \
-                 SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[])",
-                &[sha, &names, &prot, &src],
-            )?;
-        }
-        let certs = &r.signing.certificates;
-        if !certs.is_empty() {
-            let col =
-                |f: fn(&crate::formats::summary::Certificate) -> Option<&str>| -> Vec<Option<Cow<str>>> {
-                    certs.iter().map(|c| zo(f(c))).collect()
-                };
-            let cert_sha: Vec<&str> = certs.iter().map(|c| c.sha256.as_str()).collect();
-            let debug: Vec<bool> = certs.iter().map(|c| c.debug).collect();
-            self.execute(
-                "INSERT INTO certificates(sha256, cert_sha256, subject, issuer, organization, country, debug) \
-                 SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bool[])",
-                &[
-                    sha,
-                    &cert_sha,
-                    &col(|c| Some(c.subject.as_str())),
-                    &col(|c| Some(c.issuer.as_str())),
-                    &col(|c| c.organization.as_deref()),
-                    &col(|c| c.country.as_deref()),
-                    &debug,
-                ],
-            )?;
-        }
-        if !r.diagnostics.is_empty() {
-            let d = &r.diagnostics;
-            let level: Vec<&str> = d
-                .iter()
-                .map(|d| match d.level {
-                    Level::Info => "info",
-                    Level::Warning => "warning",
-                    Level::Error => "error",
-                })
-                .collect();
-            let code: Vec<_> = d.iter().map(|d| z(&d.code)).collect();
-            let message: Vec<_> = d.iter().map(|d| z(&d.message)).collect();
-            let location: Vec<_> = d.iter().map(|d| zo(d.location.as_deref())).collect();
-            self.execute(
-                "INSERT INTO diagnostics(sha256, level, code, message, location) \
-                 SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[])",
-                &[sha, &level, &code, &message, &location],
-            )?;
-        }
-        self.insert_attribution(r)
-    }
-
-    /// The rows a rescore replaces: SDKs, hosts, capabilities.
-    fn insert_attribution(&mut self, r: &Report) -> Result<()> {
-        let sha = &r.input.sha256;
-        if !r.sdks.is_empty() {
-            let s = &r.sdks;
-            let id: Vec<_> = s.iter().map(|s| z(&s.id)).collect();
-            let name: Vec<_> = s.iter().map(|s| z(&s.name)).collect();
-            let owner: Vec<_> = s.iter().map(|s| zo(s.owner.as_deref())).collect();
-            let country: Vec<_> = s.iter().map(|s| zo(s.country.as_deref())).collect();
-            let categories: Vec<String> = s.iter().map(|s| z(&s.categories.join(",")).into_owned()).collect();
-            self.execute(
-                "INSERT INTO sdks(sha256, id, name, owner, country, categories) \
-                 SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])",
-                &[sha, &id, &name, &owner, &country, &categories],
-            )?;
-        }
-        if !r.hosts.is_empty() {
-            let h = &r.hosts;
-            let host: Vec<_> = h.iter().map(|h| z(&h.host)).collect();
-            let domain: Vec<_> = h.iter().map(|h| zo(h.domain.as_deref())).collect();
-            let owner: Vec<_> = h.iter().map(|h| zo(h.owner.as_deref())).collect();
-            let country: Vec<_> = h.iter().map(|h| zo(h.country.as_deref())).collect();
-            let total: Vec<i64> = h.iter().map(|h| i64::from(h.evidence_total)).collect();
-            self.execute(
-                "INSERT INTO hosts(sha256, host, domain, owner, country, evidence_total) \
-                 SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[])",
-                &[sha, &host, &domain, &owner, &country, &total],
-            )?;
-        }
-        if !r.capabilities.is_empty() {
-            let c = &r.capabilities;
-            let id: Vec<_> = c.iter().map(|c| z(&c.id)).collect();
-            let declared: Vec<bool> = c.iter().map(|c| c.declared).collect();
-            let observed: Vec<bool> = c.iter().map(|c| c.observed).collect();
-            self.execute(
-                "INSERT INTO capabilities(sha256, id, declared, observed) \
-                 SELECT $1, * FROM unnest($2::text[], $3::bool[], $4::bool[])",
-                &[sha, &id, &declared, &observed],
-            )?;
-        }
+    /// The rows a rescore replaces: SDKs, hosts, capabilities (the old ones
+    /// deleted in the same statement).
+    fn replace_attribution(&mut self, r: &Report) -> Result<()> {
+        let a = AttributionColumns::of(r);
+        self.execute(
+            "WITH d1 AS (DELETE FROM sdks WHERE sha256 = $1), d2 AS (DELETE FROM hosts WHERE sha256 = $1), \
+             d3 AS (DELETE FROM capabilities WHERE sha256 = $1), \
+             s AS (INSERT INTO sdks(sha256, id, name, owner, country, categories) \
+               SELECT $1, * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[])), \
+             h AS (INSERT INTO hosts(sha256, host, domain, owner, country, evidence_total) \
+               SELECT $1, * FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[])) \
+             INSERT INTO capabilities(sha256, id, declared, observed) \
+               SELECT $1, * FROM unnest($12::text[], $13::bool[], $14::bool[])",
+            &[
+                &r.input.sha256,
+                &a.sdk_id,
+                &a.sdk_name,
+                &a.sdk_owner,
+                &a.sdk_country,
+                &a.sdk_categories,
+                &a.host,
+                &a.host_domain,
+                &a.host_owner,
+                &a.host_country,
+                &a.host_total,
+                &a.cap_id,
+                &a.cap_declared,
+                &a.cap_observed,
+            ],
+        )?;
         Ok(())
     }
 
@@ -233,8 +301,7 @@ impl Conn {
     ) -> Result<()> {
         let sha = &r.input.sha256;
         if let Some(blob) = report_blob {
-            self.delete_children(sha, false)?;
-            self.insert_attribution(r)?;
+            self.replace_attribution(r)?;
             self.execute("UPDATE app_blobs SET report = $2 WHERE sha256 = $1", &[sha, &blob])?;
         }
         let (dc, jur) = scores(r);

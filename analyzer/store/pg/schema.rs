@@ -17,7 +17,7 @@ use crate::policy::Policy;
 
 /// Migrations in order; a database records the highest it has applied in
 /// `schema_migrations`. Never edit one that has shipped: append another.
-pub const MIGRATIONS: &[(i32, &str)] = &[(1, V1)];
+pub const MIGRATIONS: &[(i32, &str)] = &[(1, V1), (2, V2)];
 
 /// The version this appvet writes.
 pub fn latest() -> i32 {
@@ -155,6 +155,27 @@ CREATE VIEW concern_location AS
     WHERE EXISTS (SELECT 1 FROM permissions m WHERE m.sha256 = a.sha256 AND m.name IN
           ('android.permission.ACCESS_FINE_LOCATION', 'android.permission.ACCESS_COARSE_LOCATION',
            'android.permission.ACCESS_BACKGROUND_LOCATION'));
+"#;
+
+/// `concern_location` read Android's location permissions only: it now
+/// reads the capability model, which maps Android permissions and iOS usage
+/// descriptions (`NSLocationWhenInUseUsageDescription` ...) alike to the
+/// `location` and `location_background` capabilities, and says which
+/// platform the app is for.
+const V2: &str = r#"
+DROP VIEW concern_location;
+-- Apps with an SDK or a contacted host owned from a country of concern of
+-- the policy their verdict was given under, that ask for location (Android
+-- permission or iOS usage description: a declared location capability).
+CREATE VIEW concern_location AS
+    SELECT DISTINCT a.sha256, a.platform, a.package, a.version, a.policy,
+        p.kind AS party, p.name, p.owner, p.country
+    FROM apps a
+    JOIN (SELECT sha256, 'sdk' AS kind, name, owner, country FROM sdks
+          UNION ALL SELECT sha256, 'host', host, owner, country FROM hosts) p ON p.sha256 = a.sha256
+    JOIN concern_countries c ON c.policy = a.policy AND c.country = p.country
+    WHERE EXISTS (SELECT 1 FROM capabilities k WHERE k.sha256 = a.sha256 AND k.declared
+                  AND k.id IN ('location', 'location_background'));
 "#;
 
 /// Applies every migration the database lacks; returns the versions applied
