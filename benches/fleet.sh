@@ -8,7 +8,7 @@
 # present, else of the generated samples; COPIES copies each (a few bytes
 # appended so every copy is a distinct app).
 #
-#   benches/fleet.sh [COPIES]     (needs a release build and PostgreSQL;
+#   [APPVET_BIN=path] benches/fleet.sh [COPIES]   (needs a release build and PostgreSQL;
 #                                  PG_ADMIN=postgres://postgres@127.0.0.1:5432/postgres)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,7 +16,7 @@ COPIES=${1:-3}
 ADMIN=${PG_ADMIN:-postgres://postgres@127.0.0.1:5432/postgres}
 DB=appvet_bench_$$
 URL=${ADMIN%/*}/$DB
-BIN=target/release/appvet
+BIN=${APPVET_BIN:-target/release/appvet}   # APPVET_BIN: another build (before / after)
 [ -x "$BIN" ] || cargo build --release
 WORK=$(mktemp -d)
 trap 'psql -q "$ADMIN" -c "DROP DATABASE IF EXISTS $DB WITH (FORCE)" >/dev/null 2>&1 || true; rm -rf "$WORK"' EXIT
