@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fleet throughput: two `worker --jobs 1` processes on one PostgreSQL queue
 # against `scan --jobs 2 --db x.sqlite`, same inputs, same run; then the
-# queue's own cost per job (jobs whose input is already stored: lease,
-# look up, mark done, no analysis).
+# queue's own cost per job (jobs whose input is already stored: the lease,
+# which reads the path's record, and marking done; no analysis).
 #
 # Inputs: distinct copies of the corpus apps (../shared/corpus) when
 # present, else of the generated samples; COPIES copies each (a few bytes
@@ -70,8 +70,9 @@ PG_S=$(python3 -c "print($t1 - $t0)")
 echo "2 x worker --jobs 1 (PostgreSQL): $(rate "$N" "$PG_S")"
 python3 -c "print(f'fleet / sqlite throughput: {$SQLITE_S / $PG_S:.3f}x')"
 
-# Queue overhead: the same jobs again, every input already stored (lease,
-# path lookup, mark done; no hashing, no analysis). One worker, one thread.
+# Queue overhead: the same jobs again, every input already stored (lease
+# with the path's record, mark done; no hashing, no analysis). One worker,
+# one thread.
 "$BIN" enqueue "$WORK/in" --pg "$URL" 2>/dev/null
 t0=$(now)
 "$BIN" worker --pg "$URL" --jobs 1 --exit-when-empty -q
