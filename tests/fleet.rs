@@ -59,6 +59,14 @@ impl TestDb {
     fn client(&self) -> Client {
         Client::connect(&self.url, NoTls).unwrap()
     }
+
+    /// A fresh database with the schema (`appvet db init`), and a client.
+    fn initialised() -> Option<(TestDb, Client)> {
+        let db = TestDb::new()?;
+        appvet(&["db", "init", "--pg", &db.url]);
+        let c = db.client();
+        Some((db, c))
+    }
 }
 
 impl Drop for TestDb {
@@ -193,15 +201,13 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
 
 #[test]
 fn two_workers_match_a_sqlite_run_then_rescore_and_export() {
-    let Some(db) = TestDb::new() else { return };
+    let Some((db, mut c)) = TestDb::initialised() else { return };
     let dir = temp_dir("equal");
     let inputs = make_inputs(&dir, 3);
-    appvet(&["db", "init", "--pg", &db.url]);
     appvet(&["db", "init", "--pg", &db.url]); // idempotent
     let dir_arg = dir.display().to_string();
     appvet(&["enqueue", &dir_arg, "--pg", &db.url]);
     wait_all(vec![worker(&db.url, &[]), worker(&db.url, &[])]);
-    let mut c = db.client();
     assert_exactly_once(&mut c, &inputs);
     // No job was leased twice: nothing died, so every job took one attempt.
     let attempts: i64 = c.query_one("SELECT max(attempts)::bigint FROM jobs", &[]).unwrap().get(0);
@@ -252,11 +258,9 @@ fn two_workers_match_a_sqlite_run_then_rescore_and_export() {
 
 #[test]
 fn killed_worker_and_cut_connections_lose_and_duplicate_nothing() {
-    let Some(db) = TestDb::new() else { return };
+    let Some((db, mut c)) = TestDb::initialised() else { return };
     let dir = temp_dir("faults");
     let inputs = make_inputs(&dir, 4);
-    appvet(&["db", "init", "--pg", &db.url]);
-    let mut c = db.client();
     // Two apps the test holds: the first catches a worker to kill, the
     // second one whose connection is then cut while it waits.
     let held: Vec<String> = vec![sha_of(&inputs[2]), sha_of(&inputs[5])];
@@ -311,12 +315,10 @@ fn killed_worker_and_cut_connections_lose_and_duplicate_nothing() {
 
 #[test]
 fn an_input_that_stops_its_worker_every_time_becomes_an_error_row() {
-    let Some(db) = TestDb::new() else { return };
+    let Some((db, mut c)) = TestDb::initialised() else { return };
     let dir = temp_dir("poison");
     let inputs = make_inputs(&dir, 1);
     let poison = inputs[1].display().to_string();
-    appvet(&["db", "init", "--pg", &db.url]);
-    let mut c = db.client();
     let key = lock_key(&sha_of(&inputs[1]));
     c.execute("SELECT pg_advisory_lock($1)", &[&key]).unwrap();
     appvet(&["enqueue", &dir.display().to_string(), "--pg", &db.url]);
@@ -403,11 +405,9 @@ fn job_states(c: &mut Client) -> BTreeMap<(String, i32), i64> {
 
 #[test]
 fn sigterm_finishes_the_job_in_progress_and_gives_back_the_prefetched_ones() {
-    let Some(db) = TestDb::new() else { return };
+    let Some((db, mut c)) = TestDb::initialised() else { return };
     let dir = temp_dir("sigterm");
     let inputs = make_inputs(&dir, 2);
-    appvet(&["db", "init", "--pg", &db.url]);
-    let mut c = db.client();
     let (mut w, waited, _) = worker_waiting_on_a_claim(&db, &mut c, &dir, &inputs, &["--prefetch", "4"]);
     // Its first lease took four jobs: one started, three ahead.
     assert_eq!(job_states(&mut c).get(&("running".into(), 1)), Some(&4));
@@ -437,11 +437,9 @@ fn sigterm_finishes_the_job_in_progress_and_gives_back_the_prefetched_ones() {
 
 #[test]
 fn sigterm_puts_a_job_back_after_the_grace_period_and_a_second_signal_stops_at_once() {
-    let Some(db) = TestDb::new() else { return };
+    let Some((db, mut c)) = TestDb::initialised() else { return };
     let dir = temp_dir("grace");
     let inputs = make_inputs(&dir, 2);
-    appvet(&["db", "init", "--pg", &db.url]);
-    let mut c = db.client();
     let (mut w, _, first) =
         worker_waiting_on_a_claim(&db, &mut c, &dir, &inputs, &["--prefetch", "4", "--grace", "1"]);
     let asked = Instant::now();
@@ -478,9 +476,7 @@ fn sigterm_puts_a_job_back_after_the_grace_period_and_a_second_signal_stops_at_o
 
 #[test]
 fn concern_location_lists_android_and_ios_apps_that_ask_for_location() {
-    let Some(db) = TestDb::new() else { return };
-    appvet(&["db", "init", "--pg", &db.url]);
-    let mut c = db.client();
+    let Some((_db, mut c)) = TestDb::initialised() else { return };
     // Three apps with an SDK owned from China, judged under nl-aivd: an
     // Android app with a location permission, an iOS app with a location
     // usage description (both: a declared location capability), and an iOS

@@ -5,6 +5,8 @@
 
 use std::borrow::Cow;
 
+use postgres::types::ToSql;
+
 use super::Conn;
 use crate::report::{Level, Report};
 use crate::store::{now_secs, scores, AppRecord, Result, Versions};
@@ -119,6 +121,28 @@ struct AttributionColumns<'r> {
 }
 
 impl<'r> AttributionColumns<'r> {
+    /// The arrays as statement parameters, in the order both statements
+    /// number them: SDKs (id, name, owner, country, categories), hosts
+    /// (host, domain, owner, country, evidence total), capabilities (id,
+    /// declared, observed).
+    fn params(&self) -> [&(dyn ToSql + Sync); 13] {
+        [
+            &self.sdk_id,
+            &self.sdk_name,
+            &self.sdk_owner,
+            &self.sdk_country,
+            &self.sdk_categories,
+            &self.host,
+            &self.host_domain,
+            &self.host_owner,
+            &self.host_country,
+            &self.host_total,
+            &self.cap_id,
+            &self.cap_declared,
+            &self.cap_observed,
+        ]
+    }
+
     fn of(r: &'r Report) -> Self {
         let (s, h, c) = (&r.sdks, &r.hosts, &r.capabilities);
         AttributionColumns {
@@ -169,67 +193,55 @@ impl Conn {
         let diag_message: Vec<_> = d.iter().map(|d| no_nul(&d.message)).collect();
         let diag_location: Vec<_> = d.iter().map(|d| no_nul_opt(d.location.as_deref())).collect();
         let a = AttributionColumns::of(r);
-        let row = self.query_opt(
-            STORE_APP,
-            &[
-                &job.map(|j| j.0),
-                &job.map(|j| j.1),
-                sha,
-                &i64_of(r.input.size),
-                &r.input.kind.as_str(),
-                &r.app.platform.map(|p| p.as_str()),
-                &no_nul_opt(r.app.id.as_deref()),
-                &no_nul_opt(r.app.name.as_deref()),
-                &no_nul_opt(r.app.version.as_deref()),
-                &no_nul_opt(r.app.version_code.as_deref()),
-                &r.app.min_sdk.as_ref().map(|s| i64::from(s.api_or_preview())),
-                &r.app.target_sdk.as_ref().map(|s| i64::from(s.api_or_preview())),
-                &v.tool,
-                &v.signatures,
-                &r.verdict.as_ref().map(|v| v.decision.as_str()),
-                &r.verdict.as_ref().map(|v| v.spy_sensitive),
-                &dc.map(i64::from),
-                &jur.map(i64::from),
-                &i64_of(r.code.dex.len()),
-                &i64_of(rec.classes),
-                &i64_of(r.code.native.len()),
-                &r.signing.verified,
-                &i64_of(r.diagnostics.iter().filter(|d| d.level == Level::Error).count()),
-                &i64_of(rec.scan_ms),
-                &now_secs(),
-                &r.verdict.as_ref().map(|v| v.policy.as_str()),
-                &rec.report_blob,
-                &rec.evidence_blob,
-                &perm_name,
-                &perm_protection,
-                &perm_source,
-                &cert_sha,
-                &cert_col(|c| Some(c.subject.as_str())),
-                &cert_col(|c| Some(c.issuer.as_str())),
-                &cert_col(|c| c.organization.as_deref()),
-                &cert_col(|c| c.country.as_deref()),
-                &cert_debug,
-                &diag_level,
-                &diag_code,
-                &diag_message,
-                &diag_location,
-                &a.sdk_id,
-                &a.sdk_name,
-                &a.sdk_owner,
-                &a.sdk_country,
-                &a.sdk_categories,
-                &a.host,
-                &a.host_domain,
-                &a.host_owner,
-                &a.host_country,
-                &a.host_total,
-                &a.cap_id,
-                &a.cap_declared,
-                &a.cap_observed,
-                &no_nul(&rec.path),
-                &rec.mtime_ns,
-            ],
-        )?;
+        // The attribution arrays are $42-$54, as in `replace_attribution`
+        // (where they are $2-$14).
+        let head: &[&(dyn ToSql + Sync)] = &[
+            &job.map(|j| j.0),
+            &job.map(|j| j.1),
+            sha,
+            &i64_of(r.input.size),
+            &r.input.kind.as_str(),
+            &r.app.platform.map(|p| p.as_str()),
+            &no_nul_opt(r.app.id.as_deref()),
+            &no_nul_opt(r.app.name.as_deref()),
+            &no_nul_opt(r.app.version.as_deref()),
+            &no_nul_opt(r.app.version_code.as_deref()),
+            &r.app.min_sdk.as_ref().map(|s| i64::from(s.api_or_preview())),
+            &r.app.target_sdk.as_ref().map(|s| i64::from(s.api_or_preview())),
+            &v.tool,
+            &v.signatures,
+            &r.verdict.as_ref().map(|v| v.decision.as_str()),
+            &r.verdict.as_ref().map(|v| v.spy_sensitive),
+            &dc.map(i64::from),
+            &jur.map(i64::from),
+            &i64_of(r.code.dex.len()),
+            &i64_of(rec.classes),
+            &i64_of(r.code.native.len()),
+            &r.signing.verified,
+            &i64_of(r.diagnostics.iter().filter(|d| d.level == Level::Error).count()),
+            &i64_of(rec.scan_ms),
+            &now_secs(),
+            &r.verdict.as_ref().map(|v| v.policy.as_str()),
+            &rec.report_blob,
+            &rec.evidence_blob,
+            &perm_name,
+            &perm_protection,
+            &perm_source,
+            &cert_sha,
+            &cert_col(|c| Some(c.subject.as_str())),
+            &cert_col(|c| Some(c.issuer.as_str())),
+            &cert_col(|c| c.organization.as_deref()),
+            &cert_col(|c| c.country.as_deref()),
+            &cert_debug,
+            &diag_level,
+            &diag_code,
+            &diag_message,
+            &diag_location,
+        ];
+        let path = no_nul(&rec.path);
+        let tail: [&(dyn ToSql + Sync); 2] = [&path, &rec.mtime_ns];
+        let params = [head, &a.params(), &tail].concat();
+        let row = self.query_opt(STORE_APP, &params)?;
         Ok(row.is_some_and(|r| r.get::<_, i64>(0) > 0))
     }
 
@@ -270,22 +282,7 @@ impl Conn {
                SELECT $1, * FROM unnest($7::text[], $8::text[], $9::text[], $10::text[], $11::bigint[])) \
              INSERT INTO capabilities(sha256, id, declared, observed) \
                SELECT $1, * FROM unnest($12::text[], $13::bool[], $14::bool[])",
-            &[
-                &r.input.sha256,
-                &a.sdk_id,
-                &a.sdk_name,
-                &a.sdk_owner,
-                &a.sdk_country,
-                &a.sdk_categories,
-                &a.host,
-                &a.host_domain,
-                &a.host_owner,
-                &a.host_country,
-                &a.host_total,
-                &a.cap_id,
-                &a.cap_declared,
-                &a.cap_observed,
-            ],
+            &[&[&r.input.sha256 as &(dyn ToSql + Sync)][..], &a.params()].concat(),
         )?;
         Ok(())
     }
