@@ -20,6 +20,14 @@ fn shared() -> Option<PathBuf> {
     root.join("corpus").is_dir().then_some(root)
 }
 
+/// The files of a directory, sorted (none when it cannot be read).
+fn sorted_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir).map(|rd| rd.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    files.sort();
+    files
+}
+
 /// `classes.dex`, `classes2.dex` ... at the root of the APK (what androguard loads).
 fn is_primary_dex(source: &str) -> bool {
     source
@@ -39,10 +47,7 @@ fn call_sites_match_androguard_cross_references() {
     let untabled: Vec<&String> = apis.iter().filter(|a| !tables.apis.contains_key(a.as_str())).collect();
     assert!(untabled.is_empty(), "APIs of the reference missing from the capability tables: {untabled:?}");
 
-    let mut files: Vec<PathBuf> = std::fs::read_dir(refs.join("apk"))
-        .map(|rd| rd.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    files.sort();
+    let files = sorted_files(&refs.join("apk"));
     let (mut compared, mut pairs) = (0, 0);
     let mut problems = Vec::new();
     for reference in files {
@@ -125,10 +130,7 @@ const PLATFORM_LIBRARIES: &[&str] = &[
 fn native_library_loads_name_libraries_the_app_ships() {
     let Some(root) = shared() else { return };
     let scanner = Scanner::new(Database::embedded(), Limits::default());
-    let mut apks: Vec<PathBuf> = std::fs::read_dir(root.join("corpus/apk"))
-        .map(|rd| rd.flatten().map(|e| e.path()).collect())
-        .unwrap_or_default();
-    apks.sort();
+    let apks = sorted_files(&root.join("corpus/apk"));
     let (mut loads, mut shipped) = (0, 0);
     let mut strays = Vec::new();
     for path in apks {
