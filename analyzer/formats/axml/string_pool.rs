@@ -66,10 +66,22 @@ impl<'a> StringPool<'a> {
         let room = offsets_limit.saturating_sub(offsets_start) / 4;
         let mut count = string_count as usize;
         if count > room {
-            diags.push(Diagnostic::warning(
-                &format!("{code_prefix}.bad_string_pool"),
-                format!("string pool claims {string_count} strings but only {room} offsets fit"),
-            ));
+            let code = format!("{code_prefix}.bad_string_pool");
+            let message = format!("string pool claims {string_count} strings but only {room} offsets fit");
+            // Android's ResStringPool::setTo fails (BAD_TYPE) when the offset
+            // array runs past the chunk: the platform cannot read such a
+            // pool, so what is recovered here is more than the device sees.
+            // Offsets that only run into the string data fit, and load.
+            let past_chunk =
+                (offsets_start as u64).saturating_add(u64::from(string_count) * 4) > chunk.len() as u64;
+            diags.push(if past_chunk {
+                Diagnostic::error(
+                    &code,
+                    format!("{message}: the offsets run past the chunk, which Android refuses"),
+                )
+            } else {
+                Diagnostic::warning(&code, message)
+            });
             count = room;
         }
         let offsets_end = offsets_start + count * 4;
@@ -250,6 +262,15 @@ mod tests {
         let pool = StringPool::parse(&chunk, "axml", &mut d);
         assert!(!d.is_empty());
         assert!(pool.len() < 100);
+        // Offsets past the chunk: Android refuses the pool, an error.
+        assert!(d.iter().any(|x| x.level == crate::diagnostic::Level::Error), "{d:?}");
+        // One offset too many for the room before the string data, but
+        // inside the chunk: Android loads it, a warning.
+        let mut chunk = build_pool(&["a", "b"], true);
+        chunk[8..12].copy_from_slice(&3u32.to_le_bytes());
+        let mut d = Vec::new();
+        let _ = StringPool::parse(&chunk, "axml", &mut d);
+        assert!(!d.is_empty() && d.iter().all(|x| x.level == crate::diagnostic::Level::Warning), "{d:?}");
         // A string offset pointing past the end gives None, not a panic.
         let mut chunk = build_pool(&["a"], false);
         chunk[28..32].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
