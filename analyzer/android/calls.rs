@@ -218,7 +218,9 @@ impl MethodScan {
             Operand::Invoke { method, args } => {
                 self.hits.extend(targets.methods.get(&method));
                 if let Some(&(arg, by_path)) = targets.loaders.get(&method) {
-                    if let Some(&value) = args[arg].and_then(|r| self.loaded.get(&r)) {
+                    // `arg` < MAX_ARGS by construction; `get` keeps a
+                    // future loader table from turning into a panic.
+                    if let Some(&value) = args.get(arg).copied().flatten().and_then(|r| self.loaded.get(&r)) {
                         self.libraries.push((value, by_path));
                     }
                 }
